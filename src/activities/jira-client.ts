@@ -1,0 +1,294 @@
+/**
+ * Jira Cloud adapter on jira.js (REST v3). The only code that knows Jira's shapes: custom field ids
+ * (discovered by name, never hard-coded), ADF, transitions by target status, comments carrying an entity
+ * property that makes them idempotent, and attachments.
+ */
+import { createCloudClient } from 'jira.js';
+import { isApiError, isNetworkError, isRateLimitError } from 'jira.js/core';
+import { adfToText, textToAdf } from '../adf.ts';
+
+/** Display names of the Jira objects the connector uses; all configurable, defaults from the user guide. */
+export interface JiraNames {
+  projectKey: string;
+  certificateIssueType: string;
+  fields: {
+    profile: string;
+    csr: string;
+    certificateId: string;
+    domain: string;
+    expiryDate: string;
+  };
+  statuses: {
+    request: string;
+    enrolled: string;
+  };
+  transitions: {
+    enroll: string;
+  };
+}
+
+export const DEFAULT_JIRA_NAMES: JiraNames = {
+  projectKey: 'CERT',
+  certificateIssueType: 'Certificate',
+  fields: {
+    profile: 'Certificate profile',
+    csr: 'Certificate CSR text',
+    certificateId: 'Certificate ID',
+    domain: 'Certificate domain',
+    expiryDate: 'Certificate expiry date',
+  },
+  statuses: { request: 'Certificate Request', enrolled: 'Certificate Enrolled' },
+  transitions: { enroll: 'Enroll Certificate' },
+};
+
+export type JiraAuth = { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
+
+export interface JiraClientOptions {
+  baseUrl: string;
+  auth: JiraAuth;
+  names?: JiraNames;
+}
+
+/** A failed Jira call; `status` 0 is a network failure. */
+export class JiraError extends Error {
+  override name = 'JiraError';
+  readonly status: number;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, status: number, retryAfterMs?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+  get retryable(): boolean {
+    return this.status === 0 || [408, 409, 425, 429].includes(this.status) || this.status >= 500;
+  }
+}
+
+/** What the connector reads from a "Certificate" issue. */
+export interface CertificateIssue {
+  key: string;
+  issueType: string;
+  status: string;
+  summary: string;
+  profileName: string | undefined;
+  csr: string;
+  certificateId: string | undefined;
+  reporterAccountId: string | undefined;
+  attachments: Array<{ id: string; filename: string }>;
+}
+
+/** Entity property on the connector's comments; its `eventId` makes posting them idempotent. */
+export const COMMENT_PROPERTY = 'certificate-lifecycle';
+
+type FieldKey = keyof JiraNames['fields'];
+type Cloud = ReturnType<typeof createCloudClient>;
+
+export class JiraClient {
+  readonly names: JiraNames;
+  readonly #jira: Cloud;
+  readonly #fieldIds: Record<FieldKey, string>;
+
+  private constructor(jira: Cloud, names: JiraNames, fieldIds: Record<FieldKey, string>) {
+    this.#jira = jira;
+    this.names = names;
+    this.#fieldIds = fieldIds;
+  }
+
+  /** Connects and discovers the custom field ids by name; fails with every missing or ambiguous field named. */
+  static async connect(options: JiraClientOptions): Promise<JiraClient> {
+    const names = options.names ?? DEFAULT_JIRA_NAMES;
+    const jira = createCloudClient({
+      host: options.baseUrl,
+      auth:
+        options.auth.kind === 'basic'
+          ? { type: 'basic', email: options.auth.email, apiToken: options.auth.apiToken }
+          : { type: 'bearer', token: options.auth.token },
+      onSchemaMismatch: 'silent',
+    });
+    const fields = await call('list fields', () => jira.issueFields.getFields());
+    const problems: string[] = [];
+    const ids = {} as Record<FieldKey, string>;
+    for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
+      const matches = fields.filter((f) => f.custom && f.name === name);
+      if (matches.length === 1 && matches[0]?.id) ids[key] = matches[0].id;
+      else if (matches.length === 0) problems.push(`no custom field named "${name}"`);
+      else
+        problems.push(`${matches.length} custom fields are named "${name}" (${matches.map((m) => m.id).join(', ')})`);
+    }
+    if (problems.length > 0) throw new JiraError(`Jira is not set up for the connector: ${problems.join('; ')}`, 400);
+    return new JiraClient(jira, names, ids);
+  }
+
+  fieldId(key: FieldKey): string {
+    return this.#fieldIds[key];
+  }
+
+  /** The account the connector acts as; its own changes are not user requests. */
+  async myAccountId(): Promise<string> {
+    const me = await call('read the current user', () => this.#jira.myself.getCurrentUser());
+    if (!me.accountId) throw new JiraError('Jira did not return an accountId for the connector', 502);
+    return me.accountId;
+  }
+
+  async getCertificateIssue(issueKey: string): Promise<CertificateIssue> {
+    const ids = this.#fieldIds;
+    const issue = await call(`read ${issueKey}`, () =>
+      this.#jira.issues.getIssue({
+        issueIdOrKey: issueKey,
+        fields: ['summary', 'status', 'issuetype', 'reporter', 'attachment', ids.profile, ids.csr, ids.certificateId],
+      }),
+    );
+    const fields = (issue.fields ?? {}) as Record<string, unknown>;
+    const status = fields.status as { name?: string } | undefined;
+    const issueType = fields.issuetype as { name?: string } | undefined;
+    const reporter = fields.reporter as { accountId?: string } | undefined;
+    const profile = fields[ids.profile] as { value?: string } | string | null | undefined;
+    const attachments = (fields.attachment as Array<{ id?: string; filename?: string }> | undefined) ?? [];
+    const certificateId = fields[ids.certificateId];
+    return {
+      key: issue.key ?? issueKey,
+      issueType: issueType?.name ?? '',
+      status: status?.name ?? '',
+      summary: typeof fields.summary === 'string' ? fields.summary : '',
+      profileName: typeof profile === 'string' ? profile : (profile?.value ?? undefined),
+      csr: adfToText(fields[ids.csr]).trim(),
+      certificateId: typeof certificateId === 'string' && certificateId !== '' ? certificateId : undefined,
+      reporterAccountId: reporter?.accountId,
+      attachments: attachments.map((a) => ({ id: String(a.id), filename: String(a.filename) })),
+    };
+  }
+
+  /**
+   * Posts `text` as a comment unless a comment carrying `eventId` exists already. Returns whether it posted.
+   * The property is written with the comment, in one request, so a retry can always see it.
+   */
+  async addCommentOnce(issueKey: string, eventId: string, text: string): Promise<boolean> {
+    if (await this.#hasComment(issueKey, eventId)) return false;
+    await call(`comment on ${issueKey}`, () =>
+      this.#jira.issueComments.addComment({
+        issueIdOrKey: issueKey,
+        body: { ...textToAdf(text) },
+        properties: [{ key: COMMENT_PROPERTY, value: { eventId } }],
+      }),
+    );
+    return true;
+  }
+
+  async #hasComment(issueKey: string, eventId: string): Promise<boolean> {
+    for (let startAt = 0; ;) {
+      const page = await call(`read comments of ${issueKey}`, () =>
+        this.#jira.issueComments.getComments({
+          issueIdOrKey: issueKey,
+          startAt,
+          maxResults: 100,
+          expand: 'properties',
+        }),
+      );
+      const comments = page.comments ?? [];
+      const found = comments.some((c) =>
+        (c.properties ?? []).some(
+          (p) => p.key === COMMENT_PROPERTY && (p.value as { eventId?: string } | undefined)?.eventId === eventId,
+        ),
+      );
+      if (found) return true;
+      startAt += comments.length;
+      if (comments.length === 0 || startAt >= (page.total ?? 0)) return false;
+    }
+  }
+
+  /** Attaches a file unless one with the same name is there already. Returns whether it uploaded. */
+  async attachOnce(
+    issueKey: string,
+    filename: string,
+    content: string,
+    mimeType = 'application/x-pem-file',
+  ): Promise<boolean> {
+    const issue = await this.getCertificateIssue(issueKey);
+    if (issue.attachments.some((a) => a.filename === filename)) return false;
+    await call(`attach ${filename} to ${issueKey}`, () =>
+      this.#jira.issueAttachments.addAttachment({
+        issueIdOrKey: issueKey,
+        attachments: { filename, content: new Blob([content], { type: mimeType }) },
+      }),
+    );
+    return true;
+  }
+
+  async downloadAttachment(id: string): Promise<Buffer> {
+    const bytes = await call(`download attachment ${id}`, () =>
+      this.#jira.issueAttachments.getAttachmentContent({ id, redirect: false }),
+    );
+    return Buffer.from(
+      ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes,
+    );
+  }
+
+  /** Sets the summary and the connector's fields; undefined values are left alone. Editing is idempotent. */
+  async updateIssue(
+    issueKey: string,
+    update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
+  ): Promise<void> {
+    const ids = this.#fieldIds;
+    const fields: Record<string, unknown> = {};
+    if (update.summary !== undefined) fields.summary = update.summary;
+    if (update.certificateId !== undefined) fields[ids.certificateId] = update.certificateId;
+    if (update.domain !== undefined) fields[ids.domain] = update.domain;
+    if (update.expiryDate !== undefined) fields[ids.expiryDate] = update.expiryDate;
+    await call(`update ${issueKey}`, () =>
+      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields, notifyUsers: false }),
+    );
+  }
+
+  /**
+   * Moves the issue to the status named `statusName` through whichever available transition leads there.
+   * Reads the current status first, so a repeated call changes nothing. Returns whether it moved.
+   */
+  async moveTo(issueKey: string, statusName: string): Promise<boolean> {
+    const issue = await this.getCertificateIssue(issueKey);
+    if (issue.status === statusName) return false;
+    const { transitions = [] } = await call(`list transitions of ${issueKey}`, () =>
+      this.#jira.issues.getTransitions({ issueIdOrKey: issueKey }),
+    );
+    const transition = transitions.find((t) => t.to?.name === statusName);
+    if (!transition?.id) {
+      throw new JiraError(
+        `${issueKey} cannot move from "${issue.status}" to "${statusName}": no transition leads there ` +
+          `(available: ${transitions.map((t) => `"${t.name}"`).join(', ') || 'none'})`,
+        400,
+      );
+    }
+    const id = transition.id;
+    await call(`transition ${issueKey}`, () =>
+      this.#jira.issues.doTransition({ issueIdOrKey: issueKey, transition: { id } }),
+    );
+    return true;
+  }
+}
+
+/** Runs a jira.js call, turning its errors into JiraError with the status and Retry-After kept. */
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isRateLimitError(err)) {
+      throw new JiraError(`Jira: ${what}: rate limited`, 429, err.retryAfterMs, { cause: err });
+    }
+    if (isApiError(err)) {
+      throw new JiraError(`Jira: ${what}: HTTP ${err.status}: ${describeBody(err.body)}`, err.status, undefined, {
+        cause: err,
+      });
+    }
+    if (isNetworkError(err)) throw new JiraError(`Jira: ${what}: ${err.message}`, 0, undefined, { cause: err });
+    throw err;
+  }
+}
+
+function describeBody(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, 300) || 'no details';
+  const { errorMessages = [], errors = {} } = (body ?? {}) as {
+    errorMessages?: string[];
+    errors?: Record<string, string>;
+  };
+  const parts = [...errorMessages, ...Object.entries(errors).map(([field, message]) => `${field}: ${message}`)];
+  return parts.join('; ') || 'no details';
+}

@@ -1,0 +1,38 @@
+/** Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition. */
+import { log } from '@temporalio/activity';
+import type { IssueState } from '../workflows/definitions.ts';
+import { translated } from './failures.ts';
+import type { CertificateIssue, JiraClient } from './jira-client.ts';
+
+export function createJiraActivities({ jira }: { jira: JiraClient }) {
+  return {
+    async readCertificateIssue(issueKey: string): Promise<CertificateIssue> {
+      return translated(() => jira.getCertificateIssue(issueKey));
+    },
+
+    /** Comments once per `eventId`, however often it runs. */
+    async commentOnce(issueKey: string, eventId: string, text: string): Promise<void> {
+      const posted = await translated(() => jira.addCommentOnce(issueKey, eventId, text));
+      if (!posted) log.info('comment already on the issue', { issueKey, eventId });
+    },
+
+    /** Attaches the PEM once per file name (the name carries the certificate id). */
+    async attachOnce(issueKey: string, filename: string, content: string): Promise<void> {
+      const uploaded = await translated(() => jira.attachOnce(issueKey, filename, content));
+      if (!uploaded) log.info('attachment already on the issue', { issueKey, filename });
+    },
+
+    async updateIssue(
+      issueKey: string,
+      update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
+    ): Promise<void> {
+      await translated(() => jira.updateIssue(issueKey, update));
+    },
+
+    /** Moves the issue to the configured status for `state`; nothing happens when it is there already. */
+    async moveIssue(issueKey: string, state: IssueState): Promise<void> {
+      await translated(() => jira.moveTo(issueKey, jira.names.statuses[state]));
+    },
+  };
+}
+export type JiraActivities = ReturnType<typeof createJiraActivities>;

@@ -1,0 +1,383 @@
+/**
+ * Sectigo Certificate Manager REST client (the `/api/ssl/v1` admin API) on undici. The only code that
+ * knows SCM's HTTP: paths, authentication headers, error bodies, date formats and paging.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+
+export type ScmAuth =
+  | { kind: 'password'; login: string; password: string; customerUri: string }
+  | { kind: 'oauth'; tokenUrl: string; clientId: string; clientSecret: string };
+
+export interface ScmClientOptions {
+  /** e.g. https://cert-manager.com/api, or https://admin.enterprise.sectigo.com/api for OAuth. */
+  baseUrl: string;
+  auth: ScmAuth;
+  /** Per request, from sending to the last body byte. */
+  timeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+export interface EnrollRequest {
+  orgId: number;
+  csr: string;
+  certType: number;
+  term: number;
+  subjAltNames?: string[];
+  comments?: string;
+  externalRequester?: string;
+}
+
+/** SCM order statuses; `SA Approved` is normalised to `SAApproved`. */
+export type ScmStatus =
+  | 'Init'
+  | 'Requested'
+  | 'Approved'
+  | 'SAApproved'
+  | 'Applied'
+  | 'Issued'
+  | 'Declined'
+  | 'Rejected'
+  | 'Invalid'
+  | 'Revoked'
+  | 'Expired'
+  | 'Replaced'
+  | 'Unmanaged';
+
+export interface ScmCertificate {
+  id: number;
+  status: ScmStatus;
+  commonName: string;
+  subjectAlternativeNames: string[];
+  orgId?: number;
+  certTypeId?: number;
+  term?: number;
+  comments?: string;
+  serialNumber?: string;
+  renewed: boolean;
+  /** Epoch ms; SCM sends dates as MM/dd/yyyy unless told otherwise. */
+  requested?: number;
+  issued?: number;
+  expires?: number;
+  revoked?: number;
+}
+
+export interface ScmListItem {
+  sslId: number;
+  commonName: string;
+  subjectAlternativeNames: string[];
+  serialNumber?: string;
+}
+
+export interface ScmListFilter {
+  commonName?: string;
+  orgId?: number;
+  sslTypeId?: number;
+  status?: ScmStatus;
+  serialNumber?: string;
+  externalRequester?: string;
+}
+
+/** RFC 5280 reasons SCM accepts for revocation. */
+export type RevocationReasonCode = 0 | 1 | 3 | 4 | 5;
+
+/** Any SCM answer with status >= 400, or a transport failure (status 0). */
+export class ScmError extends Error {
+  override name = 'ScmError';
+  readonly status: number;
+  readonly code: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, status: number, code?: number, retryAfterMs?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+    this.retryAfterMs = retryAfterMs;
+  }
+  /** 408, 429, 5xx and transport failures are worth retrying; other answers are final. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+/** Collect before issuance: SCM answers 400 with one of several "not yet" codes. */
+export class ScmPendingError extends ScmError {
+  override name = 'ScmPendingError';
+}
+
+/** Codes meaning "being processed, try later" (see research/sectigo-api.md §2.5). */
+const PENDING_CODES = new Set([0, -183, -1400, -109, -103]);
+/** Transient server-side codes that come with a 4xx status. */
+const TRANSIENT_CODES = new Set([-195, -140, -2, -65]);
+
+const PAGE_SIZE = 200;
+
+export class ScmClient {
+  readonly #baseUrl: string;
+  readonly #auth: ScmAuth;
+  readonly #timeoutMs: number;
+  readonly #dispatcher: Dispatcher;
+  #token: { value: string; expiresAt: number } | undefined;
+
+  constructor(options: ScmClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#auth = options.auth;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 });
+  }
+
+  /** POST /ssl/v1/enroll: records the order and returns its id; issuance is asynchronous. */
+  async enroll(req: EnrollRequest): Promise<{ sslId: number; renewId: string }> {
+    const body = {
+      orgId: req.orgId,
+      csr: req.csr,
+      certType: req.certType,
+      term: req.term,
+      subjAltNames: req.subjAltNames?.join(','),
+      comments: req.comments,
+      externalRequester: req.externalRequester,
+    };
+    const res = await this.#call<{ sslId: number; renewId: string }>('POST', '/ssl/v1/enroll', body);
+    return { sslId: Number(res.sslId), renewId: String(res.renewId ?? '') };
+  }
+
+  /** GET /ssl/v1/{sslId}: details and status. */
+  async getCertificate(sslId: number): Promise<ScmCertificate> {
+    return toCertificate(await this.#call<RawCertificate>('GET', `/ssl/v1/${sslId}`));
+  }
+
+  /**
+   * GET /ssl/v1/collect/{sslId}?format=x509: certificate and chain, PEM. Throws ScmPendingError while
+   * SCM is still processing the order.
+   */
+  async collect(sslId: number, format = 'x509'): Promise<string> {
+    return this.#call<string>(
+      'GET',
+      `/ssl/v1/collect/${sslId}?format=${encodeURIComponent(format)}`,
+      undefined,
+      'text',
+    );
+  }
+
+  /** GET /ssl/v1 with filters: one page, and the total from X-Total-Count. */
+  async list(filter: ScmListFilter, position = 0, size = PAGE_SIZE): Promise<{ items: ScmListItem[]; total: number }> {
+    const query = new URLSearchParams({ position: String(position), size: String(size) });
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    const { body, headers } = await this.#send('GET', `/ssl/v1?${query.toString()}`);
+    const raw = JSON.parse(body) as Array<Partial<ScmListItem> & { sslId: number }>;
+    const items = raw.map((item) => ({
+      sslId: Number(item.sslId),
+      commonName: item.commonName ?? '',
+      subjectAlternativeNames: item.subjectAlternativeNames ?? [],
+      serialNumber: item.serialNumber,
+    }));
+    const total = Number(headers['x-total-count'] ?? Number.NaN);
+    return { items, total: Number.isFinite(total) ? total : position + items.length };
+  }
+
+  /** Every match of the filter, page by page until a short page or the total is reached. */
+  async *search(filter: ScmListFilter): AsyncGenerator<ScmListItem> {
+    for (let position = 0; ; position += PAGE_SIZE) {
+      const { items, total } = await this.list(filter, position, PAGE_SIZE);
+      yield* items;
+      if (items.length < PAGE_SIZE || position + items.length >= total) return;
+    }
+  }
+
+  /** POST /ssl/v1/renewById/{sslId}: a new order, with a new id, from the old one's parameters. */
+  async renewById(sslId: number, csr?: string): Promise<{ sslId: number }> {
+    const res = await this.#call<{ sslId: number }>('POST', `/ssl/v1/renewById/${sslId}`, csr ? { csr } : {});
+    return { sslId: Number(res.sslId) };
+  }
+
+  /** POST /ssl/v1/revoke/{sslId}. */
+  async revoke(sslId: number, reasonCode: RevocationReasonCode, reason: string): Promise<void> {
+    await this.#call('POST', `/ssl/v1/revoke/${sslId}`, { reasonCode, reason });
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown, as: 'json' | 'text' = 'json'): Promise<T> {
+    const res = await this.#send(method, path, body);
+    if (as === 'text') return res.body as T;
+    return (res.body === '' ? undefined : JSON.parse(res.body)) as T;
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ body: string; headers: Record<string, unknown> }> {
+    const headers: Record<string, string> = { accept: 'application/json', ...(await this.#authHeaders()) };
+    if (body !== undefined) headers['content-type'] = 'application/json;charset=UTF-8';
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.#baseUrl}${path}`, {
+        method: method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new ScmError(
+        `SCM ${method} ${pathOnly(path)} failed: ${describeTransportError(err)}`,
+        0,
+        undefined,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new ScmError(
+        `SCM ${method} ${pathOnly(path)}: response lost: ${describeTransportError(err)}`,
+        0,
+        undefined,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (res.statusCode < 400) return { body: text, headers: res.headers };
+
+    if (res.statusCode === 401 && this.#auth.kind === 'oauth') this.#token = undefined;
+    const { code, description } = parseErrorBody(text);
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    const message = `SCM ${method} ${pathOnly(path)}: HTTP ${res.statusCode}${code === undefined ? '' : ` (code ${code})`}: ${
+      description ?? (text.slice(0, 200) || 'no details')
+    }`;
+    if (res.statusCode === 400 && code !== undefined && PENDING_CODES.has(code) && path.includes('/collect/')) {
+      throw new ScmPendingError(message, res.statusCode, code, retryAfterMs);
+    }
+    const status = code !== undefined && TRANSIENT_CODES.has(code) ? 503 : res.statusCode;
+    throw new ScmError(message, status, code, retryAfterMs);
+  }
+
+  async #authHeaders(): Promise<Record<string, string>> {
+    const auth = this.#auth;
+    if (auth.kind === 'password') {
+      return { login: auth.login, password: auth.password, customerUri: auth.customerUri };
+    }
+    if (!this.#token || this.#token.expiresAt <= Date.now()) this.#token = await this.#fetchToken(auth);
+    return { authorization: `Bearer ${this.#token.value}` };
+  }
+
+  /** OAuth 2.0 client credentials; the token is renewed a minute before it expires. */
+  async #fetchToken(auth: Extract<ScmAuth, { kind: 'oauth' }>): Promise<{ value: string; expiresAt: number }> {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: auth.clientId,
+      client_secret: auth.clientSecret,
+    });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(auth.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: form.toString(),
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw new ScmError(`SCM token request failed: ${describeTransportError(err)}`, 0, undefined, undefined, {
+        cause: err,
+      });
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      // The token endpoint's error body may echo the request; never include it in the message.
+      throw new ScmError(
+        `SCM token request refused: HTTP ${res.statusCode}`,
+        res.statusCode,
+        undefined,
+        parseRetryAfter(res.headers['retry-after']),
+      );
+    }
+    const token = JSON.parse(text) as { access_token?: string; expires_in?: number };
+    if (!token.access_token) throw new ScmError('SCM token response has no access_token', 502);
+    const lifetimeMs = (token.expires_in ?? 300) * 1000;
+    return { value: token.access_token, expiresAt: Date.now() + Math.max(lifetimeMs - 60_000, lifetimeMs / 2) };
+  }
+}
+
+interface RawCertificate {
+  id?: number;
+  sslId?: number;
+  status: string;
+  commonName?: string;
+  subjectAlternativeNames?: string[] | string;
+  orgId?: number;
+  certType?: { id?: number } | number;
+  term?: number;
+  comments?: string;
+  serialNumber?: string;
+  renewed?: boolean;
+  requested?: string;
+  issued?: string;
+  expires?: string;
+  revoked?: string;
+}
+
+function toCertificate(raw: RawCertificate): ScmCertificate {
+  const sans = raw.subjectAlternativeNames;
+  return {
+    id: Number(raw.id ?? raw.sslId),
+    status: raw.status.replace(/\s+/g, '') as ScmStatus,
+    commonName: raw.commonName ?? '',
+    subjectAlternativeNames: Array.isArray(sans) ? sans : sans ? sans.split(',').map((s) => s.trim()) : [],
+    orgId: raw.orgId,
+    certTypeId: typeof raw.certType === 'object' ? raw.certType.id : raw.certType,
+    term: raw.term,
+    comments: raw.comments,
+    serialNumber: raw.serialNumber,
+    renewed: raw.renewed ?? false,
+    requested: parseScmDate(raw.requested),
+    issued: parseScmDate(raw.issued),
+    expires: parseScmDate(raw.expires),
+    revoked: parseScmDate(raw.revoked),
+  };
+}
+
+/** SCM dates: MM/dd/yyyy by default, ISO when `dateFormat` asks for it; both are accepted. Epoch ms, UTC. */
+export function parseScmDate(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const us = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(value);
+  if (us) return Date.UTC(Number(us[3]), Number(us[1]) - 1, Number(us[2]));
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function parseErrorBody(text: string): { code?: number; description?: string } {
+  try {
+    const body = JSON.parse(text) as { code?: unknown; description?: unknown };
+    return {
+      code: typeof body.code === 'number' ? body.code : body.code === undefined ? undefined : Number(body.code),
+      description: typeof body.description === 'string' ? body.description : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in milliseconds. */
+export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function pathOnly(path: string): string {
+  return path.split('?')[0] ?? path;
+}
+
+function describeTransportError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code;
+    return err.name === 'TimeoutError' ? 'timed out' : code ? `${code} ${err.message}` : err.message;
+  }
+  return String(err);
+}

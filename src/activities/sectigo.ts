@@ -1,0 +1,95 @@
+/** Sectigo SCM activities: ordering a certificate exactly once, and collecting it when issued. */
+import { activityInfo, heartbeat, log } from '@temporalio/activity';
+import type { Profiles } from '../profiles.ts';
+import { ErrorType, type IssuedCertificate } from '../workflows/definitions.ts';
+import * as x509 from '../x509.ts';
+import { pending, translated, userProblem } from './failures.ts';
+import type { ScmClient } from './sectigo-http.ts';
+
+export interface EnrollInput {
+  profileId: string;
+  csr: string;
+  commonName: string | undefined;
+  subjectAltNames: string[];
+  /** Unique per order the workflow means to place; written into the order's comments. */
+  token: string;
+  issueKey: string;
+}
+
+const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'Applied']);
+const DECLINED = new Set(['Declined', 'Rejected', 'Invalid']);
+
+export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; profiles: Profiles }) {
+  /** An earlier attempt's order carrying `token`, if SCM recorded one before its answer was lost. */
+  async function findOrder(input: EnrollInput, orgId: number, certType: number): Promise<number | undefined> {
+    const filter = { orgId, sslTypeId: certType, ...(input.commonName ? { commonName: input.commonName } : {}) };
+    for await (const item of scm.search(filter)) {
+      heartbeat();
+      const details = await scm.getCertificate(item.sslId);
+      if (details.comments?.includes(input.token)) return details.id;
+    }
+    return undefined;
+  }
+
+  return {
+    /**
+     * Places the order. SCM has no idempotency key, so the order carries `token` in its comments and any
+     * retry first looks for an order with that token: a lost response never becomes a second order.
+     */
+    async enrollCertificate(input: EnrollInput): Promise<{ certificateId: number }> {
+      const profile = profiles.byId(input.profileId);
+      if (!profile)
+        throw userProblem(ErrorType.RequestIncomplete, `The profile "${input.profileId}" is no longer configured.`);
+      return translated(async () => {
+        if (activityInfo().attempt > 1) {
+          const existing = await findOrder(input, profile.orgId, profile.certType);
+          if (existing !== undefined) {
+            log.info('adopting the order an earlier attempt placed', { certificateId: existing, token: input.token });
+            return { certificateId: existing };
+          }
+        }
+        const { sslId } = await scm.enroll({
+          orgId: profile.orgId,
+          certType: profile.certType,
+          term: profile.term,
+          csr: input.csr,
+          subjAltNames: input.subjectAltNames.length > 0 ? input.subjectAltNames : undefined,
+          comments: `Requested through Jira issue ${input.issueKey} [${input.token}]`,
+        });
+        log.info('order placed', { certificateId: sslId, issueKey: input.issueKey });
+        return { certificateId: sslId };
+      });
+    },
+
+    /** Answers the issued certificate, or fails benignly while SCM is still processing the order. */
+    async collectCertificate(certificateId: number): Promise<IssuedCertificate> {
+      return translated(async () => {
+        const details = await scm.getCertificate(certificateId);
+        if (IN_PROGRESS.has(details.status)) throw pending(`order ${certificateId} is ${details.status}`);
+        if (DECLINED.has(details.status)) {
+          throw userProblem(ErrorType.CaDeclined, `Sectigo ${details.status.toLowerCase()} order ${certificateId}.`);
+        }
+        if (details.status !== 'Issued') {
+          throw userProblem(
+            ErrorType.CaDeclined,
+            `Order ${certificateId} is ${details.status} in Sectigo, not issued.`,
+          );
+        }
+        const pem = await scm.collect(certificateId, 'x509');
+        const leaf = new x509.X509Certificate(pem);
+        return {
+          certificateId,
+          serialNumber: leaf.serialNumber.toUpperCase(),
+          notBefore: leaf.notBefore.getTime(),
+          notAfter: leaf.notAfter.getTime(),
+          pem: normalisePem(pem),
+        };
+      });
+    },
+  };
+}
+export type SectigoActivities = ReturnType<typeof createSectigoActivities>;
+
+function normalisePem(pem: string): string {
+  return pem.replace(/\r\n/g, '\n').trim() + '\n';
+}

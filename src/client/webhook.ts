@@ -1,0 +1,168 @@
+/**
+ * The Jira webhook receiver: verifies the signature on the raw body, maps the event and starts the
+ * certificate's workflow. It never calls SCM. Duplicate deliveries and double clicks change nothing:
+ * the workflow id is the issue, a running workflow is reused, and a finished run remembers its trigger.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { JiraNames } from '../activities/jira-client.ts';
+import { HttpError, readBody, sendJson } from '../http.ts';
+import { log } from '../log.ts';
+import { certificateLifecycle } from '../workflows/certificate.ts';
+import {
+  certificateWorkflowId,
+  searchAttributes,
+  TASK_QUEUE,
+  type CertificateRequest,
+} from '../workflows/definitions.ts';
+
+export const WEBHOOK_PATH = '/webhooks/jira';
+
+export interface WebhookOptions {
+  client: Client;
+  /** HMAC secret of the Jira webhook; when set, unsigned or badly signed requests get 401. */
+  secret: string | undefined;
+  maxBodyBytes: number;
+  /** The connector's own Jira account: its transitions are the workflow's doing, not requests. */
+  connectorAccountId: string;
+  names: JiraNames;
+}
+
+/** The subset of a Jira issue event the receiver reads. */
+interface JiraEvent {
+  webhookEvent?: string;
+  user?: { accountId?: string };
+  issue?: { key?: string; fields?: { issuetype?: { name?: string }; status?: { name?: string } } };
+  changelog?: { id?: string | number; items?: Array<{ field?: string; toString?: string | null }> };
+}
+
+export type EventDecision = { action: 'enroll'; request: CertificateRequest } | { action: 'ignore'; reason: string };
+
+/** What an event asks for. Pure: the receiver's whole policy, testable without HTTP or Temporal. */
+export function interpretEvent(
+  event: JiraEvent,
+  deliveryId: string,
+  names: JiraNames,
+  connectorAccountId: string,
+): EventDecision {
+  if (event.webhookEvent !== 'jira:issue_updated')
+    return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
+  const key = event.issue?.key;
+  if (!key) return { action: 'ignore', reason: 'no issue key' };
+  if (event.issue?.fields?.issuetype?.name !== names.certificateIssueType) {
+    return { action: 'ignore', reason: `issue type ${event.issue?.fields?.issuetype?.name ?? '(none)'}` };
+  }
+  const move = event.changelog?.items?.find((item) => item.field === 'status');
+  if (move?.toString !== names.statuses.enrolled)
+    return { action: 'ignore', reason: 'not a move to the enrolled status' };
+  const actor = event.user?.accountId;
+  if (!actor) return { action: 'ignore', reason: 'no acting user' };
+  if (actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own transition" };
+  const changelogId = event.changelog?.id;
+  return {
+    action: 'enroll',
+    request: {
+      issueKey: key,
+      requestedBy: actor,
+      triggerId: changelogId === undefined ? deliveryId : `changelog:${changelogId}`,
+    },
+  };
+}
+
+/** `sha256=<hex>` over the raw body, compared in constant time. */
+export function verifySignature(rawBody: Buffer, header: string | undefined, secret: string): boolean {
+  if (!header?.startsWith('sha256=')) return false;
+  const given = Buffer.from(header.slice('sha256='.length), 'hex');
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export function createWebhookServer(options: WebhookOptions): Server {
+  return createServer((req, res) => void handle(options, req, res));
+}
+
+async function handle(options: WebhookOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://receiver').pathname;
+  try {
+    if (req.method === 'GET' && path === '/healthz') {
+      await options.client.workflowService.getSystemInfo({});
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (req.method !== 'POST' || path !== WEBHOOK_PATH) throw new HttpError(404, { error: 'not found' });
+    sendJson(res, 202, await receive(options, req));
+  } catch (err) {
+    if (err instanceof HttpError) {
+      sendJson(res, err.status, typeof err.body === 'string' ? { error: err.body } : err.body);
+      return;
+    }
+    // Temporal unreachable or similar: 503 makes Jira deliver again later.
+    log.error('webhook handling failed', { error: (err as Error).message });
+    sendJson(res, 503, { error: 'temporarily unable to process the event' });
+  }
+}
+
+async function receive(options: WebhookOptions, req: IncomingMessage): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, options.maxBodyBytes);
+  const signature = req.headers['x-hub-signature'];
+  if (
+    options.secret !== undefined &&
+    !verifySignature(raw, typeof signature === 'string' ? signature : undefined, options.secret)
+  ) {
+    log.warn('webhook refused: bad or missing signature', { remote: req.socket.remoteAddress });
+    throw new HttpError(401, 'invalid or missing X-Hub-Signature');
+  }
+  let event: JiraEvent;
+  try {
+    event = JSON.parse(raw.toString('utf8')) as JiraEvent;
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+  const deliveryHeader = req.headers['x-atlassian-webhook-identifier'];
+  const deliveryId = typeof deliveryHeader === 'string' ? deliveryHeader : '';
+  const decision = interpretEvent(event, deliveryId, options.names, options.connectorAccountId);
+  if (decision.action === 'ignore') return { result: 'ignored', reason: decision.reason };
+
+  const { request } = decision;
+  const workflowId = certificateWorkflowId(request.issueKey);
+  const previous = await latestRun(options.client, workflowId);
+  if (previous?.triggerId === request.triggerId) {
+    log.info('duplicate delivery ignored', { workflowId, deliveryId, triggerId: request.triggerId });
+    return { result: 'duplicate', workflowId };
+  }
+  if (previous?.running) return { result: 'already-running', workflowId };
+
+  const handle = await options.client.workflow.start(certificateLifecycle, {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [request],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    memo: { triggerId: request.triggerId },
+    typedSearchAttributes: [
+      { key: searchAttributes.issueKey, value: request.issueKey },
+      { key: searchAttributes.status, value: 'Validating' },
+    ],
+    staticSummary: `Certificate for Jira issue ${request.issueKey}`,
+  });
+  log.info('workflow started', {
+    workflowId,
+    runId: handle.firstExecutionRunId,
+    deliveryId,
+    requestedBy: request.requestedBy,
+  });
+  return { result: 'started', workflowId };
+}
+
+async function latestRun(
+  client: Client,
+  workflowId: string,
+): Promise<{ running: boolean; triggerId: unknown } | undefined> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { running: description.status.name === 'RUNNING', triggerId: description.memo?.triggerId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}

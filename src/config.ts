@@ -1,0 +1,178 @@
+/**
+ * Configuration from the environment, validated once at start with every problem reported together.
+ * Jira, SCM and Temporal are each either configured (the real system) or left unset (`npm start` then
+ * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
+ */
+import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './activities/jira-client.ts';
+import type { ScmAuth } from './activities/sectigo-http.ts';
+
+export interface JiraConfig {
+  baseUrl: string;
+  auth: JiraAuth;
+  names: JiraNames;
+}
+
+export interface SectigoConfig {
+  baseUrl: string;
+  auth: ScmAuth;
+  timeoutMs: number;
+}
+
+export interface Config {
+  temporal: { address: string | undefined; namespace: string; port: number; uiPort: number };
+  jira: JiraConfig | undefined;
+  sectigo: SectigoConfig | undefined;
+  /** Global limit on SCM calls per second, across every worker (Temporal enforces it per task queue). */
+  sectigoRequestsPerSecond: number;
+  receiver: { host: string; port: number; maxBodyBytes: number; webhookSecret: string | undefined };
+  profilesFile: string | undefined;
+  sandbox: { dataDir: string; jiraPort: number; scmPort: number; issuanceDelayMs: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
+
+/** Reads and validates the environment; throws one ConfigError listing every problem. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const required = (name: string, why: string): string => {
+    const value = text(name);
+    if (value === undefined) problems.push(`${name} is required ${why}`);
+    return value ?? '';
+  };
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, why: string): string => {
+    const raw = required(name, why);
+    if (raw !== '') {
+      try {
+        const parsed = new URL(raw);
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+          problems.push(`${name} must be an http(s) URL`);
+      } catch {
+        problems.push(`${name} must be an absolute URL, got "${raw}"`);
+      }
+    }
+    return raw.replace(/\/+$/, '');
+  };
+
+  const jiraSet = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_BEARER_TOKEN'].some(
+    (n) => text(n) !== undefined,
+  );
+  let jira: JiraConfig | undefined;
+  if (jiraSet) {
+    const why = 'when Jira is configured';
+    const baseUrl = url('JIRA_BASE_URL', why);
+    let auth: JiraAuth;
+    const bearer = text('JIRA_BEARER_TOKEN');
+    if (bearer !== undefined) auth = { kind: 'bearer', token: bearer };
+    else auth = { kind: 'basic', email: required('JIRA_EMAIL', why), apiToken: required('JIRA_API_TOKEN', why) };
+    const d = DEFAULT_JIRA_NAMES;
+    const name = (key: string, fallback: string) => text(key) ?? fallback;
+    jira = {
+      baseUrl,
+      auth,
+      names: {
+        projectKey: name('JIRA_PROJECT_KEY', d.projectKey),
+        certificateIssueType: name('JIRA_ISSUE_TYPE', d.certificateIssueType),
+        fields: {
+          profile: name('JIRA_FIELD_PROFILE', d.fields.profile),
+          csr: name('JIRA_FIELD_CSR', d.fields.csr),
+          certificateId: name('JIRA_FIELD_CERTIFICATE_ID', d.fields.certificateId),
+          domain: name('JIRA_FIELD_DOMAIN', d.fields.domain),
+          expiryDate: name('JIRA_FIELD_EXPIRY_DATE', d.fields.expiryDate),
+        },
+        statuses: {
+          request: name('JIRA_STATUS_REQUEST', d.statuses.request),
+          enrolled: name('JIRA_STATUS_ENROLLED', d.statuses.enrolled),
+        },
+        transitions: { enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll) },
+      },
+    };
+  }
+
+  const scmVars = [
+    'SECTIGO_BASE_URL',
+    'SECTIGO_LOGIN',
+    'SECTIGO_PASSWORD',
+    'SECTIGO_CLIENT_ID',
+    'SECTIGO_CLIENT_SECRET',
+  ];
+  let sectigo: SectigoConfig | undefined;
+  if (scmVars.some((n) => text(n) !== undefined)) {
+    const why = 'when Sectigo is configured';
+    const baseUrl = url('SECTIGO_BASE_URL', why);
+    let auth: ScmAuth;
+    if (text('SECTIGO_CLIENT_ID') !== undefined || text('SECTIGO_CLIENT_SECRET') !== undefined) {
+      const oauth = 'for OAuth client credentials';
+      auth = {
+        kind: 'oauth',
+        clientId: required('SECTIGO_CLIENT_ID', oauth),
+        clientSecret: required('SECTIGO_CLIENT_SECRET', oauth),
+        tokenUrl: text('SECTIGO_TOKEN_URL') ?? DEFAULT_SECTIGO_TOKEN_URL,
+      };
+    } else {
+      const password = 'for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)';
+      auth = {
+        kind: 'password',
+        login: required('SECTIGO_LOGIN', password),
+        password: required('SECTIGO_PASSWORD', password),
+        customerUri: required('SECTIGO_CUSTOMER_URI', password),
+      };
+    }
+    sectigo = { baseUrl, auth, timeoutMs: int('SECTIGO_TIMEOUT_MS', 30_000, 1000, 600_000) };
+  }
+
+  const receiverPort = int('RECEIVER_PORT', 8782, 0, 65535);
+  const config: Config = {
+    temporal: {
+      address: text('TEMPORAL_ADDRESS'),
+      namespace: text('TEMPORAL_NAMESPACE') ?? 'default',
+      port: int('TEMPORAL_PORT', 7233, 1, 65535),
+      uiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
+    },
+    jira,
+    sectigo,
+    sectigoRequestsPerSecond: int('SECTIGO_MAX_REQUESTS_PER_SECOND', 10, 1, 10_000),
+    receiver: {
+      host: text('RECEIVER_HOST') ?? '127.0.0.1',
+      port: receiverPort,
+      maxBodyBytes: int('RECEIVER_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      webhookSecret: text('JIRA_WEBHOOK_SECRET'),
+    },
+    profilesFile: text('PROFILES_FILE'),
+    sandbox: {
+      dataDir: text('DATA_DIR') ?? 'data',
+      jiraPort: int('JIRA_EMULATOR_PORT', 8780, 0, 65535),
+      scmPort: int('SCM_EMULATOR_PORT', 8781, 0, 65535),
+      issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
+    },
+  };
+  if (jira && !config.receiver.webhookSecret) {
+    problems.push(
+      'JIRA_WEBHOOK_SECRET is required when Jira is configured: unsigned webhooks must not start workflows',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

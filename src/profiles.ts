@@ -1,0 +1,106 @@
+/**
+ * Certificate profiles: configuration, not workflow state. A profile ties the Jira "Certificate profile"
+ * select value to an SCM certificate type, term and organization, and says which CSRs it accepts.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const domainPattern = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const profileSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+    /** The value of Jira's "Certificate profile" select. */
+    name: z.string().min(1),
+    certType: z.number().int().positive(),
+    term: z.number().int().positive(),
+    orgId: z.number().int().positive(),
+    expiryWindow: z.union([
+      z.object({ days: z.number().positive() }).strict(),
+      z.object({ fraction: z.number().gt(0).lt(1) }).strict(),
+    ]),
+    autoRenew: z.boolean().default(true),
+    allowRenewalOutsideWindow: z.boolean().default(false),
+    forceRenewalRequestedAt: z.iso.datetime({ offset: true }).nullable().default(null),
+    allowedDomains: z
+      .array(z.string().toLowerCase().regex(domainPattern, 'must be a domain name or *.domain'))
+      .min(1, 'list at least one domain'),
+    keyPolicy: z
+      .object({
+        minRsaBits: z.number().int().min(2048).default(2048),
+        ecCurves: z.array(z.enum(['P-256', 'P-384'])).default(['P-256', 'P-384']),
+      })
+      .strict()
+      .default({ minRsaBits: 2048, ecCurves: ['P-256', 'P-384'] }),
+    maxSubjectAltNames: z.number().int().positive().default(100),
+  })
+  .strict();
+
+export type Profile = z.output<typeof profileSchema>;
+
+const fileSchema = z
+  .object({ profiles: z.array(profileSchema).min(1) })
+  .strict()
+  .superRefine(({ profiles }, ctx) => {
+    for (const key of ['id', 'name'] as const) {
+      const seen = new Set<string>();
+      profiles.forEach((profile, index) => {
+        if (seen.has(profile[key]))
+          ctx.addIssue({ code: 'custom', path: ['profiles', index, key], message: `duplicate ${key}` });
+        seen.add(profile[key]);
+      });
+    }
+  });
+
+export class ProfileError extends Error {
+  override name = 'ProfileError';
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid profiles in ${source}:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Validated profiles, looked up by id or by their Jira name. */
+export class Profiles {
+  readonly all: readonly Profile[];
+  constructor(profiles: readonly Profile[]) {
+    this.all = profiles;
+  }
+
+  static parse(text: string, source = 'profiles'): Profiles {
+    let data: unknown;
+    try {
+      data = parseYaml(text);
+    } catch (err) {
+      throw new ProfileError(source, [(err as Error).message]);
+    }
+    const result = fileSchema.safeParse(data);
+    if (!result.success) {
+      throw new ProfileError(
+        source,
+        result.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`),
+      );
+    }
+    return new Profiles(result.data.profiles);
+  }
+
+  static load(path: string): Profiles {
+    return Profiles.parse(readFileSync(path, 'utf8'), path);
+  }
+
+  byId(id: string): Profile | undefined {
+    return this.all.find((profile) => profile.id === id);
+  }
+
+  byName(name: string): Profile | undefined {
+    return this.all.find((profile) => profile.name === name);
+  }
+}
+
+/** Whether `domain` is allowed: an exact entry, or a `*.parent` entry covering every name below parent. */
+export function isDomainAllowed(domain: string, allowed: readonly string[]): boolean {
+  const name = domain.toLowerCase();
+  return allowed.some((entry) => (entry.startsWith('*.') ? name.endsWith(entry.slice(1)) : name === entry));
+}

@@ -1,0 +1,139 @@
+/**
+ * The sandbox's certificate authority: a root and an intermediate (ECDSA P-256), created on first start
+ * and persisted, that sign certificates for a CSR's key, subject and names. Real X.509, so that everything
+ * downstream (Jira attachments, chain checks, tests) deals with genuine certificates.
+ */
+import { randomBytes, webcrypto } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as x509 from '../x509.ts';
+
+const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const YEAR_MS = 365 * 24 * 3600_000;
+
+export interface IssueOptions {
+  csr: x509.Pkcs10CertificateRequest;
+  /** Names for the SAN extension; the CSR's when empty. */
+  subjectAltNames: string[];
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export class LocalCa {
+  readonly root: x509.X509Certificate;
+  readonly intermediate: x509.X509Certificate;
+  readonly #signingKey: webcrypto.CryptoKey;
+
+  private constructor(root: x509.X509Certificate, intermediate: x509.X509Certificate, signingKey: webcrypto.CryptoKey) {
+    this.root = root;
+    this.intermediate = intermediate;
+    this.#signingKey = signingKey;
+  }
+
+  /** Loads the CA from `dir`, creating and persisting it there on first use. */
+  static async open(dir: string, name = 'Sandbox'): Promise<LocalCa> {
+    const files = {
+      root: join(dir, 'root.pem'),
+      intermediate: join(dir, 'intermediate.pem'),
+      key: join(dir, 'intermediate.key'),
+    };
+    if (existsSync(files.root) && existsSync(files.intermediate) && existsSync(files.key)) {
+      const key = await webcrypto.subtle.importKey(
+        'pkcs8',
+        x509.PemConverter.decodeFirst(readFileSync(files.key, 'utf8')),
+        KEY_ALGORITHM,
+        false,
+        ['sign'],
+      );
+      return new LocalCa(
+        new x509.X509Certificate(readFileSync(files.root, 'utf8')),
+        new x509.X509Certificate(readFileSync(files.intermediate, 'utf8')),
+        key,
+      );
+    }
+    const ca = await LocalCa.create(name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(files.root, ca.root.toString('pem') + '\n');
+    writeFileSync(files.intermediate, ca.intermediate.toString('pem') + '\n');
+    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', ca.#signingKey);
+    writeFileSync(files.key, x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n', { mode: 0o600 });
+    return ca;
+  }
+
+  /** A fresh CA in memory. */
+  static async create(name = 'Sandbox'): Promise<LocalCa> {
+    const now = Date.now();
+    const rootKeys = await generateKeys();
+    const root = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: `CN=${name} Root CA, O=Certificate Lifecycle Sandbox`,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + 20 * YEAR_MS),
+      keys: rootKeys,
+      signingAlgorithm: SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 1, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
+      ],
+    });
+    const intermediateKeys = await generateKeys();
+    const intermediate = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: `CN=${name} Issuing CA, O=Certificate Lifecycle Sandbox`,
+      issuer: root.subject,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + 10 * YEAR_MS),
+      publicKey: intermediateKeys.publicKey,
+      signingKey: rootKeys.privateKey,
+      signingAlgorithm: SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(intermediateKeys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey),
+      ],
+    });
+    return new LocalCa(root, intermediate, intermediateKeys.privateKey);
+  }
+
+  /** Signs a server certificate for the CSR's public key and subject. */
+  async issue({ csr, subjectAltNames, notBefore, notAfter }: IssueOptions): Promise<x509.X509Certificate> {
+    const names = subjectAltNames.map((value) => ({ type: 'dns' as const, value }));
+    return x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: csr.subject,
+      issuer: this.intermediate.subject,
+      notBefore,
+      notAfter,
+      publicKey: csr.publicKey,
+      signingKey: this.#signingKey,
+      signingAlgorithm: SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+        await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(this.intermediate),
+      ],
+    });
+  }
+
+  /** Intermediate then root, PEM: what SCM appends after the certificate in `x509` collect. */
+  get chainPem(): string {
+    return `${this.intermediate.toString('pem')}\n${this.root.toString('pem')}\n`;
+  }
+}
+
+async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+}
+
+/** 16 random bytes with the top bit clear: a positive serial, as RFC 5280 requires. */
+function serial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}

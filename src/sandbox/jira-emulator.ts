@@ -1,0 +1,842 @@
+/**
+ * Jira Cloud emulator: the REST v3 subset the connector uses, preconfigured with the "Certificate
+ * Management" project of the user guide (issue types, custom fields, statuses, transitions), comments
+ * with entity properties, attachments, and admin webhooks delivered signed and retried like Jira's.
+ * Product code: `npm start` runs it as the sandbox Jira, and the tests run against it.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { adfProblem, textToAdf } from '../adf.ts';
+import { close, HttpError, listen, readBody, Router, sendJson, type RouteContext } from '../http.ts';
+
+export interface JiraUser {
+  accountId: string;
+  displayName: string;
+  emailAddress: string;
+  apiToken: string;
+}
+
+/** The sandbox's people: the connector's service account and a requester. */
+export const SANDBOX_USERS = {
+  connector: {
+    accountId: '557058:connector',
+    displayName: 'Certificate Connector',
+    emailAddress: 'connector@sandbox.test',
+    apiToken: 'sandbox-connector-token',
+  },
+  alice: {
+    accountId: '557058:alice',
+    displayName: 'Alice Requester',
+    emailAddress: 'alice@sandbox.test',
+    apiToken: 'sandbox-alice-token',
+  },
+} satisfies Record<string, JiraUser>;
+
+interface FieldDef {
+  id: string;
+  name: string;
+  type: 'select' | 'textarea' | 'textfield' | 'datepicker';
+}
+
+export const SANDBOX_FIELDS: FieldDef[] = [
+  { id: 'customfield_10050', name: 'Certificate profile', type: 'select' },
+  { id: 'customfield_10051', name: 'Certificate CSR text', type: 'textarea' },
+  { id: 'customfield_10052', name: 'Certificate ID', type: 'textfield' },
+  { id: 'customfield_10053', name: 'Certificate domain', type: 'textfield' },
+  { id: 'customfield_10054', name: 'Certificate expiry date', type: 'datepicker' },
+  { id: 'customfield_10055', name: 'Revocation reason', type: 'select' },
+];
+
+const STATUSES = [
+  { id: '10000', name: 'Certificate Request', category: 'new' },
+  { id: '10001', name: 'Certificate Enrolled', category: 'indeterminate' },
+  { id: '10002', name: 'Certificate Renewed', category: 'indeterminate' },
+  { id: '10003', name: 'Certificate Revoked', category: 'done' },
+] as const;
+
+const TRANSITIONS = [
+  { id: '11', name: 'Enroll Certificate', from: ['Certificate Request'], to: 'Certificate Enrolled' },
+  {
+    id: '21',
+    name: 'Renew Certificate',
+    from: ['Certificate Enrolled', 'Certificate Renewed'],
+    to: 'Certificate Renewed',
+  },
+  {
+    id: '31',
+    name: 'Revoke Certificate',
+    from: ['Certificate Request', 'Certificate Enrolled', 'Certificate Renewed'],
+    to: 'Certificate Revoked',
+  },
+  {
+    id: '41',
+    name: 'Return to Request',
+    from: ['Certificate Enrolled', 'Certificate Renewed'],
+    to: 'Certificate Request',
+  },
+  { id: '51', name: 'Back to Enrolled', from: ['Certificate Renewed'], to: 'Certificate Enrolled' },
+];
+
+const ISSUE_TYPES = [
+  { id: '10010', name: 'Certificate' },
+  { id: '10011', name: 'Revoke Certificate' },
+];
+
+interface Comment {
+  id: string;
+  author: string;
+  body: unknown;
+  created: string;
+  properties: Array<{ key: string; value: unknown }>;
+}
+
+interface Attachment {
+  id: string;
+  filename: string;
+  author: string;
+  created: string;
+  mimeType: string;
+  content: string; // base64
+}
+
+interface Issue {
+  id: string;
+  key: string;
+  issueType: string;
+  status: string;
+  summary: string;
+  reporter: string;
+  created: string;
+  updated: string;
+  custom: Record<string, unknown>;
+  comments: Comment[];
+  attachments: Attachment[];
+  properties: Record<string, unknown>;
+}
+
+interface Webhook {
+  id: number;
+  name: string;
+  url: string;
+  events: string[];
+  secret?: string;
+}
+
+export interface Delivery {
+  id: string;
+  webhookId: number;
+  event: string;
+  issueKey: string;
+  attempts: number;
+  statuses: number[];
+  delivered: boolean;
+}
+
+export interface JiraFaults {
+  /** Share of REST requests answered 429 with Retry-After. */
+  rateLimitRate: number;
+  retryAfterSeconds: number;
+  /** Each webhook delivery is sent this many times (same identifier), as Jira may. */
+  deliveryCopies: number;
+}
+
+export interface JiraEmulatorOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  projectKey?: string;
+  /** Options of the "Certificate profile" select. */
+  profileNames?: string[];
+  /** Delays between webhook delivery attempts; one attempt more than entries. */
+  retryDelaysMs?: number[];
+  faults?: Partial<JiraFaults>;
+}
+
+const BODY_LIMIT = 10 * 1024 * 1024;
+const nowJira = () => new Date().toISOString().replace('Z', '+0000');
+
+export class JiraEmulator {
+  readonly projectKey: string;
+  readonly faults: JiraFaults;
+  readonly deliveries: Delivery[] = [];
+  readonly #options: JiraEmulatorOptions;
+  readonly #server: Server;
+  readonly #router = new Router();
+  #issues = new Map<string, Issue>();
+  #webhooks: Webhook[] = [];
+  #counter = { issue: 0, comment: 10000, attachment: 20000, changelog: 30000, webhook: 0 };
+  readonly #pending = new Set<Promise<void>>();
+  url = '';
+
+  private constructor(options: JiraEmulatorOptions) {
+    this.#options = options;
+    this.projectKey = options.projectKey ?? 'CERT';
+    this.faults = { rateLimitRate: 0, retryAfterSeconds: 1, deliveryCopies: 1, ...options.faults };
+    this.#load();
+    this.#routes();
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  static async start(options: JiraEmulatorOptions = {}): Promise<JiraEmulator> {
+    const emulator = new JiraEmulator(options);
+    emulator.url = await listen(emulator.#server, options.port ?? 0, options.host);
+    return emulator;
+  }
+
+  async stop(): Promise<void> {
+    await this.settled();
+    await close(this.#server);
+  }
+
+  /** Resolves once every webhook delivery under way has finished (delivered or given up). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** An issue as GET /issue shows it, for tests and the sandbox's own checks. */
+  issue(key: string): Record<string, unknown> {
+    return this.#issueJson(this.#issue(key), undefined);
+  }
+
+  #routes(): void {
+    const r = this.#router;
+    const v3 = '/rest/api/3';
+    r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
+    r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
+    r.on('POST', `${v3}/issue`, (ctx) => this.#createIssue(ctx));
+    r.on('GET', `${v3}/issue/:key`, ({ res, url, params }) => {
+      sendJson(res, 200, this.#issueJson(this.#issue(params.key), listParam(url, 'fields')));
+    });
+    r.on('PUT', `${v3}/issue/:key`, (ctx) => this.#editIssue(ctx));
+    r.on('GET', `${v3}/issue/:key/transitions`, ({ res, params }) => {
+      const issue = this.#issue(params.key);
+      sendJson(res, 200, { transitions: this.#available(issue).map(transitionJson) });
+    });
+    r.on('POST', `${v3}/issue/:key/transitions`, (ctx) => this.#transition(ctx));
+    r.on('GET', `${v3}/issue/:key/comment`, (ctx) => this.#listComments(ctx));
+    r.on('POST', `${v3}/issue/:key/comment`, (ctx) => this.#addComment(ctx, 3));
+    r.on('POST', '/rest/api/2/issue/:key/comment', (ctx) => this.#addComment(ctx, 2));
+    r.on('GET', `${v3}/issue/:key/comment/:id`, ({ res, url, params }) => {
+      const comment = this.#issue(params.key).comments.find((c) => c.id === params.id);
+      if (!comment) throw jiraError(404, 'Can not find a comment for the id.');
+      sendJson(res, 200, this.#commentJson(params.key ?? '', comment, url.searchParams.get('expand')));
+    });
+    r.on('POST', `${v3}/issue/:key/attachments`, (ctx) => this.#attach(ctx));
+    r.on('GET', `${v3}/attachment/content/:id`, ({ res, url, params }) => {
+      const { attachment } = this.#attachment(params.id);
+      if (url.searchParams.get('redirect') !== 'false') {
+        res.writeHead(303, { location: `${this.url}/__emulator/media/${attachment.id}` });
+        res.end();
+        return;
+      }
+      sendBytes(res, attachment);
+    });
+    r.on('GET', '/__emulator/media/:id', ({ res, params }) => sendBytes(res, this.#attachment(params.id).attachment));
+    r.on('GET', `${v3}/attachment/:id`, ({ res, params }) => {
+      const { issue, attachment } = this.#attachment(params.id);
+      sendJson(res, 200, this.#attachmentJson(issue, attachment));
+    });
+    r.on('GET', `${v3}/issue/:key/properties`, ({ res, params }) => {
+      const issue = this.#issue(params.key);
+      sendJson(res, 200, {
+        keys: Object.keys(issue.properties).map((key) => ({
+          key,
+          self: `${this.url}${v3}/issue/${issue.key}/properties/${key}`,
+        })),
+      });
+    });
+    r.on('GET', `${v3}/issue/:key/properties/:prop`, ({ res, params }) => {
+      const issue = this.#issue(params.key);
+      const prop = params.prop ?? '';
+      if (!(prop in issue.properties)) throw jiraError(404, `The property with key '${prop}' does not exist.`);
+      sendJson(res, 200, { key: prop, value: issue.properties[prop] });
+    });
+    r.on('PUT', `${v3}/issue/:key/properties/:prop`, async ({ req, res, params }) => {
+      const issue = this.#issue(params.key);
+      const value = await readJsonBody(req);
+      const prop = params.prop ?? '';
+      const existed = prop in issue.properties;
+      issue.properties[prop] = value;
+      this.#save();
+      sendJson(res, existed ? 200 : 201, undefined);
+    });
+    r.on('DELETE', `${v3}/issue/:key/properties/:prop`, ({ res, params }) => {
+      delete this.#issue(params.key).properties[params.prop ?? ''];
+      this.#save();
+      sendJson(res, 204, undefined);
+    });
+    r.on('GET', `${v3}/search`, () => {
+      throw jiraError(410, 'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.');
+    });
+    r.on('POST', '/rest/webhooks/1.0/webhook', (ctx) => this.#registerWebhook(ctx));
+    r.on('GET', '/rest/webhooks/1.0/webhook', ({ res }) =>
+      sendJson(
+        res,
+        200,
+        this.#webhooks.map(({ secret: _secret, ...hook }) => ({
+          ...hook,
+          self: `${this.url}/rest/webhooks/1.0/webhook/${hook.id}`,
+        })),
+      ),
+    );
+    r.on('DELETE', '/rest/webhooks/1.0/webhook/:id', ({ res, params }) => {
+      this.#webhooks = this.#webhooks.filter((hook) => hook.id !== Number(params.id));
+      this.#save();
+      sendJson(res, 204, undefined);
+    });
+    r.on('GET', '/__emulator/deliveries', ({ res }) => sendJson(res, 200, this.deliveries));
+    r.on('POST', '/__emulator/faults', async ({ req, res }) => {
+      Object.assign(this.faults, (await readJsonBody(req)) as Partial<JiraFaults>);
+      sendJson(res, 200, this.faults);
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://jira');
+    try {
+      const route = this.#router.match(req.method ?? 'GET', url.pathname);
+      if (url.pathname.startsWith('/rest/')) {
+        this.#user(req);
+        if (this.faults.rateLimitRate > 0 && Math.random() < this.faults.rateLimitRate) {
+          throw new HttpError(
+            429,
+            { errorMessages: ['Rate limit exceeded.'], errors: {} },
+            {
+              'retry-after': String(this.faults.retryAfterSeconds),
+              'x-ratelimit-reset': new Date(Date.now() + this.faults.retryAfterSeconds * 1000).toISOString(),
+              'ratelimit-reason': 'jira-burst-based',
+            },
+          );
+        }
+      }
+      if (!route) throw jiraError(404, `No route for ${req.method} ${url.pathname}`);
+      await route.handler({ req, res, url, params: route.params });
+    } catch (err) {
+      if (err instanceof HttpError) sendJson(res, err.status, err.body, err.headers);
+      else sendJson(res, 500, { errorMessages: [(err as Error).message], errors: {} });
+    }
+  }
+
+  /** Basic (email:API token) or Bearer (the token alone); Jira answers 401 in plain text. */
+  #user(req: IncomingMessage): JiraUser {
+    const header = req.headers.authorization ?? '';
+    const users = Object.values(SANDBOX_USERS);
+    let found: JiraUser | undefined;
+    const basic = /^Basic (.+)$/.exec(header)?.[1];
+    if (basic) {
+      const [email, ...rest] = Buffer.from(basic, 'base64').toString().split(':');
+      found = users.find((u) => u.emailAddress === email && same(rest.join(':'), u.apiToken));
+    }
+    const bearer = /^Bearer (.+)$/.exec(header)?.[1];
+    if (bearer) found = users.find((u) => same(bearer, u.apiToken));
+    if (!found) throw new HttpError(401, 'Client must be authenticated to access this resource.');
+    return found;
+  }
+
+  #fields() {
+    const system = [
+      { id: 'summary', name: 'Summary', custom: false, schema: { type: 'string', system: 'summary' } },
+      { id: 'status', name: 'Status', custom: false, schema: { type: 'status', system: 'status' } },
+      { id: 'issuetype', name: 'Issue Type', custom: false, schema: { type: 'issuetype', system: 'issuetype' } },
+      { id: 'reporter', name: 'Reporter', custom: false, schema: { type: 'user', system: 'reporter' } },
+      {
+        id: 'attachment',
+        name: 'Attachment',
+        custom: false,
+        schema: { type: 'array', items: 'attachment', system: 'attachment' },
+      },
+    ];
+    const custom = SANDBOX_FIELDS.map((f) => {
+      const customId = Number(f.id.split('_')[1]);
+      return {
+        id: f.id,
+        key: f.id,
+        name: f.name,
+        custom: true,
+        orderable: true,
+        navigable: true,
+        searchable: true,
+        clauseNames: [`cf[${customId}]`, f.name],
+        schema: {
+          type: f.type === 'select' ? 'option' : f.type === 'datepicker' ? 'date' : 'string',
+          custom: `com.atlassian.jira.plugin.system.customfieldtypes:${f.type}`,
+          customId,
+        },
+      };
+    });
+    return [...system, ...custom].map((f) => ({
+      key: f.id,
+      orderable: true,
+      navigable: true,
+      searchable: true,
+      clauseNames: [],
+      ...f,
+    }));
+  }
+
+  async #createIssue({ req, res }: RouteContext): Promise<void> {
+    const user = this.#user(req);
+    const body = (await readJsonBody(req)) as { fields?: Record<string, unknown> };
+    const fields = body.fields ?? {};
+    const project = fields.project as { key?: string; id?: string } | undefined;
+    if (project?.key !== this.projectKey) {
+      throw jiraError(400, undefined, { project: 'Specify a valid project ID or key' });
+    }
+    const typeRef = fields.issuetype as { id?: string; name?: string } | undefined;
+    const issueType = ISSUE_TYPES.find((t) => t.id === typeRef?.id || t.name === typeRef?.name);
+    if (!issueType) throw jiraError(400, undefined, { issuetype: 'Specify an issue type' });
+    if (typeof fields.summary !== 'string' || fields.summary.trim() === '') {
+      throw jiraError(400, undefined, { summary: 'You must specify a summary of the issue.' });
+    }
+    const number = ++this.#counter.issue;
+    const issue: Issue = {
+      id: String(10000 + number),
+      key: `${this.projectKey}-${number}`,
+      issueType: issueType.name,
+      status: 'Certificate Request',
+      summary: fields.summary,
+      reporter: user.accountId,
+      created: nowJira(),
+      updated: nowJira(),
+      custom: {},
+      comments: [],
+      attachments: [],
+      properties: {},
+    };
+    this.#setCustomFields(issue, fields);
+    this.#issues.set(issue.key, issue);
+    this.#save();
+    sendJson(res, 201, { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}` });
+    this.#emit('jira:issue_created', issue, user, undefined);
+  }
+
+  async #editIssue({ req, res, params }: RouteContext): Promise<void> {
+    const user = this.#user(req);
+    const issue = this.#issue(params.key);
+    const body = (await readJsonBody(req)) as { fields?: Record<string, unknown> };
+    const fields = body.fields ?? {};
+    if ('status' in fields) throw jiraError(400, undefined, { status: 'Field cannot be set; use a transition.' });
+    if (typeof fields.summary === 'string') issue.summary = fields.summary;
+    this.#setCustomFields(issue, fields);
+    issue.updated = nowJira();
+    this.#save();
+    sendJson(res, 204, undefined);
+    this.#emit('jira:issue_updated', issue, user, undefined, 'issue_updated');
+  }
+
+  #setCustomFields(issue: Issue, fields: Record<string, unknown>): void {
+    const errors: Record<string, string> = {};
+    for (const [id, value] of Object.entries(fields)) {
+      if (['project', 'issuetype', 'summary', 'description', 'reporter'].includes(id)) continue;
+      const def = SANDBOX_FIELDS.find((f) => f.id === id);
+      if (!def) {
+        errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
+        continue;
+      }
+      if (value === null) {
+        delete issue.custom[id];
+        continue;
+      }
+      const problem = this.#fieldProblem(def, value);
+      if (problem) errors[id] = problem;
+      else
+        issue.custom[id] =
+          def.type === 'select'
+            ? { value: (value as { value: string }).value, id: optionId(String((value as { value: string }).value)) }
+            : value;
+    }
+    if (Object.keys(errors).length > 0) throw jiraError(400, undefined, errors);
+  }
+
+  #fieldProblem(def: FieldDef, value: unknown): string | undefined {
+    switch (def.type) {
+      case 'select': {
+        const option = (value as { value?: unknown }).value;
+        const options =
+          def.name === 'Certificate profile' ? (this.#options.profileNames ?? []) : ['0', '1', '3', '4', '5'];
+        return typeof option === 'string' && (options.length === 0 || options.includes(option))
+          ? undefined
+          : `Option value '${String(option)}' is not valid`;
+      }
+      case 'textarea':
+        return adfProblem(value);
+      case 'datepicker':
+        return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? undefined : 'Date must be yyyy-MM-dd';
+      case 'textfield':
+        return typeof value === 'string' && value.length <= 255
+          ? undefined
+          : 'Text fields take a string of up to 255 characters';
+    }
+  }
+
+  #available(issue: Issue) {
+    return issue.issueType === 'Certificate' ? TRANSITIONS.filter((t) => t.from.includes(issue.status)) : [];
+  }
+
+  async #transition({ req, res, params }: RouteContext): Promise<void> {
+    const user = this.#user(req);
+    const issue = this.#issue(params.key);
+    const body = (await readJsonBody(req)) as { transition?: { id?: string }; fields?: Record<string, unknown> };
+    const transition = this.#available(issue).find((t) => t.id === body.transition?.id);
+    if (!transition) {
+      throw jiraError(400, `Transition id '${body.transition?.id ?? ''}' is not valid for this issue.`);
+    }
+    if (body.fields) this.#setCustomFields(issue, body.fields);
+    const from = STATUSES.find((s) => s.name === issue.status);
+    const to = STATUSES.find((s) => s.name === transition.to);
+    issue.status = transition.to;
+    issue.updated = nowJira();
+    const changelog = {
+      id: String(++this.#counter.changelog),
+      items: [
+        {
+          field: 'status',
+          fieldtype: 'jira',
+          fieldId: 'status',
+          from: from?.id,
+          fromString: from?.name,
+          to: to?.id,
+          toString: to?.name,
+        },
+      ],
+    };
+    this.#save();
+    sendJson(res, 204, undefined);
+    this.#emit('jira:issue_updated', issue, user, changelog, 'issue_generic');
+  }
+
+  #listComments({ res, url, params }: RouteContext): void {
+    const issue = this.#issue(params.key);
+    const startAt = Number(url.searchParams.get('startAt') ?? 0);
+    const maxResults = Math.min(Number(url.searchParams.get('maxResults') ?? 100), 5000);
+    const ordered = url.searchParams.get('orderBy') === '-created' ? [...issue.comments].reverse() : issue.comments;
+    const expand = url.searchParams.get('expand');
+    sendJson(res, 200, {
+      startAt,
+      maxResults,
+      total: issue.comments.length,
+      comments: ordered.slice(startAt, startAt + maxResults).map((c) => this.#commentJson(issue.key, c, expand)),
+    });
+  }
+
+  async #addComment({ req, res, params, url }: RouteContext, version: 2 | 3): Promise<void> {
+    const user = this.#user(req);
+    const issue = this.#issue(params.key);
+    const body = (await readJsonBody(req)) as { body?: unknown; properties?: Array<{ key: string; value: unknown }> };
+    const content = version === 2 && typeof body.body === 'string' ? textToAdf(body.body) : body.body;
+    const problem = adfProblem(content);
+    if (problem) throw jiraError(400, undefined, { comment: problem });
+    if (JSON.stringify(content).length > 32_768)
+      throw jiraError(400, undefined, { comment: 'The entered text is too long.' });
+    const comment: Comment = {
+      id: String(++this.#counter.comment),
+      author: user.accountId,
+      body: content,
+      created: nowJira(),
+      properties: (body.properties ?? []).map(({ key, value }) => ({ key, value })),
+    };
+    issue.comments.push(comment);
+    issue.updated = nowJira();
+    this.#save();
+    sendJson(res, 201, this.#commentJson(issue.key, comment, url.searchParams.get('expand')));
+  }
+
+  async #attach({ req, res, params }: RouteContext): Promise<void> {
+    const user = this.#user(req);
+    const issue = this.#issue(params.key);
+    if (req.headers['x-atlassian-token'] !== 'no-check') throw new HttpError(403, 'XSRF check failed');
+    const raw = await readBody(req, BODY_LIMIT);
+    const form = await new Request('http://jira/upload', {
+      method: 'POST',
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+      body: raw,
+    })
+      .formData()
+      .catch(() => {
+        throw jiraError(400, 'Expected a multipart/form-data body.');
+      });
+    const files = form.getAll('file').filter((part): part is File => typeof part !== 'string');
+    if (files.length === 0) throw jiraError(400, 'No file part named "file" in the request.');
+    const created: Attachment[] = [];
+    for (const file of files) {
+      const attachment: Attachment = {
+        id: String(++this.#counter.attachment),
+        filename: file.name,
+        author: user.accountId,
+        created: nowJira(),
+        mimeType: file.type || 'application/octet-stream',
+        content: Buffer.from(await file.arrayBuffer()).toString('base64'),
+      };
+      issue.attachments.push(attachment);
+      created.push(attachment);
+    }
+    issue.updated = nowJira();
+    this.#save();
+    sendJson(
+      res,
+      200,
+      created.map((a) => this.#attachmentJson(issue, a)),
+    );
+  }
+
+  async #registerWebhook({ req, res }: RouteContext): Promise<void> {
+    const body = (await readJsonBody(req)) as Partial<Webhook>;
+    if (typeof body.url !== 'string' || !Array.isArray(body.events) || body.events.length === 0) {
+      throw jiraError(400, 'A webhook needs a url and at least one event.');
+    }
+    const existing = this.#webhooks.find((hook) => hook.url === body.url);
+    const hook: Webhook = {
+      id: existing?.id ?? ++this.#counter.webhook,
+      name: body.name ?? body.url,
+      url: body.url,
+      events: body.events,
+      secret: body.secret,
+    };
+    this.#webhooks = [...this.#webhooks.filter((h) => h.id !== hook.id), hook];
+    this.#save();
+    sendJson(res, 201, {
+      id: hook.id,
+      name: hook.name,
+      url: hook.url,
+      events: hook.events,
+      self: `${this.url}/rest/webhooks/1.0/webhook/${hook.id}`,
+    });
+  }
+
+  /** Queues a delivery of the event to every matching webhook. */
+  #emit(event: string, issue: Issue, user: JiraUser, changelog: unknown, eventType?: string): void {
+    for (const hook of this.#webhooks.filter((h) => h.events.includes(event))) {
+      const payload = {
+        timestamp: Date.now(),
+        webhookEvent: event,
+        ...(eventType ? { issue_event_type_name: eventType } : {}),
+        user: userJson(user),
+        issue: { ...this.#issueJson(issue, undefined), self: `${this.url}/rest/api/2/issue/${issue.id}` },
+        ...(changelog ? { changelog } : {}),
+      };
+      const delivery: Delivery = {
+        id: randomUUID(),
+        webhookId: hook.id,
+        event,
+        issueKey: issue.key,
+        attempts: 0,
+        statuses: [],
+        delivered: false,
+      };
+      this.deliveries.push(delivery);
+      for (let copy = 0; copy < Math.max(1, this.faults.deliveryCopies); copy++) {
+        const sending = this.#deliver(hook, delivery, JSON.stringify(payload));
+        this.#pending.add(sending);
+        void sending.finally(() => this.#pending.delete(sending));
+      }
+    }
+  }
+
+  /** Posts like Jira: signed when the hook has a secret; retried on 408/409/425/429/5xx and network errors. */
+  async #deliver(hook: Webhook, delivery: Delivery, body: string): Promise<void> {
+    const delays = this.#options.retryDelaysMs ?? [200, 1000, 3000, 10_000];
+    for (let attempt = 0; attempt <= delays.length; attempt++) {
+      if (attempt > 0) await sleep(delays[attempt - 1] ?? 0);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json; charset=utf-8',
+        'x-atlassian-webhook-identifier': delivery.id,
+        'x-atlassian-webhook-flow': 'Primary',
+        'user-agent': 'Atlassian Webhook HTTP Client',
+      };
+      if (attempt > 0) headers['x-atlassian-webhook-retry'] = String(attempt);
+      if (hook.secret)
+        headers['x-hub-signature'] = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
+      delivery.attempts++;
+      let status: number;
+      try {
+        const res = await fetch(hook.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+        status = res.status;
+        await res.arrayBuffer();
+      } catch {
+        status = 0; // connection refused, reset or timed out: retried like a 5xx
+      }
+      delivery.statuses.push(status);
+      if (status >= 200 && status < 300) {
+        delivery.delivered = true;
+        return;
+      }
+      const retryable = status === 0 || [408, 409, 425, 429].includes(status) || status >= 500;
+      if (!retryable) return;
+    }
+  }
+
+  #issue(key: string | undefined): Issue {
+    const issue = this.#issues.get(key ?? '') ?? [...this.#issues.values()].find((i) => i.id === key);
+    if (!issue) throw jiraError(404, 'Issue does not exist or you do not have permission to see it.');
+    return issue;
+  }
+
+  #attachment(id: string | undefined): { issue: Issue; attachment: Attachment } {
+    for (const issue of this.#issues.values()) {
+      const attachment = issue.attachments.find((a) => a.id === id);
+      if (attachment) return { issue, attachment };
+    }
+    throw jiraError(404, 'The attachment with id does not exist.');
+  }
+
+  #issueJson(issue: Issue, fields: string[] | undefined): Record<string, unknown> {
+    const status = STATUSES.find((s) => s.name === issue.status);
+    const type = ISSUE_TYPES.find((t) => t.name === issue.issueType);
+    const all: Record<string, unknown> = {
+      summary: issue.summary,
+      status: status && {
+        id: status.id,
+        name: status.name,
+        statusCategory: { id: 1, key: status.category, name: status.category, colorName: 'blue-gray' },
+      },
+      issuetype: type && { id: type.id, name: type.name, subtask: false, hierarchyLevel: 0 },
+      project: { id: '10000', key: this.projectKey, name: 'Certificate Management' },
+      reporter: userJson(
+        Object.values(SANDBOX_USERS).find((u) => u.accountId === issue.reporter) ?? SANDBOX_USERS.alice,
+      ),
+      created: issue.created,
+      updated: issue.updated,
+      attachment: issue.attachments.map((a) => this.#attachmentJson(issue, a)),
+      comment: {
+        comments: issue.comments.map((c) => this.#commentJson(issue.key, c, null)),
+        startAt: 0,
+        maxResults: issue.comments.length,
+        total: issue.comments.length,
+      },
+      ...Object.fromEntries(SANDBOX_FIELDS.map((f) => [f.id, issue.custom[f.id] ?? null])),
+    };
+    const wanted = fields?.filter((f) => f !== '*all' && f !== '*navigable');
+    const selected =
+      wanted && wanted.length > 0 ? Object.fromEntries(wanted.filter((f) => f in all).map((f) => [f, all[f]])) : all;
+    return { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}`, fields: selected };
+  }
+
+  #commentJson(issueKey: string, comment: Comment, expand: string | null): Record<string, unknown> {
+    const author = userJson(
+      Object.values(SANDBOX_USERS).find((u) => u.accountId === comment.author) ?? SANDBOX_USERS.alice,
+    );
+    return {
+      self: `${this.url}/rest/api/3/issue/${issueKey}/comment/${comment.id}`,
+      id: comment.id,
+      author,
+      updateAuthor: author,
+      body: comment.body,
+      created: comment.created,
+      updated: comment.created,
+      jsdPublic: true,
+      ...(expand?.split(',').includes('properties') ? { properties: comment.properties } : {}),
+    };
+  }
+
+  #attachmentJson(_issue: Issue, a: Attachment): Record<string, unknown> {
+    const author = userJson(Object.values(SANDBOX_USERS).find((u) => u.accountId === a.author) ?? SANDBOX_USERS.alice);
+    return {
+      self: `${this.url}/rest/api/3/attachment/${a.id}`,
+      id: a.id,
+      filename: a.filename,
+      author,
+      created: a.created,
+      size: Buffer.from(a.content, 'base64').length,
+      mimeType: a.mimeType,
+      content: `${this.url}/rest/api/3/attachment/content/${a.id}`,
+    };
+  }
+
+  #file(): string | undefined {
+    return this.#options.dataDir ? join(this.#options.dataDir, 'jira.json') : undefined;
+  }
+
+  #load(): void {
+    const file = this.#file();
+    if (!file || !existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      issues: Issue[];
+      webhooks: Webhook[];
+      counter: JiraEmulator['counter'];
+    };
+    this.#issues = new Map(saved.issues.map((issue) => [issue.key, issue]));
+    this.#webhooks = saved.webhooks;
+    this.#counter = saved.counter;
+  }
+
+  get counter() {
+    return this.#counter;
+  }
+
+  #save(): void {
+    const file = this.#file();
+    if (!file || !this.#options.dataDir) return;
+    mkdirSync(this.#options.dataDir, { recursive: true });
+    const temp = `${file}.${randomUUID()}.tmp`;
+    writeFileSync(
+      temp,
+      JSON.stringify({ issues: [...this.#issues.values()], webhooks: this.#webhooks, counter: this.#counter }),
+    );
+    renameSync(temp, file);
+  }
+}
+
+function jiraError(status: number, message?: string, errors: Record<string, string> = {}): HttpError {
+  return new HttpError(status, { errorMessages: message ? [message] : [], errors });
+}
+
+function userJson(user: JiraUser) {
+  return {
+    accountId: user.accountId,
+    displayName: user.displayName,
+    active: true,
+    accountType: 'atlassian',
+    emailAddress: user.emailAddress,
+  };
+}
+
+function transitionJson(t: (typeof TRANSITIONS)[number]) {
+  const to = STATUSES.find((s) => s.name === t.to);
+  return {
+    id: t.id,
+    name: t.name,
+    to: { id: to?.id, name: to?.name, statusCategory: { id: 1, key: to?.category, name: to?.category } },
+    hasScreen: false,
+    isGlobal: false,
+    isInitial: false,
+    isAvailable: true,
+    isConditional: false,
+    isLooped: false,
+  };
+}
+
+/** Jira accepts list parameters comma-joined (jira.js 5) and repeated (jira.js 6). */
+function listParam(url: URL, name: string): string[] | undefined {
+  const values = url.searchParams.getAll(name).flatMap((v) => v.split(','));
+  return values.length > 0 ? values.map((v) => v.trim()).filter((v) => v !== '') : undefined;
+}
+
+function optionId(value: string): string {
+  let hash = 0;
+  for (const ch of value) hash = (hash * 31 + ch.charCodeAt(0)) % 90_000;
+  return String(10_000 + hash);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const raw = (await readBody(req, BODY_LIMIT)).toString();
+  try {
+    return raw.trim() === '' ? {} : JSON.parse(raw);
+  } catch {
+    throw jiraError(400, 'Unexpected character in the JSON request body.');
+  }
+}
+
+function sendBytes(res: ServerResponse, attachment: Attachment): void {
+  const bytes = Buffer.from(attachment.content, 'base64');
+  res.writeHead(200, { 'content-type': attachment.mimeType, 'content-length': bytes.length });
+  res.end(bytes);
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,123 @@
+/**
+ * The sandbox's services wired together: SCM emulator, Jira emulator, the connector's adapters pointed at
+ * them, and the webhook receiver registered with Jira. `npm start` and the tests both build on this.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import { JiraClient } from '../activities/jira-client.ts';
+import { ScmClient } from '../activities/sectigo-http.ts';
+import { createWebhookServer, WEBHOOK_PATH } from '../client/webhook.ts';
+import { close, listen } from '../http.ts';
+import { Profiles } from '../profiles.ts';
+import { JiraEmulator, SANDBOX_USERS, type JiraEmulatorOptions } from './jira-emulator.ts';
+import { ScmEmulator, type ScmEmulatorOptions } from './scm-emulator.ts';
+
+export const SANDBOX_PROFILES_FILE = fileURLToPath(new URL('./profiles.yaml', import.meta.url));
+export const SANDBOX_WEBHOOK_SECRET = 'sandbox-webhook-secret';
+
+export interface SandboxOptions {
+  client: Client;
+  host?: string;
+  dataDir?: string;
+  jiraPort?: number;
+  scmPort?: number;
+  receiverPort?: number;
+  webhookSecret?: string;
+  maxBodyBytes?: number;
+  scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
+  jira?: Omit<JiraEmulatorOptions, 'port' | 'host' | 'dataDir' | 'profileNames'>;
+}
+
+export interface Sandbox {
+  scmEmulator: ScmEmulator;
+  jiraEmulator: JiraEmulator;
+  /** The connector's adapters, as the worker uses them. */
+  scm: ScmClient;
+  jira: JiraClient;
+  profiles: Profiles;
+  receiverUrl: string;
+  webhookSecret: string;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const profiles = Profiles.load(SANDBOX_PROFILES_FILE);
+  const host = options.host ?? '127.0.0.1';
+  const scmEmulator = await ScmEmulator.start({
+    ...options.scm,
+    host,
+    port: options.scmPort ?? 0,
+    dataDir: options.dataDir,
+  });
+  const jiraEmulator = await JiraEmulator.start({
+    ...options.jira,
+    host,
+    port: options.jiraPort ?? 0,
+    dataDir: options.dataDir,
+    profileNames: profiles.all.map((p) => p.name),
+  });
+  const { connector } = SANDBOX_USERS;
+  const jira = await JiraClient.connect({
+    baseUrl: jiraEmulator.url,
+    auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+  });
+  const credentials = scmEmulator.credentials;
+  const scm = new ScmClient({
+    baseUrl: scmEmulator.apiUrl,
+    auth: {
+      kind: 'password',
+      login: credentials.login,
+      password: credentials.password,
+      customerUri: credentials.customerUri,
+    },
+    timeoutMs: 10_000,
+  });
+
+  const webhookSecret = options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
+  const receiver: Server = createWebhookServer({
+    client: options.client,
+    secret: webhookSecret,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    connectorAccountId: await jira.myAccountId(),
+    names: jira.names,
+  });
+  const receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
+  await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
+
+  return {
+    scmEmulator,
+    jiraEmulator,
+    scm,
+    jira,
+    profiles,
+    receiverUrl,
+    webhookSecret,
+    async stop() {
+      await jiraEmulator.stop();
+      await close(receiver);
+      await scmEmulator.stop();
+    },
+  };
+}
+
+/** Registers (or re-registers) the receiver as an admin webhook, as a Jira administrator would. */
+async function registerWebhook(jiraUrl: string, url: string, secret: string): Promise<void> {
+  const admin = SANDBOX_USERS.connector;
+  const res = await fetch(`${jiraUrl}/rest/webhooks/1.0/webhook`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${admin.emailAddress}:${admin.apiToken}`).toString('base64')}`,
+    },
+    body: JSON.stringify({
+      name: 'Certificate lifecycle connector',
+      url,
+      events: ['jira:issue_created', 'jira:issue_updated'],
+      filters: { 'issue-related-events-section': 'project = CERT' },
+      excludeBody: false,
+      secret,
+    }),
+  });
+  if (!res.ok) throw new Error(`registering the webhook failed: HTTP ${res.status} ${await res.text()}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * The worker: the composition root that builds the adapters and polls both task queues: `certificates`
+ * (workflows, Jira and CSR activities) and `sectigo` (SCM activities, globally rate-limited).
+ * `node src/worker.ts` runs it against the configured systems; `npm start` runs it inside the sandbox.
+ */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createCsrActivities } from './activities/csr-activities.ts';
+import { JiraClient } from './activities/jira-client.ts';
+import { createJiraActivities } from './activities/jira.ts';
+import { ScmClient } from './activities/sectigo-http.ts';
+import { createSectigoActivities } from './activities/sectigo.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { Profiles } from './profiles.ts';
+import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './workflows/definitions.ts';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface WorkerDependencies {
+  connection: NativeConnection;
+  namespace?: string;
+  jira: JiraClient;
+  scm: ScmClient;
+  profiles: Profiles;
+  /** Global SCM calls per second, enforced by the server across every worker of the queue. */
+  sectigoRequestsPerSecond: number;
+  /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Both workers of one process; run them together with `Promise.all(workers.map((w) => w.run()))`. */
+export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
+  const { connection, namespace = 'default' } = deps;
+  const workflows = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath };
+  const certificates = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TASK_QUEUE,
+    ...workflows,
+    activities: { ...createJiraActivities({ jira: deps.jira }), ...createCsrActivities({ profiles: deps.profiles }) },
+  });
+  const sectigo = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: SECTIGO_TASK_QUEUE,
+    activities: createSectigoActivities({ scm: deps.scm, profiles: deps.profiles }),
+    maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,
+  });
+  return [certificates, sectigo];
+}
+
+/** Runs until SIGINT/SIGTERM, letting activities under way finish. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.run()));
+}
+
+async function main(config: Config): Promise<void> {
+  if (!config.jira || !config.sectigo || !config.temporal.address) {
+    throw new ConfigError([
+      'the worker on its own needs TEMPORAL_ADDRESS, Jira (JIRA_*) and Sectigo (SECTIGO_*) settings; ' +
+        '`npm start` runs everything with the sandbox instead',
+    ]);
+  }
+  const profiles = Profiles.load(config.profilesFile ?? 'profiles.yaml');
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporal.namespace,
+    jira: await JiraClient.connect(config.jira),
+    scm: new ScmClient(config.sectigo),
+    profiles,
+    sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+  });
+  await runWorkers(workers);
+  await connection.close();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main(loadConfig()).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+// The workflows the worker registers; nothing else is exported here, so the bundle stays small.
+export { certificateLifecycle } from './certificate.ts';

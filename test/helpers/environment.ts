@@ -1,0 +1,132 @@
+/**
+ * Test environment: a real Temporal dev server (the project's CLI build, started by the SDK), the sandbox's
+ * emulators on loopback, the webhook receiver, and the worker with the real activities.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { findTemporalCli } from '../../scripts/temporal-cli.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { searchAttributes } from '../../src/workflows/definitions.ts';
+import { createWorkers, workflowsPath } from '../../src/worker.ts';
+
+let runtimeInstalled = false;
+
+/** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const path = findTemporalCli();
+  if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path },
+      searchAttributes: Object.values(searchAttributes),
+      dbFilename: join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow bundle, built once per test process. */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export interface World {
+  env: TestWorkflowEnvironment;
+  sandbox: Sandbox;
+  alice: Requester;
+  /** Starts the worker (both task queues); resolves when it polls. */
+  startWorker(): Promise<void>;
+  /** Shuts the worker down, as a crash or deploy would; in-flight activities are abandoned after a grace period. */
+  stopWorker(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+export async function startWorld(options: Partial<Omit<SandboxOptions, 'client'>> = {}): Promise<World> {
+  const env = await startTemporal();
+  const sandbox = await startSandbox({
+    client: env.client,
+    ...options,
+    jira: { retryDelaysMs: [100, 300, 1000], ...options.jira },
+  });
+  let workers: Worker[] = [];
+  let running: Promise<unknown> = Promise.resolve();
+  const world: World = {
+    env,
+    sandbox,
+    alice: new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice),
+    async startWorker() {
+      workers = await createWorkers({
+        connection: env.nativeConnection,
+        jira: sandbox.jira,
+        scm: sandbox.scm,
+        profiles: sandbox.profiles,
+        sectigoRequestsPerSecond: 100,
+        workflowBundle: await workflowBundle(),
+      });
+      running = Promise.all(workers.map((w) => w.run()));
+    },
+    async stopWorker() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      workers = [];
+    },
+    async teardown() {
+      await world.stopWorker();
+      await sandbox.stop();
+      await env.teardown();
+    },
+  };
+  await world.startWorker();
+  return world;
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A CSR made by OpenSSL, as a requester would make it. */
+export function opensslCsr(subject: string, key: 'rsa:2048' | 'rsa:1024' | 'ec-p256', sans: string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), 'csr-'));
+  const keyArgs = key === 'ec-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', key];
+  const sanArgs = sans.length > 0 ? ['-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`] : [];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-subj',
+      subject,
+      ...sanArgs,
+      '-out',
+      join(dir, 'req.csr'),
+    ],
+    { stdio: 'ignore' },
+  );
+  return execFileSync('openssl', ['req', '-in', join(dir, 'req.csr')], { encoding: 'utf8' });
+}

@@ -1,0 +1,191 @@
+/**
+ * Enrollment end to end: Jira emulator → signed webhook → receiver → certificateLifecycle on a real
+ * Temporal dev server → SCM emulator (real local CA) → back to Jira.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../../src/adf.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/workflows/definitions.ts';
+import * as x509 from '../../src/x509.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+const PROFILE = 'OV Server Certificate';
+
+interface IssueView {
+  fields: {
+    summary: string;
+    status: { name: string };
+    customfield_10052: string | null;
+    customfield_10054: string | null;
+    attachment: Array<{ id: string; filename: string }>;
+    comment: { comments: Array<{ body: unknown; author: { accountId: string } }> };
+  };
+}
+
+describe('enrollment', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 300 } });
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
+
+  async function enroll(domain: string, csr: string): Promise<string> {
+    const key = await world.alice.createCertificateIssue({ summary: `TLS for ${domain}`, profile: PROFILE, csr });
+    await world.alice.transition(key, 'Enroll Certificate');
+    return key;
+  }
+
+  const settledStatus = (key: string, status: string) =>
+    eventually(
+      () =>
+        issue(key).fields.status.name === status && issue(key).fields.comment.comments.length >= 1 ? true : undefined,
+      `${key} in ${status}`,
+    );
+
+  for (const [label, keySpec] of [
+    ['RSA 2048', 'rsa:2048'],
+    ['EC P-256', 'ec-p256'],
+  ] as const) {
+    it(`enrolls an OpenSSL ${label} CSR and publishes the certificate on the issue`, async () => {
+      const domain = `${keySpec.replace(/[^a-z0-9]/g, '')}.example.com`;
+      const csrPem = opensslCsr(`/C=GB/ST=London/L=London/O=Global Security/OU=IT Department/CN=${domain}`, keySpec, [
+        domain,
+        `www.${domain}`,
+      ]);
+      const key = await enroll(domain, csrPem);
+
+      const attachment = await eventually(() => issue(key).fields.attachment[0], `the PEM on ${key}`);
+      await eventually(
+        () =>
+          issue(key).fields.status.name === 'Certificate Enrolled' && comments(key).length === 3 ? true : undefined,
+        'three comments',
+      );
+      const view = issue(key).fields;
+      const certificateId = view.customfield_10052;
+      assert.ok(certificateId, 'Certificate ID is set');
+      assert.equal(attachment.filename, `${domain}_${certificateId}.pem`);
+      assert.equal(view.summary, `Certificate enrolled:${domain}`);
+      assert.equal(view.status.name, 'Certificate Enrolled');
+
+      const pem = (await world.sandbox.jira.downloadAttachment(attachment.id)).toString();
+      const chain = x509.PemConverter.decode(pem).map((der) => new x509.X509Certificate(der));
+      assert.equal(chain.length, 3, 'certificate, intermediate, root');
+      const [leaf, intermediate, root] = chain as [x509.X509Certificate, x509.X509Certificate, x509.X509Certificate];
+      const csr = new x509.Pkcs10CertificateRequest(csrPem);
+      assert.equal(
+        Buffer.from(leaf.publicKey.rawData).toString('hex'),
+        Buffer.from(csr.publicKey.rawData).toString('hex'),
+      );
+      assert.ok(
+        await leaf.verify({ publicKey: intermediate.publicKey, signatureOnly: true }),
+        'leaf signed by the intermediate',
+      );
+      assert.ok(
+        await intermediate.verify({ publicKey: root.publicKey, signatureOnly: true }),
+        'intermediate signed by the root',
+      );
+      assert.equal(
+        root.toString('pem'),
+        world.sandbox.scmEmulator.ca.root.toString('pem'),
+        "chains to the emulator's root",
+      );
+      const san = leaf.getExtension(x509.SubjectAlternativeNameExtension);
+      assert.deepEqual(san?.names.items.map((n) => n.value).sort(), [domain, `www.${domain}`].sort());
+      assert.equal(view.customfield_10054, leaf.notAfter.toISOString().slice(0, 10), 'expiry date field');
+
+      const texts = comments(key);
+      assert.match(texts[0] ?? '', new RegExp(`^Certificate requested for ${domain.replace(/\./g, '\\.')}`));
+      assert.match(texts[1] ?? '', new RegExp(`^Certificate enrolled: Certificate ID ${certificateId}`));
+      assert.match(
+        texts[2] ?? '',
+        new RegExp(`^Certificate attached: ${domain.replace(/\./g, '\\.')}_${certificateId}\\.pem`),
+      );
+
+      assert.equal(ordersFor(domain).length, 1, 'one SCM order');
+      const handle = world.env.client.workflow.getHandle(certificateWorkflowId(key));
+      const status = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'Active' ? s : undefined;
+      }, 'phase Active');
+      assert.equal(status.certificateId, Number(certificateId));
+      assert.equal(status.notAfter, leaf.notAfter.getTime());
+    });
+  }
+
+  const badCsrs: Array<[string, () => string, RegExp]> = [
+    [
+      'text that is not PEM',
+      () => 'please issue me a certificate for bad-text.example.com',
+      /not a PEM certificate signing request/,
+    ],
+    [
+      'a CSR whose signature was tampered with',
+      () => tamper(opensslCsr('/CN=tampered.example.com', 'rsa:2048')),
+      /signature does not match/,
+    ],
+    ['an RSA 1024 key', () => opensslCsr('/CN=weak.example.com', 'rsa:1024'), /RSA key has 1024 bits.*at least 2048/],
+    ['a CSR naming no domain', () => opensslCsr('/O=Global Security/OU=IT Department', 'rsa:2048'), /names no domain/],
+  ];
+  for (const [label, makeCsr, expected] of badCsrs) {
+    it(`rejects ${label} with a comment, no order, and the issue back in Certificate Request`, async () => {
+      const ordersBefore = world.sandbox.scmEmulator.orders().length;
+      const key = await enroll('bad', makeCsr());
+      await settledStatus(key, 'Certificate Request');
+      const texts = comments(key);
+      assert.equal(texts.length, 1, 'exactly one comment');
+      assert.match(texts[0] ?? '', /^Enrollment failed: /);
+      assert.match(texts[0] ?? '', expected);
+      assert.match(texts[0] ?? '', /run "Enroll Certificate" again/);
+      assert.equal(world.sandbox.scmEmulator.orders().length, ordersBefore, 'no SCM order');
+      const status = await world.env.client.workflow
+        .getHandle<typeof certificateLifecycle>(certificateWorkflowId(key))
+        .result();
+      assert.equal(status.phase, 'Rejected');
+    });
+  }
+
+  it('runs a fresh enrollment after the requester fixes a rejected CSR', async () => {
+    const domain = 'fixed.example.com';
+    const key = await enroll(domain, opensslCsr(`/CN=${domain}`, 'rsa:1024'));
+    await settledStatus(key, 'Certificate Request');
+    const csr = opensslCsr(`/CN=${domain}`, 'rsa:2048');
+    await world.sandbox.jira.updateIssue(key, {}); // no-op edit: the requester's edit follows
+    await editCsr(world, key, csr);
+    await world.alice.transition(key, 'Enroll Certificate');
+    await eventually(() => issue(key).fields.attachment[0], 'the PEM after the fix');
+    assert.equal(ordersFor(domain).length, 1);
+  });
+});
+
+/** Flips one bit inside the signature, keeping the PEM well-formed. */
+function tamper(pem: string): string {
+  const der = Buffer.from(x509.PemConverter.decodeFirst(pem));
+  const last = der.length - 5;
+  der[last] = (der[last] ?? 0) ^ 0x01;
+  return x509.PemConverter.encode(der, 'CERTIFICATE REQUEST');
+}
+
+async function editCsr(world: World, key: string, csr: string): Promise<void> {
+  const alice = Buffer.from('alice@sandbox.test:sandbox-alice-token').toString('base64');
+  const res = await fetch(`${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}`, {
+    method: 'PUT',
+    headers: { authorization: `Basic ${alice}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      fields: {
+        customfield_10051: {
+          type: 'doc',
+          version: 1,
+          content: [{ type: 'codeBlock', content: [{ type: 'text', text: csr.trim() }] }],
+        },
+      },
+    }),
+  });
+  assert.equal(res.status, 204);
+}
