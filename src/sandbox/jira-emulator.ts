@@ -133,6 +133,8 @@ export interface Delivery {
   attempts: number;
   statuses: number[];
   delivered: boolean;
+  /** The JSON body as sent, so that a delivery can be replayed. */
+  body: string;
 }
 
 export interface JiraFaults {
@@ -625,10 +627,11 @@ export class JiraEmulator {
         attempts: 0,
         statuses: [],
         delivered: false,
+        body: JSON.stringify(payload),
       };
       this.deliveries.push(delivery);
       for (let copy = 0; copy < Math.max(1, this.faults.deliveryCopies); copy++) {
-        const sending = this.#deliver(hook, delivery, JSON.stringify(payload));
+        const sending = this.#deliver(hook, delivery, delivery.body);
         this.#pending.add(sending);
         void sending.finally(() => this.#pending.delete(sending));
       }

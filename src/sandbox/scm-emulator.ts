@@ -398,7 +398,7 @@ export class ScmEmulator {
         body = pem(chain);
         break;
       case 'base64':
-        body = pkcs7().export('pem') + '\n';
+        body = x509.PemConverter.encode(pkcs7().export('raw'), 'PKCS7') + '\n';
         break;
       case 'bin':
         body = Buffer.from(pkcs7().export('raw'));

@@ -56,7 +56,8 @@ const orders = proxyActivities<SectigoActivities>({
 });
 const issuance = proxyActivities<SectigoActivities>({
   taskQueue: SECTIGO_TASK_QUEUE,
-  startToCloseTimeout: '1 minute',
+  // Short: an attempt lost with its worker is retried after this long.
+  startToCloseTimeout: '30 seconds',
   // Validation and approval can take days; poll quickly at first, then every ten minutes.
   scheduleToCloseTimeout: '30 days',
   retry: {

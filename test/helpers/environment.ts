@@ -20,7 +20,8 @@ let runtimeInstalled = false;
 /** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    // Expected activity failures (bad CSRs, injected faults) log at WARN; keep the test output readable.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
   }
   const path = findTemporalCli();

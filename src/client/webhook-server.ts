@@ -1,0 +1,41 @@
+/**
+ * The webhook receiver as its own process (`node src/client/webhook-server.ts`): Jira → Temporal.
+ * Needs TEMPORAL_ADDRESS, the Jira settings (to learn the connector's own account) and JIRA_WEBHOOK_SECRET.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { JiraClient } from '../activities/jira-client.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { listen } from '../http.ts';
+import { log } from '../log.ts';
+import { createWebhookServer, WEBHOOK_PATH } from './webhook.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.jira || !config.temporal.address) {
+    throw new ConfigError([
+      'the receiver on its own needs TEMPORAL_ADDRESS and the Jira settings (JIRA_*); `npm start` runs the sandbox instead',
+    ]);
+  }
+  const jira = await JiraClient.connect(config.jira);
+  const client = new Client({
+    connection: await Connection.connect({ address: config.temporal.address }),
+    namespace: config.temporal.namespace,
+  });
+  const server = createWebhookServer({
+    client,
+    secret: config.receiver.webhookSecret,
+    maxBodyBytes: config.receiver.maxBodyBytes,
+    connectorAccountId: await jira.myAccountId(),
+    names: jira.names,
+  });
+  const url = await listen(server, config.receiver.port, config.receiver.host);
+  log.info('receiver listening', { url: `${url}${WEBHOOK_PATH}` });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

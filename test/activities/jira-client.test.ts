@@ -1,0 +1,176 @@
+/** The Jira adapter (jira.js) against the Jira emulator over real HTTP: every call the connector makes. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../../src/adf.ts';
+import { DEFAULT_JIRA_NAMES, JiraClient, JiraError } from '../../src/activities/jira-client.ts';
+import { JiraEmulator, SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+
+interface IssueView {
+  fields: {
+    summary: string;
+    status: { name: string };
+    customfield_10052: string | null;
+    customfield_10053: string | null;
+    customfield_10054: string | null;
+    attachment: Array<{ id: string; filename: string }>;
+    comment: { comments: Array<{ body: unknown }> };
+  };
+}
+
+describe('Jira client', () => {
+  let emulator: JiraEmulator;
+  let jira: JiraClient;
+  let alice: Requester;
+  const { connector } = SANDBOX_USERS;
+  before(async () => {
+    emulator = await JiraEmulator.start({ profileNames: ['OV Server Certificate'] });
+    jira = await JiraClient.connect({
+      baseUrl: emulator.url,
+      auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+    });
+    alice = new Requester(emulator.url, SANDBOX_USERS.alice);
+  });
+  after(async () => {
+    await emulator?.stop();
+  });
+
+  const view = (key: string) => emulator.issue(key) as unknown as IssueView;
+  const newIssue = () =>
+    alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----',
+    });
+  const rejection = async (promise: Promise<unknown>): Promise<JiraError> => {
+    const err = await promise.then(
+      () => assert.fail('expected the call to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof JiraError, `expected JiraError, got ${String(err)}`);
+    return err;
+  };
+
+  it('discovers custom field ids by name, and names every field it cannot find', async () => {
+    assert.equal(jira.fieldId('csr'), 'customfield_10051');
+    assert.equal(jira.fieldId('certificateId'), 'customfield_10052');
+    const names = {
+      ...DEFAULT_JIRA_NAMES,
+      fields: { ...DEFAULT_JIRA_NAMES.fields, csr: 'CSR', domain: 'Domain name' },
+    };
+    const err = await rejection(
+      JiraClient.connect({
+        baseUrl: emulator.url,
+        auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+        names,
+      }),
+    );
+    assert.match(err.message, /no custom field named "CSR"; no custom field named "Domain name"/);
+  });
+
+  it('reads the request: profile, the CSR out of its ADF field, reporter, status', async () => {
+    const key = await newIssue();
+    const issue = await jira.getCertificateIssue(key);
+    assert.equal(issue.issueType, 'Certificate');
+    assert.equal(issue.status, 'Certificate Request');
+    assert.equal(issue.profileName, 'OV Server Certificate');
+    assert.equal(issue.csr, '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----');
+    assert.equal(issue.reporterAccountId, SANDBOX_USERS.alice.accountId);
+    assert.equal(await jira.myAccountId(), connector.accountId);
+  });
+
+  it('comments once per event id', async () => {
+    const key = await newIssue();
+    assert.equal(await jira.addCommentOnce(key, 'event-1', 'First line\nsecond line\n\nNew paragraph'), true);
+    assert.equal(await jira.addCommentOnce(key, 'event-1', 'First line again'), false);
+    assert.equal(await jira.addCommentOnce(key, 'event-2', 'Another event'), true);
+    const comments = view(key).fields.comment.comments.map((c) => adfToText(c.body));
+    assert.deepEqual(comments, ['First line\nsecond line\nNew paragraph', 'Another event']);
+  });
+
+  it('attaches a file once per name and downloads it back', async () => {
+    const key = await newIssue();
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+    assert.equal(await jira.attachOnce(key, 'www.example.com_1000.pem', pem), true);
+    assert.equal(await jira.attachOnce(key, 'www.example.com_1000.pem', pem), false);
+    const attachments = view(key).fields.attachment;
+    assert.deepEqual(
+      attachments.map((a) => a.filename),
+      ['www.example.com_1000.pem'],
+    );
+    assert.equal((await jira.downloadAttachment(attachments[0]?.id ?? '')).toString(), pem);
+  });
+
+  it('updates the summary and fields, and reports a field Jira refuses', async () => {
+    const key = await newIssue();
+    await jira.updateIssue(key, {
+      summary: 'Certificate enrolled:www.example.com',
+      certificateId: '1234',
+      domain: 'www.example.com',
+      expiryDate: '2027-11-28',
+    });
+    const fields = view(key).fields;
+    assert.deepEqual(
+      [fields.summary, fields.customfield_10052, fields.customfield_10053, fields.customfield_10054],
+      ['Certificate enrolled:www.example.com', '1234', 'www.example.com', '2027-11-28'],
+    );
+    const bad = await rejection(jira.updateIssue(key, { expiryDate: 'next year' }));
+    assert.deepEqual([bad.status, bad.retryable], [400, false]);
+    assert.match(bad.message, /customfield_10054: Date must be yyyy-MM-dd/);
+  });
+
+  it('moves an issue by target status, once, and says when no transition leads there', async () => {
+    const key = await newIssue();
+    assert.equal(await jira.moveTo(key, 'Certificate Enrolled'), true);
+    assert.equal(await jira.moveTo(key, 'Certificate Enrolled'), false);
+    assert.equal(view(key).fields.status.name, 'Certificate Enrolled');
+    assert.equal(await jira.moveTo(key, 'Certificate Request'), true);
+    const err = await rejection(jira.moveTo(key, 'Certificate Renewed'));
+    assert.match(err.message, /cannot move from "Certificate Request" to "Certificate Renewed".*"Enroll Certificate"/);
+  });
+
+  it('reports unknown issues, bad credentials and rate limits as typed errors', async () => {
+    const missing = await rejection(jira.getCertificateIssue('CERT-99999'));
+    assert.deepEqual([missing.status, missing.retryable], [404, false]);
+    assert.match(missing.message, /Issue does not exist/);
+
+    const impostor = await rejection(
+      JiraClient.connect({
+        baseUrl: emulator.url,
+        auth: { kind: 'basic', email: connector.emailAddress, apiToken: 'stolen-token-x' },
+      }),
+    );
+    assert.deepEqual([impostor.status, impostor.retryable], [401, false]);
+    assert.doesNotMatch(impostor.message, /stolen-token-x/);
+
+    const key = await newIssue();
+    Object.assign(emulator.faults, { rateLimitRate: 1, retryAfterSeconds: 4 });
+    try {
+      const limited = await rejection(jira.getCertificateIssue(key));
+      assert.deepEqual([limited.status, limited.retryable, limited.retryAfterMs], [429, true, 4000]);
+    } finally {
+      emulator.faults.rateLimitRate = 0;
+    }
+  });
+
+  it('answers the legacy search with 410 and attachment content with a redirect by default', async () => {
+    const auth = `Basic ${Buffer.from(`${connector.emailAddress}:${connector.apiToken}`).toString('base64')}`;
+    const search = await fetch(`${emulator.url}/rest/api/3/search?jql=project%3DCERT`, {
+      headers: { authorization: auth },
+    });
+    assert.equal(search.status, 410);
+    const key = await newIssue();
+    await jira.attachOnce(key, 'a.pem', 'x');
+    const id = view(key).fields.attachment[0]?.id ?? '';
+    const redirect = await fetch(`${emulator.url}/rest/api/3/attachment/content/${id}`, {
+      headers: { authorization: auth },
+      redirect: 'manual',
+    });
+    assert.equal(redirect.status, 303);
+    const upload = await fetch(`${emulator.url}/rest/api/3/issue/${key}/attachments`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: new FormData(),
+    });
+    assert.equal(upload.status, 403, 'uploads without X-Atlassian-Token are refused');
+  });
+});

@@ -1,0 +1,231 @@
+/** The SCM client against the SCM emulator over real HTTP: every endpoint the connector uses, and its errors. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  parseRetryAfter,
+  parseScmDate,
+  ScmClient,
+  ScmError,
+  ScmPendingError,
+} from '../../src/activities/sectigo-http.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import * as x509 from '../../src/x509.ts';
+import { eventually, opensslCsr } from '../helpers/environment.ts';
+
+const ORDER = { orgId: 1, certType: 1001, term: 365 };
+
+describe('Sectigo SCM client', () => {
+  let scm: ScmEmulator;
+  let client: ScmClient;
+  before(async () => {
+    scm = await ScmEmulator.start({ issuanceDelayMs: 300 });
+    const c = scm.credentials;
+    client = new ScmClient({
+      baseUrl: scm.apiUrl,
+      auth: { kind: 'password', login: c.login, password: c.password, customerUri: c.customerUri },
+      timeoutMs: 2000,
+    });
+  });
+  after(async () => {
+    await scm?.stop();
+  });
+
+  const rejection = async (promise: Promise<unknown>): Promise<ScmError> => {
+    const err = await promise.then(
+      () => assert.fail('expected the call to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ScmError, `expected ScmError, got ${String(err)}`);
+    return err;
+  };
+
+  it('enrolls, reports the order while pending, collects the issued chain', async () => {
+    const csr = opensslCsr('/CN=client.example.com', 'rsa:2048', ['client.example.com', 'api.example.com']);
+    const { sslId, renewId } = await client.enroll({
+      ...ORDER,
+      csr,
+      subjAltNames: ['client.example.com', 'api.example.com'],
+      comments: 'token-1',
+    });
+    assert.ok(sslId > 0);
+    assert.ok(renewId.length > 0 && renewId.length <= 20);
+
+    const pending = await client.getCertificate(sslId);
+    assert.equal(pending.status, 'Applied');
+    assert.equal(pending.comments, 'token-1');
+    assert.deepEqual(pending.subjectAlternativeNames.sort(), ['api.example.com', 'client.example.com']);
+    assert.equal(pending.certTypeId, 1001);
+    const early = await rejection(client.collect(sslId));
+    assert.ok(early instanceof ScmPendingError, 'collect before issuance is pending');
+    assert.equal(early.code, 0);
+
+    const issued = await eventually(async () => {
+      const details = await client.getCertificate(sslId);
+      return details.status === 'Issued' ? details : undefined;
+    }, 'issuance');
+    assert.match(issued.serialNumber ?? '', /^[0-9A-F]{2}(:[0-9A-F]{2})+$/);
+    assert.ok(issued.expires && issued.expires > Date.now(), 'expires parsed from MM/dd/yyyy');
+
+    const pem = await client.collect(sslId, 'x509');
+    const chain = x509.PemConverter.decode(pem).map((der) => new x509.X509Certificate(der));
+    assert.equal(chain.length, 3);
+    assert.equal(chain[0]?.subject, 'CN=client.example.com');
+    assert.equal(x509.PemConverter.decode(await client.collect(sslId, 'x509CO')).length, 1);
+    assert.match(await client.collect(sslId, 'base64'), /^-----BEGIN PKCS7-----/);
+    const unknown = await rejection(client.collect(sslId, 'nonsense'));
+    assert.deepEqual([unknown.status, unknown.code, unknown.retryable], [400, -1450, false]);
+  });
+
+  it('lists with filters and pages through every match', async () => {
+    const csr = opensslCsr('/CN=paged.example.com', 'ec-p256');
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await client.enroll({ ...ORDER, csr })).sslId);
+    const page = await client.list({ commonName: 'paged.example.com', orgId: 1 }, 0, 2);
+    assert.equal(page.items.length, 2);
+    assert.equal(page.total, 5);
+    const second = await client.list({ commonName: 'paged.example.com' }, 4, 2);
+    assert.deepEqual(
+      second.items.map((i) => i.sslId),
+      [ids[4]],
+    );
+    const all = [];
+    for await (const item of client.search({ commonName: 'paged.example.com', sslTypeId: 1001 })) all.push(item.sslId);
+    assert.deepEqual(all, ids);
+    assert.equal((await client.list({ commonName: 'nobody.example.com' })).total, 0);
+    const tooBig = await rejection(client.list({}, 0, 500));
+    assert.equal(tooBig.code, -1601);
+  });
+
+  it('renews by id into a new order and revokes with an RFC 5280 reason', async () => {
+    const { sslId } = await client.enroll({ ...ORDER, csr: opensslCsr('/CN=renew.example.com', 'rsa:2048') });
+    const notYet = await rejection(client.renewById(sslId));
+    assert.equal(notYet.code, -123, 'only issued certificates renew');
+    await eventually(
+      async () => ((await client.getCertificate(sslId)).status === 'Issued' ? true : undefined),
+      'issuance',
+    );
+
+    const renewed = await client.renewById(sslId, opensslCsr('/CN=renew.example.com', 'ec-p256'));
+    assert.notEqual(renewed.sslId, sslId);
+    assert.equal((await client.getCertificate(sslId)).renewed, true);
+    assert.equal((await client.getCertificate(renewed.sslId)).status, 'Applied');
+
+    await client.revoke(sslId, 4, 'superseded by a renewal');
+    assert.equal((await client.getCertificate(sslId)).status, 'Revoked');
+    const twice = await rejection(client.revoke(sslId, 4, 'again'));
+    assert.deepEqual([twice.status, twice.code, twice.retryable], [400, -159, false]);
+    const collectRevoked = await rejection(client.collect(sslId));
+    assert.ok(!(collectRevoked instanceof ScmPendingError));
+    assert.equal(collectRevoked.code, -110);
+  });
+
+  it('turns SCM refusals into typed, non-retryable errors', async () => {
+    const missing = await rejection(client.getCertificate(987654));
+    assert.deepEqual([missing.status, missing.code, missing.retryable], [404, -124, false]);
+    const garbage = await rejection(
+      client.enroll({
+        ...ORDER,
+        csr: '-----BEGIN CERTIFICATE REQUEST-----\nnot base64!\n-----END CERTIFICATE REQUEST-----',
+      }),
+    );
+    assert.equal(garbage.code, -9);
+    const weak = await rejection(client.enroll({ ...ORDER, csr: opensslCsr('/CN=weak.example.com', 'rsa:1024') }));
+    assert.equal(weak.code, -141);
+    const term = await rejection(
+      client.enroll({ ...ORDER, term: 3, csr: opensslCsr('/CN=term.example.com', 'ec-p256') }),
+    );
+    assert.equal(term.code, -36);
+    assert.match(term.message, /Invalid term/);
+  });
+
+  it('reports bad credentials without echoing them', async () => {
+    const c = scm.credentials;
+    const wrong = new ScmClient({
+      baseUrl: scm.apiUrl,
+      auth: { kind: 'password', login: c.login, password: 'wrong-password-123', customerUri: c.customerUri },
+    });
+    const err = await rejection(wrong.getCertificate(1));
+    assert.deepEqual([err.status, err.code, err.retryable], [401, -16, false]);
+    assert.doesNotMatch(err.message, /wrong-password-123/);
+  });
+
+  it('authenticates with OAuth client credentials', async () => {
+    const c = scm.credentials;
+    const oauth = new ScmClient({
+      baseUrl: scm.apiUrl,
+      auth: { kind: 'oauth', tokenUrl: scm.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret },
+    });
+    const { sslId } = await oauth.enroll({ ...ORDER, csr: opensslCsr('/CN=oauth.example.com', 'ec-p256') });
+    assert.equal((await oauth.getCertificate(sslId)).commonName, 'oauth.example.com');
+    const bad = new ScmClient({
+      baseUrl: scm.apiUrl,
+      auth: { kind: 'oauth', tokenUrl: scm.tokenUrl, clientId: c.clientId, clientSecret: 'nope-secret' },
+    });
+    const err = await rejection(bad.getCertificate(sslId));
+    assert.equal(err.status, 401);
+    assert.doesNotMatch(err.message, /nope-secret/);
+  });
+
+  it('marks 429 (with its Retry-After), 503 and timeouts as retryable', async () => {
+    try {
+      Object.assign(scm.faults, { rateLimitRate: 1, retryAfterSeconds: 7 });
+      const limited = await rejection(client.getCertificate(1));
+      assert.deepEqual([limited.status, limited.retryable, limited.retryAfterMs], [429, true, 7000]);
+
+      Object.assign(scm.faults, { rateLimitRate: 0, serverErrorRate: 1 });
+      const down = await rejection(client.getCertificate(1));
+      assert.deepEqual([down.status, down.retryable], [503, true]);
+
+      Object.assign(scm.faults, { serverErrorRate: 0, latencyMs: 500 });
+      const c = scm.credentials;
+      const impatient = new ScmClient({
+        baseUrl: scm.apiUrl,
+        auth: { kind: 'password', login: c.login, password: c.password, customerUri: c.customerUri },
+        timeoutMs: 100,
+      });
+      const slow = await rejection(impatient.getCertificate(1));
+      assert.equal(slow.status, 0);
+      assert.ok(slow.retryable);
+      assert.match(slow.message, /timed out/);
+    } finally {
+      Object.assign(scm.faults, { rateLimitRate: 0, serverErrorRate: 0, latencyMs: 0 });
+    }
+  });
+
+  it('serves the legacy collect path and counts requests', async () => {
+    const { sslId } = await client.enroll({ ...ORDER, csr: opensslCsr('/CN=legacy.example.com', 'ec-p256') });
+    await eventually(
+      async () => ((await client.getCertificate(sslId)).status === 'Issued' ? true : undefined),
+      'issuance',
+    );
+    const c = scm.credentials;
+    const res = await fetch(`${scm.apiUrl}/ssl/v1/collect/${sslId}/x509CO`, {
+      headers: { login: c.login, password: c.password, customerUri: c.customerUri },
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="legacy\.example\.com\.pem"/);
+    assert.equal(x509.PemConverter.decode(await res.text()).length, 1);
+    assert.ok(scm.stats.requests > 10);
+    assert.ok(scm.stats.peakRequestsPerSecond >= 1);
+  });
+});
+
+describe('SCM value parsing', () => {
+  const cases: Array<[string | undefined, number | undefined]> = [
+    ['05/21/2026', Date.UTC(2026, 4, 21)],
+    ['2026-05-21T10:00:00.000Z', Date.UTC(2026, 4, 21, 10)],
+    ['', undefined],
+    [undefined, undefined],
+    ['soon', undefined],
+  ];
+  for (const [input, expected] of cases)
+    it(`parses the date ${JSON.stringify(input)}`, () => assert.equal(parseScmDate(input), expected));
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.UTC(2026, 0, 1);
+    assert.equal(parseRetryAfter('3', now), 3000);
+    assert.equal(parseRetryAfter(new Date(now + 5000).toUTCString(), now), 5000);
+    assert.equal(parseRetryAfter('whenever', now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+});

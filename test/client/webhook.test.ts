@@ -1,0 +1,64 @@
+/** The receiver's policy, as a pure function: which Jira events start a certificate workflow. */
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { DEFAULT_JIRA_NAMES } from '../../src/activities/jira-client.ts';
+import { interpretEvent, verifySignature } from '../../src/client/webhook.ts';
+
+const CONNECTOR = '557058:connector';
+const transition = (
+  overrides: { user?: string; type?: string; to?: string; event?: string; changelogId?: string } = {},
+) => ({
+  webhookEvent: overrides.event ?? 'jira:issue_updated',
+  user: { accountId: overrides.user ?? '557058:alice' },
+  issue: { key: 'CERT-45', fields: { issuetype: { name: overrides.type ?? 'Certificate' } } },
+  changelog: {
+    id: overrides.changelogId ?? '30001',
+    items: [{ field: 'status', toString: overrides.to ?? 'Certificate Enrolled' }],
+  },
+});
+
+describe('interpreting Jira events', () => {
+  it('starts enrollment when a person moves a Certificate issue to Certificate Enrolled', () => {
+    assert.deepEqual(interpretEvent(transition(), 'delivery-1', DEFAULT_JIRA_NAMES, CONNECTOR), {
+      action: 'enroll',
+      request: { issueKey: 'CERT-45', requestedBy: '557058:alice', triggerId: 'changelog:30001' },
+    });
+  });
+
+  const ignored: Array<[string, Parameters<typeof transition>[0], RegExp]> = [
+    ["the connector's own transition", { user: CONNECTOR }, /connector's own/],
+    ['another issue type', { type: 'Revoke Certificate' }, /issue type Revoke Certificate/],
+    ['a move to another status', { to: 'Certificate Request' }, /not a move/],
+    ['issue creation', { event: 'jira:issue_created' }, /event jira:issue_created/],
+  ];
+  for (const [label, overrides, reason] of ignored) {
+    it(`ignores ${label}`, () => {
+      const decision = interpretEvent(transition(overrides), 'd', DEFAULT_JIRA_NAMES, CONNECTOR);
+      assert.equal(decision.action, 'ignore');
+      assert.match(decision.action === 'ignore' ? decision.reason : '', reason);
+    });
+  }
+
+  it('uses configured names', () => {
+    const names = {
+      ...DEFAULT_JIRA_NAMES,
+      certificateIssueType: 'TLS',
+      statuses: { ...DEFAULT_JIRA_NAMES.statuses, enrolled: 'Issued' },
+    };
+    assert.equal(interpretEvent(transition({ type: 'TLS', to: 'Issued' }), 'd', names, CONNECTOR).action, 'enroll');
+  });
+});
+
+describe('webhook signatures', () => {
+  const body = Buffer.from('{"webhookEvent":"jira:issue_updated"}');
+  const good = `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`;
+  it('accepts the HMAC-SHA256 of the raw body', () => assert.equal(verifySignature(body, good, 's3cret'), true));
+  it('refuses another secret', () => assert.equal(verifySignature(body, good, 'other'), false));
+  it('refuses another body', () => assert.equal(verifySignature(Buffer.from('{}'), good, 's3cret'), false));
+  it('refuses a missing or malformed header', () => {
+    assert.equal(verifySignature(body, undefined, 's3cret'), false);
+    assert.equal(verifySignature(body, 'sha1=abc', 's3cret'), false);
+    assert.equal(verifySignature(body, 'sha256=zz', 's3cret'), false);
+  });
+});

@@ -1,0 +1,129 @@
+/** Configuration and profiles: validated up front, every problem reported at once. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { ProfileError, Profiles } from '../src/profiles.ts';
+
+describe('configuration', () => {
+  it('runs the sandbox when nothing is configured', () => {
+    const config = loadConfig({});
+    assert.equal(config.jira, undefined);
+    assert.equal(config.sectigo, undefined);
+    assert.equal(config.temporal.address, undefined);
+    assert.deepEqual(
+      [
+        config.temporal.port,
+        config.temporal.uiPort,
+        config.sandbox.jiraPort,
+        config.sandbox.scmPort,
+        config.receiver.port,
+      ],
+      [7233, 8233, 8780, 8781, 8782],
+    );
+  });
+
+  it('reads real Jira and SCM settings', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      JIRA_BASE_URL: 'https://acme.atlassian.net/',
+      JIRA_EMAIL: 'bot@acme.test',
+      JIRA_API_TOKEN: 'token',
+      JIRA_WEBHOOK_SECRET: 'secret',
+      JIRA_STATUS_ENROLLED: 'Issued',
+      SECTIGO_BASE_URL: 'https://cert-manager.com/api',
+      SECTIGO_CLIENT_ID: 'id',
+      SECTIGO_CLIENT_SECRET: 'secret',
+    });
+    assert.equal(config.jira?.baseUrl, 'https://acme.atlassian.net');
+    assert.equal(config.jira?.names.statuses.enrolled, 'Issued');
+    assert.equal(config.jira?.names.fields.csr, 'Certificate CSR text');
+    assert.equal(config.sectigo?.auth.kind, 'oauth');
+  });
+
+  it('reports every problem at once', () => {
+    const err = (() => {
+      try {
+        loadConfig({ JIRA_BASE_URL: 'not a url', SECTIGO_LOGIN: 'me', RECEIVER_PORT: 'eighty' });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems, [
+      'JIRA_BASE_URL must be an absolute URL, got "not a url"',
+      'JIRA_EMAIL is required when Jira is configured',
+      'JIRA_API_TOKEN is required when Jira is configured',
+      'SECTIGO_BASE_URL is required when Sectigo is configured',
+      'SECTIGO_PASSWORD is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)',
+      'SECTIGO_CUSTOMER_URI is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)',
+      'RECEIVER_PORT must be a whole number from 0 to 65535, got "eighty"',
+      'JIRA_WEBHOOK_SECRET is required when Jira is configured: unsigned webhooks must not start workflows',
+    ]);
+  });
+});
+
+describe('profiles', () => {
+  const valid = `
+profiles:
+  - id: ov
+    name: OV Server Certificate
+    certType: 1001
+    term: 365
+    orgId: 1
+    expiryWindow: { days: 30 }
+    allowedDomains: [example.com, '*.example.com']
+`;
+  it('fills in defaults', () => {
+    const [profile] = Profiles.parse(valid).all;
+    assert.equal(profile?.autoRenew, true);
+    assert.deepEqual(profile?.keyPolicy, { minRsaBits: 2048, ecCurves: ['P-256', 'P-384'] });
+    assert.equal(Profiles.parse(valid).byName('OV Server Certificate')?.id, 'ov');
+  });
+
+  it('reports every problem with its place', () => {
+    const text = `
+profiles:
+  - id: Bad Id
+    name: A
+    certType: -1
+    term: 365
+    orgId: 1
+    expiryWindow: { fraction: 1.5 }
+    allowedDomains: ['not a domain']
+    keyPolicy: { minRsaBits: 1024 }
+  - id: b
+    name: A
+    certType: 1
+    term: 1
+    orgId: 1
+    expiryWindow: { days: 1 }
+    allowedDomains: [example.com]
+`;
+    const err = (() => {
+      try {
+        Profiles.parse(text, 'profiles.yaml');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    assert.ok(err instanceof ProfileError);
+    const places = err.problems.map((p) => p.split(':')[0]);
+    assert.deepEqual(places, [
+      'profiles.0.id',
+      'profiles.0.certType',
+      'profiles.0.expiryWindow.fraction',
+      'profiles.0.allowedDomains.0',
+      'profiles.0.keyPolicy.minRsaBits',
+      'profiles.1.name',
+    ]);
+  });
+
+  it('refuses duplicate names', () => {
+    assert.throws(
+      () => Profiles.parse(valid + valid.replace('profiles:\n', '').replace('id: ov', 'id: ov2')),
+      /profiles\.1\.name: duplicate name/,
+    );
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * Every external effect once, whatever happens: forged and duplicate webhooks, double clicks, a worker
+ * killed mid-enrollment, and SCM committing an order but losing the response.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/workflows/definitions.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+interface IssueView {
+  fields: { status: { name: string }; attachment: Array<{ filename: string }>; comment: { total: number } };
+}
+
+describe('exactly-once effects', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 200 } });
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+  const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
+  const sign = (body: string, secret = world.sandbox.webhookSecret) =>
+    `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${world.sandbox.receiverUrl}${WEBHOOK_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+  const exists = async (workflowId: string) => {
+    try {
+      await world.env.client.workflow.getHandle(workflowId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  };
+  const enrolled = (key: string) =>
+    eventually(
+      () => (issue(key).fields.attachment.length > 0 && issue(key).fields.comment.total >= 3 ? true : undefined),
+      `${key} enrolled`,
+      60_000,
+    );
+
+  const transitionEvent = (key: string, changelogId: string) =>
+    JSON.stringify({
+      timestamp: Date.now(),
+      webhookEvent: 'jira:issue_updated',
+      issue_event_type_name: 'issue_generic',
+      user: { accountId: SANDBOX_USERS.alice.accountId },
+      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Enrolled' } } },
+      changelog: { id: changelogId, items: [{ field: 'status', toString: 'Certificate Enrolled' }] },
+    });
+
+  it('refuses forged, unsigned and altered webhooks with 401 and starts nothing', async () => {
+    const body = transitionEvent('CERT-9001', '777');
+    const forged = await post(body, { 'x-hub-signature': sign(body, 'not-the-secret') });
+    const unsigned = await post(body, {});
+    const altered = await post(body.replace('CERT-9001', 'CERT-9002'), { 'x-hub-signature': sign(body) });
+    assert.deepEqual([forged.status, unsigned.status, altered.status], [401, 401, 401]);
+    assert.equal(await exists(certificateWorkflowId('CERT-9001')), false);
+    assert.equal(await exists(certificateWorkflowId('CERT-9002')), false);
+
+    // The same check lets a correctly signed event through (here one that asks for nothing).
+    const harmless = JSON.stringify({ webhookEvent: 'jira:issue_created', issue: { key: 'CERT-9003' } });
+    const accepted = await post(harmless, { 'x-hub-signature': sign(harmless) });
+    assert.equal(accepted.status, 202);
+    assert.deepEqual(await accepted.json(), { result: 'ignored', reason: 'event jira:issue_created' });
+  });
+
+  it('refuses an oversized body with 413', async () => {
+    const body = JSON.stringify({ webhookEvent: 'jira:issue_updated', padding: 'x'.repeat(2 * 1024 * 1024) });
+    const res = await post(body, { 'x-hub-signature': sign(body) });
+    assert.equal(res.status, 413);
+  });
+
+  it('turns a delivery repeated three times into one workflow, one order, one attachment', async () => {
+    world.sandbox.jiraEmulator.faults.deliveryCopies = 3;
+    try {
+      const domain = 'triplicate.example.com';
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await enrolled(key);
+      await world.sandbox.jiraEmulator.settled();
+      const delivery = world.sandbox.jiraEmulator.deliveries.findLast(
+        (d) => d.issueKey === key && d.body.includes('"changelog"'),
+      );
+      assert.equal(delivery?.attempts, 3, 'the receiver got the delivery three times');
+      assert.equal(ordersFor(domain).length, 1);
+      assert.equal(issue(key).fields.attachment.length, 1);
+      assert.equal(issue(key).fields.comment.total, 3);
+      const runs = await world.env.client.workflow.count(`WorkflowId = '${certificateWorkflowId(key)}'`);
+      assert.equal(runs.count, 1);
+    } finally {
+      world.sandbox.jiraEmulator.faults.deliveryCopies = 1;
+    }
+  });
+
+  it('ignores a double Enroll click and a second event for a running request', async () => {
+    world.sandbox.scmEmulator.issuanceDelayMs = 1500;
+    try {
+      const domain = 'double-click.example.com';
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'rsa:2048'),
+      });
+      const clicks = await Promise.allSettled([
+        world.alice.transition(key, 'Enroll Certificate'),
+        world.alice.transition(key, 'Enroll Certificate'),
+      ]);
+      assert.equal(clicks.filter((c) => c.status === 'fulfilled').length, 1, 'Jira runs the transition once');
+      await eventually(
+        () => exists(certificateWorkflowId(key)).then((yes) => (yes ? true : undefined)),
+        'the workflow',
+      );
+      const again = transitionEvent(key, 'another-event');
+      const res = await post(again, { 'x-hub-signature': sign(again) });
+      assert.deepEqual(await res.json(), { result: 'already-running', workflowId: certificateWorkflowId(key) });
+      await enrolled(key);
+      assert.equal(ordersFor(domain).length, 1);
+      assert.equal(issue(key).fields.attachment.length, 1);
+    } finally {
+      world.sandbox.scmEmulator.issuanceDelayMs = 200;
+    }
+  });
+
+  it('ignores a late duplicate of the delivery that started a finished run', async () => {
+    const key = await world.alice.createCertificateIssue({ profile: 'OV Server Certificate', csr: 'not a csr' });
+    await world.alice.transition(key, 'Enroll Certificate');
+    const handle = world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+    await eventually(() => exists(handle.workflowId).then((yes) => (yes ? true : undefined)), 'the workflow');
+    assert.equal((await handle.result()).phase, 'Rejected');
+    const commentsBefore = issue(key).fields.comment.total;
+    await world.sandbox.jiraEmulator.settled();
+    const delivery = world.sandbox.jiraEmulator.deliveries.find(
+      (d) => d.issueKey === key && d.body.includes('"toString":"Certificate Enrolled"'),
+    );
+    assert.ok(delivery);
+    const res = await post(delivery.body, {
+      'x-hub-signature': sign(delivery.body),
+      'x-atlassian-webhook-identifier': delivery.id,
+    });
+    assert.deepEqual(await res.json(), { result: 'duplicate', workflowId: handle.workflowId });
+    const runs = await world.env.client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
+    assert.equal(runs.count, 1);
+    assert.equal(issue(key).fields.comment.total, commentsBefore);
+  });
+
+  it('completes with one order when SCM commits the order but the response is lost', async () => {
+    world.sandbox.scmEmulator.faults.dropResponses = 1;
+    const domain = 'lost-response.example.com';
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await enrolled(key);
+    assert.equal(world.sandbox.scmEmulator.faults.dropResponses, 0, 'the response was dropped');
+    assert.equal(ordersFor(domain).length, 1);
+    assert.equal(issue(key).fields.attachment.length, 1);
+  });
+
+  it('completes with one order after the worker process is killed while waiting for issuance', async () => {
+    await world.stopWorker();
+    world.sandbox.scmEmulator.issuanceDelayMs = 6000;
+    let child = spawnWorker(world);
+    try {
+      const domain = 'killed-worker.example.com';
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'rsa:2048'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      const handle = world.env.client.workflow.getHandle(certificateWorkflowId(key));
+      await eventually(
+        async () =>
+          (await exists(handle.workflowId)) && (await handle.query(statusQuery)).phase === 'AwaitingIssuance'
+            ? true
+            : undefined,
+        'AwaitingIssuance',
+        60_000,
+      );
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      assert.equal(issue(key).fields.attachment.length, 0, 'nothing published before the crash');
+
+      child = spawnWorker(world);
+      await eventually(
+        () => (issue(key).fields.comment.total >= 3 ? true : undefined),
+        `${key} enrolled after the restart`,
+        90_000,
+      );
+      assert.equal(ordersFor(domain).length, 1);
+      assert.equal(issue(key).fields.attachment.length, 1);
+      assert.equal(issue(key).fields.comment.total, 3);
+    } finally {
+      child.kill('SIGKILL');
+      world.sandbox.scmEmulator.issuanceDelayMs = 200;
+      await world.startWorker();
+    }
+  });
+});
+
+/** The real worker entry point in its own process, configured like production through the environment. */
+function spawnWorker(world: World): ChildProcess {
+  const { connector } = SANDBOX_USERS;
+  const scm = world.sandbox.scmEmulator.credentials;
+  return spawn(process.execPath, ['src/worker.ts'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: world.env.address,
+      JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
+      JIRA_EMAIL: connector.emailAddress,
+      JIRA_API_TOKEN: connector.apiToken,
+      JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
+      SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
+      SECTIGO_LOGIN: scm.login,
+      SECTIGO_PASSWORD: scm.password,
+      SECTIGO_CUSTOMER_URI: scm.customerUri,
+      PROFILES_FILE: SANDBOX_PROFILES_FILE,
+    },
+  });
+}
