@@ -18,7 +18,8 @@ import { Profiles } from '../src/profiles.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../src/workflows/definitions.ts';
-import { createWorkers, runWorkers } from '../src/worker.ts';
+import { ensureSweepSchedule } from '../src/schedule.ts';
+import { createWorkers, runWorkers, watchProfiles } from '../src/worker.ts';
 import { findTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
@@ -78,14 +79,20 @@ async function main(): Promise<void> {
       maxBodyBytes: config.receiver.maxBodyBytes,
       connectorAccountId: await jira.myAccountId(),
       names: jira.names,
+      jira,
     });
     const receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
+    const profilesFile = config.profilesFile ?? 'profiles.yaml';
+    const profiles = Profiles.load(profilesFile);
+    watchProfiles(profilesFile, profiles);
+    await ensureSweepSchedule(t.client);
     const workers = await createWorkers({
       connection: t.connection,
+      client: t.client,
       namespace: config.temporal.namespace,
       jira,
-      scm: new ScmClient(config.sectigo),
-      profiles: Profiles.load(config.profilesFile ?? 'profiles.yaml'),
+      scm: new ScmClient({ ...config.sectigo, maxRequestsPerSecond: config.sectigoRequestsPerSecond }),
+      profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     });
     print([
@@ -107,9 +114,12 @@ async function main(): Promise<void> {
     receiverPort: config.receiver.port,
     maxBodyBytes: config.receiver.maxBodyBytes,
     scm: { issuanceDelayMs: config.sandbox.issuanceDelayMs },
+    scmRequestsPerSecond: config.sectigoRequestsPerSecond,
   });
+  await ensureSweepSchedule(t.client);
   const workers = await createWorkers({
     connection: t.connection,
+    client: t.client,
     namespace: config.temporal.namespace,
     jira: sandbox.jira,
     scm: sandbox.scm,

@@ -105,6 +105,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         statuses: {
           request: name('JIRA_STATUS_REQUEST', d.statuses.request),
           enrolled: name('JIRA_STATUS_ENROLLED', d.statuses.enrolled),
+          renewed: name('JIRA_STATUS_RENEWED', d.statuses.renewed),
+          revoked: name('JIRA_STATUS_REVOKED', d.statuses.revoked),
         },
         transitions: { enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll) },
       },

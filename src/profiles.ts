@@ -62,11 +62,20 @@ export class ProfileError extends Error {
   }
 }
 
-/** Validated profiles, looked up by id or by their Jira name. */
+/** Validated profiles, looked up by id or by their Jira name; replaceable when the file changes. */
 export class Profiles {
-  readonly all: readonly Profile[];
+  #all: readonly Profile[];
   constructor(profiles: readonly Profile[]) {
-    this.all = profiles;
+    this.#all = profiles;
+  }
+
+  get all(): readonly Profile[] {
+    return this.#all;
+  }
+
+  /** Takes a newly loaded set of profiles; running workflows learn of it through the sweep's reevaluate. */
+  replace(next: Profiles): void {
+    this.#all = next.all;
   }
 
   static parse(text: string, source = 'profiles'): Profiles {

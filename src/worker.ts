@@ -3,21 +3,28 @@
  * (workflows, Jira and CSR activities) and `sectigo` (SCM activities, globally rate-limited).
  * `node src/worker.ts` runs it against the configured systems; `npm start` runs it inside the sandbox.
  */
+import { watchFile } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createCsrActivities } from './activities/csr-activities.ts';
 import { JiraClient } from './activities/jira-client.ts';
 import { createJiraActivities } from './activities/jira.ts';
+import { createProfileActivities } from './activities/profiles.ts';
+import { createSweepActivities } from './activities/sweep.ts';
 import { ScmClient } from './activities/sectigo-http.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { Profiles } from './profiles.ts';
+import { ensureSweepSchedule } from './schedule.ts';
 import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './workflows/definitions.ts';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export interface WorkerDependencies {
   connection: NativeConnection;
+  /** For the sweep's visibility queries and signals. */
+  client: Client;
   namespace?: string;
   jira: JiraClient;
   scm: ScmClient;
@@ -37,7 +44,12 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     namespace,
     taskQueue: TASK_QUEUE,
     ...workflows,
-    activities: { ...createJiraActivities({ jira: deps.jira }), ...createCsrActivities({ profiles: deps.profiles }) },
+    activities: {
+      ...createJiraActivities({ jira: deps.jira }),
+      ...createCsrActivities({ profiles: deps.profiles }),
+      ...createProfileActivities({ profiles: deps.profiles }),
+      ...createSweepActivities({ client: deps.client }),
+    },
   });
   const sectigo = await Worker.create({
     connection,
@@ -61,18 +73,41 @@ async function main(config: Config): Promise<void> {
         '`npm start` runs everything with the sandbox instead',
     ]);
   }
-  const profiles = Profiles.load(config.profilesFile ?? 'profiles.yaml');
+  const profilesFile = config.profilesFile ?? 'profiles.yaml';
+  const profiles = Profiles.load(profilesFile);
+  watchProfiles(profilesFile, profiles);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const client = new Client({
+    connection: await Connection.connect({ address: config.temporal.address }),
+    namespace: config.temporal.namespace,
+  });
+  await ensureSweepSchedule(client);
   const workers = await createWorkers({
     connection,
+    client,
     namespace: config.temporal.namespace,
     jira: await JiraClient.connect(config.jira),
-    scm: new ScmClient(config.sectigo),
+    scm: new ScmClient({ ...config.sectigo, maxRequestsPerSecond: config.sectigoRequestsPerSecond }),
     profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
   });
   await runWorkers(workers);
   await connection.close();
+}
+
+/**
+ * Reloads the profiles when their file changes; a broken edit is reported and the last good set kept.
+ * Running workflows learn of the change from the next sweep (or at once from `reevaluate`).
+ */
+export function watchProfiles(path: string, profiles: Profiles): void {
+  watchFile(path, { interval: 5000 }, () => {
+    try {
+      profiles.replace(Profiles.load(path));
+      console.error(`profiles reloaded from ${path}`);
+    } catch (err) {
+      console.error(`profiles in ${path} not reloaded: ${(err as Error).message}`);
+    }
+  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -21,6 +21,8 @@ export interface JiraNames {
   statuses: {
     request: string;
     enrolled: string;
+    renewed: string;
+    revoked: string;
   };
   transitions: {
     enroll: string;
@@ -37,7 +39,12 @@ export const DEFAULT_JIRA_NAMES: JiraNames = {
     domain: 'Certificate domain',
     expiryDate: 'Certificate expiry date',
   },
-  statuses: { request: 'Certificate Request', enrolled: 'Certificate Enrolled' },
+  statuses: {
+    request: 'Certificate Request',
+    enrolled: 'Certificate Enrolled',
+    renewed: 'Certificate Renewed',
+    revoked: 'Certificate Revoked',
+  },
   transitions: { enroll: 'Enroll Certificate' },
 };
 

@@ -29,6 +29,11 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
       await translated(() => jira.updateIssue(issueKey, update));
     },
 
+    /** Moves the issue back to a status it came from (a failed manual renewal); a no-op when it is there. */
+    async returnIssueTo(issueKey: string, statusName: string): Promise<void> {
+      await translated(() => jira.moveTo(issueKey, statusName));
+    },
+
     /** Moves the issue to the configured status for `state`; nothing happens when it is there already. */
     async moveIssue(issueKey: string, state: IssueState): Promise<void> {
       await translated(() => jira.moveTo(issueKey, jira.names.statuses[state]));

@@ -14,6 +14,11 @@ export interface ScmClientOptions {
   auth: ScmAuth;
   /** Per request, from sending to the last body byte. */
   timeoutMs?: number;
+  /**
+   * At most this many requests in any one-second window from this client. The worker's task-queue limit
+   * bounds SCM activities across all workers; this bounds the requests of this process exactly.
+   */
+  maxRequestsPerSecond?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -115,6 +120,7 @@ export class ScmClient {
   readonly #auth: ScmAuth;
   readonly #timeoutMs: number;
   readonly #dispatcher: Dispatcher;
+  readonly #limiter: SlidingWindowLimiter | undefined;
   #token: { value: string; expiresAt: number } | undefined;
 
   constructor(options: ScmClientOptions) {
@@ -122,6 +128,9 @@ export class ScmClient {
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 });
+    this.#limiter = options.maxRequestsPerSecond
+      ? new SlidingWindowLimiter(options.maxRequestsPerSecond, 1000)
+      : undefined;
   }
 
   /** POST /ssl/v1/enroll: records the order and returns its id; issuance is asynchronous. */
@@ -206,6 +215,7 @@ export class ScmClient {
   ): Promise<{ body: string; headers: Record<string, unknown> }> {
     const headers: Record<string, string> = { accept: 'application/json', ...(await this.#authHeaders()) };
     if (body !== undefined) headers['content-type'] = 'application/json;charset=UTF-8';
+    await this.#limiter?.take();
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.#baseUrl}${path}`, {
@@ -299,6 +309,36 @@ export class ScmClient {
     if (!token.access_token) throw new ScmError('SCM token response has no access_token', 502);
     const lifetimeMs = (token.expires_in ?? 300) * 1000;
     return { value: token.access_token, expiresAt: Date.now() + Math.max(lifetimeMs - 60_000, lifetimeMs / 2) };
+  }
+}
+
+/** Admits at most `limit` calls in any window of `windowMs`; callers wait their turn in order. */
+export class SlidingWindowLimiter {
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #admitted: number[] = [];
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(limit: number, windowMs: number) {
+    this.#limit = limit;
+    this.#windowMs = windowMs;
+  }
+
+  take(): Promise<void> {
+    const turn = this.#queue.then(async () => {
+      for (;;) {
+        const now = Date.now();
+        while (this.#admitted.length > 0 && (this.#admitted[0] ?? 0) <= now - this.#windowMs) this.#admitted.shift();
+        if (this.#admitted.length < this.#limit) {
+          this.#admitted.push(now);
+          return;
+        }
+        // A few ms of margin: the server counts by its own clock reading.
+        await new Promise((resolve) => setTimeout(resolve, (this.#admitted[0] ?? now) + this.#windowMs - now + 2));
+      }
+    });
+    this.#queue = turn;
+    return turn;
   }
 }
 

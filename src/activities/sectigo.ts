@@ -6,6 +6,16 @@ import * as x509 from '../x509.ts';
 import { pending, translated, userProblem } from './failures.ts';
 import type { ScmClient } from './sectigo-http.ts';
 
+export interface RenewInput {
+  /** The order being renewed. */
+  certificateId: number;
+  /** The CSR now on the issue: a new one rotates the key. */
+  csr: string;
+  commonName: string | undefined;
+  profileId: string;
+  issueKey: string;
+}
+
 export interface EnrollInput {
   profileId: string;
   csr: string;
@@ -29,6 +39,17 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
       if (details.comments?.includes(input.token)) return details.id;
     }
     return undefined;
+  }
+
+  /** The first order after `input.certificateId` for the same name, organization and profile. */
+  async function findNewerOrder(input: RenewInput, orgId: number, certType: number): Promise<number | undefined> {
+    const filter = { orgId, sslTypeId: certType, ...(input.commonName ? { commonName: input.commonName } : {}) };
+    let newest: number | undefined;
+    for await (const item of scm.search(filter)) {
+      heartbeat();
+      if (item.sslId > input.certificateId && (newest === undefined || item.sslId < newest)) newest = item.sslId;
+    }
+    return newest;
   }
 
   return {
@@ -59,6 +80,39 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
         log.info('order placed', { certificateId: sslId, issueKey: input.issueKey });
         return { certificateId: sslId };
       });
+    },
+
+    /**
+     * Renews by id: SCM places a new order (a new id) from the old one. renewById is not idempotent
+     * either, so a retry first checks whether the old order is marked renewed and adopts the newer order.
+     */
+    async renewCertificate(input: RenewInput): Promise<{ certificateId: number }> {
+      const profile = profiles.byId(input.profileId);
+      if (!profile)
+        throw userProblem(ErrorType.RequestIncomplete, `The profile "${input.profileId}" is no longer configured.`);
+      return translated(async () => {
+        if (activityInfo().attempt > 1) {
+          const old = await scm.getCertificate(input.certificateId);
+          if (old.renewed) {
+            const newer = await findNewerOrder(input, profile.orgId, profile.certType);
+            if (newer !== undefined) {
+              log.info('adopting the renewal an earlier attempt placed', {
+                from: input.certificateId,
+                certificateId: newer,
+              });
+              return { certificateId: newer };
+            }
+          }
+        }
+        const { sslId } = await scm.renewById(input.certificateId, input.csr);
+        log.info('renewal ordered', { from: input.certificateId, certificateId: sslId, issueKey: input.issueKey });
+        return { certificateId: sslId };
+      });
+    },
+
+    /** The order's status in SCM, for the sweep's reconciliation. */
+    async getOrderStatus(certificateId: number): Promise<{ status: string }> {
+      return translated(async () => ({ status: (await scm.getCertificate(certificateId)).status }));
     },
 
     /** Answers the issued certificate, or fails benignly while SCM is still processing the order. */

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     maxBodyBytes: config.receiver.maxBodyBytes,
     connectorAccountId: await jira.myAccountId(),
     names: jira.names,
+    jira,
   });
   const url = await listen(server, config.receiver.port, config.receiver.host);
   log.info('receiver listening', { url: `${url}${WEBHOOK_PATH}` });

@@ -5,16 +5,19 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { JiraNames } from '../activities/jira-client.ts';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { JiraClient, JiraNames } from '../activities/jira-client.ts';
 import { HttpError, readBody, sendJson } from '../http.ts';
 import { log } from '../log.ts';
 import { certificateLifecycle } from '../workflows/certificate.ts';
 import {
   certificateWorkflowId,
+  reevaluateSignal,
+  renewUpdate,
   searchAttributes,
   TASK_QUEUE,
   type CertificateRequest,
+  type RenewRequest,
 } from '../workflows/definitions.ts';
 
 export const WEBHOOK_PATH = '/webhooks/jira';
@@ -27,6 +30,8 @@ export interface WebhookOptions {
   /** The connector's own Jira account: its transitions are the workflow's doing, not requests. */
   connectorAccountId: string;
   names: JiraNames;
+  /** To tell a requester, on the issue, why a renewal request was refused. */
+  jira: JiraClient;
 }
 
 /** The subset of a Jira issue event the receiver reads. */
@@ -34,10 +39,17 @@ interface JiraEvent {
   webhookEvent?: string;
   user?: { accountId?: string };
   issue?: { key?: string; fields?: { issuetype?: { name?: string }; status?: { name?: string } } };
-  changelog?: { id?: string | number; items?: Array<{ field?: string; toString?: string | null }> };
+  changelog?: {
+    id?: string | number;
+    items?: Array<{ field?: string; fieldId?: string; fromString?: string | null; toString?: string | null }>;
+  };
 }
 
-export type EventDecision = { action: 'enroll'; request: CertificateRequest } | { action: 'ignore'; reason: string };
+export type EventDecision =
+  | { action: 'enroll'; request: CertificateRequest }
+  | { action: 'renew'; issueKey: string; request: RenewRequest }
+  | { action: 'reevaluate'; issueKey: string }
+  | { action: 'ignore'; reason: string };
 
 /** What an event asks for. Pure: the receiver's whole policy, testable without HTTP or Temporal. */
 export function interpretEvent(
@@ -53,21 +65,29 @@ export function interpretEvent(
   if (event.issue?.fields?.issuetype?.name !== names.certificateIssueType) {
     return { action: 'ignore', reason: `issue type ${event.issue?.fields?.issuetype?.name ?? '(none)'}` };
   }
-  const move = event.changelog?.items?.find((item) => item.field === 'status');
-  if (move?.toString !== names.statuses.enrolled)
-    return { action: 'ignore', reason: 'not a move to the enrolled status' };
   const actor = event.user?.accountId;
   if (!actor) return { action: 'ignore', reason: 'no acting user' };
-  if (actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own transition" };
+  if (actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own change" };
   const changelogId = event.changelog?.id;
-  return {
-    action: 'enroll',
-    request: {
+  const triggerId = changelogId === undefined ? deliveryId : `changelog:${changelogId}`;
+  const items = event.changelog?.items ?? [];
+  const move = items.find((item) => item.field === 'status');
+  if (move?.toString === names.statuses.enrolled) {
+    return { action: 'enroll', request: { issueKey: key, requestedBy: actor, triggerId } };
+  }
+  if (move?.toString === names.statuses.renewed) {
+    return {
+      action: 'renew',
       issueKey: key,
-      requestedBy: actor,
-      triggerId: changelogId === undefined ? deliveryId : `changelog:${changelogId}`,
-    },
-  };
+      request: {
+        requestedBy: actor,
+        requestId: triggerId,
+        ...(move.fromString ? { returnToStatus: move.fromString } : {}),
+      },
+    };
+  }
+  if (items.some((item) => item.field === names.fields.csr)) return { action: 'reevaluate', issueKey: key };
+  return { action: 'ignore', reason: 'no change the connector acts on' };
 }
 
 /** `sha256=<hex>` over the raw body, compared in constant time. */
@@ -122,9 +142,23 @@ async function receive(options: WebhookOptions, req: IncomingMessage): Promise<R
   const deliveryHeader = req.headers['x-atlassian-webhook-identifier'];
   const deliveryId = typeof deliveryHeader === 'string' ? deliveryHeader : '';
   const decision = interpretEvent(event, deliveryId, options.names, options.connectorAccountId);
-  if (decision.action === 'ignore') return { result: 'ignored', reason: decision.reason };
+  switch (decision.action) {
+    case 'ignore':
+      return { result: 'ignored', reason: decision.reason };
+    case 'enroll':
+      return startEnrollment(options, decision.request, deliveryId);
+    case 'renew':
+      return requestRenewal(options, decision.issueKey, decision.request);
+    case 'reevaluate':
+      return nudge(options, decision.issueKey);
+  }
+}
 
-  const { request } = decision;
+async function startEnrollment(
+  options: WebhookOptions,
+  request: CertificateRequest,
+  deliveryId: string,
+): Promise<Record<string, unknown>> {
   const workflowId = certificateWorkflowId(request.issueKey);
   const previous = await latestRun(options.client, workflowId);
   if (previous?.triggerId === request.triggerId) {
@@ -152,6 +186,45 @@ async function receive(options: WebhookOptions, req: IncomingMessage): Promise<R
     requestedBy: request.requestedBy,
   });
   return { result: 'started', workflowId };
+}
+
+/**
+ * Sends the `renew` update, with the changelog id as update id so that a repeated delivery is one request.
+ * A refusal (outside the window, no certificate yet) is told on the issue, which goes back where it was.
+ */
+async function requestRenewal(
+  options: WebhookOptions,
+  issueKey: string,
+  request: RenewRequest,
+): Promise<Record<string, unknown>> {
+  const workflowId = certificateWorkflowId(issueKey);
+  let refusal: string;
+  try {
+    const accepted = await options.client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(renewUpdate, { args: [request], updateId: request.requestId });
+    log.info('renewal requested', { workflowId, requestId: request.requestId, result: accepted.result });
+    return { result: accepted.result === 'duplicate' ? 'duplicate' : 'renewal-requested', workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) refusal = err.cause?.message ?? err.message;
+    else if (err instanceof WorkflowNotFoundError)
+      refusal = 'This issue has no enrolled certificate to renew; run "Enroll Certificate" first.';
+    else throw err;
+  }
+  const eventId = `receiver/${issueKey}/${request.requestId ?? 'renew'}/refused`;
+  await options.jira.addCommentOnce(issueKey, eventId, refusal);
+  if (request.returnToStatus) await options.jira.moveTo(issueKey, request.returnToStatus);
+  log.info('renewal refused', { workflowId, requestId: request.requestId, refusal });
+  return { result: 'renewal-refused', workflowId, reason: refusal };
+}
+
+/** The CSR on the issue changed: a waiting renewal retry should not wait out its backoff. */
+async function nudge(options: WebhookOptions, issueKey: string): Promise<Record<string, unknown>> {
+  const workflowId = certificateWorkflowId(issueKey);
+  const run = await latestRun(options.client, workflowId);
+  if (!run?.running) return { result: 'ignored', reason: 'no running workflow' };
+  await options.client.workflow.getHandle(workflowId).signal(reevaluateSignal);
+  return { result: 'reevaluate', workflowId };
 }
 
 async function latestRun(

@@ -25,6 +25,8 @@ export interface SandboxOptions {
   receiverPort?: number;
   webhookSecret?: string;
   maxBodyBytes?: number;
+  /** The connector's own limit on SCM requests per second. */
+  scmRequestsPerSecond?: number;
   scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
   jira?: Omit<JiraEmulatorOptions, 'port' | 'host' | 'dataDir' | 'profileNames'>;
 }
@@ -72,6 +74,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       customerUri: credentials.customerUri,
     },
     timeoutMs: 10_000,
+    maxRequestsPerSecond: options.scmRequestsPerSecond,
   });
 
   const webhookSecret = options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
@@ -81,6 +84,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     connectorAccountId: await jira.myAccountId(),
     names: jira.names,
+    jira,
   });
   const receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
   await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);

@@ -19,6 +19,10 @@ export interface ScmCertType {
   description: string;
   /** Allowed terms, in days. */
   terms: number[];
+  /** Emulator only: the length of one day of term for this type (certificates that live for seconds). */
+  termUnitMs?: number;
+  /** Emulator only: round expiry up to a multiple of this, so that certificates expire together. */
+  alignExpiryMs?: number;
 }
 
 export interface ScmCredentials {
@@ -545,8 +549,11 @@ export class ScmEmulator {
       this.#save();
       return;
     }
+    const type = this.#certTypes.find((t) => t.id === order.certTypeId);
     const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const notAfter = new Date(notBefore.getTime() + order.term * this.#dayLengthMs);
+    let expires = notBefore.getTime() + order.term * (type?.termUnitMs ?? this.#dayLengthMs);
+    if (type?.alignExpiryMs) expires = Math.ceil(expires / type.alignExpiryMs) * type.alignExpiryMs;
+    const notAfter = new Date(expires);
     const certificate = await this.ca.issue({
       csr: await parseCsr(order.csr),
       subjectAltNames: order.subjectAlternativeNames,
@@ -615,6 +622,7 @@ export class ScmEmulator {
 class DroppedResponse extends Error {}
 
 function typeJson(type: ScmCertType) {
+  // The emulator's own knobs stay out of SCM's shape.
   return {
     id: type.id,
     name: type.name,

@@ -3,7 +3,7 @@
  * definitions, search attributes and the data that crosses the workflow boundary. Sandbox-safe.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** Workflows, Jira and CSR activities. */
 export const TASK_QUEUE = 'certificates';
@@ -23,6 +23,10 @@ export const ErrorType = {
   CaDeclined: 'CaDeclined',
   /** SCM has the order and has not issued it yet. Benign: polling. */
   CertificatePending: 'CertificatePending',
+  /** A renewal asked for outside the expiry window of a profile that does not allow it. */
+  RenewalOutsideWindow: 'RenewalOutsideWindow',
+  /** The certificate cannot be renewed now (not issued yet, renewal under way, revoked). */
+  RenewalNotPossible: 'RenewalNotPossible',
   /** A 4xx from SCM or Jira that retrying cannot fix. */
   UpstreamRejected: 'UpstreamRejected',
   /** 408/429/5xx or a network failure: retried, honouring Retry-After. */
@@ -32,10 +36,23 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Lifecycle phases, also the `CertificateStatus` search attribute. */
 export type CertificatePhase =
-  'Validating' | 'Enrolling' | 'AwaitingIssuance' | 'Publishing' | 'Active' | 'Expired' | 'Rejected';
+  | 'Validating'
+  | 'Enrolling'
+  | 'AwaitingIssuance'
+  | 'Publishing'
+  | 'Active'
+  | 'RenewalDue'
+  | 'Renewing'
+  | 'Expired'
+  | 'Revoked'
+  | 'Rejected';
 
 /** The Jira statuses the connector moves an issue to; their display names are configuration. */
-export type IssueState = 'request' | 'enrolled';
+export type IssueState = 'request' | 'enrolled' | 'renewed' | 'revoked';
+
+/** What users see when they renew too early; the exact text users of the original connector know. */
+export const RENEWAL_OUTSIDE_WINDOW_MESSAGE =
+  "The certificate's profile does not allow renewal outside of the configured expiry window";
 
 /** Search attributes: how operators find certificates in the Web UI and the CLI. */
 export const searchAttributes = {
@@ -76,11 +93,67 @@ export interface IssuedCertificate {
   pem: string;
 }
 
-export interface HistoryEntry {
+/** A certificate generation without its PEM: what the workflow carries from run to run. */
+export interface CertificateRecord {
   certificateId: number;
   serialNumber: string;
+  notBefore: number;
   notAfter: number;
-  issuedAt: number;
+}
+
+/** Why a generation was issued. */
+export type IssueReason = 'enrolled' | 'manual' | 'forced' | 'profile-forced' | 'automatic';
+
+export interface HistoryEntry extends CertificateRecord {
+  reason: IssueReason;
+}
+
+/** Renewal settings of the certificate's profile, as last read; `fingerprint` changes when any of them does. */
+export interface ProfileSettings {
+  profileId: string;
+  profileName: string;
+  expiryWindow: { days: number } | { fraction: number };
+  autoRenew: boolean;
+  allowRenewalOutsideWindow: boolean;
+  forceRenewalRequestedAt: number | null;
+  fingerprint: string;
+}
+
+/** State carried into the next run by continue-as-new: one run per certificate generation. */
+export interface CarriedState {
+  generation: number;
+  profileId: string;
+  domain: string;
+  current: CertificateRecord;
+  history: HistoryEntry[];
+  /** Ids of renewal requests already handled, so that a late duplicate does nothing. */
+  handledRequests: string[];
+}
+
+export interface CertificateLifecycleInput extends CertificateRequest {
+  carried?: CarriedState;
+}
+
+/** A renewal asked for by a person (Jira), an operator (CLI) or the profile. */
+export interface RenewRequest {
+  requestedBy: string;
+  /** Ignore the expiry window. */
+  force?: boolean;
+  /** Identifies the request (the Jira changelog id, or a CLI-chosen id); duplicates are no-ops. */
+  requestId?: string;
+  /** The Jira status to return the issue to when the renewal cannot happen. */
+  returnToStatus?: string;
+}
+
+export interface RenewAccepted {
+  result: 'accepted' | 'duplicate';
+  phase: CertificatePhase;
+}
+
+/** What the daily sweep saw in SCM that differs from the workflow's view. */
+export interface ScmObservation {
+  certificateId: number;
+  status: string;
 }
 
 /** What `status` answers: everything an operator or a test wants to know without reading history. */
@@ -91,11 +164,32 @@ export interface CertificateStatus {
   domain?: string;
   certificateId?: number;
   serialNumber?: string;
+  notBefore?: number;
   notAfter?: number;
+  /** When automatic renewal is planned (absent when auto-renewal is off). */
+  renewAt?: number;
+  /** When the expiry window opens. */
+  windowOpensAt?: number;
+  /** The profile settings fingerprint this plan was made with. */
+  profileFingerprint?: string;
   generation: number;
   history: HistoryEntry[];
+  /** Consecutive failed renewal attempts of this generation. */
+  renewalFailures: number;
   lastError?: string;
 }
 
 /** Phase, current certificate, generations and the last error of this certificate. */
 export const statusQuery = defineQuery<CertificateStatus>('status');
+
+/** Renew now: validated against the expiry window unless `force` is set. Jira sends its changelog id as the update id. */
+export const renewUpdate = defineUpdate<RenewAccepted, [RenewRequest]>('renew');
+
+/** Profile settings may have changed, or the CSR on the issue did: plan again. */
+export const reevaluateSignal = defineSignal('reevaluate');
+
+/** The sweep found the certificate revoked, replaced or expired in SCM. */
+export const scmObservationSignal = defineSignal<[ScmObservation]>('scmObservation');
+
+/** Fleet-wide safety net, run daily by a Temporal Schedule. */
+export const SWEEP_SCHEDULE_ID = 'certificate-renewal-sweep';

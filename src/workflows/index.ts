@@ -1,2 +1,3 @@
 // The workflows the worker registers; nothing else is exported here, so the bundle stays small.
 export { certificateLifecycle } from './certificate.ts';
+export { renewalSweep } from './renewal-sweep.ts';

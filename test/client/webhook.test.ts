@@ -7,14 +7,20 @@ import { interpretEvent, verifySignature } from '../../src/client/webhook.ts';
 
 const CONNECTOR = '557058:connector';
 const transition = (
-  overrides: { user?: string; type?: string; to?: string; event?: string; changelogId?: string } = {},
+  overrides: { user?: string; type?: string; from?: string; to?: string; event?: string; field?: string } = {},
 ) => ({
   webhookEvent: overrides.event ?? 'jira:issue_updated',
   user: { accountId: overrides.user ?? '557058:alice' },
   issue: { key: 'CERT-45', fields: { issuetype: { name: overrides.type ?? 'Certificate' } } },
   changelog: {
-    id: overrides.changelogId ?? '30001',
-    items: [{ field: 'status', toString: overrides.to ?? 'Certificate Enrolled' }],
+    id: '30001',
+    items: [
+      {
+        field: overrides.field ?? 'status',
+        fromString: overrides.from ?? 'Certificate Request',
+        toString: overrides.to ?? 'Certificate Enrolled',
+      },
+    ],
   },
 });
 
@@ -26,10 +32,36 @@ describe('interpreting Jira events', () => {
     });
   });
 
+  it('asks for a renewal when a person runs Renew Certificate, remembering where the issue came from', () => {
+    assert.deepEqual(
+      interpretEvent(
+        transition({ from: 'Certificate Enrolled', to: 'Certificate Renewed' }),
+        'd',
+        DEFAULT_JIRA_NAMES,
+        CONNECTOR,
+      ),
+      {
+        action: 'renew',
+        issueKey: 'CERT-45',
+        request: { requestedBy: '557058:alice', requestId: 'changelog:30001', returnToStatus: 'Certificate Enrolled' },
+      },
+    );
+  });
+
+  it('re-plans when the CSR on the issue changes', () => {
+    assert.deepEqual(
+      interpretEvent(transition({ field: 'Certificate CSR text', to: 'x' }), 'd', DEFAULT_JIRA_NAMES, CONNECTOR),
+      {
+        action: 'reevaluate',
+        issueKey: 'CERT-45',
+      },
+    );
+  });
+
   const ignored: Array<[string, Parameters<typeof transition>[0], RegExp]> = [
     ["the connector's own transition", { user: CONNECTOR }, /connector's own/],
     ['another issue type', { type: 'Revoke Certificate' }, /issue type Revoke Certificate/],
-    ['a move to another status', { to: 'Certificate Request' }, /not a move/],
+    ['a move to another status', { to: 'Certificate Request' }, /no change the connector acts on/],
     ['issue creation', { event: 'jira:issue_created' }, /event jira:issue_created/],
   ];
   for (const [label, overrides, reason] of ignored) {

@@ -69,6 +69,7 @@ export async function startWorld(options: Partial<Omit<SandboxOptions, 'client'>
     async startWorker() {
       workers = await createWorkers({
         connection: env.nativeConnection,
+        client: env.client,
         jira: sandbox.jira,
         scm: sandbox.scm,
         profiles: sandbox.profiles,

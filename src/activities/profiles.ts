@@ -1,0 +1,41 @@
+/** Profile settings for the workflows: configuration is read through an activity, never baked into history. */
+import { createHash } from 'node:crypto';
+import type { Profile, Profiles } from '../profiles.ts';
+import { ErrorType, type ProfileSettings } from '../workflows/definitions.ts';
+import { userProblem } from './failures.ts';
+
+/** The settings that decide renewal, and a fingerprint that changes whenever one of them does. */
+export function renewalSettings(profile: Profile): ProfileSettings {
+  const settings = {
+    profileId: profile.id,
+    profileName: profile.name,
+    expiryWindow: profile.expiryWindow,
+    autoRenew: profile.autoRenew,
+    allowRenewalOutsideWindow: profile.allowRenewalOutsideWindow,
+    forceRenewalRequestedAt:
+      profile.forceRenewalRequestedAt === null ? null : Date.parse(profile.forceRenewalRequestedAt),
+  };
+  const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
+  return { ...settings, fingerprint };
+}
+
+export function createProfileActivities({ profiles }: { profiles: Profiles }) {
+  return {
+    getProfileSettings(profileId: string): Promise<ProfileSettings> {
+      const profile = profiles.byId(profileId);
+      if (!profile) {
+        const message = `The profile "${profileId}" is no longer configured for certificates.`;
+        return Promise.reject(userProblem(ErrorType.RequestIncomplete, message));
+      }
+      return Promise.resolve(renewalSettings(profile));
+    },
+
+    /** Current fingerprints by profile id, for the sweep. */
+    profileFingerprints(): Promise<Record<string, string>> {
+      return Promise.resolve(
+        Object.fromEntries(profiles.all.map((profile) => [profile.id, renewalSettings(profile).fingerprint])),
+      );
+    },
+  };
+}
+export type ProfileActivities = ReturnType<typeof createProfileActivities>;

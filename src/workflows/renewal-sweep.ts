@@ -1,0 +1,88 @@
+/**
+ * renewalSweep: the daily safety net, started by a Temporal Schedule. Timers renew certificates; the
+ * sweep catches what timers cannot see: profile changes (reevaluate, which also applies a profile's
+ * force-renewal moment), certificates overdue or expired but not marked, and changes made directly in
+ * SCM (revoked, replaced). Paginated, rate-limited through the SCM task queue, and idempotent: a run that
+ * finds nothing to do sends nothing.
+ */
+import { continueAsNew, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ProfileActivities } from '../activities/profiles.ts';
+import type { SectigoActivities } from '../activities/sectigo.ts';
+import type { CertificateSnapshot, SweepActivities } from '../activities/sweep.ts';
+import { ErrorType, reevaluateSignal, scmObservationSignal, SECTIGO_TASK_QUEUE } from './definitions.ts';
+
+const fleet = proxyActivities<SweepActivities & ProfileActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+const scm = proxyActivities<SectigoActivities>({
+  taskQueue: SECTIGO_TASK_QUEUE,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.UpstreamRejected] },
+});
+
+export interface SweepTotals {
+  inspected: number;
+  reevaluated: number;
+  reconciled: number;
+}
+
+export interface SweepInput {
+  pageToken?: string;
+  totals?: SweepTotals;
+}
+
+/** Phases in which a certificate is live and its SCM order worth comparing. */
+const LIVE = new Set(['Active', 'RenewalDue', 'Expired']);
+/** SCM statuses that mean the certificate changed outside the system. */
+const CHANGED_IN_SCM = new Set(['Revoked', 'Replaced', 'Expired']);
+
+export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals> {
+  const totals: SweepTotals = input.totals ?? { inspected: 0, reevaluated: 0, reconciled: 0 };
+  const fingerprints = await fleet.profileFingerprints();
+  let pageToken = input.pageToken;
+  do {
+    const page = await fleet.listRunningCertificates(pageToken);
+    pageToken = page.nextPageToken;
+    for (const snapshot of await fleet.inspectCertificates(page.workflowIds)) {
+      totals.inspected++;
+      const now = Date.now();
+      if (needsReevaluation(snapshot, fingerprints, now)) {
+        await getExternalWorkflowHandle(snapshot.workflowId).signal(reevaluateSignal);
+        totals.reevaluated++;
+      }
+      if (snapshot.certificateId !== undefined && LIVE.has(snapshot.phase)) {
+        const { status } = await scm.getOrderStatus(snapshot.certificateId);
+        const early = status === 'Expired' && snapshot.notAfter !== undefined && snapshot.notAfter > now;
+        if (CHANGED_IN_SCM.has(status) && (status !== 'Expired' || early)) {
+          await getExternalWorkflowHandle(snapshot.workflowId).signal(scmObservationSignal, {
+            certificateId: snapshot.certificateId,
+            status,
+          });
+          totals.reconciled++;
+        }
+      }
+    }
+    if (pageToken && workflowInfo().continueAsNewSuggested) {
+      return await continueAsNew<typeof renewalSweep>({ pageToken, totals });
+    }
+  } while (pageToken);
+  log.info('sweep finished', { ...totals });
+  return totals;
+}
+
+/** A profile change, an overdue renewal or an unmarked expiry: the workflow should plan again. */
+export function needsReevaluation(
+  snapshot: CertificateSnapshot,
+  fingerprints: Record<string, string>,
+  now: number,
+): boolean {
+  const current = snapshot.profileId === undefined ? undefined : fingerprints[snapshot.profileId];
+  if (current !== undefined && snapshot.profileFingerprint !== undefined && current !== snapshot.profileFingerprint)
+    return true;
+  if (!LIVE.has(snapshot.phase)) return false;
+  const overdue = snapshot.renewAt !== undefined && snapshot.renewAt <= now && snapshot.phase === 'Active';
+  const unmarkedExpiry = snapshot.notAfter !== undefined && snapshot.notAfter <= now && snapshot.phase !== 'Expired';
+  return overdue || unmarkedExpiry;
+}

@@ -1,0 +1,269 @@
+/**
+ * Renewal on a real dev server with the emulators: automatic at the expiry window (certificates that live
+ * for seconds), manual from Jira, forced per certificate and per profile, auto-renewal off, and the sweep
+ * noticing what happened directly in SCM.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../../src/adf.ts';
+import { Profiles } from '../../src/profiles.ts';
+import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import {
+  certificateWorkflowId,
+  RENEWAL_OUTSIDE_WINDOW_MESSAGE,
+  renewUpdate,
+  statusQuery,
+  type CertificateStatus,
+} from '../../src/workflows/definitions.ts';
+import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import { TASK_QUEUE } from '../../src/workflows/definitions.ts';
+import * as x509 from '../../src/x509.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+/** Certificates of type 1002 live this long in these tests ("1 day" of term). */
+const SHORT_LIFETIME_MS = 8000;
+
+interface IssueView {
+  fields: {
+    status: { name: string };
+    customfield_10052: string | null;
+    customfield_10054: string | null;
+    attachment: Array<{ id: string; filename: string }>;
+    comment: { comments: Array<{ body: unknown }> };
+  };
+}
+
+describe('renewal', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({
+      scm: {
+        issuanceDelayMs: 100,
+        certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: SHORT_LIFETIME_MS } : t)),
+      },
+    });
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
+  const handle = (key: string) =>
+    world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+  const status = (key: string) => handle(key).query(statusQuery);
+  const until = (key: string, what: string, check: (s: CertificateStatus) => boolean, timeoutMs = 30_000) =>
+    eventually(
+      async () => {
+        try {
+          const s = await status(key);
+          return check(s) ? s : undefined;
+        } catch {
+          return undefined; // not started yet, or between runs
+        }
+      },
+      `${key}: ${what}`,
+      timeoutMs,
+    );
+  async function enroll(
+    domain: string,
+    profile: string,
+    key = opensslCsr(`/CN=${domain}`, 'ec-p256'),
+  ): Promise<string> {
+    const issueKey = await world.alice.createCertificateIssue({ profile, csr: key });
+    await world.alice.transition(issueKey, 'Enroll Certificate');
+    await until(issueKey, 'enrolled', (s) => s.phase === 'Active' || s.phase === 'RenewalDue' || s.generation > 0);
+    return issueKey;
+  }
+  async function setCsr(key: string, csr: string): Promise<void> {
+    const auth = `Basic ${Buffer.from('alice@sandbox.test:sandbox-alice-token').toString('base64')}`;
+    const res = await fetch(`${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}`, {
+      method: 'PUT',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        fields: {
+          customfield_10051: {
+            type: 'doc',
+            version: 1,
+            content: [{ type: 'codeBlock', content: [{ type: 'text', text: csr.trim() }] }],
+          },
+        },
+      }),
+    });
+    assert.equal(res.status, 204);
+  }
+  /** Profiles as the sandbox file has them, with `change` applied to the profile `id`. */
+  function profilesWith(id: string, change: Record<string, unknown>): Profiles {
+    const base = Profiles.load(SANDBOX_PROFILES_FILE);
+    return new Profiles(base.all.map((p) => (p.id === id ? { ...p, ...change } : p)));
+  }
+  const sweep = () =>
+    world.env.client.workflow.execute(renewalSweep, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `sweep-${Date.now()}`,
+      args: [{}],
+    });
+
+  it('renews a short-lived certificate automatically, three times in a row', async () => {
+    const domain = 'auto.example.com';
+    const key = await enroll(domain, 'Short-lived Server Certificate');
+    const third = await until(key, 'generation 3', (s) => s.generation >= 3 && s.phase === 'Active', 60_000);
+    // Stop the renewals to count exactly: auto-renewal off for the profile, then the workflow re-plans.
+    world.sandbox.profiles.replace(profilesWith('short-lived', { autoRenew: false }));
+    try {
+      await handle(key).signal('reevaluate');
+      const settled = await until(
+        key,
+        'auto-renewal off',
+        (s) => s.generation >= third.generation && s.renewAt === undefined && s.phase !== 'Renewing',
+      );
+      const generations = settled.generation + 1;
+      const ids = settled.history.map((h) => h.certificateId);
+      assert.equal(new Set(ids).size, generations, 'a new Certificate ID per generation');
+      assert.deepEqual(
+        settled.history.map((h) => h.reason),
+        ['enrolled', ...new Array<string>(generations - 1).fill('automatic')],
+      );
+      assert.equal(ordersFor(domain).length, generations, 'one SCM order per renewal');
+      const view = issue(key).fields;
+      assert.equal(view.attachment.length, generations, 'one attachment per certificate');
+      assert.deepEqual(
+        view.attachment.map((a) => a.filename),
+        ids.map((id) => `${domain}_${id}.pem`),
+      );
+      assert.equal(view.status.name, 'Certificate Renewed');
+      assert.equal(view.customfield_10052, String(settled.certificateId));
+      assert.equal(view.customfield_10054, new Date(settled.notAfter ?? 0).toISOString().slice(0, 10));
+      assert.equal(
+        comments(key).filter((c) => c.startsWith('Certificate renewed automatically')).length,
+        generations - 1,
+      );
+    } finally {
+      world.sandbox.profiles.replace(Profiles.load(SANDBOX_PROFILES_FILE));
+    }
+  });
+
+  it('refuses a manual renewal outside the window with the exact message, and changes nothing in SCM', async () => {
+    const domain = 'too-early.example.com';
+    const key = await enroll(domain, 'OV Server Certificate');
+    await world.alice.transition(key, 'Renew Certificate');
+    await eventually(() => (comments(key).includes(RENEWAL_OUTSIDE_WINDOW_MESSAGE) ? true : undefined), 'the refusal');
+    await eventually(
+      () => (issue(key).fields.status.name === 'Certificate Enrolled' ? true : undefined),
+      'back to Certificate Enrolled',
+    );
+    assert.equal(ordersFor(domain).length, 1);
+    assert.equal((await status(key)).generation, 0);
+  });
+
+  it('renews on request where the profile allows it, any number of times, with a new key from a new CSR', async () => {
+    const domain = 'manual.example.com';
+    const key = await enroll(domain, 'Manual Server Certificate');
+    const csr = opensslCsr(`/CN=${domain}`, 'rsa:2048');
+    await setCsr(key, csr);
+    await world.alice.transition(key, 'Renew Certificate');
+    const renewed = await until(key, 'first renewal', (s) => s.generation === 1);
+    assert.equal(issue(key).fields.status.name, 'Certificate Renewed');
+    const latest = issue(key).fields.attachment.at(-1);
+    assert.equal(latest?.filename, `${domain}_${renewed.certificateId}.pem`);
+    const pem = (await world.sandbox.jira.downloadAttachment(latest?.id ?? '')).toString();
+    const leaf = new x509.X509Certificate(x509.PemConverter.decode(pem)[0] ?? new ArrayBuffer(0));
+    const requested = new x509.Pkcs10CertificateRequest(csr);
+    assert.equal(
+      Buffer.from(leaf.publicKey.rawData).toString('hex'),
+      Buffer.from(requested.publicKey.rawData).toString('hex'),
+      'the new key',
+    );
+    assert.match(
+      comments(key).join('\n'),
+      new RegExp(
+        `Certificate renewed: Certificate ID ${renewed.certificateId} replaces ${renewed.history[0]?.certificateId}`,
+      ),
+    );
+
+    await world.alice.transition(key, 'Renew Certificate'); // again, from "Certificate Renewed"
+    const again = await until(key, 'second renewal', (s) => s.generation === 2);
+    assert.equal(new Set(again.history.map((h) => h.certificateId)).size, 3);
+    assert.equal(ordersFor(domain).length, 3);
+    assert.equal(issue(key).fields.attachment.length, 3);
+  });
+
+  it('with auto-renewal off: one window comment, no renewal, then Expired; a manual renewal still works', async () => {
+    const domain = 'no-auto.example.com';
+    const key = await enroll(domain, 'Short-lived Manual Certificate');
+    const expired = await until(key, 'Expired', (s) => s.phase === 'Expired', 20_000);
+    const texts = comments(key);
+    assert.equal(
+      texts.filter((c) => c.includes('auto-renewal is off for profile "Short-lived Manual Certificate"')).length,
+      1,
+    );
+    assert.equal(texts.filter((c) => c.includes(`expired on`)).length, 1);
+    assert.equal(ordersFor(domain).length, 1, 'no renewal');
+    const search = await world.env.client.workflow.count(
+      `CertificateStatus = 'Expired' AND WorkflowId = '${certificateWorkflowId(key)}'`,
+    );
+    assert.equal(search.count, 1, 'the search attribute says Expired');
+
+    await world.alice.transition(key, 'Renew Certificate');
+    const renewed = await until(key, 'renewed after expiry', (s) => s.generation === 1);
+    assert.notEqual(renewed.certificateId, expired.certificateId);
+    assert.equal(ordersFor(domain).length, 2);
+  });
+
+  it('force-renews one certificate at once through the renew update', async () => {
+    const domain = 'forced.example.com';
+    const key = await enroll(domain, 'OV Server Certificate');
+    const accepted = await handle(key).executeUpdate(renewUpdate, {
+      args: [{ requestedBy: 'cli:operator', force: true }],
+    });
+    assert.equal(accepted.result, 'accepted');
+    const renewed = await until(key, 'forced renewal', (s) => s.generation === 1);
+    assert.equal(renewed.history.at(-1)?.reason, 'forced');
+    assert.equal(ordersFor(domain).length, 2);
+  });
+
+  it("renews each of a profile's certificates exactly once for its force-renewal moment, across two sweeps", async () => {
+    const keys = [
+      await enroll('force-a.example.com', 'Manual Server Certificate'),
+      await enroll('force-b.example.com', 'Manual Server Certificate'),
+    ];
+    const before = await Promise.all(keys.map((k) => status(k)));
+    world.sandbox.profiles.replace(profilesWith('manual', { forceRenewalRequestedAt: new Date().toISOString() }));
+    try {
+      const first = await sweep();
+      assert.ok(first.reevaluated >= 2);
+      for (const [i, key] of keys.entries()) {
+        const renewed = await until(
+          key,
+          'profile-forced renewal',
+          (s) => s.generation === (before[i]?.generation ?? 0) + 1 && s.phase === 'Active',
+        );
+        assert.equal(renewed.history.at(-1)?.reason, 'profile-forced');
+      }
+      await sweep();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(ordersFor('force-a.example.com').length, 2);
+      assert.equal(ordersFor('force-b.example.com').length, 2);
+      for (const key of keys) assert.equal((await status(key)).generation, 1);
+    } finally {
+      world.sandbox.profiles.replace(Profiles.load(SANDBOX_PROFILES_FILE));
+    }
+  });
+
+  it('notices in the next sweep a certificate revoked directly in SCM', async () => {
+    const key = await enroll('revoked-in-scm.example.com', 'OV Server Certificate');
+    const { certificateId } = await status(key);
+    world.sandbox.scmEmulator.revokeDirectly(certificateId ?? 0, 1);
+    const totals = await sweep();
+    assert.ok(totals.reconciled >= 1);
+    const final = await handle(key).result();
+    assert.equal(final.phase, 'Revoked');
+    assert.match(comments(key).join('\n'), /was revoked in Sectigo Certificate Manager, outside Jira/);
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    const quiet = await sweep();
+    assert.equal(quiet.reconciled, 0, 'a sweep with nothing to do changes nothing');
+  });
+});
