@@ -21,8 +21,8 @@ export interface ScmCertType {
   terms: number[];
   /** Emulator only: the length of one day of term for this type (certificates that live for seconds). */
   termUnitMs?: number;
-  /** Emulator only: round expiry up to a multiple of this, so that certificates expire together. */
-  alignExpiryMs?: number;
+  /** Emulator only: issue every certificate of this type with this validity (a herd expiring together). */
+  fixedValidity?: { notBefore: number; notAfter: number };
 }
 
 export interface ScmCredentials {
@@ -550,10 +550,13 @@ export class ScmEmulator {
       return;
     }
     const type = this.#certTypes.find((t) => t.id === order.certTypeId);
-    const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
-    let expires = notBefore.getTime() + order.term * (type?.termUnitMs ?? this.#dayLengthMs);
-    if (type?.alignExpiryMs) expires = Math.ceil(expires / type.alignExpiryMs) * type.alignExpiryMs;
-    const notAfter = new Date(expires);
+    const issuedAt = Math.floor(Date.now() / 1000) * 1000;
+    const validity = type?.fixedValidity ?? {
+      notBefore: issuedAt,
+      notAfter: issuedAt + order.term * (type?.termUnitMs ?? this.#dayLengthMs),
+    };
+    const notBefore = new Date(validity.notBefore);
+    const notAfter = new Date(validity.notAfter);
     const certificate = await this.ca.issue({
       csr: await parseCsr(order.csr),
       subjectAltNames: order.subjectAlternativeNames,

@@ -53,7 +53,9 @@ export interface World {
   teardown(): Promise<void>;
 }
 
-export async function startWorld(options: Partial<Omit<SandboxOptions, 'client'>> = {}): Promise<World> {
+export async function startWorld(
+  options: Partial<Omit<SandboxOptions, 'client'>> & { sectigoActivitiesPerSecond?: number } = {},
+): Promise<World> {
   const env = await startTemporal();
   const sandbox = await startSandbox({
     client: env.client,
@@ -73,7 +75,7 @@ export async function startWorld(options: Partial<Omit<SandboxOptions, 'client'>
         jira: sandbox.jira,
         scm: sandbox.scm,
         profiles: sandbox.profiles,
-        sectigoRequestsPerSecond: 100,
+        sectigoRequestsPerSecond: options.sectigoActivitiesPerSecond ?? 100,
         workflowBundle: await workflowBundle(),
       });
       running = Promise.all(workers.map((w) => w.run()));
