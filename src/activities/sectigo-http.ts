@@ -128,8 +128,9 @@ export class ScmClient {
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 });
+    // A window a little longer than a second: SCM counts by arrival, and arrivals lag sending by the network.
     this.#limiter = options.maxRequestsPerSecond
-      ? new SlidingWindowLimiter(options.maxRequestsPerSecond, 1000)
+      ? new SlidingWindowLimiter(options.maxRequestsPerSecond, 1100)
       : undefined;
   }
 

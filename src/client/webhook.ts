@@ -12,7 +12,7 @@ import { log } from '../log.ts';
 import { certificateLifecycle } from '../workflows/certificate.ts';
 import {
   certificateWorkflowId,
-  reevaluateSignal,
+  csrChangedSignal,
   renewUpdate,
   searchAttributes,
   TASK_QUEUE,
@@ -165,7 +165,21 @@ async function startEnrollment(
     log.info('duplicate delivery ignored', { workflowId, deliveryId, triggerId: request.triggerId });
     return { result: 'duplicate', workflowId };
   }
-  if (previous?.running) return { result: 'already-running', workflowId };
+  if (previous?.running) {
+    if (previous.phase !== 'Rejected') return { result: 'already-running', workflowId };
+    // The rejected run is only finishing (it has moved the issue back): let it end, then start afresh.
+    const finished = await Promise.race([
+      options.client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => true,
+          () => true,
+        ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), REJECTED_RUN_GRACE_MS)),
+    ]);
+    if (!finished) throw new HttpError(503, 'the previous request is still finishing; deliver again');
+  }
 
   const handle = await options.client.workflow.start(certificateLifecycle, {
     workflowId,
@@ -223,17 +237,24 @@ async function nudge(options: WebhookOptions, issueKey: string): Promise<Record<
   const workflowId = certificateWorkflowId(issueKey);
   const run = await latestRun(options.client, workflowId);
   if (!run?.running) return { result: 'ignored', reason: 'no running workflow' };
-  await options.client.workflow.getHandle(workflowId).signal(reevaluateSignal);
-  return { result: 'reevaluate', workflowId };
+  await options.client.workflow.getHandle(workflowId).signal(csrChangedSignal);
+  return { result: 'csr-changed', workflowId };
 }
+
+/** How long a new Enroll waits for the previous, rejected run to end before asking Jira to retry. */
+const REJECTED_RUN_GRACE_MS = 10_000;
 
 async function latestRun(
   client: Client,
   workflowId: string,
-): Promise<{ running: boolean; triggerId: unknown } | undefined> {
+): Promise<{ running: boolean; triggerId: unknown; phase: string | undefined } | undefined> {
   try {
     const description = await client.workflow.getHandle(workflowId).describe();
-    return { running: description.status.name === 'RUNNING', triggerId: description.memo?.triggerId };
+    return {
+      running: description.status.name === 'RUNNING',
+      triggerId: description.memo?.triggerId,
+      phase: description.typedSearchAttributes.get(searchAttributes.status),
+    };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

@@ -43,6 +43,8 @@ export interface ScmFaults {
   retryAfterSeconds: number;
   /** The next N mutating requests (enroll, renew, revoke) are carried out, then their connection is cut. */
   dropResponses: number;
+  /** When set, renewById is refused with this SCM error (e.g. -107, domain validation expired). */
+  refuseRenewals: { code: number; description: string } | null;
 }
 
 export interface ScmEmulatorOptions {
@@ -58,6 +60,11 @@ export interface ScmEmulatorOptions {
   certTypes?: ScmCertType[];
   /** Orders naming a domain under one of these are declined by the CA. */
   declinedDomains?: string[];
+  /**
+   * The emulator's "now" for orders and certificates (default: the system clock). A test under Temporal's
+   * time skipping moves it with the server's clock, so that certificates are issued in workflow time.
+   */
+  clock?: () => number;
   faults?: Partial<ScmFaults>;
 }
 
@@ -154,6 +161,7 @@ export class ScmEmulator {
       retryAfterSeconds: 1,
       dropResponses: 0,
       ...options.faults,
+      refuseRenewals: options.faults?.refuseRenewals ?? null,
     };
     this.#load();
     this.#routes();
@@ -194,9 +202,13 @@ export class ScmEmulator {
     const order = this.#orders.get(id);
     if (!order) throw new Error(`no order ${id}`);
     order.status = 'Revoked';
-    order.revoked = Date.now();
+    order.revoked = this.#clock();
     order.reasonCode = reasonCode;
     this.#save();
+  }
+
+  #clock(): number {
+    return this.#options.clock?.() ?? Date.now();
   }
 
   get #dayLengthMs(): number {
@@ -339,7 +351,7 @@ export class ScmEmulator {
     const sans = [...new Set([commonName.toLowerCase(), ...requestedSans].filter((s) => s !== ''))];
     if (sans.length === 0) throw scmError(400, -7, 'commonName is required but missing');
 
-    const now = Date.now();
+    const now = this.#clock();
     const order: Order = {
       id: this.#nextId++,
       renewId: randomBytes(15).toString('base64url').slice(0, 20),
@@ -457,6 +469,8 @@ export class ScmEmulator {
   async #renew({ req, res, params }: RouteContext): Promise<void> {
     const original = this.#order(params.id);
     await this.#advance(original);
+    const refusal = this.faults.refuseRenewals;
+    if (refusal) throw scmError(400, refusal.code, refusal.description);
     if (original.status !== 'Issued' && original.status !== 'Expired') {
       throw scmError(400, -123, 'Invalid certificate to renew');
     }
@@ -467,7 +481,7 @@ export class ScmEmulator {
       if (typeof body.csr === 'string' && body.csr.trim() !== '') csrText = body.csr;
     }
     const csr = await parseCsr(csrText);
-    const now = Date.now();
+    const now = this.#clock();
     const order: Order = {
       ...structuredClone(original),
       id: this.#nextId++,
@@ -503,7 +517,7 @@ export class ScmEmulator {
     if (order.status === 'Revoked') throw scmError(400, -159, 'Your certificate already revoked');
     if (order.status !== 'Issued') throw scmError(400, -102, 'Only issued certificates could be revoked.');
     order.status = 'Revoked';
-    order.revoked = Date.now();
+    order.revoked = this.#clock();
     order.reasonCode = reasonCode;
     this.#save();
     this.#maybeDrop();
@@ -525,7 +539,7 @@ export class ScmEmulator {
 
   /** Moves an order along with time: issues (or declines) it when due, expires it after notAfter. */
   async #advance(order: Order): Promise<void> {
-    const now = Date.now();
+    const now = this.#clock();
     if (order.status === 'Applied' && now >= order.due) {
       let pending = this.#issuing.get(order.id);
       if (!pending) {
@@ -545,12 +559,12 @@ export class ScmEmulator {
     const declined = this.#options.declinedDomains ?? ['declined.example'];
     if (order.subjectAlternativeNames.some((name) => declined.some((d) => name === d || name.endsWith(`.${d}`)))) {
       order.status = 'Declined';
-      order.declined = Date.now();
+      order.declined = this.#clock();
       this.#save();
       return;
     }
     const type = this.#certTypes.find((t) => t.id === order.certTypeId);
-    const issuedAt = Math.floor(Date.now() / 1000) * 1000;
+    const issuedAt = Math.floor(this.#clock() / 1000) * 1000;
     const validity = type?.fixedValidity ?? {
       notBefore: issuedAt,
       notAfter: issuedAt + order.term * (type?.termUnitMs ?? this.#dayLengthMs),

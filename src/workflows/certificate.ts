@@ -28,6 +28,7 @@ import {
   ErrorType,
   RENEWAL_OUTSIDE_WINDOW_MESSAGE,
   SECTIGO_TASK_QUEUE,
+  csrChangedSignal,
   reevaluateSignal,
   renewUpdate,
   scmObservationSignal,
@@ -124,7 +125,8 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   const info = workflowInfo();
   const status: CertificateStatus = {
     issueKey,
-    phase: carried ? 'Active' : 'Validating',
+    // A continued run is still finishing its renewal until it has planned the next one.
+    phase: carried ? 'Renewing' : 'Validating',
     generation: carried?.generation ?? 0,
     history: carried?.history ?? [],
     renewalFailures: 0,
@@ -138,6 +140,8 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   let pendingRenewal: RenewRequest | undefined;
   let reevaluate = false;
   let observation: ScmObservation | undefined;
+  let csrChanged = false;
+  let lastReportedFailure: string | undefined;
 
   /** Identifies one effect of this request and generation: comments and orders are made once per id. */
   const eventId = (event: string) => `${info.workflowId}/${info.firstExecutionRunId}/g${status.generation}/${event}`;
@@ -149,6 +153,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
 
   setHandler(statusQuery, () => status);
   setHandler(reevaluateSignal, () => void (reevaluate = true));
+  setHandler(csrChangedSignal, () => {
+    csrChanged = true;
+    reevaluate = true;
+  });
   setHandler(scmObservationSignal, (seen) => void (observation = seen));
   setHandler(
     renewUpdate,
@@ -199,6 +207,11 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   for (;;) {
     if (reevaluate || !settings || !plan) {
       reevaluate = false;
+      if (csrChanged) {
+        // A new CSR may be the fix: the next attempt need not wait out the backoff.
+        csrChanged = false;
+        nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(current), true);
+      }
       settings = await requests.getProfileSettings(status.profileId ?? '');
       plan = renewalPlan(current, settings, info.workflowId);
       status.profileFingerprint = settings.fingerprint;
@@ -208,6 +221,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
       ]);
       if (plan.note) log.warn('expiry window adjusted', { issueKey, note: plan.note });
+      // Requests are validated against the plan, so the certificate is Active only once there is one.
+      if (!['Active', 'RenewalDue', 'Expired'].includes(status.phase)) {
+        enter(Date.now() >= current.notAfter ? 'Expired' : 'Active');
+      }
     }
     const now = Date.now();
 
@@ -223,7 +240,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     if (pendingRenewal) {
       request = pendingRenewal;
       reason = request.force ? 'forced' : 'manual';
-    } else if (forcedByProfile(current, settings, now) && now >= nextAttemptAt) {
+    } else if (forcedByProfile(current.obtainedAt, settings, now) && now >= nextAttemptAt) {
       reason = 'profile-forced';
     } else if (settings.autoRenew && now >= Math.max(plan.renewAt, nextAttemptAt)) {
       reason = 'automatic';
@@ -361,12 +378,16 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       status.lastError = problem.reason;
       enter(Date.now() >= from.notAfter ? 'Expired' : 'RenewalDue');
       const retry = reason === 'automatic' || reason === 'profile-forced';
-      await jira.commentOnce(
-        issueKey,
-        eventId(`renewal-failed-${status.renewalFailures}`),
-        `Renewal failed: ${problem.reason}\n\n${problem.whatToDo.replace('the transition', '"Renew Certificate"')}` +
-          (retry ? ' The connector also retries by itself, with growing pauses, until the certificate expires.' : ''),
-      );
+      // Automatic retries report a reason once, not at every attempt; escalations remind before expiry.
+      if (!retry || problem.reason !== lastReportedFailure) {
+        lastReportedFailure = problem.reason;
+        await jira.commentOnce(
+          issueKey,
+          eventId(`renewal-failed-${status.renewalFailures}`),
+          `Renewal failed: ${problem.reason}\n\n${problem.whatToDo.replace('the transition', '"Renew Certificate"')}` +
+            (retry ? ' The connector also retries by itself, with growing pauses, until the certificate expires.' : ''),
+        );
+      }
       if (request?.returnToStatus) await jira.returnIssueTo(issueKey, request.returnToStatus);
       return undefined;
     }
@@ -433,7 +454,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           ]
         : []),
     ]);
-    enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
+    setCurrentDetails(describe(status));
   }
 
   /** Acts on what the sweep saw in SCM; true when the certificate's life is over. */
@@ -487,7 +508,7 @@ function nextWake(
 ): number | undefined {
   const moments = [plan.windowOpensAt, current.notAfter];
   if (settings.autoRenew) moments.push(Math.max(plan.renewAt, nextAttemptAt));
-  if (settings.forceRenewalRequestedAt !== null && current.notBefore < settings.forceRenewalRequestedAt) {
+  if (settings.forceRenewalRequestedAt !== null && current.obtainedAt < settings.forceRenewalRequestedAt) {
     moments.push(settings.forceRenewalRequestedAt);
   }
   for (const before of [14, 7, 3, 1]) moments.push(current.notAfter - before * 86_400_000);
@@ -495,8 +516,9 @@ function nextWake(
   return future.length > 0 ? Math.min(...future) : undefined;
 }
 
+/** The certificate without its PEM, stamped with the (workflow) time it was obtained. */
 function record({ certificateId, serialNumber, notBefore, notAfter }: IssuedCertificate): CertificateRecord {
-  return { certificateId, serialNumber, notBefore, notAfter };
+  return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now() };
 }
 
 function isoDate(ms: number): string {

@@ -99,6 +99,8 @@ export interface CertificateRecord {
   serialNumber: string;
   notBefore: number;
   notAfter: number;
+  /** When the workflow obtained it (workflow time). CAs backdate notBefore, so "issued before" uses this. */
+  obtainedAt: number;
 }
 
 /** Why a generation was issued. */
@@ -187,6 +189,9 @@ export const renewUpdate = defineUpdate<RenewAccepted, [RenewRequest]>('renew');
 
 /** Profile settings may have changed, or the CSR on the issue did: plan again. */
 export const reevaluateSignal = defineSignal('reevaluate');
+
+/** The CSR on the issue changed: a failed renewal is retried without waiting out its backoff. */
+export const csrChangedSignal = defineSignal('csrChanged');
 
 /** The sweep found the certificate revoked, replaced or expired in SCM. */
 export const scmObservationSignal = defineSignal<[ScmObservation]>('scmObservation');

@@ -17,13 +17,17 @@ import { createWorkers, workflowsPath } from '../../src/worker.ts';
 
 let runtimeInstalled = false;
 
+/** Installs the SDK runtime once per test process. */
+export function startTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  // Expected activity failures (bad CSRs, injected faults) log at WARN; keep the test output readable.
+  Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'WARN' ? 'WARN' : 'ERROR') });
+  runtimeInstalled = true;
+}
+
 /** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    // Expected activity failures (bad CSRs, injected faults) log at WARN; keep the test output readable.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    runtimeInstalled = true;
-  }
+  startTemporalRuntime();
   const path = findTemporalCli();
   if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
   return TestWorkflowEnvironment.createLocal({

@@ -253,6 +253,27 @@ describe('renewal', () => {
     }
   });
 
+  it('reports a renewal the CA refuses, once, keeps retrying, and renews once the cause is fixed', async () => {
+    const domain = 'refused.example.com';
+    world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
+    try {
+      const key = await enroll(domain, 'Short-lived Server Certificate');
+      const failing = await until(key, 'failed renewals', (s) => s.renewalFailures >= 3);
+      assert.equal(failing.generation, 0);
+      const reports = comments(key).filter((c) => c.startsWith('Renewal failed:'));
+      assert.equal(reports.length, 1, 'the same reason is reported once');
+      assert.match(reports[0] ?? '', /HTTP 400 \(code -107\): DCV is incomplete or expired/);
+      assert.match(reports[0] ?? '', /retries by itself/);
+      assert.equal(ordersFor(domain).length, 1, 'a refused renewal places no order');
+    } finally {
+      world.sandbox.scmEmulator.faults.refuseRenewals = null;
+    }
+    const key = `CERT-${String(world.sandbox.jiraEmulator.counter.issue)}`;
+    const renewed = await until(key, 'renewed after the fix', (s) => s.generation >= 1);
+    assert.equal(renewed.history.at(-1)?.reason, 'automatic');
+    assert.ok(ordersFor(domain).length >= 2);
+  });
+
   it('notices in the next sweep a certificate revoked directly in SCM', async () => {
     const key = await enroll('revoked-in-scm.example.com', 'OV Server Certificate');
     const { certificateId } = await status(key);

@@ -95,10 +95,18 @@ export function manualRenewalAllowed(plan: RenewalPlan, settings: RenewalSetting
   return settings.allowRenewalOutsideWindow || now >= plan.windowOpensAt;
 }
 
-/** Whether the profile's force-renewal moment covers this certificate now. */
-export function forcedByProfile(validity: Validity, settings: RenewalSettings, now: number): boolean {
+/**
+ * Whether the profile's force-renewal moment covers a certificate obtained at `obtainedAt`, now. Compared
+ * with when the certificate was obtained, not its notBefore: CAs backdate notBefore (SCM's emulator to
+ * the second), and a certificate renewed because of the moment must never count as issued before it.
+ */
+export function forcedByProfile(
+  obtainedAt: number,
+  settings: Pick<RenewalSettings, 'forceRenewalRequestedAt'>,
+  now: number,
+): boolean {
   const at = settings.forceRenewalRequestedAt;
-  return at !== null && at <= now && validity.notBefore < at;
+  return at !== null && at <= now && obtainedAt < at;
 }
 
 export interface BackoffOptions {

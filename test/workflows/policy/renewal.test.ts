@@ -123,15 +123,16 @@ describe('manual renewal and force', () => {
       assert.equal(manualRenewalAllowed(plan, settings(overrides), now), expected));
   }
 
-  const force: Array<[string, number | null, number, boolean]> = [
-    ['no force moment', null, T0 + DAY, false],
-    ['issued before the moment, moment reached', T0 + DAY, T0 + 2 * DAY, true],
-    ['moment not reached yet', T0 + 5 * DAY, T0 + 2 * DAY, false],
-    ['issued after the moment (already renewed)', T0 - DAY, T0 + 2 * DAY, false],
+  const force: Array<[string, number, number | null, number, boolean]> = [
+    ['no force moment', T0, null, T0 + DAY, false],
+    ['obtained before the moment, moment reached', T0, T0 + DAY, T0 + 2 * DAY, true],
+    ['moment not reached yet', T0, T0 + 5 * DAY, T0 + 2 * DAY, false],
+    ['obtained after the moment (already renewed)', T0, T0 - DAY, T0 + 2 * DAY, false],
+    ['obtained in the same second, just after the moment', T0 + 900, T0 + 500, T0 + 2 * DAY, false],
   ];
-  for (const [name, at, now, expected] of force) {
+  for (const [name, obtainedAt, at, now, expected] of force) {
     it(`profile force renewal, ${name}: ${expected}`, () =>
-      assert.equal(forcedByProfile(days(90), settings({ forceRenewalRequestedAt: at }), now), expected));
+      assert.equal(forcedByProfile(obtainedAt, settings({ forceRenewalRequestedAt: at }), now), expected));
   }
 });
 

@@ -1,0 +1,165 @@
+/**
+ * The operator's CLI: `npm run cli -- <command>`. Talks to Temporal only (TEMPORAL_ADDRESS, default the
+ * sandbox's 127.0.0.1:7233); the workflows do the rest.
+ */
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  certificateWorkflowId,
+  renewUpdate,
+  searchAttributes,
+  statusQuery,
+  SWEEP_SCHEDULE_ID,
+  type CertificateStatus,
+} from '../workflows/definitions.ts';
+
+const HELP = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  status <ISSUE-KEY>            phase, certificate, validity, renewal plan and last error
+  history <ISSUE-KEY>           the certificate generations issued for the issue
+  list [--status S] [--profile P] [--domain D]
+                                certificates, newest first (search attributes)
+  renew <ISSUE-KEY> [--force]   renew now; without --force only inside the expiry window
+                                (or where the profile allows renewal outside it)
+  sweep                         run the daily sweep now
+
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Runs one command; resolves with the text to print. */
+export async function runCli(argv: string[], client: Client): Promise<string> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      force: { type: 'boolean', default: false },
+      status: { type: 'string' },
+      profile: { type: 'string' },
+      domain: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, issueKey] = positionals;
+  if (values.help || command === undefined || command === 'help') return HELP;
+  const needKey = () => {
+    if (!issueKey || !/^[A-Z][A-Z0-9_]*-\d+$/.test(issueKey))
+      throw new UsageError(`${command} needs an issue key such as CERT-45`);
+    return client.workflow.getHandle(certificateWorkflowId(issueKey));
+  };
+  const query = async () => {
+    try {
+      return await needKey().query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
+      throw err;
+    }
+  };
+
+  switch (command) {
+    case 'status':
+      return formatStatus(await query());
+    case 'history': {
+      const status = await query();
+      return status.history
+        .map(
+          (h, i) =>
+            `${i}  ${h.certificateId}  ${h.serialNumber}  ${iso(h.notBefore)} → ${iso(h.notAfter)}  ${h.reason}`,
+        )
+        .join('\n');
+    }
+    case 'list': {
+      const conditions = ["WorkflowType = 'certificateLifecycle'"];
+      if (values.status) conditions.push(`CertificateStatus = '${quote(values.status)}'`);
+      if (values.profile) conditions.push(`CertificateProfile = '${quote(values.profile)}'`);
+      if (values.domain) conditions.push(`CertificateDomain = '${quote(values.domain)}'`);
+      const rows: string[] = [];
+      for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
+        const sa = run.typedSearchAttributes;
+        const notAfter = sa.get(searchAttributes.notAfter);
+        rows.push(
+          [
+            (sa.get(searchAttributes.issueKey) ?? run.workflowId).padEnd(10),
+            (sa.get(searchAttributes.status) ?? run.status.name).padEnd(16),
+            (sa.get(searchAttributes.certificateId) ?? '-').padEnd(8),
+            (notAfter ? notAfter.toISOString() : '-').padEnd(24),
+            sa.get(searchAttributes.domain) ?? '-',
+          ].join(' '),
+        );
+        if (rows.length >= 500) break;
+      }
+      return rows.length === 0
+        ? 'no certificates'
+        : ['ISSUE      STATUS           ID       EXPIRES                  DOMAIN', ...rows].join('\n');
+    }
+    case 'renew': {
+      const handle = needKey();
+      try {
+        const accepted = await handle.executeUpdate(renewUpdate, {
+          args: [{ requestedBy: `cli:${process.env.USER ?? 'operator'}`, force: values.force }],
+        });
+        return `${issueKey}: renewal ${accepted.result}${values.force ? ' (forced)' : ''}; follow it with \`status ${issueKey}\``;
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError)
+          throw new UsageError(`${issueKey}: ${err.cause?.message ?? err.message}`);
+        if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
+        throw err;
+      }
+    }
+    case 'sweep':
+      await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();
+      return `sweep started (schedule ${SWEEP_SCHEDULE_ID})`;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+  }
+}
+
+function formatStatus(s: CertificateStatus): string {
+  const rows: Array<[string, string | number | undefined]> = [
+    ['issue', s.issueKey],
+    ['phase', s.phase],
+    ['profile', s.profileId],
+    ['domain', s.domain],
+    ['certificate id', s.certificateId],
+    ['serial', s.serialNumber],
+    ['valid', s.notBefore && s.notAfter ? `${iso(s.notBefore)} → ${iso(s.notAfter)}` : undefined],
+    ['window opens', s.windowOpensAt ? iso(s.windowOpensAt) : undefined],
+    ['renews at', s.renewAt ? iso(s.renewAt) : s.certificateId ? 'on request (auto-renewal off)' : undefined],
+    ['generation', s.generation],
+    ['last error', s.lastError],
+  ];
+  return rows
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name.padEnd(15)}${String(value)}`)
+    .join('\n');
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const quote = (value: string) => value.replace(/'/g, "\\'");
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const main = async () => {
+    const connection = await Connection.connect({ address }).catch((err: unknown) => {
+      throw new UsageError(`cannot reach Temporal at ${address}: ${(err as Error).message}`);
+    });
+    try {
+      console.log(
+        await runCli(
+          process.argv.slice(2),
+          new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+        ),
+      );
+    } finally {
+      await connection.close();
+    }
+  };
+  main().catch((err: unknown) => {
+    console.error(err instanceof UsageError || (err instanceof TypeError && 'code' in err) ? err.message : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  });
+}

@@ -1,0 +1,83 @@
+/** The operator CLI against a running certificate workflow. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { runCli, UsageError } from '../../src/client/cli.ts';
+import { RENEWAL_OUTSIDE_WINDOW_MESSAGE } from '../../src/workflows/definitions.ts';
+import { ensureSweepSchedule } from '../../src/schedule.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+describe('CLI', () => {
+  let world: World;
+  let key: string;
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 0 } });
+    key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr('/CN=cli.example.com', 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await eventually(
+      async () => ((await cli('status', key).catch(() => '')).includes('Active') ? true : undefined),
+      'Active',
+    );
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+  const cli = (...args: string[]) => runCli(args, world.env.client);
+  const refusal = async (...args: string[]) => {
+    const err = await cli(...args).then(
+      () => assert.fail('expected a refusal'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof UsageError, String(err));
+    return err.message;
+  };
+
+  it('shows a certificate and its generations', async () => {
+    const status = await cli('status', key);
+    assert.match(status, /^issue\s+CERT-\d+$/m);
+    assert.match(status, /^phase\s+Active$/m);
+    assert.match(status, /^domain\s+cli\.example\.com$/m);
+    assert.match(status, /^renews at\s+\d{4}-/m);
+    assert.match(await cli('history', key), /^0 {2}\d+ {2}[0-9A-F]+ {2}.*enrolled$/);
+  });
+
+  it('lists certificates by search attribute', async () => {
+    const listed = await eventually(async () => {
+      const out = await cli('list', '--status', 'Active');
+      return out.includes(key) ? out : undefined;
+    }, 'the list');
+    assert.match(listed, /cli\.example\.com/);
+    assert.equal(await cli('list', '--domain', 'nobody.example.com'), 'no certificates');
+  });
+
+  it('refuses an early renewal with the exact message, and forces one with --force', async () => {
+    assert.equal(await refusal('renew', key), `${key}: ${RENEWAL_OUTSIDE_WINDOW_MESSAGE}`);
+    assert.match(await cli('renew', key, '--force'), /renewal accepted \(forced\)/);
+    await eventually(
+      async () => ((await cli('status', key)).match(/^generation\s+1$/m) ? true : undefined),
+      'generation 1',
+    );
+  });
+
+  it('says what is wrong with bad input', async () => {
+    assert.match(await refusal('status', 'not-a-key'), /needs an issue key such as CERT-45/);
+    assert.match(await refusal('status', 'CERT-99999'), /no certificate workflow for CERT-99999/);
+    assert.match(await refusal('frobnicate'), /unknown command "frobnicate"/);
+    assert.match(await cli('--help'), /^Usage: npm run cli/);
+  });
+
+  it('triggers the sweep through its schedule, created once', async () => {
+    assert.equal(await ensureSweepSchedule(world.env.client), true);
+    assert.equal(await ensureSweepSchedule(world.env.client), false);
+    assert.match(await cli('sweep'), /sweep started/);
+    const done = await eventually(async () => {
+      const count = await world.env.client.workflow.count(
+        "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'",
+      );
+      return count.count > 0 ? count.count : undefined;
+    }, 'the sweep run');
+    assert.equal(done, 1);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * A year in seconds: on Temporal's time-skipping test server, a 397-day certificate with a 30-day window
+ * renews at day 367 (less its jitter), not a day earlier. The SCM emulator's clock follows the server's,
+ * so certificates are issued in workflow time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { findTestServer } from '../../scripts/temporal-cli.ts';
+import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
+import {
+  certificateWorkflowId,
+  searchAttributes,
+  statusQuery,
+  type CertificateStatus,
+} from '../../src/workflows/definitions.ts';
+import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
+import { createWorkers } from '../../src/worker.ts';
+import { eventually, opensslCsr, startTemporalRuntime, workflowBundle } from '../helpers/environment.ts';
+
+const launcher = findTestServer();
+
+describe(
+  'renewal a year ahead, with time skipping',
+  { skip: launcher ? false : 'no time-skipping test server: run `npm run temporal:install` with Maven and a JDK' },
+  () => {
+    let env: TestWorkflowEnvironment;
+    let sandbox: Sandbox;
+    let workers: Worker[] = [];
+    let running: Promise<unknown>;
+    let offset = 0; // server time − system time, followed while the test runs
+    let follow: NodeJS.Timeout | undefined;
+
+    before(async () => {
+      startTemporalRuntime();
+      env = await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: launcher ?? '' } },
+      });
+      // The test server knows no custom search attributes until told (the dev server gets them as flags).
+      const KEYWORD = 2;
+      const DATETIME = 6;
+      await env.connection.operatorService.addSearchAttributes({
+        namespace: env.namespace ?? 'default',
+        searchAttributes: Object.fromEntries(
+          Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? DATETIME : KEYWORD]),
+        ),
+      });
+      sandbox = await startSandbox({
+        client: env.client,
+        scm: {
+          issuanceDelayMs: 0,
+          clock: () => Date.now() + offset,
+          certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1001 ? { ...t, terms: [397] } : t)),
+        },
+      });
+      const base = Profiles.load(SANDBOX_PROFILES_FILE);
+      sandbox.profiles.replace(
+        new Profiles(base.all.map((p) => (p.id === 'ov-server' ? { ...p, term: 397, expiryWindow: { days: 30 } } : p))),
+      );
+      workers = await createWorkers({
+        connection: env.nativeConnection,
+        client: env.client,
+        jira: sandbox.jira,
+        scm: sandbox.scm,
+        profiles: sandbox.profiles,
+        sectigoRequestsPerSecond: 100,
+        workflowBundle: await workflowBundle(),
+      });
+      running = Promise.all(workers.map((w) => w.run()));
+      follow = setInterval(() => {
+        void env.currentTimeMs().then((ms) => (offset = ms - Date.now()));
+      }, 20);
+    });
+    after(async () => {
+      clearInterval(follow);
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await sandbox?.stop();
+      await env?.teardown();
+    });
+
+    it('renews a 397-day certificate at day 367, less its jitter', async () => {
+      const alice = new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice);
+      const key = await alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr('/CN=yearly.example.com', 'ec-p256'),
+      });
+      await alice.transition(key, 'Enroll Certificate');
+      const handle = env.client.workflow.getHandle(certificateWorkflowId(key));
+      const status = () => handle.query(statusQuery);
+      const issued = await eventually(async () => {
+        const s = await status().catch(() => undefined);
+        return s?.phase === 'Active' && s.renewAt !== undefined ? s : undefined;
+      }, 'enrolled');
+      const notBefore = issued.notBefore ?? 0;
+      assert.equal((issued.notAfter ?? 0) - notBefore, 397 * DAY);
+      assert.equal(issued.windowOpensAt, notBefore + 367 * DAY);
+      const renewAt = issued.renewAt ?? 0;
+      assert.ok(renewAt <= notBefore + 367 * DAY && renewAt >= notBefore + 367 * DAY - MAX_JITTER);
+
+      const started = Date.now();
+      await env.sleep('366 days');
+      assert.equal((await status()).generation, 0, 'not renewed at day 366');
+      await env.sleep('2 days');
+      const renewed: CertificateStatus = await eventually(async () => {
+        const s = await status().catch(() => undefined);
+        return s && s.generation === 1 && s.phase === 'Active' ? s : undefined;
+      }, 'the renewal');
+      const renewedAt = (await handle.describe()).startTime.getTime(); // the new run begins when the old one renewed
+      assert.ok(renewedAt >= renewAt && renewedAt < renewAt + DAY, `renewed ${(renewedAt - notBefore) / DAY} days in`);
+      assert.equal(renewed.history.at(-1)?.reason, 'automatic');
+      assert.ok((renewed.notBefore ?? 0) >= renewAt, 'the new certificate is issued in workflow time');
+      assert.ok(Date.now() - started < 60_000, 'a year in under a minute');
+    });
+  },
+);
