@@ -19,7 +19,7 @@ import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../src/workflows/definitions.ts';
 import { ensureSweepSchedule } from '../src/schedule.ts';
-import { createWorkers, runWorkers, watchProfiles } from '../src/worker.ts';
+import { createWorkers, DEV_SERVER_ARGS, runWorkers, watchProfiles } from '../src/worker.ts';
 import { findTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
@@ -50,6 +50,7 @@ async function temporal(config: Config): Promise<Temporal> {
       namespace,
       dbFilename: resolve(config.sandbox.dataDir, 'temporal.db'),
       searchAttributes: Object.values(searchAttributes),
+      extraArgs: DEV_SERVER_ARGS,
     },
   });
   return {

@@ -37,6 +37,14 @@ export class Requester {
     return created.key;
   }
 
+  /** Pastes a new CSR into the issue, as a requester rotating the key would. */
+  async setCsr(issueKey: string, csr: string): Promise<void> {
+    await this.#jira.issues.editIssue({
+      issueIdOrKey: issueKey,
+      fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.csr)]: codeBlockAdf(csr.trim()) },
+    });
+  }
+
   /** Runs the transition named `name`, as a click on its button would. */
   async transition(issueKey: string, name: string): Promise<void> {
     const { transitions = [] } = await this.#jira.issues.getTransitions({ issueIdOrKey: issueKey });

@@ -5,6 +5,7 @@ import { adfToText } from '../../src/adf.ts';
 import { DEFAULT_JIRA_NAMES, JiraClient, JiraError } from '../../src/activities/jira-client.ts';
 import { JiraEmulator, SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
+import { rejectionOf } from '../helpers/environment.ts';
 
 interface IssueView {
   fields: {
@@ -41,14 +42,7 @@ describe('Jira client', () => {
       profile: 'OV Server Certificate',
       csr: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----',
     });
-  const rejection = async (promise: Promise<unknown>): Promise<JiraError> => {
-    const err = await promise.then(
-      () => assert.fail('expected the call to fail'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof JiraError, `expected JiraError, got ${String(err)}`);
-    return err;
-  };
+  const rejection = (promise: Promise<unknown>) => rejectionOf(promise, JiraError);
 
   it('discovers custom field ids by name, and names every field it cannot find', async () => {
     assert.equal(jira.fieldId('csr'), 'customfield_10051');

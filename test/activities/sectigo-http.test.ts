@@ -10,7 +10,7 @@ import {
 } from '../../src/activities/sectigo-http.ts';
 import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
 import * as x509 from '../../src/x509.ts';
-import { eventually, opensslCsr } from '../helpers/environment.ts';
+import { eventually, opensslCsr, rejectionOf } from '../helpers/environment.ts';
 
 const ORDER = { orgId: 1, certType: 1001, term: 365 };
 
@@ -30,14 +30,7 @@ describe('Sectigo SCM client', () => {
     await scm?.stop();
   });
 
-  const rejection = async (promise: Promise<unknown>): Promise<ScmError> => {
-    const err = await promise.then(
-      () => assert.fail('expected the call to fail'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ScmError, `expected ScmError, got ${String(err)}`);
-    return err;
-  };
+  const rejection = (promise: Promise<unknown>) => rejectionOf(promise, ScmError);
 
   it('enrolls, reports the order while pending, collects the issued chain', async () => {
     const csr = opensslCsr('/CN=client.example.com', 'rsa:2048', ['client.example.com', 'api.example.com']);

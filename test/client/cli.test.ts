@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, UsageError } from '../../src/client/cli.ts';
 import { RENEWAL_OUTSIDE_WINDOW_MESSAGE } from '../../src/workflows/definitions.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
-import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
 
 describe('CLI', () => {
   let world: World;
@@ -25,14 +25,7 @@ describe('CLI', () => {
     await world?.teardown();
   });
   const cli = (...args: string[]) => runCli(args, world.env.client);
-  const refusal = async (...args: string[]) => {
-    const err = await cli(...args).then(
-      () => assert.fail('expected a refusal'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof UsageError, String(err));
-    return err.message;
-  };
+  const refusal = async (...args: string[]) => (await rejectionOf(cli(...args), UsageError)).message;
 
   it('shows a certificate and its generations', async () => {
     const status = await cli('status', key);

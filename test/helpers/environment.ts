@@ -2,18 +2,19 @@
  * Test environment: a real Temporal dev server (the project's CLI build, started by the SDK), the sandbox's
  * emulators on loopback, the webhook receiver, and the worker with the real activities.
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../../src/workflows/definitions.ts';
-import { createWorkers, workflowsPath } from '../../src/worker.ts';
+import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/worker.ts';
 
 let runtimeInstalled = false;
 
@@ -35,6 +36,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path },
       searchAttributes: Object.values(searchAttributes),
       dbFilename: join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
+      extraArgs: DEV_SERVER_ARGS,
     },
   });
 }
@@ -57,6 +59,30 @@ export interface World {
   teardown(): Promise<void>;
 }
 
+/** Runs the worker (both task queues) with the real activities against the sandbox; `stop` drains it. */
+export async function runWorker(
+  env: TestWorkflowEnvironment,
+  sandbox: Sandbox,
+  activitiesPerSecond = 100,
+): Promise<{ stop(): Promise<void> }> {
+  const workers = await createWorkers({
+    connection: env.nativeConnection,
+    client: env.client,
+    jira: sandbox.jira,
+    scm: sandbox.scm,
+    profiles: sandbox.profiles,
+    sectigoRequestsPerSecond: activitiesPerSecond,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return {
+    async stop() {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
 export async function startWorld(
   options: Partial<Omit<SandboxOptions, 'client'>> & { sectigoActivitiesPerSecond?: number } = {},
 ): Promise<World> {
@@ -66,28 +92,17 @@ export async function startWorld(
     ...options,
     jira: { retryDelaysMs: [100, 300, 1000], ...options.jira },
   });
-  let workers: Worker[] = [];
-  let running: Promise<unknown> = Promise.resolve();
+  let worker: { stop(): Promise<void> } | undefined;
   const world: World = {
     env,
     sandbox,
     alice: new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice),
     async startWorker() {
-      workers = await createWorkers({
-        connection: env.nativeConnection,
-        client: env.client,
-        jira: sandbox.jira,
-        scm: sandbox.scm,
-        profiles: sandbox.profiles,
-        sectigoRequestsPerSecond: options.sectigoActivitiesPerSecond ?? 100,
-        workflowBundle: await workflowBundle(),
-      });
-      running = Promise.all(workers.map((w) => w.run()));
+      worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond);
     },
     async stopWorker() {
-      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      workers = [];
+      await worker?.stop();
+      worker = undefined;
     },
     async teardown() {
       await world.stopWorker();
@@ -137,4 +152,17 @@ export function opensslCsr(subject: string, key: 'rsa:2048' | 'rsa:1024' | 'ec-p
     { stdio: 'ignore' },
   );
   return execFileSync('openssl', ['req', '-in', join(dir, 'req.csr')], { encoding: 'utf8' });
+}
+
+/** The error a promise rejects with, checked to be an instance of `type`. */
+export async function rejectionOf<E extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  const err = await promise.then(
+    () => assert.fail(`expected a ${type.name}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof type, `expected a ${type.name}, got ${String(err)}`);
+  return err;
 }

@@ -78,23 +78,6 @@ describe('renewal', () => {
     await until(issueKey, 'enrolled', (s) => s.phase === 'Active' || s.phase === 'RenewalDue' || s.generation > 0);
     return issueKey;
   }
-  async function setCsr(key: string, csr: string): Promise<void> {
-    const auth = `Basic ${Buffer.from('alice@sandbox.test:sandbox-alice-token').toString('base64')}`;
-    const res = await fetch(`${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}`, {
-      method: 'PUT',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        fields: {
-          customfield_10051: {
-            type: 'doc',
-            version: 1,
-            content: [{ type: 'codeBlock', content: [{ type: 'text', text: csr.trim() }] }],
-          },
-        },
-      }),
-    });
-    assert.equal(res.status, 204);
-  }
   /** Profiles as the sandbox file has them, with `change` applied to the profile `id`. */
   function profilesWith(id: string, change: Record<string, unknown>): Profiles {
     const base = Profiles.load(SANDBOX_PROFILES_FILE);
@@ -163,7 +146,7 @@ describe('renewal', () => {
     const domain = 'manual.example.com';
     const key = await enroll(domain, 'Manual Server Certificate');
     const csr = opensslCsr(`/CN=${domain}`, 'rsa:2048');
-    await setCsr(key, csr);
+    await world.alice.setCsr(key, csr);
     await world.alice.transition(key, 'Renew Certificate');
     const renewed = await until(key, 'first renewal', (s) => s.generation === 1);
     assert.equal(issue(key).fields.status.name, 'Certificate Renewed');

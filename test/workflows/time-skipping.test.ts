@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { findTestServer } from '../../scripts/temporal-cli.ts';
 import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
@@ -20,8 +19,7 @@ import {
   type CertificateStatus,
 } from '../../src/workflows/definitions.ts';
 import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
-import { createWorkers } from '../../src/worker.ts';
-import { eventually, opensslCsr, startTemporalRuntime, workflowBundle } from '../helpers/environment.ts';
+import { eventually, opensslCsr, runWorker, startTemporalRuntime } from '../helpers/environment.ts';
 
 const launcher = findTestServer();
 
@@ -31,8 +29,7 @@ describe(
   () => {
     let env: TestWorkflowEnvironment;
     let sandbox: Sandbox;
-    let workers: Worker[] = [];
-    let running: Promise<unknown>;
+    let worker: { stop(): Promise<void> } | undefined;
     let offset = 0; // server time − system time, followed while the test runs
     let follow: NodeJS.Timeout | undefined;
 
@@ -62,24 +59,14 @@ describe(
       sandbox.profiles.replace(
         new Profiles(base.all.map((p) => (p.id === 'ov-server' ? { ...p, term: 397, expiryWindow: { days: 30 } } : p))),
       );
-      workers = await createWorkers({
-        connection: env.nativeConnection,
-        client: env.client,
-        jira: sandbox.jira,
-        scm: sandbox.scm,
-        profiles: sandbox.profiles,
-        sectigoRequestsPerSecond: 100,
-        workflowBundle: await workflowBundle(),
-      });
-      running = Promise.all(workers.map((w) => w.run()));
+      worker = await runWorker(env, sandbox);
       follow = setInterval(() => {
         void env.currentTimeMs().then((ms) => (offset = ms - Date.now()));
       }, 20);
     });
     after(async () => {
       clearInterval(follow);
-      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
+      await worker?.stop();
       await sandbox?.stop();
       await env?.teardown();
     });

@@ -1,0 +1,65 @@
+/** docker-compose.yml checked statically (no Docker engine here): it must agree with the code. */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { searchAttributes } from '../src/workflows/definitions.ts';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: unknown;
+}
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
+const services = compose.services;
+/** Every variable src/config.ts reads. */
+const configVariables = new Set(
+  readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8')
+    .match(/'[A-Z][A-Z0-9_]+'/g)
+    ?.map((v) => v.slice(1, -1)),
+);
+
+describe('docker-compose.yml', () => {
+  it('has the production shape', () => {
+    assert.deepEqual(Object.keys(services).sort(), [
+      'postgresql',
+      'receiver',
+      'temporal',
+      'temporal-admin',
+      'temporal-ui',
+      'worker',
+    ]);
+  });
+
+  it('registers every search attribute the workflows use, with its type', () => {
+    const command = ([] as string[]).concat(services['temporal-admin']?.command ?? []).join(' ');
+    for (const key of Object.values(searchAttributes)) {
+      const type = key.type === 'DATETIME' ? 'Datetime' : 'Keyword';
+      assert.match(command, new RegExp(`--name ${key.name} --type ${type}\\b`), key.name);
+    }
+  });
+
+  it('runs the worker and the receiver from this repository with settings the code reads', () => {
+    for (const name of ['worker', 'receiver']) {
+      const service = services[name];
+      assert.equal(service?.build, '.');
+      const script = ([] as string[]).concat(service?.command ?? []).find((part) => part.endsWith('.ts'));
+      assert.ok(script && existsSync(new URL(`../${script}`, import.meta.url)), `${name} runs ${String(script)}`);
+      for (const variable of Object.keys(service?.environment ?? {})) {
+        assert.ok(configVariables.has(variable), `${name} sets ${variable}, which src/config.ts does not read`);
+      }
+    }
+    assert.deepEqual(services.receiver?.ports, [`${services.receiver?.environment?.RECEIVER_PORT}:8782`]);
+  });
+
+  it('builds an image that runs the TypeScript directly on Node.js 24', () => {
+    const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
+    assert.match(dockerfile, /^FROM node:24/m);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+  });
+});
