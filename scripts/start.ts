@@ -20,7 +20,7 @@ import { startSandbox } from '../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../src/workflows/definitions.ts';
 import { ensureSweepSchedule } from '../src/schedule.ts';
 import { createWorkers, DEV_SERVER_ARGS, runWorkers, watchProfiles } from '../src/worker.ts';
-import { findTemporalCli } from './temporal-cli.ts';
+import { installTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
   client: Client;
@@ -38,7 +38,7 @@ async function temporal(config: Config): Promise<Temporal> {
     const connection = await NativeConnection.connect({ address });
     return { client, connection, address, webUi: undefined, stop: () => connection.close() };
   }
-  const path = findTemporalCli();
+  const path = installTemporalCli(); // built once from the Go module proxy when Go is here
   mkdirSync(config.sandbox.dataDir, { recursive: true });
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
