@@ -1,10 +1,10 @@
 /** Sectigo SCM activities: ordering a certificate exactly once, and collecting it when issued. */
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
-import type { Profiles } from '../profiles.ts';
+import type { Profile, Profiles } from '../profiles.ts';
 import { ErrorType, type IssuedCertificate } from '../workflows/definitions.ts';
 import * as x509 from '../x509.ts';
 import { pending, translated, userProblem } from './failures.ts';
-import type { ScmClient } from './sectigo-http.ts';
+import type { ScmClient, ScmListItem } from './sectigo-http.ts';
 
 export interface RenewInput {
   /** The order being renewed. */
@@ -30,11 +30,24 @@ const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'App
 const DECLINED = new Set(['Declined', 'Rejected', 'Invalid']);
 
 export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; profiles: Profiles }) {
-  /** An earlier attempt's order carrying `token`, if SCM recorded one before its answer was lost. */
-  async function findOrder(input: EnrollInput, orgId: number, certType: number): Promise<number | undefined> {
-    const filter = { orgId, sslTypeId: certType, ...(input.commonName ? { commonName: input.commonName } : {}) };
+  function profileOf(profileId: string): Profile {
+    const profile = profiles.byId(profileId);
+    if (!profile) throw userProblem(ErrorType.RequestIncomplete, `The profile "${profileId}" is no longer configured.`);
+    return profile;
+  }
+
+  /** SCM's orders for the same name, organization and certificate type, page by page. */
+  async function* sameKind(commonName: string | undefined, profile: Profile): AsyncGenerator<ScmListItem> {
+    const filter = { orgId: profile.orgId, sslTypeId: profile.certType, ...(commonName ? { commonName } : {}) };
     for await (const item of scm.search(filter)) {
       heartbeat();
+      yield item;
+    }
+  }
+
+  /** An earlier attempt's order carrying `token`, if SCM recorded one before its answer was lost. */
+  async function findOrder(input: EnrollInput, profile: Profile): Promise<number | undefined> {
+    for await (const item of sameKind(input.commonName, profile)) {
       const details = await scm.getCertificate(item.sslId);
       if (details.comments?.includes(input.token)) return details.id;
     }
@@ -42,11 +55,9 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
   }
 
   /** The first order after `input.certificateId` for the same name, organization and profile. */
-  async function findNewerOrder(input: RenewInput, orgId: number, certType: number): Promise<number | undefined> {
-    const filter = { orgId, sslTypeId: certType, ...(input.commonName ? { commonName: input.commonName } : {}) };
+  async function findNewerOrder(input: RenewInput, profile: Profile): Promise<number | undefined> {
     let newest: number | undefined;
-    for await (const item of scm.search(filter)) {
-      heartbeat();
+    for await (const item of sameKind(input.commonName, profile)) {
       if (item.sslId > input.certificateId && (newest === undefined || item.sslId < newest)) newest = item.sslId;
     }
     return newest;
@@ -58,12 +69,10 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
      * retry first looks for an order with that token: a lost response never becomes a second order.
      */
     async enrollCertificate(input: EnrollInput): Promise<{ certificateId: number }> {
-      const profile = profiles.byId(input.profileId);
-      if (!profile)
-        throw userProblem(ErrorType.RequestIncomplete, `The profile "${input.profileId}" is no longer configured.`);
+      const profile = profileOf(input.profileId);
       return translated(async () => {
         if (activityInfo().attempt > 1) {
-          const existing = await findOrder(input, profile.orgId, profile.certType);
+          const existing = await findOrder(input, profile);
           if (existing !== undefined) {
             log.info('adopting the order an earlier attempt placed', { certificateId: existing, token: input.token });
             return { certificateId: existing };
@@ -87,14 +96,12 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
      * either, so a retry first checks whether the old order is marked renewed and adopts the newer order.
      */
     async renewCertificate(input: RenewInput): Promise<{ certificateId: number }> {
-      const profile = profiles.byId(input.profileId);
-      if (!profile)
-        throw userProblem(ErrorType.RequestIncomplete, `The profile "${input.profileId}" is no longer configured.`);
+      const profile = profileOf(input.profileId);
       return translated(async () => {
         if (activityInfo().attempt > 1) {
           const old = await scm.getCertificate(input.certificateId);
           if (old.renewed) {
-            const newer = await findNewerOrder(input, profile.orgId, profile.certType);
+            const newer = await findNewerOrder(input, profile);
             if (newer !== undefined) {
               log.info('adopting the renewal an earlier attempt placed', {
                 from: input.certificateId,

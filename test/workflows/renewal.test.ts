@@ -208,6 +208,18 @@ describe('renewal', () => {
     assert.equal(ordersFor(domain).length, 2);
   });
 
+  it('renews with one order when SCM commits the renewal but the response is lost', async () => {
+    const domain = 'lost-renewal.example.com';
+    const key = await enroll(domain, 'Manual Server Certificate');
+    world.sandbox.scmEmulator.faults.dropResponses = 1;
+    await handle(key).executeUpdate(renewUpdate, { args: [{ requestedBy: 'cli:operator', force: true }] });
+    const renewed = await until(key, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
+    assert.equal(world.sandbox.scmEmulator.faults.dropResponses, 0, 'the response was dropped');
+    assert.equal(ordersFor(domain).length, 2, 'the retry adopted the renewal instead of ordering again');
+    assert.equal(renewed.certificateId, Math.max(...ordersFor(domain).map((o) => Number(o.id))));
+    assert.equal(issue(key).fields.attachment.length, 2);
+  });
+
   it("renews each of a profile's certificates exactly once for its force-renewal moment, across two sweeps", async () => {
     const keys = [
       await enroll('force-a.example.com', 'Manual Server Certificate'),
