@@ -220,7 +220,19 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       upsertSearchAttributes([
         { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
       ]);
-      if (plan.note) log.warn('expiry window adjusted', { issueKey, note: plan.note });
+      if (plan.note) {
+        log.warn('expiry window adjusted', { issueKey, note: plan.note });
+        // Said where people look: the certificate still renews, just not where the profile says.
+        await jira.commentOnce(
+          issueKey,
+          eventId(`window-${plan.note}-${settings.fingerprint}`),
+          `The expiry window of profile "${settings.profileName}" ${
+            plan.note === 'WindowClamped'
+              ? "is as long as this certificate's lifetime or longer"
+              : 'is not a usable value'
+          }; certificate ${current.certificateId} renews from ${new Date(plan.windowOpensAt).toISOString()} instead.`,
+        );
+      }
       // Requests are validated against the plan, so the certificate is Active only once there is one.
       if (!['Active', 'RenewalDue', 'Expired'].includes(status.phase)) {
         enter(Date.now() >= current.notAfter ? 'Expired' : 'Active');

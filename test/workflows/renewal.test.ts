@@ -129,6 +129,28 @@ describe('renewal', () => {
     }
   });
 
+  it("says on the issue when the profile's window cannot be met, and still plans a renewal", async () => {
+    world.sandbox.profiles.replace(profilesWith('short-lived-manual', { expiryWindow: { days: 30 } }));
+    try {
+      const key = await enroll('clamped.example.com', 'Short-lived Manual Certificate');
+      const planned = await until(key, 'planned', (s) => s.windowOpensAt !== undefined);
+      assert.equal(
+        planned.windowOpensAt,
+        (planned.notBefore ?? 0) + SHORT_LIFETIME_MS / 2,
+        'halfway through the lifetime',
+      );
+      await eventually(
+        () =>
+          comments(key).some((c) => /expiry window of profile "Short-lived Manual Certificate" is as long as/.test(c))
+            ? true
+            : undefined,
+        'the note on the issue',
+      );
+    } finally {
+      world.sandbox.profiles.replace(Profiles.load(SANDBOX_PROFILES_FILE));
+    }
+  });
+
   it('refuses a manual renewal outside the window with the exact message, and changes nothing in SCM', async () => {
     const domain = 'too-early.example.com';
     const key = await enroll(domain, 'OV Server Certificate');
