@@ -36,9 +36,24 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'Import activities only as types in workflow code.',
             },
+            {
+              group: ['**/jira/**', '**/sectigo/**', '**/csr/**'],
+              allowTypeImports: true,
+              message: 'Workflow code does no I/O: use these through activities.',
+            },
             { group: ['undici', 'jira.js', '@peculiar/*', 'yaml'], message: 'Workflow code does no I/O.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // Activities adapt clients to the workflows' contract; they never reach into workflow code.
+    files: ['src/activities/**/*.ts', 'src/jira/**/*.ts', 'src/sectigo/**/*.ts', 'src/csr/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/workflows/**'], message: 'Share types through src/contract.ts instead.' }] },
       ],
     },
   },

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { adfToText } from '../src/adf.ts';
+import { adfToText } from '../src/jira/adf.ts';
 import { loadConfig } from '../src/config.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { generateCsr, Requester } from '../src/sandbox/requester.ts';

@@ -3,8 +3,8 @@
  * Jira, SCM and Temporal are each either configured (the real system) or left unset (`npm start` then
  * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
  */
-import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './activities/jira-client.ts';
-import type { ScmAuth } from './activities/sectigo-http.ts';
+import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './jira/client.ts';
+import type { ScmAuth } from './sectigo/client.ts';
 
 export interface JiraConfig {
   baseUrl: string;

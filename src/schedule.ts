@@ -1,6 +1,6 @@
 /** The daily sweep's Temporal Schedule, created idempotently when a worker starts. */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { SWEEP_SCHEDULE_ID, TASK_QUEUE } from './workflows/definitions.ts';
+import { SWEEP_SCHEDULE_ID, TASK_QUEUE } from './contract.ts';
 import { renewalSweep } from './workflows/renewal-sweep.ts';
 
 /** Creates the sweep schedule unless it exists; answers whether it created it. */

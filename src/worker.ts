@@ -7,17 +7,17 @@ import { watchFile } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createCsrActivities } from './activities/csr-activities.ts';
-import { JiraClient } from './activities/jira-client.ts';
+import { createCsrActivities } from './activities/csr.ts';
+import { JiraClient } from './jira/client.ts';
 import { createJiraActivities } from './activities/jira.ts';
 import { createProfileActivities } from './activities/profiles.ts';
 import { createSweepActivities } from './activities/sweep.ts';
-import { ScmClient } from './activities/sectigo-http.ts';
+import { ScmClient } from './sectigo/client.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { Profiles } from './profiles.ts';
 import { ensureSweepSchedule } from './schedule.ts';
-import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './workflows/definitions.ts';
+import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './contract.ts';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 

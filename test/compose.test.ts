@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { searchAttributes } from '../src/workflows/definitions.ts';
+import { searchAttributes } from '../src/contract.ts';
 
 interface Service {
   image?: string;

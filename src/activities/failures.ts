@@ -3,9 +3,9 @@
  * explicit `type`, Retry-After carried as `nextRetryDelay`, and "not yet" marked benign.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import { ErrorType } from '../workflows/definitions.ts';
-import { JiraError } from './jira-client.ts';
-import { ScmError, ScmPendingError } from './sectigo-http.ts';
+import { ErrorType } from '../contract.ts';
+import { JiraError } from '../jira/client.ts';
+import { ScmError, ScmPendingError } from '../sectigo/client.ts';
 
 export function toFailure(err: unknown): unknown {
   if (err instanceof ScmPendingError) return pending(err.message);

@@ -1,8 +1,8 @@
 /** Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition. */
 import { log } from '@temporalio/activity';
-import type { IssueState } from '../workflows/definitions.ts';
+import type { IssueState } from '../contract.ts';
 import { translated } from './failures.ts';
-import type { CertificateIssue, JiraClient } from './jira-client.ts';
+import type { CertificateIssue, JiraClient } from '../jira/client.ts';
 
 export function createJiraActivities({ jira }: { jira: JiraClient }) {
   return {

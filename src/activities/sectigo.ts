@@ -1,10 +1,10 @@
 /** Sectigo SCM activities: ordering a certificate exactly once, and collecting it when issued. */
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import type { Profile, Profiles } from '../profiles.ts';
-import { ErrorType, type IssuedCertificate } from '../workflows/definitions.ts';
-import * as x509 from '../x509.ts';
+import { ErrorType, type IssuedCertificate } from '../contract.ts';
+import * as x509 from '../csr/x509.ts';
 import { pending, translated, userProblem } from './failures.ts';
-import type { ScmClient, ScmListItem } from './sectigo-http.ts';
+import type { ScmClient, ScmListItem } from '../sectigo/client.ts';
 
 export interface RenewInput {
   /** The order being renewed. */

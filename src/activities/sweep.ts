@@ -1,7 +1,7 @@
 /** Activities of the daily sweep: find running certificate workflows and read their state. */
 import { heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { statusQuery, type CertificatePhase } from '../workflows/definitions.ts';
+import { statusQuery, type CertificatePhase } from '../contract.ts';
 
 export interface CertificateSnapshot {
   workflowId: string;

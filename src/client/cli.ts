@@ -12,7 +12,7 @@ import {
   statusQuery,
   SWEEP_SCHEDULE_ID,
   type CertificateStatus,
-} from '../workflows/definitions.ts';
+} from '../contract.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 

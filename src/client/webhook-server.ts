@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { JiraClient } from '../activities/jira-client.ts';
+import { JiraClient } from '../jira/client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { listen } from '../http.ts';
 import { log } from '../log.ts';

@@ -6,10 +6,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { JiraClient, JiraNames } from '../activities/jira-client.ts';
+import type { JiraClient, JiraNames } from '../jira/client.ts';
 import { HttpError, readBody, sendJson } from '../http.ts';
 import { log } from '../log.ts';
-import { certificateLifecycle } from '../workflows/certificate.ts';
+import type { certificateLifecycle } from '../workflows/certificate.ts';
 import {
   certificateWorkflowId,
   csrChangedSignal,
@@ -18,7 +18,7 @@ import {
   TASK_QUEUE,
   type CertificateRequest,
   type RenewRequest,
-} from '../workflows/definitions.ts';
+} from '../contract.ts';
 
 export const WEBHOOK_PATH = '/webhooks/jira';
 
@@ -181,7 +181,7 @@ async function startEnrollment(
     if (!finished) throw new HttpError(503, 'the previous request is still finishing; deliver again');
   }
 
-  const handle = await options.client.workflow.start(certificateLifecycle, {
+  const handle = await options.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
     workflowId,
     taskQueue: TASK_QUEUE,
     args: [request],

@@ -6,7 +6,7 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as x509 from '../x509.ts';
+import * as x509 from '../csr/x509.ts';
 
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;

@@ -9,8 +9,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { adfProblem, textToAdf } from '../adf.ts';
-import { close, HttpError, listen, readBody, Router, sendJson, type RouteContext } from '../http.ts';
+import { adfProblem, textToAdf } from '../jira/adf.ts';
+import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
+import { Router, type RouteContext } from './router.ts';
 
 export interface JiraUser {
   accountId: string;

@@ -4,9 +4,9 @@
  */
 import { webcrypto } from 'node:crypto';
 import { createCloudClient } from 'jira.js';
-import { codeBlockAdf } from '../adf.ts';
-import { DEFAULT_JIRA_NAMES } from '../activities/jira-client.ts';
-import * as x509 from '../x509.ts';
+import { codeBlockAdf } from '../jira/adf.ts';
+import { DEFAULT_JIRA_NAMES } from '../jira/client.ts';
+import * as x509 from '../csr/x509.ts';
 import { SANDBOX_FIELDS, type JiraUser } from './jira-emulator.ts';
 
 const fieldId = (name: string) => SANDBOX_FIELDS.find((f) => f.name === name)?.id ?? name;

@@ -5,8 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
-import { JiraClient } from '../activities/jira-client.ts';
-import { ScmClient } from '../activities/sectigo-http.ts';
+import { JiraClient } from '../jira/client.ts';
+import { ScmClient } from '../sectigo/client.ts';
 import { createWebhookServer, WEBHOOK_PATH } from '../client/webhook.ts';
 import { close, listen } from '../http.ts';
 import { Profiles } from '../profiles.ts';

@@ -9,8 +9,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { close, HttpError, listen, readBody, Router, sendJson, type RouteContext } from '../http.ts';
-import * as x509 from '../x509.ts';
+import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
+import { Router, type RouteContext } from './router.ts';
+import * as x509 from '../csr/x509.ts';
 import { LocalCa } from './ca.ts';
 
 export interface ScmCertType {

@@ -20,7 +20,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CsrActivities } from '../activities/csr-activities.ts';
+import type { CsrActivities } from '../activities/csr.ts';
 import type { JiraActivities } from '../activities/jira.ts';
 import type { ProfileActivities } from '../activities/profiles.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
@@ -44,7 +44,7 @@ import {
   type ProfileSettings,
   type RenewRequest,
   type ScmObservation,
-} from './definitions.ts';
+} from '../contract.ts';
 import {
   backoffFor,
   escalationsDue,

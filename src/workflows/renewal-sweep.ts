@@ -9,7 +9,7 @@ import { continueAsNew, getExternalWorkflowHandle, log, proxyActivities, workflo
 import type { ProfileActivities } from '../activities/profiles.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
 import type { CertificateSnapshot, SweepActivities } from '../activities/sweep.ts';
-import { ErrorType, reevaluateSignal, scmObservationSignal, SECTIGO_TASK_QUEUE } from './definitions.ts';
+import { ErrorType, reevaluateSignal, scmObservationSignal, SECTIGO_TASK_QUEUE } from '../contract.ts';
 
 const fleet = proxyActivities<SweepActivities & ProfileActivities>({
   startToCloseTimeout: '5 minutes',

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli, UsageError } from '../../src/client/cli.ts';
-import { RENEWAL_OUTSIDE_WINDOW_MESSAGE } from '../../src/workflows/definitions.ts';
+import { RENEWAL_OUTSIDE_WINDOW_MESSAGE } from '../../src/contract.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
 import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DEFAULT_JIRA_NAMES } from '../../src/activities/jira-client.ts';
+import { DEFAULT_JIRA_NAMES } from '../../src/jira/client.ts';
 import { interpretEvent, verifySignature } from '../../src/client/webhook.ts';
 
 const CONNECTOR = '557058:connector';

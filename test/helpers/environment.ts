@@ -13,7 +13,7 @@ import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
-import { searchAttributes } from '../../src/workflows/definitions.ts';
+import { searchAttributes } from '../../src/contract.ts';
 import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/worker.ts';
 
 let runtimeInstalled = false;

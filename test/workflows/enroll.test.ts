@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/adf.ts';
+import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { certificateWorkflowId, statusQuery } from '../../src/workflows/definitions.ts';
-import * as x509 from '../../src/x509.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
+import * as x509 from '../../src/csr/x509.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 
 const PROFILE = 'OV Server Certificate';

@@ -12,7 +12,7 @@ import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { certificateWorkflowId, statusQuery } from '../../src/workflows/definitions.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 
 interface IssueView {

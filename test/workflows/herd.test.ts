@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateCsr } from '../../src/sandbox/requester.ts';
 import { DEFAULT_CERT_TYPES, type ScmCertType } from '../../src/sandbox/scm-emulator.ts';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/workflows/definitions.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { eventually, startWorld, type World } from '../helpers/environment.ts';
 
 const HERD = 200;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/adf.ts';
+import { adfToText } from '../../src/jira/adf.ts';
 import { Profiles } from '../../src/profiles.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
@@ -16,10 +16,10 @@ import {
   renewUpdate,
   statusQuery,
   type CertificateStatus,
-} from '../../src/workflows/definitions.ts';
+} from '../../src/contract.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
-import { TASK_QUEUE } from '../../src/workflows/definitions.ts';
-import * as x509 from '../../src/x509.ts';
+import { TASK_QUEUE } from '../../src/contract.ts';
+import * as x509 from '../../src/csr/x509.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 
 /** Certificates of type 1002 live this long in these tests ("1 day" of term). */

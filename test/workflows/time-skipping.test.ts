@@ -17,7 +17,7 @@ import {
   searchAttributes,
   statusQuery,
   type CertificateStatus,
-} from '../../src/workflows/definitions.ts';
+} from '../../src/contract.ts';
 import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
 import { eventually, opensslCsr, runWorker, startTemporalRuntime } from '../helpers/environment.ts';
 

@@ -7,10 +7,10 @@ import {
   ScmClient,
   ScmError,
   ScmPendingError,
-} from '../../src/activities/sectigo-http.ts';
-import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
-import * as x509 from '../../src/x509.ts';
-import { eventually, opensslCsr, rejectionOf } from '../helpers/environment.ts';
+} from '../src/sectigo/client.ts';
+import { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
+import * as x509 from '../src/csr/x509.ts';
+import { eventually, opensslCsr, rejectionOf } from './helpers/environment.ts';
 
 const ORDER = { orgId: 1, certType: 1001, term: 365 };
 

@@ -1,9 +1,9 @@
 /** CSR validation against a profile's policy, with CSRs made by OpenSSL. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CsrProblem, inspectCsr, type CsrPolicy } from '../../src/activities/csr.ts';
-import { isDomainAllowed } from '../../src/profiles.ts';
-import { opensslCsr, rejectionOf } from '../helpers/environment.ts';
+import { CsrProblem, inspectCsr, type CsrPolicy } from '../src/csr/inspect.ts';
+import { isDomainAllowed } from '../src/profiles.ts';
+import { opensslCsr, rejectionOf } from './helpers/environment.ts';
 
 const allowed = ['example.com', '*.example.com'];
 const policy: CsrPolicy = {

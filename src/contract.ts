@@ -1,5 +1,5 @@
 /**
- * The contract shared by the workflow, the worker, the webhook receiver and the CLI: names, message
+ * The contract shared by workflows, activities, the worker, the webhook receiver and the CLI: names, message
  * definitions, search attributes and the data that crosses the workflow boundary. Sandbox-safe.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

@@ -5,7 +5,7 @@
  */
 import { createCloudClient } from 'jira.js';
 import { isApiError, isNetworkError, isRateLimitError } from 'jira.js/core';
-import { adfToText, textToAdf } from '../adf.ts';
+import { adfToText, textToAdf } from './adf.ts';
 
 /** Display names of the Jira objects the connector uses; all configurable, defaults from the user guide. */
 export interface JiraNames {
