@@ -4,22 +4,30 @@
  * registered with that Jira, and the worker. With Jira and Sectigo settings it runs the worker and the
  * receiver against them; with TEMPORAL_ADDRESS it uses that Temporal service instead of the dev server.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { JiraClient } from '../src/jira/client.ts';
-import { ScmClient } from '../src/sectigo/client.ts';
-import { createWebhookServer, WEBHOOK_PATH } from '../src/client/webhook.ts';
+import { NativeConnection } from '@temporalio/worker';
+import { WEBHOOK_PATH } from '../src/client/webhook.ts';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
+import {
+  connectJira,
+  connectScm,
+  createReceiver,
+  createWorkers,
+  DEV_SERVER_ARGS,
+  loadProfiles,
+  runWorkers,
+} from '../src/connector.ts';
+import { searchAttributes } from '../src/contract.ts';
 import { listen } from '../src/http.ts';
-import { Profiles } from '../src/profiles.ts';
+import { installRuntimeLogger } from '../src/log.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
-import { searchAttributes } from '../src/contract.ts';
 import { ensureSweepSchedule } from '../src/schedule.ts';
-import { createWorkers, DEV_SERVER_ARGS, runWorkers, watchProfiles } from '../src/worker.ts';
 import { installTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
@@ -40,6 +48,10 @@ async function temporal(config: Config): Promise<Temporal> {
   }
   const path = installTemporalCli(); // built once from the Go module proxy when Go is here
   mkdirSync(config.sandbox.dataDir, { recursive: true });
+  const dbFilename = resolve(config.sandbox.dataDir, 'temporal.db');
+  await stopLeftoverDevServer(dbFilename);
+  await assertPortFree(port, 'TEMPORAL_PORT');
+  await assertPortFree(uiPort, 'TEMPORAL_UI_PORT');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       // The project's own build when there is one (npm run temporal:install); otherwise the SDK downloads it.
@@ -48,7 +60,7 @@ async function temporal(config: Config): Promise<Temporal> {
       port,
       uiPort,
       namespace,
-      dbFilename: resolve(config.sandbox.dataDir, 'temporal.db'),
+      dbFilename,
       searchAttributes: Object.values(searchAttributes),
       extraArgs: DEV_SERVER_ARGS,
     },
@@ -69,31 +81,26 @@ async function main(): Promise<void> {
       'configure both Jira (JIRA_*) and Sectigo (SECTIGO_*) to run against real systems, or neither to run the sandbox',
     ]);
   }
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installRuntimeLogger('warn');
   const t = await temporal(config);
 
   if (config.jira && config.sectigo) {
-    const jira = await JiraClient.connect(config.jira);
-    const receiver = createWebhookServer({
+    const jira = await connectJira(config.jira);
+    const receiver = await createReceiver({
       client: t.client,
+      jira,
       secret: config.receiver.webhookSecret,
       maxBodyBytes: config.receiver.maxBodyBytes,
-      connectorAccountId: await jira.myAccountId(),
-      names: jira.names,
-      jira,
     });
     const receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
-    const profilesFile = config.profilesFile ?? 'profiles.yaml';
-    const profiles = Profiles.load(profilesFile);
-    watchProfiles(profilesFile, profiles);
     await ensureSweepSchedule(t.client);
     const workers = await createWorkers({
       connection: t.connection,
       client: t.client,
       namespace: config.temporal.namespace,
       jira,
-      scm: new ScmClient({ ...config.sectigo, maxRequestsPerSecond: config.sectigoRequestsPerSecond }),
-      profiles,
+      scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond),
+      profiles: loadProfiles(config.profilesFile ?? 'profiles.yaml'),
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     });
     print([
@@ -151,6 +158,55 @@ async function main(): Promise<void> {
   await runWorkers(workers);
   await sandbox.stop();
   await t.stop();
+}
+
+/**
+ * A dev server of an earlier `npm start` that was killed outright (kill -9 cannot take its child along)
+ * still holds the ports and this data file. Say what was found, and stop it before starting afresh.
+ */
+async function stopLeftoverDevServer(dbFilename: string): Promise<void> {
+  if (process.platform !== 'linux') return;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // ended meanwhile, or not ours to read
+    }
+    if (!args.includes('start-dev') || !args.includes(dbFilename)) continue;
+    console.log(
+      `Found a Temporal dev server left running by an earlier start (pid ${pid}, ${dbFilename}); stopping it.`,
+    );
+    process.kill(Number(pid), 'SIGTERM');
+    for (let waited = 0; alive(Number(pid)); waited += 100) {
+      if (waited === 10_000) process.kill(Number(pid), 'SIGKILL');
+      await sleep(100);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses to start on a port something else holds, rather than quietly talking to whatever answers there. */
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError([`port ${port} is in use by another program: stop it, or set ${variable} to a free port`])
+          : err,
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
 }
 
 function print(rows: Array<[string, string]>): void {

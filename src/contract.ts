@@ -50,10 +50,6 @@ export type CertificatePhase =
 /** The Jira statuses the connector moves an issue to; their display names are configuration. */
 export type IssueState = 'request' | 'enrolled' | 'renewed' | 'revoked';
 
-/** What users see when they renew too early; the exact text users of the original connector know. */
-export const RENEWAL_OUTSIDE_WINDOW_MESSAGE =
-  "The certificate's profile does not allow renewal outside of the configured expiry window";
-
 /** Search attributes: how operators find certificates in the Web UI and the CLI. */
 export const searchAttributes = {
   issueKey: defineSearchAttributeKey('CertificateIssueKey', SearchAttributeType.KEYWORD),
@@ -76,6 +72,8 @@ export interface CertificateRequest {
 
 /** What the CSR says, once validated. */
 export interface CsrSummary {
+  /** The one CSR of the field, re-encoded: exactly what is validated is what SCM receives. */
+  pem: string;
   commonName: string | undefined;
   subjectAltNames: string[];
   /** The name the certificate is known by: the CN, else the first SAN. */
@@ -147,8 +145,12 @@ export interface RenewRequest {
   returnToStatus?: string;
 }
 
+/**
+ * How a renewal request was taken: `accepted` (acted on as soon as the workflow is free), `duplicate` (the
+ * same request again), or `joined` (a renewal is already under way and serves this request too).
+ */
 export interface RenewAccepted {
-  result: 'accepted' | 'duplicate';
+  result: 'accepted' | 'duplicate' | 'joined';
   phase: CertificatePhase;
 }
 

@@ -1,14 +1,54 @@
-/** Structured logs for the processes outside Temporal's logger (receiver, sandbox): one JSON object a line. */
-export type Fields = Record<string, unknown>;
+/**
+ * The one logger: JSON lines, one object a line, for every process of the connector. The Temporal SDK's
+ * own logger (workers, workflows, activities) is routed into it by `installRuntimeLogger`, so an operator
+ * reads one stream in one format. Secrets never reach it: adapters keep credentials out of messages.
+ */
+import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 
-function write(level: 'info' | 'warn' | 'error', message: string, fields: Fields = {}): void {
-  const line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
-  if (level === 'info') process.stdout.write(line + '\n');
+export type Fields = Record<string, unknown>;
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+const ORDER: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+let threshold: Level = (process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info';
+if (!(threshold in ORDER)) threshold = 'info';
+
+function write(level: Level, message: string, fields: Fields = {}, time = new Date()): void {
+  if (ORDER[level] < ORDER[threshold]) return;
+  const line = JSON.stringify({ time: time.toISOString(), level, message, ...fields });
+  if (level === 'info' || level === 'debug') process.stdout.write(line + '\n');
   else process.stderr.write(line + '\n');
 }
 
 export const log = {
+  debug: (message: string, fields?: Fields) => write('debug', message, fields),
   info: (message: string, fields?: Fields) => write('info', message, fields),
   warn: (message: string, fields?: Fields) => write('warn', message, fields),
   error: (message: string, fields?: Fields) => write('error', message, fields),
 };
+
+const SDK_LEVELS: Record<LogLevel, Level> = {
+  TRACE: 'debug',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Installs the Temporal runtime with its logs routed into this logger, at `level` and above (default
+ * LOG_LEVEL, else info). Once per process, before any worker or native connection is made.
+ */
+export function installRuntimeLogger(level?: Level): void {
+  if (level) threshold = level;
+  const sdkLevel = (Object.keys(SDK_LEVELS) as LogLevel[]).find((l) => SDK_LEVELS[l] === threshold) ?? 'INFO';
+  const logger = new DefaultLogger(sdkLevel, (entry: LogEntry) => {
+    const { sdkComponent, ...meta } = entry.meta ?? {};
+    write(
+      SDK_LEVELS[entry.level],
+      entry.message,
+      { ...(sdkComponent ? { component: sdkComponent } : {}), ...meta },
+      new Date(Number(entry.timestampNanos / 1_000_000n)),
+    );
+  });
+  Runtime.install({ logger, telemetryOptions: { logging: { forward: { level: sdkLevel } } } });
+}

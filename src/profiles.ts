@@ -29,10 +29,13 @@ const profileSchema = z
     keyPolicy: z
       .object({
         minRsaBits: z.number().int().min(2048).default(2048),
-        ecCurves: z.array(z.enum(['P-256', 'P-384'])).default(['P-256', 'P-384']),
+        /** Larger keys only where the CA's profile takes them (SCM lists its key sizes per type). */
+        maxRsaBits: z.number().int().min(2048).max(16384).default(4096),
+        ecCurves: z.array(z.enum(['P-256', 'P-384', 'P-521'])).default(['P-256', 'P-384']),
       })
       .strict()
-      .default({ minRsaBits: 2048, ecCurves: ['P-256', 'P-384'] }),
+      .refine((policy) => policy.maxRsaBits >= policy.minRsaBits, 'maxRsaBits must be at least minRsaBits')
+      .default({ minRsaBits: 2048, maxRsaBits: 4096, ecCurves: ['P-256', 'P-384'] }),
     maxSubjectAltNames: z.number().int().positive().default(100),
   })
   .strict();
@@ -106,10 +109,4 @@ export class Profiles {
   byName(name: string): Profile | undefined {
     return this.all.find((profile) => profile.name === name);
   }
-}
-
-/** Whether `domain` is allowed: an exact entry, or a `*.parent` entry covering every name below parent. */
-export function isDomainAllowed(domain: string, allowed: readonly string[]): boolean {
-  const name = domain.toLowerCase();
-  return allowed.some((entry) => (entry.startsWith('*.') ? name.endsWith(entry.slice(1)) : name === entry));
 }

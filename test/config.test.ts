@@ -77,7 +77,7 @@ profiles:
   it('fills in defaults', () => {
     const [profile] = Profiles.parse(valid).all;
     assert.equal(profile?.autoRenew, true);
-    assert.deepEqual(profile?.keyPolicy, { minRsaBits: 2048, ecCurves: ['P-256', 'P-384'] });
+    assert.deepEqual(profile?.keyPolicy, { minRsaBits: 2048, maxRsaBits: 4096, ecCurves: ['P-256', 'P-384'] });
     assert.equal(Profiles.parse(valid).byName('OV Server Certificate')?.id, 'ov');
   });
 

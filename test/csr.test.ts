@@ -2,13 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CsrProblem, inspectCsr, type CsrPolicy } from '../src/csr/inspect.ts';
-import { isDomainAllowed } from '../src/profiles.ts';
+import { isDomainAllowed } from '../src/csr/names.ts';
+import * as x509 from '../src/csr/x509.ts';
 import { opensslCsr, rejectionOf } from './helpers/environment.ts';
 
 const allowed = ['example.com', '*.example.com'];
 const policy: CsrPolicy = {
   profileName: 'OV Server Certificate',
   minRsaBits: 2048,
+  maxRsaBits: 4096,
   ecCurves: ['P-256', 'P-384'],
   allowedDomains: allowed,
   maxSubjectAltNames: 3,
@@ -25,12 +27,20 @@ describe('CSR validation', () => {
       opensslCsr('/CN=WWW.Example.com', 'rsa:2048', ['www.example.com', 'api.example.com']),
       policy,
     );
-    assert.deepEqual(summary, {
-      commonName: 'www.example.com',
-      subjectAltNames: ['www.example.com', 'api.example.com'],
-      domain: 'www.example.com',
-      keyType: 'RSA - 2048',
-    });
+    assert.match(
+      summary.pem,
+      /^-----BEGIN CERTIFICATE REQUEST-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE REQUEST-----\n$/,
+    );
+    assert.deepEqual(
+      { ...summary, pem: undefined },
+      {
+        pem: undefined,
+        commonName: 'www.example.com',
+        subjectAltNames: ['www.example.com', 'api.example.com'],
+        domain: 'www.example.com',
+        keyType: 'RSA - 2048',
+      },
+    );
   });
 
   it('accepts EC P-256 with only a SAN, naming the certificate after it', async () => {
@@ -74,7 +84,7 @@ describe('CSR validation', () => {
     [
       'an EC curve the profile does not accept',
       () => opensslCsr('/CN=ec.example.com', 'ec-p256'),
-      /curve P-256.*accepts P-384/,
+      /curve P-256, which profile "OV Server Certificate" does not accept; use P-384/,
       { ...policy, ecCurves: ['P-384'] },
     ],
     [
@@ -86,7 +96,80 @@ describe('CSR validation', () => {
   for (const [label, make, expected, p] of refusals) {
     it(`refuses ${label}`, async () => assert.match(await problem(make(), p), expected));
   }
+
+  // Names that were ordered and issued before every name was checked as a DNS name.
+  const badNames: Array<[string, { cn?: string; sans?: string[] }, RegExp]> = [
+    ['a wildcard below a wildcard', { sans: ['*.*.example.com'] }, /wildcard may only be the whole left-most label/],
+    ['a wildcard inside a label', { cn: 'w*w.example.com' }, /wildcard may only be the whole left-most label/],
+    ['a raw UTF-8 name', { cn: 'bücher.example.com' }, /internationalized.*xn--bcher-kva\.example\.com/],
+    [
+      'a path',
+      { cn: '../../etc/passwd.example.com' },
+      /not a valid DNS name: it has an empty label|letters, digits and hyphens/,
+    ],
+    ['quotes and angle brackets', { cn: `a"b'c<x>.example.com` }, /letters, digits and hyphens/],
+    ['a space', { sans: ['a b.example.com'] }, /spaces or control characters/],
+    [
+      'a newline in the CN',
+      { cn: 'evil.example.com\nCertificate enrolled' },
+      /"evil\.example\.com\\ncertificate enrolled".*control characters/,
+    ],
+    ['a trailing dot', { cn: 'www.example.com.' }, /ends with a dot/],
+    ['a label over 63 octets', { sans: [`${'a'.repeat(64)}.example.com`] }, /longer than 63/],
+    [
+      'a CN over 64 characters',
+      { cn: `${'a'.repeat(60)}.example.com` },
+      /Common Name is 72 characters long; X\.509 allows at most 64/,
+    ],
+  ];
+  for (const [label, names, expected] of badNames) {
+    it(`refuses ${label}`, async () => assert.match(await problem(await craftedCsr(names)), expected));
+  }
+
+  it('accepts a CSR with text around it, and sends only the CSR', async () => {
+    const csr = opensslCsr('/CN=around.example.com', 'ec-p256');
+    const summary = await inspectCsr(`Here is my CSR:\n\n${csr}\nThanks!`, policy);
+    assert.equal(summary.pem.trim(), csr.trim());
+  });
+
+  it('refuses two CSRs in the field', async () => {
+    const two = opensslCsr('/CN=one.example.com', 'ec-p256') + opensslCsr('/CN=two.example.com', 'ec-p256');
+    assert.match(await problem(two), /holds 2 certificate signing requests; paste exactly one/);
+  });
+
+  it('refuses a pasted private key, and says it is compromised', async () => {
+    const text = `${opensslCsr('/CN=key.example.com', 'ec-p256')}\n-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n`;
+    assert.match(await problem(text), /contains a private key.*compromised/);
+  });
+
+  it('refuses an RSA key over the profile maximum', async () => {
+    assert.match(
+      await problem(opensslCsr('/CN=big.example.com', 'rsa:4160')),
+      /RSA key has 4160 bits; profile "OV Server Certificate" accepts at most 4096/,
+    );
+  });
+
+  it('names an unsupported curve instead of calling the CSR altered', async () => {
+    assert.match(
+      await problem(opensslCsr('/CN=k1.example.com', 'ec-secp256k1')),
+      /curve secp256k1, which profile "OV Server Certificate" does not accept/,
+    );
+  });
 });
+
+/** A CSR with exactly the names given, whatever they are: what a careless or hostile requester can make. */
+async function craftedCsr({ cn, sans = [] }: { cn?: string; sans?: string[] }): Promise<string> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: cn === undefined ? [{ O: ['Crafted'] }] : [{ CN: [cn] }],
+    keys,
+    signingAlgorithm: algorithm,
+    extensions:
+      sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: 'dns', value })))] : [],
+  });
+  return csr.toString('pem');
+}
 
 describe('allowed domains', () => {
   const cases: Array<[string, boolean]> = [
@@ -95,6 +178,7 @@ describe('allowed domains', () => {
     ['www.example.com', true],
     ['a.b.example.com', true],
     ['*.example.com', true],
+    ['*.www.example.com', true],
     ['badexample.com', false],
     ['example.com.evil.test', false],
   ];

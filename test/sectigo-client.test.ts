@@ -1,13 +1,7 @@
 /** The SCM client against the SCM emulator over real HTTP: every endpoint the connector uses, and its errors. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  parseRetryAfter,
-  parseScmDate,
-  ScmClient,
-  ScmError,
-  ScmPendingError,
-} from '../src/sectigo/client.ts';
+import { parseRetryAfter, parseScmDate, ScmClient, ScmError, ScmPendingError } from '../src/sectigo/client.ts';
 import { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
 import * as x509 from '../src/csr/x509.ts';
 import { eventually, opensslCsr, rejectionOf } from './helpers/environment.ts';

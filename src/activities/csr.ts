@@ -1,8 +1,9 @@
 /** Activities that check a certificate request before anything is ordered. */
-import type { Profiles } from '../profiles.ts';
-import { isDomainAllowed } from '../profiles.ts';
 import { ErrorType, type CsrSummary } from '../contract.ts';
 import { CsrProblem, inspectCsr } from '../csr/inspect.ts';
+import { isDomainAllowed } from '../csr/names.ts';
+import { csrProblems } from '../messages.ts';
+import type { Profiles } from '../profiles.ts';
 import { userProblem } from './failures.ts';
 
 export interface ValidatedRequest {
@@ -15,24 +16,15 @@ export function createCsrActivities({ profiles }: { profiles: Profiles }) {
     /** Resolves the issue's profile and validates its CSR against it; rejections explain what to fix. */
     async validateRequest(request: { profileName: string | undefined; csr: string }): Promise<ValidatedRequest> {
       const choices = profiles.all.map((p) => `"${p.name}"`).join(', ');
-      if (!request.profileName) {
-        throw userProblem(
-          ErrorType.RequestIncomplete,
-          `The issue has no "Certificate profile". Choose one of ${choices}.`,
-        );
-      }
+      if (!request.profileName) throw userProblem(ErrorType.RequestIncomplete, csrProblems.noProfile(choices));
       const profile = profiles.byName(request.profileName);
       if (!profile) {
-        throw userProblem(
-          ErrorType.RequestIncomplete,
-          `The profile "${request.profileName}" is not configured for certificates. Choose one of ${choices}.`,
-        );
+        throw userProblem(ErrorType.RequestIncomplete, csrProblems.unknownProfile(request.profileName, choices));
       }
       try {
         const csr = await inspectCsr(request.csr, {
           profileName: profile.name,
-          minRsaBits: profile.keyPolicy.minRsaBits,
-          ecCurves: profile.keyPolicy.ecCurves,
+          ...profile.keyPolicy,
           allowedDomains: profile.allowedDomains,
           maxSubjectAltNames: profile.maxSubjectAltNames,
           isDomainAllowed: (domain) => isDomainAllowed(domain, profile.allowedDomains),

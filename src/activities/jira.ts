@@ -2,12 +2,20 @@
 import { log } from '@temporalio/activity';
 import type { IssueState } from '../contract.ts';
 import { translated } from './failures.ts';
-import type { CertificateIssue, JiraClient } from '../jira/client.ts';
+import type { CertificateIssue, JiraClient, StatusChange } from '../jira/client.ts';
 
 export function createJiraActivities({ jira }: { jira: JiraClient }) {
   return {
-    async readCertificateIssue(issueKey: string): Promise<CertificateIssue> {
-      return translated(() => jira.getCertificateIssue(issueKey));
+    /** The issue's request fields; with `statusChange`, also its latest status change (to confirm a trigger). */
+    async readCertificateIssue(
+      issueKey: string,
+      options: { statusChange?: boolean } = {},
+    ): Promise<CertificateIssue & { lastStatusChange?: StatusChange }> {
+      return translated(async () => {
+        const issue = await jira.getCertificateIssue(issueKey);
+        const lastStatusChange = options.statusChange ? await jira.latestStatusChange(issueKey) : undefined;
+        return lastStatusChange ? { ...issue, lastStatusChange } : issue;
+      });
     },
 
     /** Comments once per `eventId`, however often it runs. */
@@ -34,9 +42,16 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
       await translated(() => jira.moveTo(issueKey, statusName));
     },
 
-    /** Moves the issue to the configured status for `state`; nothing happens when it is there already. */
-    async moveIssue(issueKey: string, state: IssueState): Promise<void> {
-      await translated(() => jira.moveTo(issueKey, jira.names.statuses[state]));
+    /** Moves the issue to the configured status for `state`; nothing happens when it is there, or in `orAlreadyIn`. */
+    async moveIssue(issueKey: string, state: IssueState, orAlreadyIn: IssueState[] = []): Promise<void> {
+      const { statuses } = jira.names;
+      await translated(() =>
+        jira.moveTo(
+          issueKey,
+          statuses[state],
+          orAlreadyIn.map((s) => statuses[s]),
+        ),
+      );
     },
   };
 }

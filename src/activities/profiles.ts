@@ -1,8 +1,7 @@
 /** Profile settings for the workflows: configuration is read through an activity, never baked into history. */
 import { createHash } from 'node:crypto';
 import type { Profile, Profiles } from '../profiles.ts';
-import { ErrorType, type ProfileSettings } from '../contract.ts';
-import { userProblem } from './failures.ts';
+import type { ProfileSettings } from '../contract.ts';
 
 /** The settings that decide renewal, and a fingerprint that changes whenever one of them does. */
 export function renewalSettings(profile: Profile): ProfileSettings {
@@ -21,13 +20,10 @@ export function renewalSettings(profile: Profile): ProfileSettings {
 
 export function createProfileActivities({ profiles }: { profiles: Profiles }) {
   return {
-    getProfileSettings(profileId: string): Promise<ProfileSettings> {
+    /** The profile's renewal settings, or null when it is no longer configured (the workflow waits for it). */
+    getProfileSettings(profileId: string): Promise<ProfileSettings | null> {
       const profile = profiles.byId(profileId);
-      if (!profile) {
-        const message = `The profile "${profileId}" is no longer configured for certificates.`;
-        return Promise.reject(userProblem(ErrorType.RequestIncomplete, message));
-      }
-      return Promise.resolve(renewalSettings(profile));
+      return Promise.resolve(profile ? renewalSettings(profile) : null);
     },
 
     /** Current fingerprints by profile id, for the sweep. */

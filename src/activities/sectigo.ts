@@ -1,83 +1,118 @@
-/** Sectigo SCM activities: ordering a certificate exactly once, and collecting it when issued. */
-import { activityInfo, heartbeat, log } from '@temporalio/activity';
-import type { Profile, Profiles } from '../profiles.ts';
+/**
+ * Sectigo SCM activities: ordering a certificate exactly once, and collecting it when issued. SCM has no
+ * idempotency key, so every order carries a token in its comments, and a retried attempt looks for that
+ * token, for as long as SCM may still be processing the lost request, before it orders again.
+ */
+import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
 import { ErrorType, type IssuedCertificate } from '../contract.ts';
 import * as x509 from '../csr/x509.ts';
+import type { Profile, Profiles } from '../profiles.ts';
+import type { ScmClient } from '../sectigo/client.ts';
 import { pending, translated, userProblem } from './failures.ts';
-import type { ScmClient, ScmListItem } from '../sectigo/client.ts';
 
-export interface RenewInput {
+interface OrderNames {
+  commonName: string | undefined;
+  subjectAltNames: string[];
+  profileId: string;
+  issueKey: string;
+  /** Unique per order the workflow means to place; written into the order's comments. */
+  token: string;
+}
+
+export interface EnrollInput extends OrderNames {
+  csr: string;
+}
+
+export interface RenewInput extends OrderNames {
   /** The order being renewed. */
   certificateId: number;
   /** The CSR now on the issue: a new one rotates the key. */
   csr: string;
-  commonName: string | undefined;
-  profileId: string;
-  issueKey: string;
 }
 
-export interface EnrollInput {
-  profileId: string;
-  csr: string;
-  commonName: string | undefined;
-  subjectAltNames: string[];
-  /** Unique per order the workflow means to place; written into the order's comments. */
-  token: string;
-  issueKey: string;
+/** What an attempt leaves in its heartbeat: when it sent its order, so that a retry knows how long to look. */
+interface OrderAttempt {
+  postedAt: number;
 }
 
 const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'Applied']);
 const DECLINED = new Set(['Declined', 'Rejected', 'Invalid']);
 
-export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; profiles: Profiles }) {
+export interface SectigoActivityOptions {
+  scm: ScmClient;
+  profiles: Profiles;
+  /**
+   * How long after a lost request SCM may still record its order; a retry looks for the order that long
+   * before placing another. Longer than the request timeout: SCM goes on after the client gave up.
+   */
+  orderGraceMs?: number;
+  /** At most this many recent orders are read when looking for a token (one request each). */
+  searchLimit?: number;
+}
+
+export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLimit = 50 }: SectigoActivityOptions) {
+  const graceMs = orderGraceMs ?? 2 * scm.timeoutMs;
+
   function profileOf(profileId: string): Profile {
     const profile = profiles.byId(profileId);
     if (!profile) throw userProblem(ErrorType.RequestIncomplete, `The profile "${profileId}" is no longer configured.`);
     return profile;
   }
 
-  /** SCM's orders for the same name, organization and certificate type, page by page. */
-  async function* sameKind(commonName: string | undefined, profile: Profile): AsyncGenerator<ScmListItem> {
-    const filter = { orgId: profile.orgId, sslTypeId: profile.certType, ...(commonName ? { commonName } : {}) };
-    for await (const item of scm.search(filter)) {
-      heartbeat();
-      yield item;
+  /**
+   * The order carrying `names.token`, among the newest orders of the same name, organization and type (by
+   * CN, or by the first SAN for a CSR without one), newer than `after`. Bounded: at most `searchLimit` reads.
+   */
+  async function findByToken(names: OrderNames, profile: Profile, after = 0): Promise<number | undefined> {
+    const byName = names.commonName
+      ? { commonName: names.commonName }
+      : { subjectAlternativeName: names.subjectAltNames[0] };
+    const ids: number[] = [];
+    for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType, ...byName })) {
+      if (item.sslId > after) ids.push(item.sslId);
     }
-  }
-
-  /** An earlier attempt's order carrying `token`, if SCM recorded one before its answer was lost. */
-  async function findOrder(input: EnrollInput, profile: Profile): Promise<number | undefined> {
-    for await (const item of sameKind(input.commonName, profile)) {
-      const details = await scm.getCertificate(item.sslId);
-      if (details.comments?.includes(input.token)) return details.id;
+    for (const id of ids.sort((a, b) => b - a).slice(0, searchLimit)) {
+      heartbeat(activityInfo().heartbeatDetails);
+      const details = await scm.getCertificate(id);
+      if (details.comments?.includes(names.token)) return details.id;
     }
     return undefined;
   }
 
-  /** The first order after `input.certificateId` for the same name, organization and profile. */
-  async function findNewerOrder(input: RenewInput, profile: Profile): Promise<number | undefined> {
-    let newest: number | undefined;
-    for await (const item of sameKind(input.commonName, profile)) {
-      if (item.sslId > input.certificateId && (newest === undefined || item.sslId < newest)) newest = item.sslId;
+  /**
+   * On a retried attempt: the order an earlier attempt placed, looked for until SCM can no longer be
+   * processing that attempt's request. Undefined on a first attempt, or when there is none.
+   */
+  async function earlierOrder(find: () => Promise<number | undefined>): Promise<number | undefined> {
+    const info = activityInfo();
+    if (info.attempt === 1) return undefined;
+    const earlier = info.heartbeatDetails as OrderAttempt | undefined;
+    // Without a record of the earlier attempt, assume it posted just now: wait the whole grace.
+    const deadline = (earlier?.postedAt ?? Date.now()) + graceMs;
+    for (;;) {
+      const found = await find();
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      heartbeat(earlier);
+      await sleep(Math.min(left, Math.max(250, graceMs / 10)));
     }
-    return newest;
   }
 
+  /** Records when this attempt sends its order; the first heartbeat is sent at once. */
+  const posting = () => heartbeat({ postedAt: Date.now() } satisfies OrderAttempt);
+
   return {
-    /**
-     * Places the order. SCM has no idempotency key, so the order carries `token` in its comments and any
-     * retry first looks for an order with that token: a lost response never becomes a second order.
-     */
+    /** Places the order, once: the order carries `input.token`, and a retry adopts the order with it. */
     async enrollCertificate(input: EnrollInput): Promise<{ certificateId: number }> {
       const profile = profileOf(input.profileId);
       return translated(async () => {
-        if (activityInfo().attempt > 1) {
-          const existing = await findOrder(input, profile);
-          if (existing !== undefined) {
-            log.info('adopting the order an earlier attempt placed', { certificateId: existing, token: input.token });
-            return { certificateId: existing };
-          }
+        const existing = await earlierOrder(() => findByToken(input, profile));
+        if (existing !== undefined) {
+          log.info('adopting the order an earlier attempt placed', { certificateId: existing, token: input.token });
+          return { certificateId: existing };
         }
+        posting();
         const { sslId } = await scm.enroll({
           orgId: profile.orgId,
           certType: profile.certType,
@@ -92,26 +127,33 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
     },
 
     /**
-     * Renews by id: SCM places a new order (a new id) from the old one. renewById is not idempotent
-     * either, so a retry first checks whether the old order is marked renewed and adopts the newer order.
+     * Renews by id: SCM places a new order (a new id) from the old one; renewById takes no comments, so the
+     * token goes onto the old order before and onto the new one after. A retry adopts only a newer order
+     * carrying the token: another issue's renewal of the same domain is never mistaken for this one. (Were
+     * SCM not to copy comments, a lost answer would cost a second order, never a wrong adoption.)
      */
     async renewCertificate(input: RenewInput): Promise<{ certificateId: number }> {
       const profile = profileOf(input.profileId);
       return translated(async () => {
-        if (activityInfo().attempt > 1) {
-          const old = await scm.getCertificate(input.certificateId);
-          if (old.renewed) {
-            const newer = await findNewerOrder(input, profile);
-            if (newer !== undefined) {
-              log.info('adopting the renewal an earlier attempt placed', {
-                from: input.certificateId,
-                certificateId: newer,
-              });
-              return { certificateId: newer };
-            }
-          }
+        const existing = await earlierOrder(async () =>
+          (await scm.getCertificate(input.certificateId)).renewed
+            ? findByToken(input, profile, input.certificateId)
+            : undefined,
+        );
+        if (existing !== undefined) {
+          log.info('adopting the renewal an earlier attempt placed', {
+            from: input.certificateId,
+            certificateId: existing,
+          });
+          return { certificateId: existing };
         }
+        // SCM copies the old order's parameters into the renewal, comments included: with the token on the
+        // old order first, the new order carries it from the moment it exists, even if the answer is lost.
+        const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
+        await scm.setComments(input.certificateId, comments);
+        posting();
         const { sslId } = await scm.renewById(input.certificateId, input.csr);
+        await scm.setComments(sslId, comments);
         log.info('renewal ordered', { from: input.certificateId, certificateId: sslId, issueKey: input.issueKey });
         return { certificateId: sslId };
       });
@@ -143,14 +185,10 @@ export function createSectigoActivities({ scm, profiles }: { scm: ScmClient; pro
           serialNumber: leaf.serialNumber.toUpperCase(),
           notBefore: leaf.notBefore.getTime(),
           notAfter: leaf.notAfter.getTime(),
-          pem: normalisePem(pem),
+          pem: pem.replace(/\r\n/g, '\n').trim() + '\n',
         };
       });
     },
   };
 }
 export type SectigoActivities = ReturnType<typeof createSectigoActivities>;
-
-function normalisePem(pem: string): string {
-  return pem.replace(/\r\n/g, '\n').trim() + '\n';
-}

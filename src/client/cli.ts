@@ -13,6 +13,7 @@ import {
   SWEEP_SCHEDULE_ID,
   type CertificateStatus,
 } from '../contract.ts';
+import { ISSUE_KEY } from '../jira/client.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -47,8 +48,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
   const [command, issueKey] = positionals;
   if (values.help || command === undefined || command === 'help') return HELP;
   const needKey = () => {
-    if (!issueKey || !/^[A-Z][A-Z0-9_]*-\d+$/.test(issueKey))
-      throw new UsageError(`${command} needs an issue key such as CERT-45`);
+    if (!issueKey || !ISSUE_KEY.test(issueKey)) throw new UsageError(`${command} needs an issue key such as CERT-45`);
     return client.workflow.getHandle(certificateWorkflowId(issueKey));
   };
   const query = async () => {
@@ -73,12 +73,17 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
         .join('\n');
     }
     case 'list': {
-      const conditions = ["WorkflowType = 'certificateLifecycle'"];
-      if (values.status) conditions.push(`CertificateStatus = '${quote(values.status)}'`);
-      if (values.profile) conditions.push(`CertificateProfile = '${quote(values.profile)}'`);
-      if (values.domain) conditions.push(`CertificateDomain = '${quote(values.domain)}'`);
+      // One row per certificate: a renewed certificate's earlier runs ended in continue-as-new, and only the
+      // newest run of a workflow id (listed first) speaks for it.
+      const conditions = ["WorkflowType = 'certificateLifecycle'", "ExecutionStatus != 'ContinuedAsNew'"];
+      if (values.status) conditions.push(`CertificateStatus = ${literal(values.status)}`);
+      if (values.profile) conditions.push(`CertificateProfile = ${literal(values.profile)}`);
+      if (values.domain) conditions.push(`CertificateDomain = ${literal(values.domain)}`);
       const rows: string[] = [];
+      const listed = new Set<string>();
       for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
+        if (listed.has(run.workflowId)) continue;
+        listed.add(run.workflowId);
         const sa = run.typedSearchAttributes;
         const notAfter = sa.get(searchAttributes.notAfter);
         rows.push(
@@ -139,7 +144,8 @@ function formatStatus(s: CertificateStatus): string {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const quote = (value: string) => value.replace(/'/g, "\\'");
+/** A visibility-query string literal: quotes and backslashes escaped, so a value can never end the literal. */
+export const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';

@@ -4,11 +4,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { JiraClient } from '../jira/client.ts';
 import { ConfigError, loadConfig } from '../config.ts';
+import { connectJira, createReceiver } from '../connector.ts';
 import { listen } from '../http.ts';
 import { log } from '../log.ts';
-import { createWebhookServer, WEBHOOK_PATH } from './webhook.ts';
+import { WEBHOOK_PATH } from './webhook.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,18 +17,15 @@ async function main(): Promise<void> {
       'the receiver on its own needs TEMPORAL_ADDRESS and the Jira settings (JIRA_*); `npm start` runs the sandbox instead',
     ]);
   }
-  const jira = await JiraClient.connect(config.jira);
   const client = new Client({
     connection: await Connection.connect({ address: config.temporal.address }),
     namespace: config.temporal.namespace,
   });
-  const server = createWebhookServer({
+  const server = await createReceiver({
     client,
+    jira: await connectJira(config.jira),
     secret: config.receiver.webhookSecret,
     maxBodyBytes: config.receiver.maxBodyBytes,
-    connectorAccountId: await jira.myAccountId(),
-    names: jira.names,
-    jira,
   });
   const url = await listen(server, config.receiver.port, config.receiver.host);
   log.info('receiver listening', { url: `${url}${WEBHOOK_PATH}` });
@@ -36,7 +33,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    log.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
   });
 }

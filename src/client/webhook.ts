@@ -7,7 +7,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { JiraClient, JiraNames } from '../jira/client.ts';
+import { z } from 'zod';
 import { HttpError, readBody, sendJson } from '../http.ts';
+import { ISSUE_KEY } from '../jira/client.ts';
+import { comments, renewalRefusals } from '../messages.ts';
 import { log } from '../log.ts';
 import type { certificateLifecycle } from '../workflows/certificate.ts';
 import {
@@ -32,18 +35,47 @@ export interface WebhookOptions {
   names: JiraNames;
   /** To tell a requester, on the issue, why a renewal request was refused. */
   jira: JiraClient;
+  /** Deliveries already handled (default: a new log with a seven-day retention). */
+  deliveries?: DeliveryLog;
 }
 
-/** The subset of a Jira issue event the receiver reads. */
-interface JiraEvent {
-  webhookEvent?: string;
-  user?: { accountId?: string };
-  issue?: { key?: string; fields?: { issuetype?: { name?: string }; status?: { name?: string } } };
-  changelog?: {
-    id?: string | number;
-    items?: Array<{ field?: string; fieldId?: string; fromString?: string | null; toString?: string | null }>;
-  };
-}
+type Receiver = WebhookOptions & { deliveries: DeliveryLog };
+
+/**
+ * The subset of a Jira issue event the receiver reads. A signed body of another shape is a bad request
+ * (400), never a reason to have Jira deliver it again.
+ */
+const jiraEventSchema = z.looseObject({
+  webhookEvent: z.string().optional(),
+  user: z.looseObject({ accountId: z.string().optional() }).optional(),
+  issue: z
+    .looseObject({
+      key: z.string().optional(),
+      fields: z
+        .looseObject({
+          issuetype: z.looseObject({ name: z.string().optional() }).nullish(),
+          status: z.looseObject({ name: z.string().optional() }).nullish(),
+        })
+        .optional(),
+    })
+    .optional(),
+  changelog: z
+    .looseObject({
+      id: z.union([z.string(), z.number()]).optional(),
+      items: z
+        .array(
+          z.looseObject({
+            field: z.string().optional(),
+            fieldId: z.string().optional(),
+            fromString: z.string().nullish(),
+            toString: z.string().nullish(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
+});
+type JiraEvent = z.infer<typeof jiraEventSchema>;
 
 export type EventDecision =
   | { action: 'enroll'; request: CertificateRequest }
@@ -62,6 +94,7 @@ export function interpretEvent(
     return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
   const key = event.issue?.key;
   if (!key) return { action: 'ignore', reason: 'no issue key' };
+  if (!ISSUE_KEY.test(key)) return { action: 'ignore', reason: 'not a Jira issue key' };
   if (event.issue?.fields?.issuetype?.name !== names.certificateIssueType) {
     return { action: 'ignore', reason: `issue type ${event.issue?.fields?.issuetype?.name ?? '(none)'}` };
   }
@@ -99,10 +132,11 @@ export function verifySignature(rawBody: Buffer, header: string | undefined, sec
 }
 
 export function createWebhookServer(options: WebhookOptions): Server {
-  return createServer((req, res) => void handle(options, req, res));
+  const receiver: Receiver = { ...options, deliveries: options.deliveries ?? new DeliveryLog() };
+  return createServer((req, res) => void handle(receiver, req, res));
 }
 
-async function handle(options: WebhookOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(options: Receiver, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
   try {
     if (req.method === 'GET' && path === '/healthz') {
@@ -123,7 +157,7 @@ async function handle(options: WebhookOptions, req: IncomingMessage, res: Server
   }
 }
 
-async function receive(options: WebhookOptions, req: IncomingMessage): Promise<Record<string, unknown>> {
+async function receive(options: Receiver, req: IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, options.maxBodyBytes);
   const signature = req.headers['x-hub-signature'];
   if (
@@ -133,24 +167,73 @@ async function receive(options: WebhookOptions, req: IncomingMessage): Promise<R
     log.warn('webhook refused: bad or missing signature', { remote: req.socket.remoteAddress });
     throw new HttpError(401, 'invalid or missing X-Hub-Signature');
   }
-  let event: JiraEvent;
+  let body: unknown;
   try {
-    event = JSON.parse(raw.toString('utf8')) as JiraEvent;
+    body = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new HttpError(400, 'body is not JSON');
   }
+  const parsed = jiraEventSchema.safeParse(body);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new HttpError(
+      400,
+      `not a Jira issue event: ${first ? `${first.path.join('.') || 'body'}: ${first.message}` : ''}`,
+    );
+  }
   const deliveryHeader = req.headers['x-atlassian-webhook-identifier'];
   const deliveryId = typeof deliveryHeader === 'string' ? deliveryHeader : '';
-  const decision = interpretEvent(event, deliveryId, options.names, options.connectorAccountId);
+  if (deliveryId !== '' && options.deliveries.seen(deliveryId)) {
+    log.info('delivery already handled', { deliveryId });
+    return { result: 'duplicate-delivery' };
+  }
+  const decision = interpretEvent(parsed.data, deliveryId, options.names, options.connectorAccountId);
+  const answer = await act(options, decision, deliveryId);
+  // Remembered only once handled: a delivery that failed (503) must be taken when Jira sends it again.
+  if (deliveryId !== '') options.deliveries.remember(deliveryId);
+  return answer;
+}
+
+function act(options: WebhookOptions, decision: EventDecision, deliveryId: string): Promise<Record<string, unknown>> {
   switch (decision.action) {
     case 'ignore':
-      return { result: 'ignored', reason: decision.reason };
+      return Promise.resolve({ result: 'ignored', reason: decision.reason });
     case 'enroll':
       return startEnrollment(options, decision.request, deliveryId);
     case 'renew':
       return requestRenewal(options, decision.issueKey, decision.request);
     case 'reevaluate':
       return nudge(options, decision.issueKey);
+  }
+}
+
+/**
+ * Delivery identifiers handled within the retention period. Jira retries a delivery with the same
+ * identifier; an old delivery replayed later is dropped here, and the workflow also confirms on the issue
+ * that the transition it was started for is still the latest status change.
+ */
+export class DeliveryLog {
+  readonly #retentionMs: number;
+  readonly #maxEntries: number;
+  readonly #seen = new Map<string, number>();
+  constructor({ retentionMs = 7 * 86_400_000, maxEntries = 100_000 } = {}) {
+    this.#retentionMs = retentionMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  seen(id: string, now = Date.now()): boolean {
+    const at = this.#seen.get(id);
+    return at !== undefined && now - at < this.#retentionMs;
+  }
+
+  remember(id: string, now = Date.now()): void {
+    this.#seen.delete(id);
+    this.#seen.set(id, now);
+    // Oldest first (insertion order): drop what is past retention, and the oldest beyond the bound.
+    for (const [key, at] of this.#seen) {
+      if (now - at < this.#retentionMs && this.#seen.size <= this.#maxEntries) break;
+      this.#seen.delete(key);
+    }
   }
 }
 
@@ -218,11 +301,14 @@ async function requestRenewal(
       .getHandle(workflowId)
       .executeUpdate(renewUpdate, { args: [request], updateId: request.requestId });
     log.info('renewal requested', { workflowId, requestId: request.requestId, result: accepted.result });
-    return { result: accepted.result === 'duplicate' ? 'duplicate' : 'renewal-requested', workflowId };
+    if (accepted.result === 'joined') {
+      const eventId = `receiver/${issueKey}/${request.requestId ?? 'renew'}/joined`;
+      await options.jira.addCommentOnce(issueKey, eventId, comments.renewalJoined());
+    }
+    return { result: accepted.result === 'accepted' ? 'renewal-requested' : accepted.result, workflowId };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) refusal = err.cause?.message ?? err.message;
-    else if (err instanceof WorkflowNotFoundError)
-      refusal = 'This issue has no enrolled certificate to renew; run "Enroll Certificate" first.';
+    else if (err instanceof WorkflowNotFoundError) refusal = renewalRefusals.notEnrolled;
     else throw err;
   }
   const eventId = `receiver/${issueKey}/${request.requestId ?? 'renew'}/refused`;

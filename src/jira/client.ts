@@ -84,8 +84,27 @@ export interface CertificateIssue {
   attachments: Array<{ id: string; filename: string }>;
 }
 
+/** The latest change of an issue's status: which changelog entry, to what, and by whom. */
+export interface StatusChange {
+  id: string;
+  toStatus: string;
+  accountId: string | undefined;
+}
+
 /** Entity property on the connector's comments; its `eventId` makes posting them idempotent. */
 export const COMMENT_PROPERTY = 'certificate-lifecycle';
+
+/** Jira Cloud refuses comment bodies over 32,767 characters; longer texts are cut with a note. */
+export const MAX_COMMENT_LENGTH = 32_000;
+
+/** Jira issue keys: a project key, a dash, a number. Anything else never reaches a URL path. */
+export const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
+
+export function assertIssueKey(issueKey: string): string {
+  if (!ISSUE_KEY.test(issueKey))
+    throw new JiraError(`not a Jira issue key: ${JSON.stringify(issueKey.slice(0, 40))}`, 400);
+  return issueKey;
+}
 
 type FieldKey = keyof JiraNames['fields'];
 type Cloud = ReturnType<typeof createCloudClient>;
@@ -138,6 +157,7 @@ export class JiraClient {
   }
 
   async getCertificateIssue(issueKey: string): Promise<CertificateIssue> {
+    assertIssueKey(issueKey);
     const ids = this.#fieldIds;
     const issue = await call(`read ${issueKey}`, () =>
       this.#jira.issues.getIssue({
@@ -170,11 +190,13 @@ export class JiraClient {
    * The property is written with the comment, in one request, so a retry can always see it.
    */
   async addCommentOnce(issueKey: string, eventId: string, text: string): Promise<boolean> {
+    assertIssueKey(issueKey);
     if (await this.#hasComment(issueKey, eventId)) return false;
+    const body = text.length > MAX_COMMENT_LENGTH ? `${text.slice(0, MAX_COMMENT_LENGTH)}\n\n(cut short)` : text;
     await call(`comment on ${issueKey}`, () =>
       this.#jira.issueComments.addComment({
         issueIdOrKey: issueKey,
-        body: { ...textToAdf(text) },
+        body: { ...textToAdf(body) },
         properties: [{ key: COMMENT_PROPERTY, value: { eventId } }],
       }),
     );
@@ -246,13 +268,31 @@ export class JiraClient {
     );
   }
 
+  /** The issue's latest status change, from its changelog (newest page); undefined when it never moved. */
+  async latestStatusChange(issueKey: string): Promise<StatusChange | undefined> {
+    assertIssueKey(issueKey);
+    const read = (startAt: number) =>
+      call(`read the changelog of ${issueKey}`, () =>
+        this.#jira.issues.getChangeLogs({ issueIdOrKey: issueKey, startAt, maxResults: 100 }),
+      );
+    let page = await read(0);
+    const total = page.total ?? 0;
+    if (!page.isLast && total > 100) page = await read(total - 100);
+    for (const entry of [...(page.values ?? [])].reverse()) {
+      const move = entry.items?.find((item) => item.field === 'status');
+      if (move) return { id: String(entry.id), toStatus: move.toString ?? '', accountId: entry.author?.accountId };
+    }
+    return undefined;
+  }
+
   /**
    * Moves the issue to the status named `statusName` through whichever available transition leads there.
-   * Reads the current status first, so a repeated call changes nothing. Returns whether it moved.
+   * Reads the current status first, so a repeated call changes nothing, nor does one on an issue already in
+   * one of `alsoFine`. Returns whether it moved.
    */
-  async moveTo(issueKey: string, statusName: string): Promise<boolean> {
+  async moveTo(issueKey: string, statusName: string, alsoFine: readonly string[] = []): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
-    if (issue.status === statusName) return false;
+    if (issue.status === statusName || alsoFine.includes(issue.status)) return false;
     const { transitions = [] } = await call(`list transitions of ${issueKey}`, () =>
       this.#jira.issues.getTransitions({ issueIdOrKey: issueKey }),
     );

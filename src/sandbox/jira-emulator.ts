@@ -116,6 +116,25 @@ interface Issue {
   comments: Comment[];
   attachments: Attachment[];
   properties: Record<string, unknown>;
+  /** What changed, oldest first, as `GET /issue/{key}/changelog` serves it (absent in older data files). */
+  changelog?: ChangelogEntry[];
+}
+
+interface ChangelogItem {
+  field: string;
+  fieldtype: string;
+  fieldId: string;
+  from?: string | null;
+  fromString?: string | null;
+  to?: string | null;
+  toString?: string | null;
+}
+
+interface ChangelogEntry {
+  id: string;
+  author: string;
+  created: string;
+  items: ChangelogItem[];
 }
 
 interface Webhook {
@@ -219,6 +238,26 @@ export class JiraEmulator {
       sendJson(res, 200, { transitions: this.#available(issue).map(transitionJson) });
     });
     r.on('POST', `${v3}/issue/:key/transitions`, (ctx) => this.#transition(ctx));
+    r.on('GET', `${v3}/issue/:key/changelog`, ({ req, res, url, params }) => {
+      this.#user(req);
+      const values = this.#issue(params.key).changelog ?? [];
+      const startAt = Math.max(0, Number(url.searchParams.get('startAt') ?? 0));
+      const maxResults = Math.min(Math.max(1, Number(url.searchParams.get('maxResults') ?? 100)), 100);
+      const page = values.slice(startAt, startAt + maxResults);
+      sendJson(res, 200, {
+        self: `${this.url}${v3}/issue/${params.key ?? ''}/changelog?startAt=${startAt}&maxResults=${maxResults}`,
+        startAt,
+        maxResults,
+        total: values.length,
+        isLast: startAt + page.length >= values.length,
+        values: page.map((entry) => ({
+          id: entry.id,
+          author: userJson(this.#userById(entry.author)),
+          created: entry.created,
+          items: entry.items,
+        })),
+      });
+    });
     r.on('GET', `${v3}/issue/:key/comment`, (ctx) => this.#listComments(ctx));
     r.on('POST', `${v3}/issue/:key/comment`, (ctx) => this.#addComment(ctx, 3));
     r.on('POST', '/rest/api/2/issue/:key/comment', (ctx) => this.#addComment(ctx, 2));
@@ -324,6 +363,12 @@ export class JiraEmulator {
   }
 
   /** Basic (email:API token) or Bearer (the token alone); Jira answers 401 in plain text. */
+  #userById(accountId: string): JiraUser {
+    const user = Object.values(SANDBOX_USERS).find((u) => u.accountId === accountId);
+    if (!user) throw jiraError(500, `unknown account ${accountId}`);
+    return user;
+  }
+
   #user(req: IncomingMessage): JiraUser {
     const header = req.headers.authorization ?? '';
     const users = Object.values(SANDBOX_USERS);
@@ -422,12 +467,35 @@ export class JiraEmulator {
     const body = (await readJsonBody(req)) as { fields?: Record<string, unknown> };
     const fields = body.fields ?? {};
     if ('status' in fields) throw jiraError(400, undefined, { status: 'Field cannot be set; use a transition.' });
+    const before = { summary: issue.summary, custom: { ...issue.custom } };
     if (typeof fields.summary === 'string') issue.summary = fields.summary;
     this.#setCustomFields(issue, fields);
     issue.updated = nowJira();
+    const items: ChangelogItem[] = [];
+    if (before.summary !== issue.summary) {
+      items.push({
+        field: 'summary',
+        fieldtype: 'jira',
+        fieldId: 'summary',
+        fromString: before.summary,
+        toString: issue.summary,
+      });
+    }
+    for (const def of SANDBOX_FIELDS) {
+      const [was, now] = [before.custom[def.id], issue.custom[def.id]];
+      if (JSON.stringify(was) === JSON.stringify(now)) continue;
+      items.push({
+        field: def.name,
+        fieldtype: 'custom',
+        fieldId: def.id,
+        fromString: changeText(was),
+        toString: changeText(now),
+      });
+    }
+    const changelog = items.length > 0 ? this.#record(issue, user, items) : undefined;
     this.#save();
     sendJson(res, 204, undefined);
-    this.#emit('jira:issue_updated', issue, user, undefined, 'issue_updated');
+    this.#emit('jira:issue_updated', issue, user, changelog, 'issue_updated');
   }
 
   #setCustomFields(issue: Issue, fields: Record<string, unknown>): void {
@@ -475,6 +543,13 @@ export class JiraEmulator {
     }
   }
 
+  /** Adds a changelog entry to the issue; answers it as webhooks carry it. */
+  #record(issue: Issue, user: JiraUser, items: ChangelogItem[]): { id: string; items: ChangelogItem[] } {
+    const entry = { id: String(++this.#counter.changelog), author: user.accountId, created: nowJira(), items };
+    (issue.changelog ??= []).push(entry);
+    return { id: entry.id, items };
+  }
+
   #available(issue: Issue) {
     return issue.issueType === 'Certificate' ? TRANSITIONS.filter((t) => t.from.includes(issue.status)) : [];
   }
@@ -492,20 +567,17 @@ export class JiraEmulator {
     const to = STATUSES.find((s) => s.name === transition.to);
     issue.status = transition.to;
     issue.updated = nowJira();
-    const changelog = {
-      id: String(++this.#counter.changelog),
-      items: [
-        {
-          field: 'status',
-          fieldtype: 'jira',
-          fieldId: 'status',
-          from: from?.id,
-          fromString: from?.name,
-          to: to?.id,
-          toString: to?.name,
-        },
-      ],
-    };
+    const changelog = this.#record(issue, user, [
+      {
+        field: 'status',
+        fieldtype: 'jira',
+        fieldId: 'status',
+        from: from?.id,
+        fromString: from?.name,
+        to: to?.id,
+        toString: to?.name,
+      },
+    ]);
     this.#save();
     sendJson(res, 204, undefined);
     this.#emit('jira:issue_updated', issue, user, changelog, 'issue_generic');
@@ -843,4 +915,12 @@ function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A field value as changelog `fromString`/`toString` show it. */
+function changeText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && 'value' in value) return String(value.value);
+  return JSON.stringify(value);
 }

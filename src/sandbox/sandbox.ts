@@ -7,7 +7,8 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { JiraClient } from '../jira/client.ts';
 import { ScmClient } from '../sectigo/client.ts';
-import { createWebhookServer, WEBHOOK_PATH } from '../client/webhook.ts';
+import { WEBHOOK_PATH } from '../client/webhook.ts';
+import { createReceiver } from '../connector.ts';
 import { close, listen } from '../http.ts';
 import { Profiles } from '../profiles.ts';
 import { JiraEmulator, SANDBOX_USERS, type JiraEmulatorOptions } from './jira-emulator.ts';
@@ -27,6 +28,8 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** The connector's own limit on SCM requests per second. */
   scmRequestsPerSecond?: number;
+  /** The connector's SCM request timeout (default 10 s). */
+  scmTimeoutMs?: number;
   scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
   jira?: Omit<JiraEmulatorOptions, 'port' | 'host' | 'dataDir' | 'profileNames'>;
 }
@@ -73,18 +76,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       password: credentials.password,
       customerUri: credentials.customerUri,
     },
-    timeoutMs: 10_000,
+    timeoutMs: options.scmTimeoutMs ?? 10_000,
     maxRequestsPerSecond: options.scmRequestsPerSecond,
   });
 
   const webhookSecret = options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
-  const receiver: Server = createWebhookServer({
+  const receiver: Server = await createReceiver({
     client: options.client,
+    jira,
     secret: webhookSecret,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    connectorAccountId: await jira.myAccountId(),
-    names: jira.names,
-    jira,
   });
   const receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
   await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);

@@ -46,6 +46,12 @@ export interface ScmFaults {
   dropResponses: number;
   /** When set, renewById is refused with this SCM error (e.g. -107, domain validation expired). */
   refuseRenewals: { code: number; description: string } | null;
+  /**
+   * The next N orders (enroll, renewById) are processed after the client gave up: SCM holds the request for
+   * `lateProcessingMs`, longer than the client waits, and only then records the order.
+   */
+  lateOrders: number;
+  lateProcessingMs: number;
 }
 
 export interface ScmEmulatorOptions {
@@ -161,6 +167,8 @@ export class ScmEmulator {
       rateLimitRate: 0,
       retryAfterSeconds: 1,
       dropResponses: 0,
+      lateOrders: 0,
+      lateProcessingMs: 0,
       ...options.faults,
       refuseRenewals: options.faults?.refuseRenewals ?? null,
     };
@@ -236,6 +244,7 @@ export class ScmEmulator {
     );
     r.on('POST', `${API}/ssl/v1/revoke/:id`, (ctx) => this.#revoke(ctx, this.#order(ctx.params.id)));
     r.on('GET', `${API}/ssl/v1/:id`, (ctx) => this.#get(ctx));
+    r.on('PUT', `${API}/ssl/v1`, (ctx) => this.#update(ctx));
     r.on('GET', `${API}/ssl/v1`, (ctx) => this.#list(ctx, false));
     r.on('HEAD', `${API}/ssl/v1`, (ctx) => this.#list(ctx, true));
     r.on('GET', '/__emulator/stats', ({ res }) => sendJson(res, 200, this.stats));
@@ -304,6 +313,14 @@ export class ScmEmulator {
     }
   }
 
+  /** Before an order is recorded: when told to, holds the request until well after the client gave up. */
+  async #maybeProcessLate(): Promise<void> {
+    if (this.faults.lateOrders > 0) {
+      this.faults.lateOrders--;
+      await sleep(this.faults.lateProcessingMs);
+    }
+  }
+
   /** Called after a mutation is committed: cuts the connection instead of answering, when told to. */
   #maybeDrop(): void {
     if (this.faults.dropResponses > 0) {
@@ -352,6 +369,7 @@ export class ScmEmulator {
     const sans = [...new Set([commonName.toLowerCase(), ...requestedSans].filter((s) => s !== ''))];
     if (sans.length === 0) throw scmError(400, -7, 'commonName is required but missing');
 
+    await this.#maybeProcessLate();
     const now = this.#clock();
     const order: Order = {
       id: this.#nextId++,
@@ -442,6 +460,10 @@ export class ScmEmulator {
     const matches = [...this.#orders.values()].filter((order) => {
       const checks: Array<[string, (o: Order) => unknown]> = [
         ['commonName', (o) => o.commonName],
+        [
+          'subjectAlternativeName',
+          (o) => o.subjectAlternativeNames.find((n) => n === q.get('subjectAlternativeName')?.toLowerCase()),
+        ],
         ['orgId', (o) => o.orgId],
         ['sslTypeId', (o) => o.certTypeId],
         ['status', (o) => o.status],
@@ -467,6 +489,24 @@ export class ScmEmulator {
     sendJson(res, 200, page, headers);
   }
 
+  /** PUT /ssl/v1: comments and the requester can change at any time; the rest only before issuance. */
+  async #update({ req, res, url }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    if (typeof body.sslId !== 'number' && typeof body.sslId !== 'string') {
+      throw scmError(400, -7, 'sslId is required but missing');
+    }
+    const order = this.#order(String(body.sslId));
+    if (body.comments !== undefined) {
+      if (typeof body.comments !== 'string' || body.comments.length > 1024) {
+        throw scmError(400, -1601, 'Invalid field value: comments');
+      }
+      order.comments = body.comments;
+    }
+    if (typeof body.externalRequester === 'string') order.externalRequester = body.externalRequester;
+    this.#save();
+    sendJson(res, 200, this.#details(order, url.searchParams.get('dateFormat')));
+  }
+
   async #renew({ req, res, params }: RouteContext): Promise<void> {
     const original = this.#order(params.id);
     await this.#advance(original);
@@ -482,6 +522,7 @@ export class ScmEmulator {
       if (typeof body.csr === 'string' && body.csr.trim() !== '') csrText = body.csr;
     }
     const csr = await parseCsr(csrText);
+    await this.#maybeProcessLate();
     const now = this.#clock();
     const order: Order = {
       ...structuredClone(original),

@@ -75,6 +75,7 @@ export interface ScmListItem {
 
 export interface ScmListFilter {
   commonName?: string;
+  subjectAlternativeName?: string;
   orgId?: number;
   sslTypeId?: number;
   status?: ScmStatus;
@@ -190,6 +191,16 @@ export class ScmClient {
       yield* items;
       if (items.length < PAGE_SIZE || position + items.length >= total) return;
     }
+  }
+
+  /** PUT /ssl/v1: changes an order's comments (allowed in every status). */
+  async setComments(sslId: number, comments: string): Promise<void> {
+    await this.#call('PUT', '/ssl/v1', { sslId, comments });
+  }
+
+  /** The request timeout, from which callers derive how long SCM may still be processing a lost request. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** POST /ssl/v1/renewById/{sslId}: a new order, with a new id, from the old one's parameters. */

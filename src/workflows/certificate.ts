@@ -3,31 +3,26 @@
  *
  *   Validating → Enrolling → AwaitingIssuance → Publishing → Active ⇄ RenewalDue → Renewing → (next run)
  *
- * One run per certificate generation: a renewal ends the run with continue-as-new, carrying the new
- * certificate. The phase is mirrored in the `CertificateStatus` search attribute and answered by the
- * `status` query. Deterministic: all I/O is in activities, time is workflow time, policy is pure.
+ * Enrollment runs once, in order. After it the workflow is a loop over `decide` (policy/lifecycle.ts):
+ * state and workflow time in, the next action out. One run per certificate generation: a renewal ends
+ * the run with continue-as-new, carrying the new certificate. Every text users read is in messages.ts.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
   log,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CsrActivities } from '../activities/csr.ts';
-import type { JiraActivities } from '../activities/jira.ts';
-import type { ProfileActivities } from '../activities/profiles.ts';
-import type { SectigoActivities } from '../activities/sectigo.ts';
 import {
   ErrorType,
-  RENEWAL_OUTSIDE_WINDOW_MESSAGE,
-  SECTIGO_TASK_QUEUE,
   csrChangedSignal,
   reevaluateSignal,
   renewUpdate,
@@ -42,82 +37,36 @@ import {
   type IssueReason,
   type IssuedCertificate,
   type ProfileSettings,
+  type RenewAccepted,
   type RenewRequest,
   type ScmObservation,
 } from '../contract.ts';
-import {
-  backoffFor,
-  escalationsDue,
-  forcedByProfile,
-  manualRenewalAllowed,
-  renewalBackoff,
-  renewalPlan,
-  type RenewalPlan,
-} from './policy/renewal.ts';
-
-// One proxy per retry profile, so each call's failure behaviour is visible here.
-const jira = proxyActivities<JiraActivities>({
-  startToCloseTimeout: '1 minute',
-  // Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [ErrorType.UpstreamRejected],
-  },
-});
-const requests = proxyActivities<CsrActivities & ProfileActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.CsrRejected, ErrorType.RequestIncomplete] },
-});
-const orders = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '1 minute',
-  // Safe to retry: a retry looks for the order an earlier attempt may have placed before posting again.
-  retry: {
-    initialInterval: '2 seconds',
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined, ErrorType.RequestIncomplete],
-  },
-});
-const issuance = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
-  // Short: an attempt lost with its worker is retried after this long.
-  startToCloseTimeout: '30 seconds',
-  // Validation and approval can take days; poll quickly at first, then every ten minutes.
-  scheduleToCloseTimeout: '30 days',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 1.5,
-    maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined],
-  },
-});
-
-/** What to do about a failure the requester can act on. */
-const WHAT_TO_DO: Partial<Record<string, string>> = {
-  [ErrorType.CsrRejected]:
-    'Paste a corrected CSR into "Certificate CSR text" (for example from ' +
-    '`openssl req -new -newkey rsa:2048 -nodes -keyout <domain>.key -out <domain>.csr -subj "/CN=<domain>"`) ' +
-    'and run the transition again. Keep the private key; it never leaves you.',
-  [ErrorType.RequestIncomplete]: 'Complete the issue and run the transition again.',
-  [ErrorType.CaDeclined]:
-    'Check the order and the domain validation in Sectigo Certificate Manager, or ask your SCM administrator; ' +
-    'then run the transition again.',
-  [ErrorType.UpstreamRejected]:
-    'Sectigo refused the order. Fix what it names (often the profile or the domain) and run the transition again.',
-};
+import { comments, renewalRefusals, type Remedy } from '../messages.ts';
+import { jira, requests, orders, issuance } from './activities.ts';
+import { decide, type Decision } from './policy/lifecycle.ts';
+import { backoffFor, manualRenewalAllowed, renewalBackoff, renewalPlan, type RenewalPlan } from './policy/renewal.ts';
 
 /** Activities whose 4xx is SCM refusing the requester's order, not a misconfiguration of ours. */
 const ORDERING_ACTIVITIES = new Set(['enrollCertificate', 'renewCertificate']);
+const REMEDIES: ReadonlySet<string> = new Set<Remedy>([
+  'CsrRejected',
+  'RequestIncomplete',
+  'CaDeclined',
+  'UpstreamRejected',
+]);
 
-/** A failure to report in Jira: the reason and what to do, or undefined when it is not the user's to fix. */
-function userFacing(err: unknown): { type: string; reason: string; whatToDo: string } | undefined {
+/** A failure the requester can act on: its reason and remedy; undefined when it is not theirs to fix. */
+function userFacing(err: unknown): { remedy: Remedy; reason: string } | undefined {
   if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
   const type = err.cause.type ?? '';
   if (type === ErrorType.UpstreamRejected && !ORDERING_ACTIVITIES.has(err.activityType)) return undefined;
-  const whatToDo = WHAT_TO_DO[type];
-  return whatToDo === undefined ? undefined : { type, reason: err.cause.message, whatToDo };
+  return REMEDIES.has(type) ? { remedy: type as Remedy, reason: err.cause.message } : undefined;
+}
+
+/** The message of any failure, for the issue and the Web UI (never a stack trace). */
+function reasonOf(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export async function certificateLifecycle(input: CertificateLifecycleInput): Promise<CertificateStatus> {
@@ -137,133 +86,149 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   let current: CertificateRecord | undefined = carried?.current;
   let settings: ProfileSettings | undefined;
   let plan: RenewalPlan | undefined;
-  let pendingRenewal: RenewRequest | undefined;
-  let reevaluate = false;
+  let request: RenewRequest | undefined;
+  let stale = false;
+  let profileMissing = false;
   let observation: ScmObservation | undefined;
   let csrChanged = false;
+  let nextAttemptAt = 0;
+  const escalated: number[] = [];
   let lastReportedFailure: string | undefined;
 
-  /** Identifies one effect of this request and generation: comments and orders are made once per id. */
+  /** Identifies one effect of this request: comments and orders are made once per id. */
   const eventId = (event: string) => `${info.workflowId}/${info.firstExecutionRunId}/g${status.generation}/${event}`;
+  /** The same, for an effect that belongs to one certificate (its comments survive renewals unmixed). */
+  const certificateEventId = (certificateId: number, event: string) =>
+    `${info.workflowId}/${info.firstExecutionRunId}/c${certificateId}/${event}`;
   const enter = (phase: CertificatePhase) => {
     status.phase = phase;
     upsertSearchAttributes([{ key: searchAttributes.status, value: phase }]);
     setCurrentDetails(describe(status));
   };
+  const live = () => ['Active', 'RenewalDue', 'Expired'].includes(status.phase);
 
   setHandler(statusQuery, () => status);
-  setHandler(reevaluateSignal, () => void (reevaluate = true));
+  setHandler(reevaluateSignal, () => void (stale = true));
   setHandler(csrChangedSignal, () => {
     csrChanged = true;
-    reevaluate = true;
+    stale = true;
   });
   setHandler(scmObservationSignal, (seen) => void (observation = seen));
   setHandler(
     renewUpdate,
-    (request) => {
-      if (request.requestId !== undefined && handledRequests.includes(request.requestId)) {
+    (renewal): RenewAccepted => {
+      if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) {
         return { result: 'duplicate', phase: status.phase };
       }
-      if (request.requestId !== undefined) handledRequests.push(request.requestId);
+      if (renewal.requestId !== undefined) handledRequests.push(renewal.requestId);
       handledRequests.splice(0, Math.max(0, handledRequests.length - 50));
-      pendingRenewal = request;
+      // One renewal serves every request made while it is waiting or under way.
+      if (request !== undefined || status.phase === 'Renewing') return { result: 'joined', phase: status.phase };
+      request = renewal;
       return { result: 'accepted', phase: status.phase };
     },
     {
-      validator: (request: RenewRequest) => {
-        if (request.requestId !== undefined && handledRequests.includes(request.requestId)) return;
-        if (!current || !plan || !settings || !['Active', 'RenewalDue', 'Expired'].includes(status.phase)) {
-          throw ApplicationFailure.create({
-            type: ErrorType.RenewalNotPossible,
-            message: `The certificate cannot be renewed now: it is ${status.phase}${pendingRenewal ? ' and a renewal is already requested' : ''}.`,
-          });
-        }
-        if (pendingRenewal) {
-          throw ApplicationFailure.create({
-            type: ErrorType.RenewalNotPossible,
-            message: 'A renewal is already requested.',
-          });
-        }
-        if (!request.force && !manualRenewalAllowed(plan, { ...settings }, Date.now())) {
-          throw ApplicationFailure.create({
-            type: ErrorType.RenewalOutsideWindow,
-            message: RENEWAL_OUTSIDE_WINDOW_MESSAGE,
-          });
+      // Refuse only what can be decided now; a request that arrives while the workflow is busy waits.
+      validator: (renewal: RenewRequest) => {
+        if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) return;
+        if (status.phase === 'Rejected') throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.rejected);
+        if (status.phase === 'Revoked') throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.revoked);
+        if (renewal.force || !live() || !plan || !settings) return;
+        if (request === undefined && !manualRenewalAllowed(plan, settings, Date.now())) {
+          throw refusal(ErrorType.RenewalOutsideWindow, renewalRefusals.outsideWindow);
         }
       },
     },
   );
 
-  if (!current) {
-    const issued = await enroll();
-    if (!issued) return status;
-    current = record(issued);
-    status.history.push({ ...current, reason: 'enrolled' });
-  }
-  adopt(current);
+  try {
+    if (!current) {
+      const issued = await enroll();
+      if (!issued) return status;
+      current = record(issued);
+      status.history.push({ ...current, reason: 'enrolled' });
+    }
+    adopt(current);
 
-  // Active: wait for the renewal moment, a request, a profile change or news from SCM.
-  let nextAttemptAt = 0;
-  for (;;) {
-    if (reevaluate || !settings || !plan) {
-      reevaluate = false;
-      if (csrChanged) {
-        // A new CSR may be the fix: the next attempt need not wait out the backoff.
-        csrChanged = false;
-        nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(current), true);
+    for (;;) {
+      const decision = decide(
+        {
+          phase: status.phase,
+          current,
+          settings,
+          plan,
+          stale,
+          profileMissing,
+          request,
+          observation: observation !== undefined,
+          nextAttemptAt,
+          renewalFailures: status.renewalFailures,
+          escalated,
+        },
+        Date.now(),
+      );
+      const next = await act(decision, current);
+      if (next === 'done') return status;
+      if (next) {
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof certificateLifecycle>({ ...input, carried: next });
       }
-      settings = await requests.getProfileSettings(status.profileId ?? '');
-      plan = renewalPlan(current, settings, info.workflowId);
-      status.profileFingerprint = settings.fingerprint;
-      status.windowOpensAt = plan.windowOpensAt;
-      status.renewAt = settings.autoRenew ? plan.renewAt : undefined;
-      upsertSearchAttributes([
-        { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
-      ]);
-      if (plan.note) {
-        log.warn('expiry window adjusted', { issueKey, note: plan.note });
-        // Said where people look: the certificate still renews, just not where the profile says.
+    }
+  } catch (err) {
+    if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
+    // Nothing fails silently: say what happened on the issue, leave it where the user can act, then fail.
+    status.lastError = reasonOf(err);
+    setCurrentDetails(describe(status));
+    await jira
+      .commentOnce(
+        issueKey,
+        eventId('failed'),
+        comments.failed(status.lastError, info.workflowId, current !== undefined),
+      )
+      .then(() => (current ? undefined : jira.moveIssue(issueKey, 'request')))
+      .catch((reportErr: unknown) =>
+        log.error('could not report the failure on the issue', { error: reasonOf(reportErr) }),
+      );
+    throw err;
+  }
+
+  /** Carries out one decision; a renewal answers the next run's state, the end of the life 'done'. */
+  async function act(decision: Decision, certificate: CertificateRecord): Promise<CarriedState | 'done' | undefined> {
+    switch (decision.action) {
+      case 'plan':
+        await replan(certificate);
+        return undefined;
+      case 'reconcile': {
+        const seen = observation as ScmObservation;
+        observation = undefined;
+        return (await reconcile(seen, certificate)) ? 'done' : undefined;
+      }
+      case 'refuse': {
+        const refused = request as RenewRequest;
+        request = undefined;
         await jira.commentOnce(
           issueKey,
-          eventId(`window-${plan.note}-${settings.fingerprint}`),
-          `The expiry window of profile "${settings.profileName}" ${
-            plan.note === 'WindowClamped'
-              ? "is as long as this certificate's lifetime or longer"
-              : 'is not a usable value'
-          }; certificate ${current.certificateId} renews from ${new Date(plan.windowOpensAt).toISOString()} instead.`,
+          eventId(`refused-${refused.requestId ?? 'request'}`),
+          renewalRefusals.outsideWindow,
         );
+        if (refused.returnToStatus) await jira.returnIssueTo(issueKey, refused.returnToStatus);
+        return undefined;
       }
-      // Requests are validated against the plan, so the certificate is Active only once there is one.
-      if (!['Active', 'RenewalDue', 'Expired'].includes(status.phase)) {
-        enter(Date.now() >= current.notAfter ? 'Expired' : 'Active');
-      }
-    }
-    const now = Date.now();
-
-    if (observation) {
-      const seen = observation;
-      observation = undefined;
-      if (await reconcile(seen)) return status;
-      continue;
-    }
-
-    let reason: IssueReason | undefined;
-    let request: RenewRequest | undefined;
-    if (pendingRenewal) {
-      request = pendingRenewal;
-      reason = request.force ? 'forced' : 'manual';
-    } else if (forcedByProfile(current.obtainedAt, settings, now) && now >= nextAttemptAt) {
-      reason = 'profile-forced';
-    } else if (settings.autoRenew && now >= Math.max(plan.renewAt, nextAttemptAt)) {
-      reason = 'automatic';
-    }
-
-    if (reason) {
-      const renewed = await renew(reason, request);
-      pendingRenewal = undefined;
-      if (renewed) {
-        await condition(allHandlersFinished);
-        const next: CarriedState = {
+      case 'renew': {
+        const reason: IssueReason = {
+          Requested: 'manual',
+          Forced: 'forced',
+          ForcedByProfile: 'profile-forced',
+          RenewalDue: 'automatic',
+        }[decision.reason] as IssueReason;
+        const asked = request;
+        const renewed = await renew(reason, asked, certificate);
+        request = undefined;
+        if (!renewed) {
+          nextAttemptAt = Date.now() + renewalBackoff(status.renewalFailures, backoffFor(certificate), false);
+          return undefined;
+        }
+        return {
           generation: status.generation + 1,
           profileId: status.profileId ?? '',
           domain: status.domain ?? '',
@@ -271,50 +236,138 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           history: [...status.history, { ...renewed, reason }].slice(-20),
           handledRequests,
         };
-        return await continueAsNew<typeof certificateLifecycle>({ ...input, carried: next });
       }
-      nextAttemptAt = Date.now() + renewalBackoff(status.renewalFailures, backoffFor(current), false);
-      continue;
-    }
-
-    // Nothing to do now: note what time has brought, then sleep until the next moment that matters.
-    if (now >= current.notAfter) {
-      if (status.phase !== 'Expired') {
+      case 'markExpired':
         enter('Expired');
         await jira.commentOnce(
           issueKey,
           eventId('expired'),
-          `Certificate ${current.certificateId} for ${status.domain} expired on ${isoDate(current.notAfter)}. ` +
-            'Run "Renew Certificate" to renew it.',
+          comments.expired(certificate.certificateId, status.domain ?? '', certificate.notAfter),
         );
-      }
-    } else if (now >= plan.windowOpensAt) {
-      if (status.phase !== 'RenewalDue') {
+        return undefined;
+      case 'openWindow':
         enter('RenewalDue');
-        if (!settings.autoRenew) {
+        if (settings && !settings.autoRenew) {
           await jira.commentOnce(
             issueKey,
             eventId('window-open'),
-            `Certificate ${current.certificateId} for ${status.domain} expires on ${isoDate(current.notAfter)}; ` +
-              `auto-renewal is off for profile "${settings.profileName}". Run "Renew Certificate" to renew it.`,
+            comments.windowOpen(
+              certificate.certificateId,
+              status.domain ?? '',
+              certificate.notAfter,
+              settings.profileName,
+            ),
           );
         }
+        return undefined;
+      case 'escalate':
+        for (const before of decision.points) {
+          escalated.push(before);
+          const days = Math.round(before / 86_400_000);
+          await jira.commentOnce(
+            issueKey,
+            eventId(`escalation-${days}d`),
+            comments.escalation(
+              certificate.certificateId,
+              status.domain ?? '',
+              certificate.notAfter,
+              days,
+              status.lastError ?? 'unknown error',
+            ),
+          );
+        }
+        return undefined;
+      case 'wait': {
+        const now = Date.now();
+        const { until } = decision;
+        await condition(
+          () => request !== undefined || stale || observation !== undefined,
+          until === undefined ? undefined : Math.max(1, until - now),
+          {
+            summary:
+              decision.reason === 'ProfileMissing'
+                ? 'waiting for the profile to be configured again'
+                : until === undefined
+                  ? 'waiting for a renewal request'
+                  : `until ${new Date(until).toISOString()}`,
+          },
+        );
+        return undefined;
       }
-      if (status.renewalFailures > 0) await escalate(current);
     }
-    const wake = nextWake(now, current, plan, settings, nextAttemptAt);
-    await condition(
-      () => pendingRenewal !== undefined || reevaluate || observation !== undefined,
-      wake === undefined ? undefined : Math.max(1, wake - now),
-      { summary: wake === undefined ? 'waiting for a renewal request' : `until ${new Date(wake).toISOString()}` },
-    );
   }
 
-  /** Validate → order → await issuance → publish. Undefined when the request was rejected. */
+  /** Reads the profile and plans renewal; a missing profile is said once and waited out. */
+  async function replan(certificate: CertificateRecord): Promise<void> {
+    stale = false;
+    if (csrChanged) {
+      // A new CSR may be the fix: the next attempt need not wait out the backoff.
+      csrChanged = false;
+      nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(certificate), true);
+    }
+    const read = await requests.getProfileSettings(status.profileId ?? '');
+    if (!read) {
+      if (!profileMissing) {
+        profileMissing = true;
+        status.lastError = `profile "${status.profileId ?? ''}" is not configured`;
+        status.profileFingerprint = undefined;
+        setCurrentDetails(describe(status));
+        await jira.commentOnce(
+          issueKey,
+          eventId(`profile-missing-${Date.now()}`),
+          comments.profileMissing(status.profileId ?? ''),
+        );
+      }
+      return;
+    }
+    if (profileMissing) {
+      profileMissing = false;
+      status.lastError = undefined;
+      await jira.commentOnce(
+        issueKey,
+        eventId(`profile-restored-${Date.now()}`),
+        comments.profileRestored(read.profileName),
+      );
+    }
+    settings = read;
+    plan = renewalPlan(certificate, settings, info.workflowId);
+    status.profileFingerprint = settings.fingerprint;
+    status.windowOpensAt = plan.windowOpensAt;
+    status.renewAt = settings.autoRenew ? plan.renewAt : undefined;
+    upsertSearchAttributes([
+      { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
+    ]);
+    if (plan.note) {
+      log.warn('expiry window adjusted', { issueKey, note: plan.note });
+      // Said where people look: the certificate still renews, just not where the profile says.
+      await jira.commentOnce(
+        issueKey,
+        eventId(`window-${plan.note}-${settings.fingerprint}`),
+        comments.windowAdjusted(
+          settings.profileName,
+          plan.note === 'WindowClamped',
+          certificate.certificateId,
+          plan.windowOpensAt,
+        ),
+      );
+    }
+    // Requests are validated against the plan, so the certificate is Active only once there is one.
+    if (!live()) enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
+    else setCurrentDetails(describe(status));
+  }
+
+  /** Validate → order → await issuance → publish. Undefined when the request was rejected or is stale. */
   async function enroll(): Promise<IssuedCertificate | undefined> {
     enter('Validating');
     try {
-      const issue = await jira.readCertificateIssue(issueKey);
+      const issue = await jira.readCertificateIssue(issueKey, { statusChange: true });
+      if (!triggerIsCurrent(issue.lastStatusChange)) {
+        // A replayed or delayed delivery: the issue has moved on since. Nothing is ordered or said.
+        status.lastError = 'the triggering transition is no longer the issue’s latest status change';
+        log.warn('stale trigger ignored', { issueKey, triggerId: input.triggerId });
+        enter('Rejected');
+        return undefined;
+      }
       const { profileId, csr } = await requests.validateRequest({ profileName: issue.profileName, csr: issue.csr });
       status.profileId = profileId;
       status.domain = csr.domain;
@@ -322,18 +375,21 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         { key: searchAttributes.domain, value: csr.domain },
         { key: searchAttributes.profile, value: profileId },
       ]);
-      const also = csr.subjectAltNames.filter((n) => n !== csr.domain);
       await jira.commentOnce(
         issueKey,
         eventId('requested'),
-        `Certificate requested for ${csr.domain}${also.length > 0 ? ` (also ${also.join(', ')})` : ''}, ` +
-          `profile "${issue.profileName}", ${csr.keyType} key. Ordering it from Sectigo Certificate Manager.`,
+        comments.requested(
+          csr.domain,
+          csr.subjectAltNames.filter((n) => n !== csr.domain),
+          issue.profileName ?? profileId,
+          csr.keyType,
+        ),
       );
 
       enter('Enrolling');
       const { certificateId } = await orders.enrollCertificate({
         profileId,
-        csr: issue.csr,
+        csr: csr.pem,
         commonName: csr.commonName,
         subjectAltNames: csr.subjectAltNames,
         token: eventId('enroll'),
@@ -353,20 +409,25 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       if (!problem) throw err;
       status.lastError = problem.reason;
       enter('Rejected');
-      log.info('request rejected', { issueKey, type: problem.type, reason: problem.reason });
-      await jira.commentOnce(
-        issueKey,
-        eventId('rejected'),
-        `Enrollment failed: ${problem.reason}\n\n${problem.whatToDo.replace('the transition', '"Enroll Certificate"')}`,
-      );
+      log.info('request rejected', { issueKey, remedy: problem.remedy, reason: problem.reason });
+      await jira.commentOnce(issueKey, eventId('rejected'), comments.enrollmentFailed(problem.reason, problem.remedy));
       await jira.moveIssue(issueKey, 'request');
       return undefined;
     }
   }
 
-  /** Renews the current certificate; answers the new one, or undefined after reporting the failure. */
-  async function renew(reason: IssueReason, request: RenewRequest | undefined): Promise<CertificateRecord | undefined> {
-    const from = current as CertificateRecord;
+  /** Whether the issue's latest status change is the transition that started this run. */
+  function triggerIsCurrent(latest: { id: string; toStatus: string } | undefined): boolean {
+    if (!input.triggerId.startsWith('changelog:') || latest === undefined) return true;
+    return `changelog:${latest.id}` === input.triggerId;
+  }
+
+  /** Renews `from`; answers the new certificate, or undefined after reporting the failure. */
+  async function renew(
+    reason: IssueReason,
+    asked: RenewRequest | undefined,
+    from: CertificateRecord,
+  ): Promise<CertificateRecord | undefined> {
     enter('Renewing');
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
@@ -374,18 +435,21 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       const { csr } = await requests.validateRequest({ profileName: settings?.profileName, csr: issue.csr });
       const { certificateId } = await orders.renewCertificate({
         certificateId: from.certificateId,
-        csr: issue.csr,
+        csr: csr.pem,
         commonName: csr.commonName,
+        subjectAltNames: csr.subjectAltNames,
         profileId: status.profileId ?? '',
         issueKey,
+        token: eventId('renew'),
       });
       const certificate = await issuance.collectCertificate(certificateId);
       await publish(certificate, reason, from);
       status.renewalFailures = 0;
       return record(certificate);
     } catch (err) {
-      const problem = userFacing(err);
-      if (!problem) throw err;
+      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      // A renewal never ends the certificate's life: the current one stays valid, and renewal is retried.
+      const problem = userFacing(err) ?? { remedy: 'Internal' as const, reason: reasonOf(err) };
       status.renewalFailures++;
       status.lastError = problem.reason;
       enter(Date.now() >= from.notAfter ? 'Expired' : 'RenewalDue');
@@ -396,11 +460,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         await jira.commentOnce(
           issueKey,
           eventId(`renewal-failed-${status.renewalFailures}`),
-          `Renewal failed: ${problem.reason}\n\n${problem.whatToDo.replace('the transition', '"Renew Certificate"')}` +
-            (retry ? ' The connector also retries by itself, with growing pauses, until the certificate expires.' : ''),
+          comments.renewalFailed(problem.reason, problem.remedy, retry),
         );
       }
-      if (request?.returnToStatus) await jira.returnIssueTo(issueKey, request.returnToStatus);
+      if (asked?.returnToStatus) await jira.returnIssueTo(issueKey, asked.returnToStatus);
       return undefined;
     }
   }
@@ -413,40 +476,23 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   ): Promise<void> {
     const domain = status.domain ?? String(certificate.certificateId);
     const filename = `${domain.replace(/^\*\./, 'wildcard.').replace(/[^a-zA-Z0-9.-]/g, '_')}_${certificate.certificateId}.pem`;
-    const validity = `valid until ${new Date(certificate.notAfter).toISOString()}`;
-    if (replaces) {
-      const why = {
-        manual: '',
-        forced: ' (forced)',
-        'profile-forced': ' (forced by the profile)',
-        automatic: ' automatically',
-        enrolled: '',
-      }[reason];
-      await jira.commentOnce(
-        issueKey,
-        eventId('renewed'),
-        `Certificate renewed${why}: Certificate ID ${certificate.certificateId} replaces ${replaces.certificateId}, ` +
-          `serial ${certificate.serialNumber}, ${validity}.`,
-      );
-    } else {
-      await jira.commentOnce(
-        issueKey,
-        eventId('enrolled'),
-        `Certificate enrolled: Certificate ID ${certificate.certificateId}, serial ${certificate.serialNumber}, ${validity}.`,
-      );
-    }
+    const { certificateId, serialNumber, notAfter } = certificate;
+    await (replaces
+      ? jira.commentOnce(
+          issueKey,
+          eventId('renewed'),
+          comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter),
+        )
+      : jira.commentOnce(issueKey, eventId('enrolled'), comments.enrolled(certificateId, serialNumber, notAfter)));
     await jira.attachOnce(issueKey, filename, certificate.pem);
     await jira.updateIssue(issueKey, {
       ...(replaces ? {} : { summary: `Certificate enrolled:${domain}` }),
-      certificateId: String(certificate.certificateId),
-      expiryDate: isoDate(certificate.notAfter),
+      certificateId: String(certificateId),
+      expiryDate: new Date(notAfter).toISOString().slice(0, 10),
     });
-    await jira.commentOnce(
-      issueKey,
-      eventId('attached'),
-      `Certificate attached: ${filename} (certificate and chain, PEM).`,
-    );
-    await jira.moveIssue(issueKey, replaces ? 'renewed' : 'enrolled');
+    await jira.commentOnce(issueKey, certificateEventId(certificateId, 'attached'), comments.attached(filename));
+    // A person may already have asked for the next renewal: the issue then stays in "Certificate Renewed".
+    await jira.moveIssue(issueKey, replaces ? 'renewed' : 'enrolled', replaces ? [] : ['renewed']);
   }
 
   /** Makes `certificate` the one this run watches over. */
@@ -470,71 +516,37 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   }
 
   /** Acts on what the sweep saw in SCM; true when the certificate's life is over. */
-  async function reconcile(seen: ScmObservation): Promise<boolean> {
-    if (!current || seen.certificateId !== current.certificateId) return false;
+  async function reconcile(seen: ScmObservation, certificate: CertificateRecord): Promise<boolean> {
+    if (seen.certificateId !== certificate.certificateId) return false;
     if (seen.status === 'Revoked') {
       enter('Revoked');
       await jira.commentOnce(
         issueKey,
         eventId('revoked-outside'),
-        `Certificate ${current.certificateId} for ${status.domain} was revoked in Sectigo Certificate Manager, outside Jira. ` +
-          'It is no longer renewed. Create a new Certificate request if the domain still needs one.',
+        comments.revokedOutside(certificate.certificateId, status.domain ?? ''),
       );
       await jira.moveIssue(issueKey, 'revoked');
       upsertSearchAttributes([{ key: searchAttributes.renewAt, value: null }]);
       return true;
     }
-    if (seen.status === 'Replaced' || (seen.status === 'Expired' && Date.now() < current.notAfter)) {
+    if (seen.status === 'Replaced' || (seen.status === 'Expired' && Date.now() < certificate.notAfter)) {
       await jira.commentOnce(
         issueKey,
         eventId(`scm-${seen.status.toLowerCase()}`),
-        `Sectigo Certificate Manager shows certificate ${current.certificateId} as ${seen.status}, outside Jira. ` +
-          'Run "Renew Certificate" to issue a replacement through Jira.',
+        comments.changedInScm(certificate.certificateId, seen.status),
       );
     }
     return false;
   }
-
-  /** Comments once at each fixed point before expiry while renewal keeps failing. */
-  async function escalate(certificate: CertificateRecord): Promise<void> {
-    for (const before of escalationsDue(certificate.notAfter, Date.now())) {
-      const days = Math.round(before / 86_400_000);
-      await jira.commentOnce(
-        issueKey,
-        eventId(`escalation-${days}d`),
-        `Certificate ${certificate.certificateId} for ${status.domain} expires on ${isoDate(certificate.notAfter)}, ` +
-          `in ${days} day${days === 1 ? '' : 's'} or less, and renewal keeps failing: ${status.lastError ?? 'unknown error'}. ` +
-          'Fix the cause and run "Renew Certificate".',
-      );
-    }
-  }
 }
 
-/** The next instant at which time alone changes something, or undefined when only a request can. */
-function nextWake(
-  now: number,
-  current: CertificateRecord,
-  plan: RenewalPlan,
-  settings: ProfileSettings,
-  nextAttemptAt: number,
-): number | undefined {
-  const moments = [plan.windowOpensAt, current.notAfter];
-  if (settings.autoRenew) moments.push(Math.max(plan.renewAt, nextAttemptAt));
-  if (settings.forceRenewalRequestedAt !== null && current.obtainedAt < settings.forceRenewalRequestedAt) {
-    moments.push(settings.forceRenewalRequestedAt);
-  }
-  for (const before of [14, 7, 3, 1]) moments.push(current.notAfter - before * 86_400_000);
-  const future = moments.filter((at) => at > now);
-  return future.length > 0 ? Math.min(...future) : undefined;
+function refusal(type: ErrorType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
 /** The certificate without its PEM, stamped with the (workflow) time it was obtained. */
 function record({ certificateId, serialNumber, notBefore, notAfter }: IssuedCertificate): CertificateRecord {
   return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now() };
-}
-
-function isoDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }
 
 /** Markdown for the Web UI's "current details". */

@@ -79,9 +79,9 @@ export function needsReevaluation(
   now: number,
 ): boolean {
   const current = snapshot.profileId === undefined ? undefined : fingerprints[snapshot.profileId];
-  if (current !== undefined && snapshot.profileFingerprint !== undefined && current !== snapshot.profileFingerprint)
-    return true;
   if (!LIVE.has(snapshot.phase)) return false;
+  // A changed profile, or one that is back after it was missing (the workflow then has no fingerprint).
+  if (current !== undefined && current !== snapshot.profileFingerprint) return true;
   const overdue = snapshot.renewAt !== undefined && snapshot.renewAt <= now && snapshot.phase === 'Active';
   const unmarkedExpiry = snapshot.notAfter !== undefined && snapshot.notAfter <= now && snapshot.phase !== 'Expired';
   return overdue || unmarkedExpiry;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli, UsageError } from '../../src/client/cli.ts';
-import { RENEWAL_OUTSIDE_WINDOW_MESSAGE } from '../../src/contract.ts';
+import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
 import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
 
@@ -46,7 +46,7 @@ describe('CLI', () => {
   });
 
   it('refuses an early renewal with the exact message, and forces one with --force', async () => {
-    assert.equal(await refusal('renew', key), `${key}: ${RENEWAL_OUTSIDE_WINDOW_MESSAGE}`);
+    assert.equal(await refusal('renew', key), `${key}: ${RENEWAL_OUTSIDE_WINDOW}`);
     assert.match(await cli('renew', key, '--force'), /renewal accepted \(forced\)/);
     await eventually(
       async () => ((await cli('status', key)).match(/^generation\s+1$/m) ? true : undefined),
@@ -54,8 +54,25 @@ describe('CLI', () => {
     );
   });
 
+  it('lists a renewed certificate once, under its current run', async () => {
+    const rows = await eventually(async () => {
+      const out = (await cli('list')).split('\n').filter((row) => row.startsWith(`${key} `));
+      return out.length > 0 && !out[0]?.includes('Renewing') ? out : undefined;
+    }, 'the list after renewal');
+    assert.equal(rows.length, 1, rows.join('\n'));
+    assert.match(rows[0] ?? '', /Active/);
+  });
+
+  it('keeps a hostile filter value inside its string literal', async () => {
+    // Before: the backslash escaped the escaping quote, and the rest rewrote the query.
+    const hostile = "x\\' OR WorkflowType = 'certificateLifecycle' OR CertificateDomain = 'y";
+    assert.equal(await cli('list', '--domain', hostile), 'no certificates');
+    assert.equal(await cli('list', '--domain', "o'brien.example.com"), 'no certificates');
+  });
+
   it('says what is wrong with bad input', async () => {
     assert.match(await refusal('status', 'not-a-key'), /needs an issue key such as CERT-45/);
+    assert.match(await refusal('status', 'CERT-1/../../x'), /needs an issue key such as CERT-45/);
     assert.match(await refusal('status', 'CERT-99999'), /no certificate workflow for CERT-99999/);
     assert.match(await refusal('frobnicate'), /unknown command "frobnicate"/);
     assert.match(await cli('--help'), /^Usage: npm run cli/);

@@ -8,13 +8,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import { installRuntimeLogger } from '../../src/log.ts';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../../src/contract.ts';
-import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/worker.ts';
+import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/connector.ts';
 
 let runtimeInstalled = false;
 
@@ -22,7 +23,7 @@ let runtimeInstalled = false;
 export function startTemporalRuntime(): void {
   if (runtimeInstalled) return;
   // Expected activity failures (bad CSRs, injected faults) log at WARN; keep the test output readable.
-  Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'WARN' ? 'WARN' : 'ERROR') });
+  installRuntimeLogger(process.env.TEST_LOG_LEVEL === 'WARN' ? 'warn' : 'error');
   runtimeInstalled = true;
 }
 
@@ -114,6 +115,47 @@ export async function startWorld(
   return world;
 }
 
+/** The time-skipping test server, told the project's search attributes (the dev server gets them as flags). */
+export async function startTimeSkipping(launcher: string): Promise<TestWorkflowEnvironment> {
+  startTemporalRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: launcher } },
+  });
+  const KEYWORD = 2;
+  const DATETIME = 6;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? DATETIME : KEYWORD]),
+    ),
+  });
+  return env;
+}
+
+/**
+ * A sandbox whose SCM emulator issues certificates in the time-skipping server's time: its clock follows
+ * the server's, read every few milliseconds. `stop` ends the following and the sandbox.
+ */
+export async function startSkippingSandbox(
+  env: TestWorkflowEnvironment,
+  options: Partial<Omit<SandboxOptions, 'client'>> = {},
+): Promise<Sandbox> {
+  let offset = 0; // server time − system time
+  const follow = setInterval(() => void env.currentTimeMs().then((ms) => (offset = ms - Date.now())), 20);
+  const sandbox = await startSandbox({
+    client: env.client,
+    ...options,
+    scm: { issuanceDelayMs: 0, ...options.scm, clock: () => Date.now() + offset },
+  });
+  return {
+    ...sandbox,
+    async stop() {
+      clearInterval(follow);
+      await sandbox.stop();
+    },
+  };
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,
@@ -130,9 +172,11 @@ export async function eventually<T>(
 }
 
 /** A CSR made by OpenSSL, as a requester would make it. */
-export function opensslCsr(subject: string, key: 'rsa:2048' | 'rsa:1024' | 'ec-p256', sans: string[] = []): string {
+export function opensslCsr(subject: string, key: `rsa:${number}` | `ec-${string}`, sans: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'csr-'));
-  const keyArgs = key === 'ec-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', key];
+  const keyArgs = key.startsWith('ec-')
+    ? ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${key.slice(3) === 'p256' ? 'P-256' : key.slice(3)}`]
+    : ['-newkey', key];
   const sanArgs = sans.length > 0 ? ['-addext', `subjectAltName=${sans.map((s) => `DNS:${s}`).join(',')}`] : [];
   execFileSync(
     'openssl',

@@ -22,8 +22,13 @@ describe('replay', () => {
 
   it('has a history of each workflow shape', () => {
     assert.deepEqual(files.sort(), [
+      'certificate-continued-from-carried-state.json',
+      'certificate-enrolled-then-automatic-renewal.json',
       'certificate-enrolled-then-forced-renewal.json',
+      'certificate-failing-renewal-escalated.json',
+      'certificate-profile-removed-then-restored.json',
       'certificate-rejected.json',
+      'certificate-replaced-then-revoked-in-scm.json',
       'certificate-window-notice-then-expired.json',
       'renewal-sweep.json',
     ]);

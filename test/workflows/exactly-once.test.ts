@@ -155,10 +155,57 @@ describe('exactly-once effects', () => {
       'x-hub-signature': sign(delivery.body),
       'x-atlassian-webhook-identifier': delivery.id,
     });
-    assert.deepEqual(await res.json(), { result: 'duplicate', workflowId: handle.workflowId });
+    assert.deepEqual(await res.json(), { result: 'duplicate-delivery' });
     const runs = await world.env.client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
     assert.equal(runs.count, 1);
     assert.equal(issue(key).fields.comment.total, commentsBefore);
+  });
+
+  it('orders nothing for an old delivery replayed later, on an issue nobody moved', async () => {
+    const domain = 'replayed.example.com';
+    const key = await world.alice.createCertificateIssue({ profile: 'OV Server Certificate', csr: 'not a csr' });
+    const handle = world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+    // Two rejected requests (A, then B), then a good CSR pasted without running "Enroll Certificate".
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await world.alice.transition(key, 'Enroll Certificate');
+      await eventually(
+        async () => ((await handle.describe().catch(() => undefined))?.status.name === 'COMPLETED' ? true : undefined),
+        'the rejected run',
+      );
+      await eventually(() => (issue(key).fields.status.name === 'Certificate Request' ? true : undefined), 'back');
+    }
+    await world.alice.setCsr(key, opensslCsr(`/CN=${domain}`, 'ec-p256'));
+    await world.sandbox.jiraEmulator.settled();
+    const first = world.sandbox.jiraEmulator.deliveries.find(
+      (d) => d.issueKey === key && d.body.includes('"toString":"Certificate Enrolled"'),
+    );
+    assert.ok(first);
+    const commentsBefore = issue(key).fields.comment.total;
+    // Delivery A again, under a new identifier: as if the receiver had restarted and remembered nothing.
+    const res = await post(first.body, {
+      'x-hub-signature': sign(first.body),
+      'x-atlassian-webhook-identifier': 'replay-1',
+    });
+    assert.equal(((await res.json()) as { result: string }).result, 'started');
+    const end = await handle.result();
+    assert.equal(end.phase, 'Rejected', 'the new run found its trigger stale');
+    assert.match(end.lastError ?? '', /no longer the issue’s latest status change/);
+    assert.equal(ordersFor(domain).length, 0, 'nothing ordered');
+    assert.equal(issue(key).fields.comment.total, commentsBefore, 'nothing said on the issue');
+  });
+
+  it('answers 400 to signed events of the wrong shape, so that Jira does not deliver them forever', async () => {
+    for (const body of [
+      'null',
+      '[]',
+      JSON.stringify({ webhookEvent: 'jira:issue_updated', changelog: { items: 'x' } }),
+    ]) {
+      const res = await post(body, { 'x-hub-signature': sign(body) });
+      assert.equal(res.status, 400, body);
+    }
+    const traversal = transitionEvent('CERT-1/../../myself', '4242');
+    const res = await post(traversal, { 'x-hub-signature': sign(traversal) });
+    assert.deepEqual(await res.json(), { result: 'ignored', reason: 'not a Jira issue key' });
   });
 
   it('completes with one order when SCM commits the order but the response is lost', async () => {

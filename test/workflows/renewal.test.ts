@@ -10,13 +10,8 @@ import { Profiles } from '../../src/profiles.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import {
-  certificateWorkflowId,
-  RENEWAL_OUTSIDE_WINDOW_MESSAGE,
-  renewUpdate,
-  statusQuery,
-  type CertificateStatus,
-} from '../../src/contract.ts';
+import { certificateWorkflowId, renewUpdate, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
 import { TASK_QUEUE } from '../../src/contract.ts';
 import * as x509 from '../../src/csr/x509.ts';
@@ -155,7 +150,7 @@ describe('renewal', () => {
     const domain = 'too-early.example.com';
     const key = await enroll(domain, 'OV Server Certificate');
     await world.alice.transition(key, 'Renew Certificate');
-    await eventually(() => (comments(key).includes(RENEWAL_OUTSIDE_WINDOW_MESSAGE) ? true : undefined), 'the refusal');
+    await eventually(() => (comments(key).includes(RENEWAL_OUTSIDE_WINDOW) ? true : undefined), 'the refusal');
     await eventually(
       () => (issue(key).fields.status.name === 'Certificate Enrolled' ? true : undefined),
       'back to Certificate Enrolled',

@@ -5,21 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTestServer } from '../../scripts/temporal-cli.ts';
 import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
-import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
+import { SANDBOX_PROFILES_FILE, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
-import {
-  certificateWorkflowId,
-  searchAttributes,
-  statusQuery,
-  type CertificateStatus,
-} from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
-import { eventually, opensslCsr, runWorker, startTemporalRuntime } from '../helpers/environment.ts';
+import { eventually, opensslCsr, runWorker, startSkippingSandbox, startTimeSkipping } from '../helpers/environment.ts';
 
 const launcher = findTestServer();
 
@@ -30,42 +25,19 @@ describe(
     let env: TestWorkflowEnvironment;
     let sandbox: Sandbox;
     let worker: { stop(): Promise<void> } | undefined;
-    let offset = 0; // server time − system time, followed while the test runs
-    let follow: NodeJS.Timeout | undefined;
 
     before(async () => {
-      startTemporalRuntime();
-      env = await TestWorkflowEnvironment.createTimeSkipping({
-        server: { executable: { type: 'existing-path', path: launcher ?? '' } },
-      });
-      // The test server knows no custom search attributes until told (the dev server gets them as flags).
-      const KEYWORD = 2;
-      const DATETIME = 6;
-      await env.connection.operatorService.addSearchAttributes({
-        namespace: env.namespace ?? 'default',
-        searchAttributes: Object.fromEntries(
-          Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? DATETIME : KEYWORD]),
-        ),
-      });
-      sandbox = await startSandbox({
-        client: env.client,
-        scm: {
-          issuanceDelayMs: 0,
-          clock: () => Date.now() + offset,
-          certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1001 ? { ...t, terms: [397] } : t)),
-        },
+      env = await startTimeSkipping(launcher ?? '');
+      sandbox = await startSkippingSandbox(env, {
+        scm: { certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1001 ? { ...t, terms: [397] } : t)) },
       });
       const base = Profiles.load(SANDBOX_PROFILES_FILE);
       sandbox.profiles.replace(
         new Profiles(base.all.map((p) => (p.id === 'ov-server' ? { ...p, term: 397, expiryWindow: { days: 30 } } : p))),
       );
       worker = await runWorker(env, sandbox);
-      follow = setInterval(() => {
-        void env.currentTimeMs().then((ms) => (offset = ms - Date.now()));
-      }, 20);
     });
     after(async () => {
-      clearInterval(follow);
       await worker?.stop();
       await sandbox?.stop();
       await env?.teardown();

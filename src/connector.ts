@@ -1,0 +1,127 @@
+/**
+ * The composition root: builds the connector from configuration — the Jira and SCM clients, the
+ * profiles, the activities, both workers and the webhook receiver — for `node src/worker.ts`, the
+ * receiver on its own, `npm start`, the sandbox and the tests. Nothing else constructs these.
+ */
+import { watchFile } from 'node:fs';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createCsrActivities } from './activities/csr.ts';
+import { createJiraActivities } from './activities/jira.ts';
+import { createProfileActivities } from './activities/profiles.ts';
+import { createSectigoActivities } from './activities/sectigo.ts';
+import { createSweepActivities } from './activities/sweep.ts';
+import { createWebhookServer } from './client/webhook.ts';
+import type { JiraConfig, SectigoConfig } from './config.ts';
+import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './contract.ts';
+import { JiraClient } from './jira/client.ts';
+import { log } from './log.ts';
+import { Profiles } from './profiles.ts';
+import { ScmClient } from './sectigo/client.ts';
+
+export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+/**
+ * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
+ * workflow's own task queue straight to the worker that scheduled it: enrollment's Jira steps start
+ * without a round trip through matching (in the sandbox, "Enroll" → PEM attached drops by a third).
+ */
+export const DEV_SERVER_ARGS = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
+/** The outside systems, as the activities and the receiver see them. */
+export interface Adapters {
+  jira: JiraClient;
+  scm: ScmClient;
+  profiles: Profiles;
+}
+
+/** The Jira client for a configured site; fails with every missing custom field named. */
+export function connectJira(config: JiraConfig): Promise<JiraClient> {
+  return JiraClient.connect(config);
+}
+
+export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number): ScmClient {
+  return new ScmClient({ ...config, maxRequestsPerSecond });
+}
+
+/** Loads the profiles file and reloads it when it changes; a broken edit is reported and the last good set kept. */
+export function loadProfiles(path: string, watch = true): Profiles {
+  const profiles = Profiles.load(path);
+  if (watch) {
+    watchFile(path, { interval: 5000 }, () => {
+      try {
+        profiles.replace(Profiles.load(path));
+        log.info('profiles reloaded', { path });
+      } catch (err) {
+        log.error('profiles not reloaded; keeping the last good ones', { path, error: (err as Error).message });
+      }
+    });
+  }
+  return profiles;
+}
+
+export interface WorkerDependencies extends Adapters {
+  connection: NativeConnection;
+  /** For the sweep's visibility queries and signals. */
+  client: Client;
+  namespace?: string;
+  /** Global SCM calls per second, enforced by the server across every worker of the queue. */
+  sectigoRequestsPerSecond: number;
+  /** How long a retried order looks for the order of a lost request (default: twice the SCM timeout). */
+  orderGraceMs?: number;
+  /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Both workers of one process: `certificates` (workflows, Jira, CSR, profile and sweep activities) and `sectigo`. */
+export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
+  const { connection, namespace = 'default' } = deps;
+  const workflows = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath };
+  const certificates = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: TASK_QUEUE,
+    ...workflows,
+    activities: {
+      ...createJiraActivities({ jira: deps.jira }),
+      ...createCsrActivities({ profiles: deps.profiles }),
+      ...createProfileActivities({ profiles: deps.profiles }),
+      ...createSweepActivities({ client: deps.client }),
+    },
+  });
+  const sectigo = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: SECTIGO_TASK_QUEUE,
+    activities: createSectigoActivities({ scm: deps.scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
+    maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,
+  });
+  return [certificates, sectigo];
+}
+
+/** Runs the workers until SIGINT/SIGTERM, letting activities under way finish. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.run()));
+}
+
+export interface ReceiverDependencies {
+  client: Client;
+  jira: JiraClient;
+  /** HMAC secret of the Jira webhook; unsigned or badly signed requests get 401. */
+  secret: string | undefined;
+  maxBodyBytes: number;
+}
+
+/** The webhook receiver, not yet listening; it learns the connector's own Jira account first. */
+export async function createReceiver(deps: ReceiverDependencies): Promise<Server> {
+  return createWebhookServer({
+    client: deps.client,
+    secret: deps.secret,
+    maxBodyBytes: deps.maxBodyBytes,
+    connectorAccountId: await deps.jira.myAccountId(),
+    names: deps.jira.names,
+    jira: deps.jira,
+  });
+}

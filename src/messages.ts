@@ -1,0 +1,174 @@
+/**
+ * Every text a Jira user reads from the connector, in one place: comments from the workflows, the
+ * receiver's answers and the CSR checks. Pure functions of their facts, safe in workflow code. Names
+ * taken from a request (domains, reasons) are quoted with `shown`, so that nothing in a CSR can forge
+ * the layout of a comment.
+ */
+
+/** The refusal users of the original connector know, word for word (with its typographic apostrophe). */
+export const RENEWAL_OUTSIDE_WINDOW =
+  'The certificate’s profile does not allow renewal outside of the configured expiry window';
+
+const NEW_CSR_HINT =
+  'Paste a corrected CSR into "Certificate CSR text" (for example from ' +
+  '`openssl req -new -newkey rsa:2048 -nodes -keyout <domain>.key -out <domain>.csr -subj "/CN=<domain>"`) ' +
+  'and run "%TRANSITION%" again. Keep the private key; it never leaves you.';
+
+/** What the requester can do about each kind of refusal; `%TRANSITION%` is the transition to run again. */
+export const WHAT_TO_DO = {
+  CsrRejected: NEW_CSR_HINT,
+  RequestIncomplete: 'Complete the issue and run "%TRANSITION%" again.',
+  CaDeclined:
+    'Check the order and the domain validation in Sectigo Certificate Manager, or ask your SCM administrator; ' +
+    'then run "%TRANSITION%" again.',
+  UpstreamRejected:
+    'Sectigo refused the order. Fix what it names (often the profile or the domain) and run "%TRANSITION%" again.',
+  Internal:
+    'If this keeps happening, ask your connector administrator: the Temporal Web UI shows the details. ' +
+    'You can also run "%TRANSITION%" again.',
+} as const;
+
+export type Remedy = keyof typeof WHAT_TO_DO;
+
+const whatToDo = (remedy: Remedy, transition: string) => WHAT_TO_DO[remedy].replace('%TRANSITION%', transition);
+
+/** A name or value from a request, quoted and bounded, with control characters made visible. */
+export function shown(value: string, max = 80): string {
+  const quoted = JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+  return quoted.slice(1, -1) === value ? value : quoted;
+}
+
+export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const isoTime = (ms: number): string => new Date(ms).toISOString();
+
+export const comments = {
+  requested: (domain: string, also: string[], profileName: string, keyType: string) =>
+    `Certificate requested for ${domain}${also.length > 0 ? ` (also ${also.join(', ')})` : ''}, ` +
+    `profile "${profileName}", ${keyType} key. Ordering it from Sectigo Certificate Manager.`,
+
+  enrolled: (certificateId: number, serial: string, notAfter: number) =>
+    `Certificate enrolled: Certificate ID ${certificateId}, serial ${serial}, valid until ${isoTime(notAfter)}.`,
+
+  renewed: (how: RenewalKind, certificateId: number, replaces: number, serial: string, notAfter: number) =>
+    `Certificate renewed${RENEWAL_KIND_WORDS[how]}: Certificate ID ${certificateId} replaces ${replaces}, ` +
+    `serial ${serial}, valid until ${isoTime(notAfter)}.`,
+
+  attached: (filename: string) => `Certificate attached: ${filename} (certificate and chain, PEM).`,
+
+  enrollmentFailed: (reason: string, remedy: Remedy) =>
+    `Enrollment failed: ${reason}\n\n${whatToDo(remedy, 'Enroll Certificate')}`,
+
+  renewalFailed: (reason: string, remedy: Remedy, retriesByItself: boolean) =>
+    `Renewal failed: ${reason}\n\n${whatToDo(remedy, 'Renew Certificate')}` +
+    (retriesByItself
+      ? ' The connector also retries by itself, with growing pauses, until the certificate expires.'
+      : ''),
+
+  windowAdjusted: (profileName: string, clamped: boolean, certificateId: number, windowOpensAt: number) =>
+    `The expiry window of profile "${profileName}" ${
+      clamped ? "is as long as this certificate's lifetime or longer" : 'is not a usable value'
+    }; certificate ${certificateId} renews from ${isoTime(windowOpensAt)} instead.`,
+
+  expired: (certificateId: number, domain: string, notAfter: number) =>
+    `Certificate ${certificateId} for ${domain} expired on ${isoDate(notAfter)}. Run "Renew Certificate" to renew it.`,
+
+  windowOpen: (certificateId: number, domain: string, notAfter: number, profileName: string) =>
+    `Certificate ${certificateId} for ${domain} expires on ${isoDate(notAfter)}; ` +
+    `auto-renewal is off for profile "${profileName}". Run "Renew Certificate" to renew it.`,
+
+  escalation: (certificateId: number, domain: string, notAfter: number, days: number, lastError: string) =>
+    `Certificate ${certificateId} for ${domain} expires on ${isoDate(notAfter)}, ` +
+    `in ${days} day${days === 1 ? '' : 's'} or less, and renewal keeps failing: ${lastError}. ` +
+    'Fix the cause and run "Renew Certificate".',
+
+  revokedOutside: (certificateId: number, domain: string) =>
+    `Certificate ${certificateId} for ${domain} was revoked in Sectigo Certificate Manager, outside Jira. ` +
+    'It is no longer renewed. Create a new Certificate request if the domain still needs one.',
+
+  changedInScm: (certificateId: number, scmStatus: string) =>
+    `Sectigo Certificate Manager shows certificate ${certificateId} as ${scmStatus}, outside Jira. ` +
+    'Run "Renew Certificate" to issue a replacement through Jira.',
+
+  renewalRefused: (reason: string) => reason,
+
+  profileMissing: (profileId: string) =>
+    `The certificate profile "${profileId}" of this issue is no longer configured, so the certificate is not ` +
+    'renewed for now. Ask your connector administrator to restore the profile: renewal planning resumes as ' +
+    'soon as it is back (at the latest after the next daily sweep).',
+
+  profileRestored: (profileName: string) =>
+    `The certificate profile "${profileName}" is configured again; renewal planning has resumed.`,
+
+  renewalJoined: () =>
+    'A renewal of this certificate is already under way; this request is part of it. The new certificate ' +
+    'will be attached here.',
+
+  failed: (reason: string, workflowId: string, enrolled: boolean) =>
+    `The connector could not finish this request: ${reason}\n\n` +
+    `Nothing more happens on this issue until it is fixed. Your connector administrator sees the details in ` +
+    `the Temporal Web UI (workflow ${workflowId}). ` +
+    (enrolled
+      ? 'The certificate already attached stays valid; run "Renew Certificate" once the cause is fixed.'
+      : 'Run "Enroll Certificate" again once the cause is fixed.'),
+};
+
+/** Why a certificate was renewed, as the renewal comment says it. */
+export type RenewalKind = 'manual' | 'forced' | 'profile-forced' | 'automatic' | 'enrolled';
+const RENEWAL_KIND_WORDS: Record<RenewalKind, string> = {
+  manual: '',
+  forced: ' (forced)',
+  'profile-forced': ' (forced by the profile)',
+  automatic: ' automatically',
+  enrolled: '',
+};
+
+/** Refusals of a renewal request, told on the issue by the receiver (the request never reached a workflow). */
+export const renewalRefusals = {
+  outsideWindow: RENEWAL_OUTSIDE_WINDOW,
+  notEnrolled: 'This issue has no enrolled certificate to renew; run "Enroll Certificate" first.',
+  rejected:
+    'This issue has no certificate to renew: its request was not enrolled. Fix the request and run "Enroll Certificate".',
+  revoked: 'The certificate of this issue was revoked, so it cannot be renewed. Create a new Certificate request.',
+};
+
+/** What the CSR checks say; each is a complete sentence for the requester. */
+export const csrProblems = {
+  empty: 'The "Certificate CSR text" field is empty.',
+  tooLong: (length: number, limit: number) => `The CSR is ${length} characters long; the limit is ${limit}.`,
+  notPem:
+    'The CSR is not a PEM certificate signing request: it must start with ' +
+    '"-----BEGIN CERTIFICATE REQUEST-----" and end with "-----END CERTIFICATE REQUEST-----".',
+  several: (count: number) =>
+    `The "Certificate CSR text" field holds ${count} certificate signing requests; paste exactly one.`,
+  privateKey:
+    'The "Certificate CSR text" field contains a private key. Never share a private key: treat this one as ' +
+    'compromised, make a new key and CSR, and paste only the CSR (the "CERTIFICATE REQUEST" block).',
+  undecodable: 'The CSR could not be decoded: its PEM body is not a valid PKCS#10 request.',
+  badSignature:
+    "The CSR's signature does not match its contents: the request was altered after it was signed, or is damaged.",
+  rsaTooSmall: (bits: number, profile: string, min: number) =>
+    `The CSR's RSA key has ${bits} bits; profile "${profile}" requires at least ${min}.`,
+  rsaTooLarge: (bits: number, profile: string, max: number) =>
+    `The CSR's RSA key has ${bits} bits; profile "${profile}" accepts at most ${max}.`,
+  curveRefused: (curve: string, profile: string, accepted: readonly string[]) =>
+    `The CSR's EC key uses curve ${curve}, which profile "${profile}" does not accept; use ${accepted.join(' or ')}.`,
+  keyTypeRefused: (type: string, minRsa: number, curves: readonly string[]) =>
+    `The CSR's key type (${type}) is not accepted; use RSA (at least ${minRsa} bits) or EC (${curves.join(', ')}).`,
+  notDnsSans: (names: string[]) =>
+    `The CSR has Subject Alternative Names that are not DNS names (${names.join(', ')}); only DNS names are accepted.`,
+  noName: 'The CSR names no domain: it has neither a Common Name (CN) nor a DNS Subject Alternative Name.',
+  tooManySans: (count: number, profile: string, max: number) =>
+    `The CSR has ${count} Subject Alternative Names; profile "${profile}" allows at most ${max}.`,
+  commonNameTooLong: (length: number) =>
+    `The CSR's Common Name is ${length} characters long; X.509 allows at most 64. Put the long name in a ` +
+    'Subject Alternative Name and a shorter one (or none) in the CN.',
+  notDnsName: (name: string, why: string) => `${shown(name)} is not a valid DNS name: ${why}.`,
+  internationalized: (name: string, aLabel: string) =>
+    `${shown(name)} is an internationalized domain name; certificates carry it as ${aLabel}. ` +
+    `Make the CSR with ${aLabel} instead.`,
+  domainsRefused: (names: string[], profile: string, allowed: readonly string[]) =>
+    `The CSR names ${names.join(', ')}, which profile "${profile}" does not allow (allowed: ${allowed.join(', ')}).`,
+  noProfile: (choices: string) => `The issue has no "Certificate profile". Choose one of ${choices}.`,
+  unknownProfile: (name: string, choices: string) =>
+    `The profile ${shown(name)} is not configured for certificates. Choose one of ${choices}.`,
+};

@@ -1,0 +1,52 @@
+/**
+ * The activity proxies of the certificate workflows, one per retry profile, so that each call's failure
+ * behaviour is visible in one place. Activities are imported as types only.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { CsrActivities } from '../activities/csr.ts';
+import type { JiraActivities } from '../activities/jira.ts';
+import type { ProfileActivities } from '../activities/profiles.ts';
+import type { SectigoActivities } from '../activities/sectigo.ts';
+import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract.ts';
+
+export const jira = proxyActivities<JiraActivities>({
+  startToCloseTimeout: '1 minute',
+  // Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [ErrorType.UpstreamRejected],
+  },
+});
+
+export const requests = proxyActivities<CsrActivities & ProfileActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.CsrRejected, ErrorType.RequestIncomplete] },
+});
+
+export const orders = proxyActivities<SectigoActivities>({
+  taskQueue: SECTIGO_TASK_QUEUE,
+  // Long enough for a retry to wait out SCM's processing of an earlier attempt (the order grace).
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  // Safe to retry: a retry looks for the order an earlier attempt may have placed before posting again.
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined, ErrorType.RequestIncomplete],
+  },
+});
+
+export const issuance = proxyActivities<SectigoActivities>({
+  taskQueue: SECTIGO_TASK_QUEUE,
+  // Short: an attempt lost with its worker is retried after this long.
+  startToCloseTimeout: '30 seconds',
+  // Validation and approval can take days; poll quickly at first, then every ten minutes.
+  scheduleToCloseTimeout: '30 days',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 1.5,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined],
+  },
+});

@@ -1,0 +1,135 @@
+/* eslint-disable @typescript-eslint/unbound-method -- the activity factories return functions that use no `this` */
+/**
+ * Ordering exactly once against the SCM emulator over loopback: the activities run in Temporal's activity
+ * test context, where a retry is an attempt number and the heartbeat the earlier attempt left.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSectigoActivities, type EnrollInput } from '../../src/activities/sectigo.ts';
+import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import { ScmClient } from '../../src/sectigo/client.ts';
+import { opensslCsr } from '../helpers/environment.ts';
+
+describe('ordering exactly once', () => {
+  let emulator: ScmEmulator;
+  const profiles = Profiles.load(SANDBOX_PROFILES_FILE);
+  const client = (timeoutMs = 10_000) =>
+    new ScmClient({
+      baseUrl: emulator.apiUrl,
+      auth: { kind: 'password', ...emulator.credentials },
+      timeoutMs,
+    });
+  before(async () => {
+    emulator = await ScmEmulator.start({ issuanceDelayMs: 0 });
+  });
+  after(async () => {
+    await emulator?.stop();
+  });
+  beforeEach(() => {
+    Object.assign(emulator.faults, { lateOrders: 0, lateProcessingMs: 0, dropResponses: 0 });
+  });
+
+  const ordersFor = (name: string) =>
+    (emulator.orders() as Array<{ id: number; commonName: string; subjectAlternativeNames: string[] }>).filter(
+      (o) => o.commonName === name || o.subjectAlternativeNames.includes(name),
+    );
+  const enrollInput = (domain: string, token: string, withCn = true): EnrollInput => ({
+    profileId: 'ov-server',
+    csr: withCn ? opensslCsr(`/CN=${domain}`, 'ec-p256') : opensslCsr('/O=No CN', 'ec-p256', [domain]),
+    commonName: withCn ? domain : undefined,
+    subjectAltNames: withCn ? [] : [domain],
+    issueKey: 'CERT-1',
+    token,
+  });
+
+  /** An activity run in `env`, typed as the activity is. */
+  const call = <A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A) =>
+    env.run<A, R, (...args: A) => Promise<R>>(fn, ...args);
+
+  /** Runs `fn` as attempt 1 and, when it fails, as attempt 2 with the heartbeat attempt 1 left. */
+  async function withRetry<T>(
+    run: (env: MockActivityEnvironment) => Promise<T>,
+  ): Promise<{ first: unknown; second: T }> {
+    let details: unknown;
+    const first = new MockActivityEnvironment({ attempt: 1 });
+    first.on('heartbeat', (d: unknown) => (details = d));
+    const failure = await run(first).then(
+      () => assert.fail('the first attempt was meant to fail'),
+      (err: unknown) => err,
+    );
+    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
+    return { first: failure, second: await run(second) };
+  }
+
+  it('waits out SCM processing an order after the client gave up, and adopts it', async () => {
+    Object.assign(emulator.faults, { lateOrders: 1, lateProcessingMs: 3000 });
+    const activities = createSectigoActivities({ scm: client(500), profiles, orderGraceMs: 8000 });
+    const input = enrollInput('late.example.com', 'certificate:CERT-1/run/g0/enroll');
+    const { first, second } = await withRetry((env) => call(env, activities.enrollCertificate, input));
+    assert.match(String(first), /timed out/);
+    assert.equal(ordersFor('late.example.com').length, 1, 'one order');
+    assert.equal(second.certificateId, ordersFor('late.example.com')[0]?.id);
+  });
+
+  it('(the same fault without the grace makes a second order)', async () => {
+    Object.assign(emulator.faults, { lateOrders: 1, lateProcessingMs: 3000 });
+    const activities = createSectigoActivities({ scm: client(500), profiles, orderGraceMs: 0 });
+    await withRetry((env) => call(env, activities.enrollCertificate, enrollInput('late2.example.com', 'tok-late2')));
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the late order lands
+    assert.equal(ordersFor('late2.example.com').length, 2);
+  });
+
+  it("adopts only its own renewal, not another issue's renewal of the same domain", async () => {
+    const scm = client();
+    const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 2000 });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    const domain = 'shared.example.com';
+    const ours = await call(once, activities.enrollCertificate, enrollInput(domain, 'tok-ours'));
+    const theirs = await call(once, activities.enrollCertificate, {
+      ...enrollInput(domain, 'tok-theirs'),
+      issueKey: 'CERT-2',
+    });
+    for (const { certificateId } of [ours, theirs]) await call(once, activities.collectCertificate, certificateId);
+    const csr = opensslCsr(`/CN=${domain}`, 'ec-p256');
+    const renewal = (certificateId: number, issueKey: string, token: string) => ({
+      certificateId,
+      csr,
+      commonName: domain,
+      subjectAltNames: [],
+      profileId: 'ov-server',
+      issueKey,
+      token,
+    });
+    // The other issue renews first: its order is the smallest one newer than ours.
+    const theirRenewal = await call(
+      once,
+      activities.renewCertificate,
+      renewal(theirs.certificateId, 'CERT-2', 'tok-theirs-renew'),
+    );
+    emulator.faults.dropResponses = 2; // our renewById is carried out, its answer lost
+    const { second } = await withRetry((env) =>
+      call(env, activities.renewCertificate, renewal(ours.certificateId, 'CERT-1', 'tok-ours-renew')),
+    );
+    const newest = Math.max(...ordersFor(domain).map((o) => o.id));
+    assert.notEqual(second.certificateId, theirRenewal.certificateId);
+    assert.equal(second.certificateId, newest);
+    assert.equal(ordersFor(domain).length, 4, 'two enrollments and two renewals, no more');
+  });
+
+  it('bounds the search for an order of a CSR without a CN', async () => {
+    const scm = client();
+    const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 0, searchLimit: 5 });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    for (let i = 0; i < 12; i++)
+      await call(once, activities.enrollCertificate, enrollInput('nocn.example.com', `tok-${i}`, false));
+    const before = emulator.stats.requests;
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { postedAt: 0 } });
+    await call(retry, activities.enrollCertificate, enrollInput('nocn.example.com', 'tok-new', false));
+    // One list page, at most five detail reads, one enroll.
+    assert.ok(emulator.stats.requests - before <= 7, `${emulator.stats.requests - before} requests`);
+    assert.equal(ordersFor('nocn.example.com').length, 13);
+  });
+});
