@@ -66,6 +66,7 @@ try {
     orders: orders.length,
     scmRequests: requests,
     scmPeakPerSecond: peakRequestsPerSecond,
+    connectorPeakSentPerSecond: world.sandbox.scm.sent.peakPerSecond,
     scmLimitPerSecond: LIMIT,
   };
   console.log(JSON.stringify(figures));

@@ -99,6 +99,11 @@ export const comments = {
   profileRestored: (profileName: string) =>
     `The certificate profile "${profileName}" is configured again; renewal planning has resumed.`,
 
+  unownedOrder: (certificateId: number) =>
+    `Sectigo Certificate Manager has order ${certificateId}, placed for this issue by the connector, but it ` +
+    'is not the certificate this issue tracks (a duplicate left by a lost answer from SCM). Nothing uses it: ' +
+    'ask your SCM administrator to revoke or decline it. `npm run cli -- unowned` lists all such orders.',
+
   renewalJoined: () =>
     'A renewal of this certificate is already under way; this request is part of it. The new certificate ' +
     'will be attached here.',

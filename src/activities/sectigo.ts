@@ -35,6 +35,16 @@ interface OrderAttempt {
   postedAt: number;
 }
 
+/** An order that carries a token of the connector's: which issue's workflow placed it. */
+export interface TokenedOrder {
+  certificateId: number;
+  issueKey: string;
+  token: string;
+}
+
+/** The connector's token in an order's comments: `[certificate:<KEY>/<run>/g<N>/<event>]`. */
+const TOKEN = /\[(certificate:([A-Z][A-Z0-9_]*-[1-9][0-9]*)\/[^\]\s]+)\]/;
+
 const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'Applied']);
 const DECLINED = new Set(['Declined', 'Rejected', 'Invalid']);
 
@@ -156,6 +166,31 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
         await scm.setComments(sslId, comments);
         log.info('renewal ordered', { from: input.certificateId, certificateId: sslId, issueKey: input.issueKey });
         return { certificateId: sslId };
+      });
+    },
+
+    /**
+     * Orders of the configured profiles, newer than `after`, that carry one of the connector's tokens: the
+     * sweep checks that each belongs to a workflow. At most `limit` orders are read per call; `highest` is
+     * where the next call goes on.
+     */
+    async findTokenedOrders(after: number, limit = 500): Promise<{ orders: TokenedOrder[]; highest: number }> {
+      return translated(async () => {
+        const kinds = new Map(profiles.all.map((p) => [`${p.orgId}/${p.certType}`, p]));
+        const ids: number[] = [];
+        for (const profile of kinds.values()) {
+          for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType })) {
+            if (item.sslId > after) ids.push(item.sslId);
+          }
+        }
+        const examined = [...new Set(ids)].sort((a, b) => a - b).slice(0, limit);
+        const orders: TokenedOrder[] = [];
+        for (const id of examined) {
+          heartbeat();
+          const token = TOKEN.exec((await scm.getCertificate(id)).comments ?? '');
+          if (token?.[1] && token[2]) orders.push({ certificateId: id, issueKey: token[2], token: token[1] });
+        }
+        return { orders, highest: examined.at(-1) ?? after };
       });
     },
 

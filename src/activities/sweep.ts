@@ -1,7 +1,17 @@
 /** Activities of the daily sweep: find running certificate workflows and read their state. */
 import { heartbeat } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
-import { statusQuery, type CertificatePhase } from '../contract.ts';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import {
+  certificateWorkflowId,
+  searchAttributes,
+  statusQuery,
+  SWEEP_SCHEDULE_ID,
+  type CertificatePhase,
+} from '../contract.ts';
+import type { TokenedOrder } from './sectigo.ts';
+
+/** Phases in which a workflow may have placed an order it has not recorded yet. */
+const ORDERING = new Set(['Validating', 'Enrolling', 'AwaitingIssuance', 'Publishing', 'Renewing']);
 
 export interface CertificateSnapshot {
   workflowId: string;
@@ -17,6 +27,43 @@ const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND Executio
 
 export function createSweepActivities({ client, pageSize = 100 }: { client: Client; pageSize?: number }) {
   return {
+    /**
+     * Of orders carrying the connector's token, those no certificate workflow owns: no run of any
+     * workflow has it as its certificate, and the workflow named in the token is not ordering right now
+     * (such orders are `pending`, to be checked again by the next sweep).
+     */
+    async unownedOrders(orders: TokenedOrder[]): Promise<{ unowned: TokenedOrder[]; pending: number[] }> {
+      const unowned: TokenedOrder[] = [];
+      const pending: number[] = [];
+      for (const order of orders) {
+        heartbeat();
+        const query = `${searchAttributes.certificateId.name} = '${order.certificateId}'`;
+        if ((await client.workflow.count(query)).count > 0) continue;
+        const owner = await client.workflow
+          .getHandle(certificateWorkflowId(order.issueKey))
+          .describe()
+          .catch(() => undefined);
+        const phase = owner?.typedSearchAttributes.get(searchAttributes.status) ?? '';
+        if (owner?.status.name === 'RUNNING' && ORDERING.has(phase)) pending.push(order.certificateId);
+        else unowned.push(order);
+      }
+      return { unowned, pending };
+    },
+
+    /** Stores where the next sweep goes on looking for unowned orders: in the schedule's own arguments. */
+    async saveOrderWatermark(orderWatermark: number): Promise<void> {
+      try {
+        await client.schedule.getHandle(SWEEP_SCHEDULE_ID).update((schedule) => {
+          const action = schedule.action as typeof schedule.action & { args?: unknown[] };
+          const [first] = (action.args ?? [{}]) as Array<Record<string, unknown>>;
+          return { ...schedule, action: { ...action, args: [{ ...first, orderWatermark }] } };
+        });
+      } catch (err) {
+        // Without the schedule (a sweep started by hand), the next scheduled run starts over: harmless.
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      }
+    },
+
     /** One page of running certificate workflows; `nextPageToken` (base64) is absent on the last page. */
     async listRunningCertificates(pageToken?: string): Promise<{ workflowIds: string[]; nextPageToken?: string }> {
       const page = await client.workflowService.listWorkflowExecutions({

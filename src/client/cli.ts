@@ -13,6 +13,7 @@ import {
   SWEEP_SCHEDULE_ID,
   type CertificateStatus,
 } from '../contract.ts';
+import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
@@ -25,6 +26,8 @@ Commands:
   renew <ISSUE-KEY> [--force]   renew now; without --force only inside the expiry window
                                 (or where the profile allows renewal outside it)
   sweep                         run the daily sweep now
+  unowned                       orders in SCM that carry the connector's token but that no
+                                certificate workflow owns, as the last sweep found them
 
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").`;
 
@@ -114,6 +117,20 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
         if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
         throw err;
       }
+    }
+    case 'unowned': {
+      const query = "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'";
+      for await (const run of client.workflow.list({ query })) {
+        const totals = await client.workflow.getHandle<typeof renewalSweep>(run.workflowId, run.runId).result();
+        const rows = (totals.unownedOrders ?? []).map(
+          (o) => `${String(o.certificateId).padEnd(10)} ${o.issueKey.padEnd(12)} ${o.token}`,
+        );
+        const when = run.closeTime?.toISOString() ?? '';
+        return rows.length === 0
+          ? `no unowned orders (sweep of ${when})`
+          : [`ORDER      ISSUE        TOKEN   (sweep of ${when})`, ...rows].join('\n');
+      }
+      return 'no sweep has finished yet: run `sweep` first';
     }
     case 'sweep':
       await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();

@@ -123,6 +123,7 @@ export class ScmClient {
   readonly #dispatcher: Dispatcher;
   readonly #limiter: SlidingWindowLimiter | undefined;
   #token: { value: string; expiresAt: number } | undefined;
+  readonly #sent = { requests: 0, peakPerSecond: 0, second: 0, inSecond: 0 };
 
   constructor(options: ScmClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -133,6 +134,20 @@ export class ScmClient {
     this.#limiter = options.maxRequestsPerSecond
       ? new SlidingWindowLimiter(options.maxRequestsPerSecond, 1100)
       : undefined;
+  }
+
+  /** Requests this client sent, and the most it sent in any one calendar second (by its own clock). */
+  get sent(): { requests: number; peakPerSecond: number } {
+    return { requests: this.#sent.requests, peakPerSecond: this.#sent.peakPerSecond };
+  }
+
+  #countSent(): void {
+    const sent = this.#sent;
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== sent.second) Object.assign(sent, { second, inSecond: 0 });
+    sent.requests++;
+    sent.inSecond++;
+    sent.peakPerSecond = Math.max(sent.peakPerSecond, sent.inSecond);
   }
 
   /** POST /ssl/v1/enroll: records the order and returns its id; issuance is asynchronous. */
@@ -228,6 +243,7 @@ export class ScmClient {
     const headers: Record<string, string> = { accept: 'application/json', ...(await this.#authHeaders()) };
     if (body !== undefined) headers['content-type'] = 'application/json;charset=UTF-8';
     await this.#limiter?.take();
+    this.#countSent();
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.#baseUrl}${path}`, {

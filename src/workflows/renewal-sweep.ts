@@ -5,11 +5,20 @@
  * SCM (revoked, replaced). Paginated, rate-limited through the SCM task queue, and idempotent: a run that
  * finds nothing to do sends nothing.
  */
-import { continueAsNew, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ProfileActivities } from '../activities/profiles.ts';
-import type { SectigoActivities } from '../activities/sectigo.ts';
+import type { SectigoActivities, TokenedOrder } from '../activities/sectigo.ts';
 import type { CertificateSnapshot, SweepActivities } from '../activities/sweep.ts';
 import { ErrorType, reevaluateSignal, scmObservationSignal, SECTIGO_TASK_QUEUE } from '../contract.ts';
+import { comments } from '../messages.ts';
+import { jira } from './activities.ts';
 
 const fleet = proxyActivities<SweepActivities & ProfileActivities>({
   startToCloseTimeout: '5 minutes',
@@ -26,11 +35,15 @@ export interface SweepTotals {
   inspected: number;
   reevaluated: number;
   reconciled: number;
+  /** Orders carrying the connector's token that no workflow owns (told on their issues). */
+  unownedOrders?: TokenedOrder[];
 }
 
 export interface SweepInput {
   pageToken?: string;
   totals?: SweepTotals;
+  /** SCM orders up to this id have been checked for an owner; kept in the schedule's arguments. */
+  orderWatermark?: number;
 }
 
 /** Phases in which a certificate is live and its SCM order worth comparing. */
@@ -65,11 +78,32 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals>
       }
     }
     if (pageToken && workflowInfo().continueAsNewSuggested) {
-      return await continueAsNew<typeof renewalSweep>({ pageToken, totals });
+      return await continueAsNew<typeof renewalSweep>({ ...input, pageToken, totals });
     }
   } while (pageToken);
-  log.info('sweep finished', { ...totals });
+  if (patched('unowned-orders')) totals.unownedOrders = await reportUnownedOrders(input.orderWatermark ?? 0);
+  log.info('sweep finished', { ...totals, unownedOrders: totals.unownedOrders?.length ?? 0 });
   return totals;
+}
+
+/**
+ * Orders that carry the connector's token but that no workflow owns — left by a lost answer before
+ * retries looked for them long enough, or placed by hand with a copied comment. Each is told on its
+ * issue once; the watermark moves past every order decided, so a sweep reads only what is new.
+ */
+async function reportUnownedOrders(watermark: number): Promise<TokenedOrder[]> {
+  const { orders, highest } = await scm.findTokenedOrders(watermark);
+  const { unowned, pending } = await fleet.unownedOrders(orders);
+  for (const order of unowned) {
+    await jira.commentOnce(
+      order.issueKey,
+      `sweep/unowned-order/${order.certificateId}`,
+      comments.unownedOrder(order.certificateId),
+    );
+  }
+  // Orders still being placed are looked at again next time.
+  await fleet.saveOrderWatermark(pending.length > 0 ? Math.min(...pending) - 1 : highest);
+  return unowned;
 }
 
 /** A profile change, an overdue renewal or an unmarked expiry: the workflow should plan again. */

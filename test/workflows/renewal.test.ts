@@ -13,6 +13,7 @@ import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, renewUpdate, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import { runCli } from '../../src/client/cli.ts';
 import { TASK_QUEUE } from '../../src/contract.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
@@ -159,6 +160,30 @@ describe('renewal', () => {
     assert.equal((await status(key)).generation, 0);
   });
 
+  it('takes "Renew Certificate" run while the certificate is still being enrolled, and renews once it is out', async () => {
+    const domain = 'eager.example.com';
+    const emulator = world.sandbox.scmEmulator;
+    emulator.issuanceDelayMs = 3000;
+    try {
+      const key = await world.alice.createCertificateIssue({
+        profile: 'Manual Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await until(key, 'awaiting issuance', (s) => s.phase === 'AwaitingIssuance');
+      await world.alice.transition(key, 'Renew Certificate'); // the issue is "Certificate Enrolled" already
+      const renewed = await until(key, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
+      assert.equal(renewed.history.at(-1)?.reason, 'manual');
+      assert.equal(issue(key).fields.status.name, 'Certificate Renewed');
+      assert.equal(issue(key).fields.attachment.length, 2);
+      assert.equal(ordersFor(domain).length, 2);
+      const said = comments(key).join('\n');
+      assert.doesNotMatch(said, /cannot be renewed|Validating|Enrolling|AwaitingIssuance|Publishing|Renewing/);
+    } finally {
+      emulator.issuanceDelayMs = 100;
+    }
+  });
+
   it('renews on request where the profile allows it, any number of times, with a new key from a new CSR', async () => {
     const domain = 'manual.example.com';
     const key = await enroll(domain, 'Manual Server Certificate');
@@ -298,5 +323,27 @@ describe('renewal', () => {
     assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
     const quiet = await sweep();
     assert.equal(quiet.reconciled, 0, 'a sweep with nothing to do changes nothing');
+  });
+
+  it("reports, once, an order that carries the connector's token but that no workflow owns", async () => {
+    const domain = 'unowned.example.com';
+    const key = await enroll(domain, 'OV Server Certificate');
+    // What a lost answer left behind before retries waited for SCM: a second order with this issue's token.
+    const { certificateId } = await status(key);
+    const duplicate = await world.sandbox.scm.enroll({
+      orgId: 1,
+      certType: 1001,
+      term: 365,
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      comments: `Requested through Jira issue ${key} [certificate:${key}/lost-run/g0/enroll]`,
+    });
+    const totals = await sweep();
+    const reported = (totals.unownedOrders ?? []).map((o) => o.certificateId);
+    assert.ok(reported.includes(duplicate.sslId), `reported ${reported.join(', ')}`);
+    assert.ok(!reported.includes(certificateId ?? 0), 'the certificate the issue tracks is owned');
+    await sweep();
+    const said = comments(key).filter((c) => c.includes(`order ${duplicate.sslId}`));
+    assert.equal(said.length, 1, 'said once on the issue');
+    assert.match(await runCli(['unowned'], world.env.client), new RegExp(`${duplicate.sslId}\\s+${key}`));
   });
 });
