@@ -81,6 +81,19 @@ describe('Jira client', () => {
     assert.deepEqual(comments, ['First line\nsecond line\nNew paragraph', 'Another event']);
   });
 
+  it('cuts a comment Jira would refuse as too long, instead of failing', async () => {
+    const key = await newIssue();
+    assert.equal(await jira.addCommentOnce(key, 'long', `Renewal failed: ${'a very long reason '.repeat(3000)}`), true);
+    const [text] = view(key).fields.comment.comments.map((c) => adfToText(c.body));
+    assert.ok(text?.startsWith('Renewal failed: a very long reason'));
+    assert.ok(text?.endsWith('(cut short)'));
+  });
+
+  it('refuses an issue key that is not one before it reaches a URL', async () => {
+    await assert.rejects(jira.getCertificateIssue('CERT-1/../../myself'), /not a Jira issue key/);
+    await assert.rejects(jira.addCommentOnce('../x', 'e', 't'), /not a Jira issue key/);
+  });
+
   it('attaches a file once per name and downloads it back', async () => {
     const key = await newIssue();
     const pem = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';

@@ -94,8 +94,8 @@ export interface StatusChange {
 /** Entity property on the connector's comments; its `eventId` makes posting them idempotent. */
 export const COMMENT_PROPERTY = 'certificate-lifecycle';
 
-/** Jira Cloud refuses comment bodies over 32,767 characters; longer texts are cut with a note. */
-export const MAX_COMMENT_LENGTH = 32_000;
+/** Jira Cloud refuses comment bodies over 32,767 characters (with their markup); longer texts are cut. */
+export const MAX_COMMENT_LENGTH = 30_000;
 
 /** Jira issue keys: a project key, a dash, a number. Anything else never reaches a URL path. */
 export const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
