@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       jira,
       secret: config.receiver.webhookSecret,
       maxBodyBytes: config.receiver.maxBodyBytes,
+      revokersGroup: config.receiver.revokersGroup,
     });
     const receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
     await ensureSweepSchedule(t.client);

@@ -24,7 +24,14 @@ export interface Config {
   sectigo: SectigoConfig | undefined;
   /** Global limit on SCM calls per second, across every worker (Temporal enforces it per task queue). */
   sectigoRequestsPerSecond: number;
-  receiver: { host: string; port: number; maxBodyBytes: number; webhookSecret: string | undefined };
+  receiver: {
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    webhookSecret: string | undefined;
+    /** When set, only members of this Jira group may revoke. */
+    revokersGroup: string | undefined;
+  };
   profilesFile: string | undefined;
   sandbox: { dataDir: string; jiraPort: number; scmPort: number; issuanceDelayMs: number };
 }
@@ -101,6 +108,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
           certificateId: name('JIRA_FIELD_CERTIFICATE_ID', d.fields.certificateId),
           domain: name('JIRA_FIELD_DOMAIN', d.fields.domain),
           expiryDate: name('JIRA_FIELD_EXPIRY_DATE', d.fields.expiryDate),
+          revocationReason: name('JIRA_FIELD_REVOCATION_REASON', d.fields.revocationReason),
         },
         statuses: {
           request: name('JIRA_STATUS_REQUEST', d.statuses.request),
@@ -161,6 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       port: receiverPort,
       maxBodyBytes: int('RECEIVER_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       webhookSecret: text('JIRA_WEBHOOK_SECRET'),
+      revokersGroup: text('JIRA_REVOKERS_GROUP'),
     },
     profilesFile: text('PROFILES_FILE'),
     sandbox: {

@@ -112,6 +112,8 @@ export interface ReceiverDependencies {
   /** HMAC secret of the Jira webhook; unsigned or badly signed requests get 401. */
   secret: string | undefined;
   maxBodyBytes: number;
+  /** When set, only members of this Jira group may revoke. */
+  revokersGroup?: string;
 }
 
 /** The webhook receiver, not yet listening; it learns the connector's own Jira account first. */
@@ -123,5 +125,6 @@ export async function createReceiver(deps: ReceiverDependencies): Promise<Server
     connectorAccountId: await deps.jira.myAccountId(),
     names: deps.jira.names,
     jira: deps.jira,
+    ...(deps.revokersGroup ? { revokersGroup: deps.revokersGroup } : {}),
   });
 }

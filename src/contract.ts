@@ -27,6 +27,8 @@ export const ErrorType = {
   RenewalOutsideWindow: 'RenewalOutsideWindow',
   /** The certificate cannot be renewed now (not issued yet, renewal under way, revoked). */
   RenewalNotPossible: 'RenewalNotPossible',
+  /** There is nothing to revoke (the request was never enrolled). */
+  RevocationNotPossible: 'RevocationNotPossible',
   /** A 4xx from SCM or Jira that retrying cannot fix. */
   UpstreamRejected: 'UpstreamRejected',
   /** 408/429/5xx or a network failure: retried, honouring Retry-After. */
@@ -44,6 +46,7 @@ export type CertificatePhase =
   | 'RenewalDue'
   | 'Renewing'
   | 'Expired'
+  | 'Revoking'
   | 'Revoked'
   | 'Rejected';
 
@@ -154,6 +157,40 @@ export interface RenewAccepted {
   phase: CertificatePhase;
 }
 
+/** RFC 5280 reasons SCM accepts for revocation, by the names Jira's "Revocation reason" select shows. */
+export const REVOCATION_REASONS = {
+  Unspecified: 0,
+  'Key compromise': 1,
+  'Affiliation changed': 3,
+  Superseded: 4,
+  'Cessation of operation': 5,
+} as const;
+export type RevocationReasonName = keyof typeof REVOCATION_REASONS;
+export type RevocationReasonCode = (typeof REVOCATION_REASONS)[RevocationReasonName];
+
+/** The reason's name for a code, for comments. */
+export function revocationReasonName(code: number): string {
+  return Object.entries(REVOCATION_REASONS).find(([, c]) => c === code)?.[0] ?? `code ${code}`;
+}
+
+/** A revocation asked for by a person (the "Revoke Certificate" transition) or an operator (CLI). */
+export interface RevokeRequest {
+  reasonCode: RevocationReasonCode;
+  /** The person's own words, from the transition's comment. */
+  comment?: string;
+  /** Jira account id, or `cli:<user>`. */
+  requestedBy: string;
+  /** How to name them in the comment (their Jira display name). */
+  requestedByName?: string;
+  /** Identifies the request (the Jira changelog id); duplicates are no-ops. */
+  requestId?: string;
+}
+
+export interface RevokeAccepted {
+  result: 'accepted' | 'duplicate' | 'joined';
+  phase: CertificatePhase;
+}
+
 /** What the daily sweep saw in SCM that differs from the workflow's view. */
 export interface ScmObservation {
   certificateId: number;
@@ -188,6 +225,12 @@ export const statusQuery = defineQuery<CertificateStatus>('status');
 
 /** Renew now: validated against the expiry window unless `force` is set. Jira sends its changelog id as the update id. */
 export const renewUpdate = defineUpdate<RenewAccepted, [RenewRequest]>('renew');
+
+/**
+ * Revoke every still-valid certificate of the issue and end the workflow. Taken in any phase: an order
+ * in flight is revoked once issued and never published. Jira sends its changelog id as the update id.
+ */
+export const revokeUpdate = defineUpdate<RevokeAccepted, [RevokeRequest]>('revoke');
 
 /** Profile settings may have changed, or the CSR on the issue did: plan again. */
 export const reevaluateSignal = defineSignal('reevaluate');

@@ -89,6 +89,32 @@ export const comments = {
     `Sectigo Certificate Manager shows certificate ${certificateId} as ${scmStatus}, outside Jira. ` +
     'Run "Renew Certificate" to issue a replacement through Jira.',
 
+  revoked: (
+    certificates: Array<{ certificateId: number; serialNumber: string; already: boolean }>,
+    reason: string,
+    by: string,
+    at: number,
+    comment: string | undefined,
+    unpublished: number[],
+  ) =>
+    `Certificate${certificates.length === 1 ? '' : 's'} revoked on ${isoTime(at)} by ${by}, reason: ${reason}.\n\n` +
+    certificates
+      .map(
+        (c) =>
+          `- Certificate ID ${c.certificateId}, serial ${c.serialNumber}` +
+          (unpublished.includes(c.certificateId)
+            ? ' (issued while the revocation was asked for; never published)'
+            : '') +
+          (c.already ? ' (Sectigo Certificate Manager showed it revoked already)' : ''),
+      )
+      .join('\n') +
+    (comment ? `\n\nComment: ${comment}` : '') +
+    '\n\nNothing on this issue is renewed any more.',
+
+  revokedNothingIssued: (by: string, at: number) =>
+    `Revocation asked for by ${by} on ${isoTime(at)}, before any certificate was issued: the request is ` +
+    'withdrawn and nothing was ordered. Nothing on this issue is renewed.',
+
   renewalRefused: (reason: string) => reason,
 
   profileMissing: (profileId: string) =>
@@ -134,6 +160,16 @@ export const renewalRefusals = {
   rejected:
     'This issue has no certificate to renew: its request was not enrolled. Fix the request and run "Enroll Certificate".',
   revoked: 'The certificate of this issue was revoked, so it cannot be renewed. Create a new Certificate request.',
+};
+
+/** Refusals of a revocation request, told on the issue by the receiver; the issue returns where it was. */
+export const revocationRefusals = {
+  notEnrolled: 'This issue has no enrolled certificate to revoke; nothing was revoked.',
+  noReason: (field: string, choices: string) =>
+    `Choose a "${field}" (${choices}) in the "Revoke Certificate" dialog; nothing was revoked.`,
+  notInGroup: (group: string) =>
+    `Only members of the Jira group "${group}" may revoke certificates; nothing was revoked.`,
+  alreadyRevoked: 'The certificates of this issue were revoked already; nothing more to do.',
 };
 
 /** What the CSR checks say; each is a complete sentence for the requester. */

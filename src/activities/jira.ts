@@ -43,13 +43,21 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
     },
 
     /** Moves the issue to the configured status for `state`; nothing happens when it is there, or in `orAlreadyIn`. */
-    async moveIssue(issueKey: string, state: IssueState, orAlreadyIn: IssueState[] = []): Promise<void> {
+    async moveIssue(
+      issueKey: string,
+      state: IssueState,
+      orAlreadyIn: IssueState[] = [],
+      revocationReason = 'Unspecified',
+    ): Promise<void> {
       const { statuses } = jira.names;
+      // Moving to the revoked status fills in its dialog's required reason.
+      const fields = state === 'revoked' ? jira.revocationFields(revocationReason) : {};
       await translated(() =>
         jira.moveTo(
           issueKey,
           statuses[state],
           orAlreadyIn.map((s) => statuses[s]),
+          fields,
         ),
       );
     },

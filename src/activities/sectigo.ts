@@ -4,10 +4,10 @@
  * token, for as long as SCM may still be processing the lost request, before it orders again.
  */
 import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
-import { ErrorType, type IssuedCertificate } from '../contract.ts';
+import { ErrorType, type IssuedCertificate, type RevocationReasonCode } from '../contract.ts';
 import * as x509 from '../csr/x509.ts';
 import type { Profile, Profiles } from '../profiles.ts';
-import type { ScmClient } from '../sectigo/client.ts';
+import { ScmError, type ScmClient } from '../sectigo/client.ts';
 import { pending, translated, userProblem } from './failures.ts';
 
 interface OrderNames {
@@ -191,6 +191,27 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           if (token?.[1] && token[2]) orders.push({ certificateId: id, issueKey: token[2], token: token[1] });
         }
         return { orders, highest: examined.at(-1) ?? after };
+      });
+    },
+
+    /**
+     * Revokes one certificate in SCM with its RFC 5280 reason. Revoking what SCM already shows revoked
+     * (-159, also what a retry after a lost answer meets) is an answer, not an error.
+     */
+    async revokeCertificate(input: {
+      certificateId: number;
+      reasonCode: RevocationReasonCode;
+      reason: string;
+    }): Promise<'revoked' | 'already-revoked'> {
+      return translated(async () => {
+        try {
+          await scm.revoke(input.certificateId, input.reasonCode, input.reason.slice(0, 512));
+          log.info('certificate revoked', { certificateId: input.certificateId, reasonCode: input.reasonCode });
+          return 'revoked';
+        } catch (err) {
+          if (err instanceof ScmError && err.code === -159) return 'already-revoked';
+          throw err;
+        }
       });
     },
 

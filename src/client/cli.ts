@@ -8,10 +8,13 @@ import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } 
 import {
   certificateWorkflowId,
   renewUpdate,
+  REVOCATION_REASONS,
+  revokeUpdate,
   searchAttributes,
   statusQuery,
   SWEEP_SCHEDULE_ID,
   type CertificateStatus,
+  type RevocationReasonCode,
 } from '../contract.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
@@ -25,6 +28,10 @@ Commands:
                                 certificates, newest first (search attributes)
   renew <ISSUE-KEY> [--force]   renew now; without --force only inside the expiry window
                                 (or where the profile allows renewal outside it)
+  revoke <ISSUE-KEY> --reason R [--comment C]
+                                revoke every valid certificate of the issue and stop renewing;
+                                R: unspecified, key-compromise, affiliation-changed, superseded,
+                                cessation-of-operation
   sweep                         run the daily sweep now
   unowned                       orders in SCM that carry the connector's token but that no
                                 certificate workflow owns, as the last sweep found them
@@ -45,6 +52,8 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       status: { type: 'string' },
       profile: { type: 'string' },
       domain: { type: 'string' },
+      reason: { type: 'string' },
+      comment: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -118,6 +127,28 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
         throw err;
       }
     }
+    case 'revoke': {
+      const handle = needKey();
+      const reasonCode = reasonFromCli(values.reason);
+      try {
+        const accepted = await handle.executeUpdate(revokeUpdate, {
+          args: [
+            {
+              reasonCode,
+              requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+              ...(values.comment ? { comment: values.comment } : {}),
+            },
+          ],
+        });
+        return `${issueKey}: revocation ${accepted.result}; follow it with \`status ${issueKey}\``;
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError)
+          throw new UsageError(`${issueKey}: ${err.cause?.message ?? err.message}`);
+        if (err instanceof WorkflowNotFoundError)
+          throw new UsageError(`no running certificate workflow for ${issueKey} (revoked already, or never enrolled)`);
+        throw err;
+      }
+    }
     case 'unowned': {
       const query = "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'";
       for await (const run of client.workflow.list({ query })) {
@@ -138,6 +169,18 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }
+}
+
+/** `key-compromise` or `Key compromise` (or the RFC 5280 code) to the code SCM takes. */
+function reasonFromCli(given: string | undefined): RevocationReasonCode {
+  const choices = Object.keys(REVOCATION_REASONS).map((name) => name.toLowerCase().replace(/ /g, '-'));
+  if (!given) throw new UsageError(`revoke needs --reason, one of ${choices.join(', ')}`);
+  const wanted = given.toLowerCase().replace(/[ _]/g, '-');
+  const found = Object.entries(REVOCATION_REASONS).find(
+    ([name, code]) => name.toLowerCase().replace(/ /g, '-') === wanted || String(code) === wanted,
+  );
+  if (!found) throw new UsageError(`unknown reason "${given}": use one of ${choices.join(', ')}`);
+  return found[1];
 }
 
 function formatStatus(s: CertificateStatus): string {

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     jira: await connectJira(config.jira),
     secret: config.receiver.webhookSecret,
     maxBodyBytes: config.receiver.maxBodyBytes,
+    revokersGroup: config.receiver.revokersGroup,
   });
   const url = await listen(server, config.receiver.port, config.receiver.host);
   log.info('receiver listening', { url: `${url}${WEBHOOK_PATH}` });

@@ -10,17 +10,23 @@ import type { JiraClient, JiraNames } from '../jira/client.ts';
 import { z } from 'zod';
 import { HttpError, readBody, sendJson } from '../http.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
-import { comments, renewalRefusals } from '../messages.ts';
+import { adfToText } from '../jira/adf.ts';
+import { comments, renewalRefusals, revocationRefusals } from '../messages.ts';
 import { log } from '../log.ts';
 import type { certificateLifecycle } from '../workflows/certificate.ts';
 import {
   certificateWorkflowId,
   csrChangedSignal,
   renewUpdate,
+  REVOCATION_REASONS,
+  revokeUpdate,
   searchAttributes,
   TASK_QUEUE,
   type CertificateRequest,
   type RenewRequest,
+  type RevocationReasonCode,
+  type RevocationReasonName,
+  type RevokeRequest,
 } from '../contract.ts';
 
 export const WEBHOOK_PATH = '/webhooks/jira';
@@ -37,6 +43,8 @@ export interface WebhookOptions {
   jira: JiraClient;
   /** Deliveries already handled (default: a new log with a seven-day retention). */
   deliveries?: DeliveryLog;
+  /** When set, only members of this Jira group may revoke (JIRA_REVOKERS_GROUP). */
+  revokersGroup?: string;
 }
 
 type Receiver = WebhookOptions & { deliveries: DeliveryLog };
@@ -47,7 +55,9 @@ type Receiver = WebhookOptions & { deliveries: DeliveryLog };
  */
 const jiraEventSchema = z.looseObject({
   webhookEvent: z.string().optional(),
-  user: z.looseObject({ accountId: z.string().optional() }).optional(),
+  user: z.looseObject({ accountId: z.string().optional(), displayName: z.string().optional() }).optional(),
+  /** The comment a person wrote in a transition's dialog. */
+  comment: z.looseObject({ body: z.unknown() }).optional(),
   issue: z
     .looseObject({
       key: z.string().optional(),
@@ -79,6 +89,17 @@ type JiraEvent = z.infer<typeof jiraEventSchema>;
 
 export type EventDecision =
   | { action: 'enroll'; request: CertificateRequest }
+  | {
+      action: 'revoke';
+      issueKey: string;
+      /** The "Revocation reason" chosen in the dialog, as Jira shows it (undefined: none). */
+      reasonName: string | undefined;
+      comment: string | undefined;
+      requestedBy: string;
+      requestedByName: string | undefined;
+      requestId: string;
+      returnToStatus: string | undefined;
+    }
   | { action: 'renew'; issueKey: string; request: RenewRequest }
   | { action: 'reevaluate'; issueKey: string }
   | { action: 'ignore'; reason: string };
@@ -89,6 +110,7 @@ export function interpretEvent(
   deliveryId: string,
   names: JiraNames,
   connectorAccountId: string,
+  revocationReasonFieldId?: string,
 ): EventDecision {
   if (event.webhookEvent !== 'jira:issue_updated')
     return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
@@ -117,6 +139,21 @@ export function interpretEvent(
         requestId: triggerId,
         ...(move.fromString ? { returnToStatus: move.fromString } : {}),
       },
+    };
+  }
+  if (move?.toString === names.statuses.revoked) {
+    const reason = revocationReasonFieldId ? event.issue?.fields?.[revocationReasonFieldId] : undefined;
+    const reasonName = (reason as { value?: unknown } | null | undefined)?.value;
+    const comment = event.comment?.body === undefined ? '' : adfToText(event.comment.body).trim();
+    return {
+      action: 'revoke',
+      issueKey: key,
+      reasonName: typeof reasonName === 'string' ? reasonName : undefined,
+      comment: comment === '' ? undefined : comment.slice(0, 500),
+      requestedBy: actor,
+      requestedByName: event.user?.displayName,
+      requestId: triggerId,
+      returnToStatus: move.fromString ?? undefined,
     };
   }
   if (items.some((item) => item.field === names.fields.csr)) return { action: 'reevaluate', issueKey: key };
@@ -187,14 +224,20 @@ async function receive(options: Receiver, req: IncomingMessage): Promise<Record<
     log.info('delivery already handled', { deliveryId });
     return { result: 'duplicate-delivery' };
   }
-  const decision = interpretEvent(parsed.data, deliveryId, options.names, options.connectorAccountId);
+  const decision = interpretEvent(
+    parsed.data,
+    deliveryId,
+    options.names,
+    options.connectorAccountId,
+    options.jira.fieldId('revocationReason'),
+  );
   const answer = await act(options, decision, deliveryId);
   // Remembered only once handled: a delivery that failed (503) must be taken when Jira sends it again.
   if (deliveryId !== '') options.deliveries.remember(deliveryId);
   return answer;
 }
 
-function act(options: WebhookOptions, decision: EventDecision, deliveryId: string): Promise<Record<string, unknown>> {
+function act(options: Receiver, decision: EventDecision, deliveryId: string): Promise<Record<string, unknown>> {
   switch (decision.action) {
     case 'ignore':
       return Promise.resolve({ result: 'ignored', reason: decision.reason });
@@ -204,7 +247,66 @@ function act(options: WebhookOptions, decision: EventDecision, deliveryId: strin
       return requestRenewal(options, decision.issueKey, decision.request);
     case 'reevaluate':
       return nudge(options, decision.issueKey);
+    case 'revoke':
+      return requestRevocation(options, decision);
   }
+}
+
+/**
+ * Turns "Revoke Certificate" into the workflow's `revoke` update, with the changelog id as update id. A
+ * refusal the user can act on (no reason, not allowed, nothing enrolled) is told on the issue, which
+ * goes back where it was.
+ */
+async function requestRevocation(
+  options: Receiver,
+  decision: Extract<EventDecision, { action: 'revoke' }>,
+): Promise<Record<string, unknown>> {
+  const { issueKey, requestId } = decision;
+  const workflowId = certificateWorkflowId(issueKey);
+  const refuse = async (reason: string, returnTo = decision.returnToStatus) => {
+    await options.jira.addCommentOnce(issueKey, `receiver/${issueKey}/${requestId}/revocation-refused`, reason);
+    if (returnTo) await options.jira.moveTo(issueKey, returnTo);
+    log.info('revocation refused', { workflowId, requestId, reason });
+    return { result: 'revocation-refused', workflowId, reason };
+  };
+  const reasonCode = REVOCATION_REASONS[decision.reasonName as RevocationReasonName] as
+    RevocationReasonCode | undefined;
+  if (reasonCode === undefined) {
+    return refuse(
+      revocationRefusals.noReason(options.names.fields.revocationReason, Object.keys(REVOCATION_REASONS).join(', ')),
+    );
+  }
+  if (options.revokersGroup && !(await options.jira.isMemberOf(decision.requestedBy, options.revokersGroup))) {
+    return refuse(revocationRefusals.notInGroup(options.revokersGroup));
+  }
+  const request: RevokeRequest = {
+    reasonCode,
+    requestedBy: decision.requestedBy,
+    requestId,
+    ...(decision.comment ? { comment: decision.comment } : {}),
+    ...(decision.requestedByName ? { requestedByName: decision.requestedByName } : {}),
+  };
+  try {
+    const accepted = await options.client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(revokeUpdate, { args: [request], updateId: requestId });
+    log.info('revocation requested', { workflowId, requestId, result: accepted.result });
+    return { result: accepted.result === 'accepted' ? 'revocation-requested' : accepted.result, workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return refuse(err.cause?.message ?? err.message);
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  // No running workflow: revoked already (one comment, the same end state), or nothing was ever enrolled.
+  const run = await latestRun(options.client, workflowId);
+  if (run?.phase === 'Revoked') {
+    await options.jira.addCommentOnce(
+      issueKey,
+      `receiver/${issueKey}/${requestId}/revoked-already`,
+      revocationRefusals.alreadyRevoked,
+    );
+    return { result: 'revoked-already', workflowId };
+  }
+  return refuse(revocationRefusals.notEnrolled);
 }
 
 /**

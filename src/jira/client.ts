@@ -17,6 +17,8 @@ export interface JiraNames {
     certificateId: string;
     domain: string;
     expiryDate: string;
+    /** The "Revoke Certificate" dialog's select; needed only to revoke by transition. */
+    revocationReason: string;
   };
   statuses: {
     request: string;
@@ -38,6 +40,7 @@ export const DEFAULT_JIRA_NAMES: JiraNames = {
     certificateId: 'Certificate ID',
     domain: 'Certificate domain',
     expiryDate: 'Certificate expiry date',
+    revocationReason: 'Revocation reason',
   },
   statuses: {
     request: 'Certificate Request',
@@ -107,6 +110,8 @@ export function assertIssueKey(issueKey: string): string {
 }
 
 type FieldKey = keyof JiraNames['fields'];
+/** Fields a site may lack: the connector works without them, and says what is missing where they are needed. */
+const OPTIONAL_FIELDS: readonly FieldKey[] = ['revocationReason'];
 type Cloud = ReturnType<typeof createCloudClient>;
 
 export class JiraClient {
@@ -137,6 +142,7 @@ export class JiraClient {
     for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
       const matches = fields.filter((f) => f.custom && f.name === name);
       if (matches.length === 1 && matches[0]?.id) ids[key] = matches[0].id;
+      else if (matches.length === 0 && OPTIONAL_FIELDS.includes(key)) continue;
       else if (matches.length === 0) problems.push(`no custom field named "${name}"`);
       else
         problems.push(`${matches.length} custom fields are named "${name}" (${matches.map((m) => m.id).join(', ')})`);
@@ -145,7 +151,8 @@ export class JiraClient {
     return new JiraClient(jira, names, ids);
   }
 
-  fieldId(key: FieldKey): string {
+  /** The custom field's id on this site; undefined for an optional field the site lacks. */
+  fieldId(key: FieldKey): string | undefined {
     return this.#fieldIds[key];
   }
 
@@ -268,6 +275,18 @@ export class JiraClient {
     );
   }
 
+  /** The "Revocation reason" a transition to the revoked status carries (its screen requires one). */
+  revocationFields(reasonName: string): Record<string, unknown> {
+    const id = this.fieldId('revocationReason');
+    return id ? { [id]: { value: reasonName } } : {};
+  }
+
+  /** Whether the account is a member of the Jira group. */
+  async isMemberOf(accountId: string, group: string): Promise<boolean> {
+    const groups = await call('read the groups of a user', () => this.#jira.users.getUserGroups({ accountId }));
+    return groups.some((g) => g.name === group);
+  }
+
   /** The issue's latest status change, from its changelog (newest page); undefined when it never moved. */
   async latestStatusChange(issueKey: string): Promise<StatusChange | undefined> {
     assertIssueKey(issueKey);
@@ -290,7 +309,12 @@ export class JiraClient {
    * Reads the current status first, so a repeated call changes nothing, nor does one on an issue already in
    * one of `alsoFine`. Returns whether it moved.
    */
-  async moveTo(issueKey: string, statusName: string, alsoFine: readonly string[] = []): Promise<boolean> {
+  async moveTo(
+    issueKey: string,
+    statusName: string,
+    alsoFine: readonly string[] = [],
+    fields: Record<string, unknown> = {},
+  ): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
     if (issue.status === statusName || alsoFine.includes(issue.status)) return false;
     const { transitions = [] } = await call(`list transitions of ${issueKey}`, () =>
@@ -306,7 +330,11 @@ export class JiraClient {
     }
     const id = transition.id;
     await call(`transition ${issueKey}`, () =>
-      this.#jira.issues.doTransition({ issueIdOrKey: issueKey, transition: { id } }),
+      this.#jira.issues.doTransition({
+        issueIdOrKey: issueKey,
+        transition: { id },
+        ...(Object.keys(fields).length > 0 ? { fields } : {}),
+      }),
     );
     return true;
   }

@@ -121,6 +121,30 @@ export class LocalCa {
     });
   }
 
+  /**
+   * The intermediate's CRL, PEM: every revoked serial (hex) with its date and RFC 5280 reason code, as a
+   * relying party (or `openssl crl`) reads it.
+   */
+  async crl(
+    revoked: Array<{ serialNumber: string; revokedAt: number; reasonCode: number }>,
+    now: number,
+  ): Promise<string> {
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: this.intermediate.subject,
+      thisUpdate: new Date(now),
+      nextUpdate: new Date(now + 24 * 3600_000),
+      entries: revoked.map((entry) => ({
+        serialNumber: entry.serialNumber,
+        revocationDate: new Date(entry.revokedAt),
+        reason: entry.reasonCode,
+      })),
+      signingKey: this.#signingKey,
+      signingAlgorithm: SIGNING,
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.intermediate)],
+    });
+    return x509.PemConverter.encode(crl.rawData, 'X509 CRL') + '\n';
+  }
+
   /** Intermediate then root, PEM: what SCM appends after the certificate in `x509` collect. */
   get chainPem(): string {
     return `${this.intermediate.toString('pem')}\n${this.root.toString('pem')}\n`;

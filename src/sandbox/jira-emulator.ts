@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { adfProblem, textToAdf } from '../jira/adf.ts';
 import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
 import { Router, type RouteContext } from './router.ts';
+import { REVOCATION_REASONS } from '../contract.ts';
 
 export interface JiraUser {
   accountId: string;
@@ -36,6 +37,12 @@ export const SANDBOX_USERS = {
   },
 } satisfies Record<string, JiraUser>;
 
+/** Group memberships of the sandbox's users. */
+const SANDBOX_GROUPS: Record<string, string[]> = {
+  [SANDBOX_USERS.connector.accountId]: ['jira-software-users'],
+  [SANDBOX_USERS.alice.accountId]: ['jira-software-users', 'certificate-revokers'],
+};
+
 interface FieldDef {
   id: string;
   name: string;
@@ -50,6 +57,11 @@ export const SANDBOX_FIELDS: FieldDef[] = [
   { id: 'customfield_10054', name: 'Certificate expiry date', type: 'datepicker' },
   { id: 'customfield_10055', name: 'Revocation reason', type: 'select' },
 ];
+
+/** Fields on each transition's screen; posted with the transition, required ones checked. */
+const SCREENS: Record<string, Array<{ id: string; name: string; required: boolean }>> = {
+  'Revoke Certificate': [{ id: 'customfield_10055', name: 'Revocation reason', required: true }],
+};
 
 const STATUSES = [
   { id: '10000', name: 'Certificate Request', category: 'new' },
@@ -78,7 +90,15 @@ const TRANSITIONS = [
     from: ['Certificate Enrolled', 'Certificate Renewed'],
     to: 'Certificate Request',
   },
-  { id: '51', name: 'Back to Enrolled', from: ['Certificate Renewed'], to: 'Certificate Enrolled' },
+  {
+    id: '51',
+    name: 'Back to Enrolled',
+    from: ['Certificate Renewed', 'Certificate Revoked'],
+    to: 'Certificate Enrolled',
+  },
+  // Where a refused revocation returns the issue to (the connector's own moves).
+  { id: '61', name: 'Back to Request', from: ['Certificate Revoked'], to: 'Certificate Request' },
+  { id: '71', name: 'Back to Renewed', from: ['Certificate Revoked'], to: 'Certificate Renewed' },
 ];
 
 const ISSUE_TYPES = [
@@ -228,6 +248,15 @@ export class JiraEmulator {
     const v3 = '/rest/api/3';
     r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
     r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
+    r.on('GET', `${v3}/user/groups`, ({ req, res, url }) => {
+      this.#user(req);
+      const user = this.#userById(url.searchParams.get('accountId') ?? '');
+      sendJson(
+        res,
+        200,
+        (SANDBOX_GROUPS[user.accountId] ?? []).map((name) => ({ name, groupId: `group-${name}` })),
+      );
+    });
     r.on('POST', `${v3}/issue`, (ctx) => this.#createIssue(ctx));
     r.on('GET', `${v3}/issue/:key`, ({ res, url, params }) => {
       sendJson(res, 200, this.#issueJson(this.#issue(params.key), listParam(url, 'fields')));
@@ -527,7 +556,7 @@ export class JiraEmulator {
       case 'select': {
         const option = (value as { value?: unknown }).value;
         const options =
-          def.name === 'Certificate profile' ? (this.#options.profileNames ?? []) : ['0', '1', '3', '4', '5'];
+          def.name === 'Certificate profile' ? (this.#options.profileNames ?? []) : Object.keys(REVOCATION_REASONS);
         return typeof option === 'string' && (options.length === 0 || options.includes(option))
           ? undefined
           : `Option value '${String(option)}' is not valid`;
@@ -557,12 +586,37 @@ export class JiraEmulator {
   async #transition({ req, res, params }: RouteContext): Promise<void> {
     const user = this.#user(req);
     const issue = this.#issue(params.key);
-    const body = (await readJsonBody(req)) as { transition?: { id?: string }; fields?: Record<string, unknown> };
+    const body = (await readJsonBody(req)) as {
+      transition?: { id?: string };
+      fields?: Record<string, unknown>;
+      update?: { comment?: Array<{ add?: { body?: unknown } }> };
+    };
     const transition = this.#available(issue).find((t) => t.id === body.transition?.id);
     if (!transition) {
       throw jiraError(400, `Transition id '${body.transition?.id ?? ''}' is not valid for this issue.`);
     }
+    // The transition's screen: "Revoke Certificate" asks for a reason (required) and takes a comment.
+    const screen = SCREENS[transition.name] ?? [];
+    for (const field of screen.filter((f) => f.required)) {
+      if (body.fields?.[field.id] === undefined || body.fields[field.id] === null) {
+        throw jiraError(400, undefined, { [field.id]: `${field.name} is required.` });
+      }
+    }
     if (body.fields) this.#setCustomFields(issue, body.fields);
+    const added = body.update?.comment?.[0]?.add?.body;
+    let comment: Comment | undefined;
+    if (added !== undefined) {
+      const problem = adfProblem(added);
+      if (problem) throw jiraError(400, undefined, { comment: problem });
+      comment = {
+        id: String(++this.#counter.comment),
+        author: user.accountId,
+        body: added,
+        created: nowJira(),
+        properties: [],
+      };
+      issue.comments.push(comment);
+    }
     const from = STATUSES.find((s) => s.name === issue.status);
     const to = STATUSES.find((s) => s.name === transition.to);
     issue.status = transition.to;
@@ -580,7 +634,7 @@ export class JiraEmulator {
     ]);
     this.#save();
     sendJson(res, 204, undefined);
-    this.#emit('jira:issue_updated', issue, user, changelog, 'issue_generic');
+    this.#emit('jira:issue_updated', issue, user, changelog, 'issue_generic', comment);
   }
 
   #listComments({ res, url, params }: RouteContext): void {
@@ -682,7 +736,7 @@ export class JiraEmulator {
   }
 
   /** Queues a delivery of the event to every matching webhook. */
-  #emit(event: string, issue: Issue, user: JiraUser, changelog: unknown, eventType?: string): void {
+  #emit(event: string, issue: Issue, user: JiraUser, changelog: unknown, eventType?: string, comment?: Comment): void {
     for (const hook of this.#webhooks.filter((h) => h.events.includes(event))) {
       const payload = {
         timestamp: Date.now(),
@@ -691,6 +745,7 @@ export class JiraEmulator {
         user: userJson(user),
         issue: { ...this.#issueJson(issue, undefined), self: `${this.url}/rest/api/2/issue/${issue.id}` },
         ...(changelog ? { changelog } : {}),
+        ...(comment ? { comment: this.#commentJson(issue.key, comment, null) } : {}),
       };
       const delivery: Delivery = {
         id: randomUUID(),

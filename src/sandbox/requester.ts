@@ -4,7 +4,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { createCloudClient } from 'jira.js';
-import { codeBlockAdf } from '../jira/adf.ts';
+import { codeBlockAdf, textToAdf } from '../jira/adf.ts';
 import { DEFAULT_JIRA_NAMES } from '../jira/client.ts';
 import * as x509 from '../csr/x509.ts';
 import { SANDBOX_FIELDS, type JiraUser } from './jira-emulator.ts';
@@ -42,6 +42,19 @@ export class Requester {
     await this.#jira.issues.editIssue({
       issueIdOrKey: issueKey,
       fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.csr)]: codeBlockAdf(csr.trim()) },
+    });
+  }
+
+  /** Runs "Revoke Certificate", filling its dialog: the reason (as the select shows it) and a comment. */
+  async revoke(issueKey: string, reason: string | undefined, comment?: string): Promise<void> {
+    const { transitions = [] } = await this.#jira.issues.getTransitions({ issueIdOrKey: issueKey });
+    const transition = transitions.find((t) => t.name === 'Revoke Certificate');
+    if (!transition?.id) throw new Error(`${issueKey} has no transition "Revoke Certificate" now`);
+    await this.#jira.issues.doTransition({
+      issueIdOrKey: issueKey,
+      transition: { id: transition.id },
+      ...(reason ? { fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.revocationReason)]: { value: reason } } } : {}),
+      ...(comment ? { update: { comment: [{ add: { body: textToAdf(comment) } }] } } : {}),
     });
   }
 

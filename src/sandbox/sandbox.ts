@@ -28,6 +28,8 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** The connector's own limit on SCM requests per second. */
   scmRequestsPerSecond?: number;
+  /** Only members of this Jira group may revoke (the sandbox's alice is in "certificate-revokers"). */
+  revokersGroup?: string;
   /** The connector's SCM request timeout (default 10 s). */
   scmTimeoutMs?: number;
   scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
@@ -86,6 +88,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     jira,
     secret: webhookSecret,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    revokersGroup: options.revokersGroup,
   });
   const receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
   await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);

@@ -247,6 +247,18 @@ export class ScmEmulator {
     r.on('PUT', `${API}/ssl/v1`, (ctx) => this.#update(ctx));
     r.on('GET', `${API}/ssl/v1`, (ctx) => this.#list(ctx, false));
     r.on('HEAD', `${API}/ssl/v1`, (ctx) => this.#list(ctx, true));
+    r.on('GET', '/crl', async ({ res }) => {
+      const revoked = [...this.#orders.values()]
+        .filter((o) => o.status === 'Revoked' && o.serialNumber)
+        .map((o) => ({
+          serialNumber: (o.serialNumber ?? '').replace(/:/g, ''),
+          revokedAt: o.revoked ?? this.#clock(),
+          reasonCode: o.reasonCode ?? 0,
+        }));
+      const pem = await this.ca.crl(revoked, this.#clock());
+      res.writeHead(200, { 'content-type': 'application/pkix-crl', 'content-length': Buffer.byteLength(pem) });
+      res.end(pem);
+    });
     r.on('GET', '/__emulator/stats', ({ res }) => sendJson(res, 200, this.stats));
     r.on('GET', '/__emulator/orders', ({ res }) => sendJson(res, 200, this.orders()));
     r.on('POST', '/__emulator/faults', async ({ req, res }) => {

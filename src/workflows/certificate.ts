@@ -26,6 +26,8 @@ import {
   csrChangedSignal,
   reevaluateSignal,
   renewUpdate,
+  revocationReasonName,
+  revokeUpdate,
   scmObservationSignal,
   searchAttributes,
   statusQuery,
@@ -39,9 +41,11 @@ import {
   type ProfileSettings,
   type RenewAccepted,
   type RenewRequest,
+  type RevokeAccepted,
+  type RevokeRequest,
   type ScmObservation,
 } from '../contract.ts';
-import { comments, renewalRefusals, type Remedy } from '../messages.ts';
+import { comments, renewalRefusals, revocationRefusals, type Remedy } from '../messages.ts';
 import { jira, requests, orders, issuance } from './activities.ts';
 import { decide, type Decision } from './policy/lifecycle.ts';
 import { backoffFor, manualRenewalAllowed, renewalBackoff, renewalPlan, type RenewalPlan } from './policy/renewal.ts';
@@ -90,6 +94,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   let stale = false;
   let profileMissing = false;
   let observation: ScmObservation | undefined;
+  let revocation: RevokeRequest | undefined;
+  /** Certificates issued after a revocation was asked for: revoked with the rest, never published. */
+  const unpublished: CertificateRecord[] = [];
   let csrChanged = false;
   let nextAttemptAt = 0;
   const escalated: number[] = [];
@@ -115,6 +122,28 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   });
   setHandler(scmObservationSignal, (seen) => void (observation = seen));
   setHandler(
+    revokeUpdate,
+    (asked): RevokeAccepted => {
+      if (asked.requestId !== undefined && handledRequests.includes(asked.requestId)) {
+        return { result: 'duplicate', phase: status.phase };
+      }
+      if (asked.requestId !== undefined) handledRequests.push(asked.requestId);
+      if (revocation !== undefined) return { result: 'joined', phase: status.phase };
+      revocation = asked;
+      return { result: 'accepted', phase: status.phase };
+    },
+    {
+      // Taken in every phase but one: a request that was never enrolled has nothing to revoke.
+      validator: (asked: RevokeRequest) => {
+        if (asked.requestId !== undefined && handledRequests.includes(asked.requestId)) return;
+        if (status.phase === 'Rejected') throw refusal(ErrorType.RevocationNotPossible, revocationRefusals.notEnrolled);
+        if (![0, 1, 3, 4, 5].includes(asked.reasonCode)) {
+          throw refusal(ErrorType.RevocationNotPossible, `reason code ${asked.reasonCode} is not one SCM accepts`);
+        }
+      },
+    },
+  );
+  setHandler(
     renewUpdate,
     (renewal): RenewAccepted => {
       if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) {
@@ -132,7 +161,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       validator: (renewal: RenewRequest) => {
         if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) return;
         if (status.phase === 'Rejected') throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.rejected);
-        if (status.phase === 'Revoked') throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.revoked);
+        if (status.phase === 'Revoked' || status.phase === 'Revoking') {
+          throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.revoked);
+        }
         if (renewal.force || !live() || !plan || !settings) return;
         if (request === undefined && !manualRenewalAllowed(plan, settings, Date.now())) {
           throw refusal(ErrorType.RenewalOutsideWindow, renewalRefusals.outsideWindow);
@@ -144,6 +175,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   try {
     if (!current) {
       const issued = await enroll();
+      if (issued === 'withdrawn') return await revokeAll(undefined);
       if (!issued) return status;
       current = record(issued);
       status.history.push({ ...current, reason: 'enrolled' });
@@ -161,6 +193,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           profileMissing,
           request,
           observation: observation !== undefined,
+          revocation: revocation !== undefined,
           nextAttemptAt,
           renewalFailures: status.renewalFailures,
           escalated,
@@ -195,6 +228,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   /** Carries out one decision; a renewal answers the next run's state, the end of the life 'done'. */
   async function act(decision: Decision, certificate: CertificateRecord): Promise<CarriedState | 'done' | undefined> {
     switch (decision.action) {
+      case 'revoke':
+        await revokeAll(certificate);
+        return 'done';
       case 'plan':
         await replan(certificate);
         return undefined;
@@ -224,6 +260,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         const asked = request;
         const renewed = await renew(reason, asked, certificate);
         request = undefined;
+        if (renewed === 'revoking') return undefined;
         if (!renewed) {
           nextAttemptAt = Date.now() + renewalBackoff(status.renewalFailures, backoffFor(certificate), false);
           return undefined;
@@ -281,7 +318,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         const now = Date.now();
         const { until } = decision;
         await condition(
-          () => request !== undefined || stale || observation !== undefined,
+          () => request !== undefined || stale || observation !== undefined || revocation !== undefined,
           until === undefined ? undefined : Math.max(1, until - now),
           {
             summary:
@@ -356,8 +393,12 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     else setCurrentDetails(describe(status));
   }
 
-  /** Validate → order → await issuance → publish. Undefined when the request was rejected or is stale. */
-  async function enroll(): Promise<IssuedCertificate | undefined> {
+  /**
+   * Validate → order → await issuance → publish. Undefined when the request was rejected or is stale;
+   * 'withdrawn' when a revocation came before anything was ordered. A certificate issued after a
+   * revocation was asked for is answered unpublished, to be revoked.
+   */
+  async function enroll(): Promise<IssuedCertificate | 'withdrawn' | undefined> {
     enter('Validating');
     try {
       const issue = await jira.readCertificateIssue(issueKey, { statusChange: true });
@@ -386,6 +427,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         ),
       );
 
+      if (revocation) return 'withdrawn';
       enter('Enrolling');
       const { certificateId } = await orders.enrollCertificate({
         profileId,
@@ -400,6 +442,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
 
       enter('AwaitingIssuance');
       const certificate = await issuance.collectCertificate(certificateId);
+      if (revocation) {
+        unpublished.push(record(certificate));
+        return certificate;
+      }
 
       enter('Publishing');
       await publish(certificate, 'enrolled');
@@ -427,12 +473,13 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     reason: IssueReason,
     asked: RenewRequest | undefined,
     from: CertificateRecord,
-  ): Promise<CertificateRecord | undefined> {
+  ): Promise<CertificateRecord | 'revoking' | undefined> {
     enter('Renewing');
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
       const issue = await jira.readCertificateIssue(issueKey);
       const { csr } = await requests.validateRequest({ profileName: settings?.profileName, csr: issue.csr });
+      if (revocation) return 'revoking';
       const { certificateId } = await orders.renewCertificate({
         certificateId: from.certificateId,
         csr: csr.pem,
@@ -443,6 +490,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         token: eventId('renew'),
       });
       const certificate = await issuance.collectCertificate(certificateId);
+      if (revocation) {
+        unpublished.push(record(certificate));
+        return 'revoking';
+      }
       await publish(certificate, reason, from);
       status.renewalFailures = 0;
       return record(certificate);
@@ -513,6 +564,60 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         : []),
     ]);
     setCurrentDetails(describe(status));
+  }
+
+  /**
+   * Revokes every certificate of the issue that is still valid — the current one, earlier generations
+   * not yet expired, and any issued since the revocation was asked for — says so once, and ends.
+   */
+  async function revokeAll(certificate: CertificateRecord | undefined): Promise<CertificateStatus> {
+    const asked = revocation as RevokeRequest;
+    enter('Revoking');
+    const now = Date.now();
+    const by = asked.requestedByName ?? asked.requestedBy;
+    const reasonName = revocationReasonName(asked.reasonCode);
+    const candidates = [...(certificate ? [certificate] : []), ...status.history, ...unpublished];
+    const targets = candidates.filter(
+      (c, i) => c.notAfter > now && candidates.findIndex((d) => d.certificateId === c.certificateId) === i,
+    );
+    const done: Array<{ certificateId: number; serialNumber: string; already: boolean }> = [];
+    for (const target of targets) {
+      const outcome = await orders.revokeCertificate({
+        certificateId: target.certificateId,
+        reasonCode: asked.reasonCode,
+        reason: `${reasonName}: revoked through Jira issue ${issueKey} by ${by}${asked.comment ? ` (${asked.comment})` : ''}`,
+      });
+      done.push({
+        certificateId: target.certificateId,
+        serialNumber: target.serialNumber,
+        already: outcome === 'already-revoked',
+      });
+    }
+    status.lastError = undefined;
+    status.renewAt = undefined;
+    upsertSearchAttributes([
+      { key: searchAttributes.status, value: 'Revoked' },
+      { key: searchAttributes.renewAt, value: null },
+    ]);
+    status.phase = 'Revoked';
+    setCurrentDetails(describe(status));
+    await jira.commentOnce(
+      issueKey,
+      eventId('revoked'),
+      done.length > 0
+        ? comments.revoked(
+            done,
+            reasonName,
+            by,
+            now,
+            asked.comment,
+            unpublished.map((u) => u.certificateId),
+          )
+        : comments.revokedNothingIssued(by, now),
+    );
+    await jira.moveIssue(issueKey, 'revoked', [], reasonName);
+    await condition(allHandlersFinished);
+    return status;
   }
 
   /** Acts on what the sweep saw in SCM; true when the certificate's life is over. */

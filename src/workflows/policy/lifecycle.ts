@@ -38,6 +38,8 @@ export interface LifecycleState {
   request: PendingRequest | undefined;
   /** News from the daily sweep about the order in SCM. */
   observation: boolean;
+  /** A revocation was asked for: it comes before anything else. */
+  revocation: boolean;
   /** No automatic or profile-forced attempt before this instant (backoff after a failure). */
   nextAttemptAt: number;
   renewalFailures: number;
@@ -47,6 +49,7 @@ export interface LifecycleState {
 
 /** The named reasons to act. */
 export type Decision =
+  | { action: 'revoke'; reason: 'RevocationRequested' }
   | { action: 'plan'; reason: 'NoPlanYet' | 'ProfileChanged' }
   | { action: 'reconcile'; reason: 'ChangedInScm' }
   | { action: 'renew'; reason: 'Requested' | 'Forced' | 'ForcedByProfile' | 'RenewalDue' }
@@ -59,6 +62,7 @@ export type Decision =
 /** The next thing to do; `wait` carries the next instant that matters (undefined: only a message can). */
 export function decide(state: LifecycleState, now: number): Decision {
   const { current, settings, plan } = state;
+  if (state.revocation) return { action: 'revoke', reason: 'RevocationRequested' };
   if (state.stale) return { action: 'plan', reason: 'ProfileChanged' };
   if (state.profileMissing) return { action: 'wait', reason: 'ProfileMissing', until: undefined };
   if (!settings || !plan) return { action: 'plan', reason: 'NoPlanYet' };

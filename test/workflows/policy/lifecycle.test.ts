@@ -22,6 +22,7 @@ const base: LifecycleState = {
   profileMissing: false,
   request: undefined,
   observation: false,
+  revocation: false,
   nextAttemptAt: 0,
   renewalFailures: 0,
   escalated: [],
@@ -29,6 +30,13 @@ const base: LifecycleState = {
 
 describe('the lifecycle decision', () => {
   const cases: Array<[string, Partial<LifecycleState>, number, string, string]> = [
+    [
+      'a revocation, before all else',
+      { revocation: true, request: {}, stale: true },
+      plan.renewAt,
+      'revoke',
+      'RevocationRequested',
+    ],
     ['no plan yet', { settings: undefined, plan: undefined }, T0, 'plan', 'NoPlanYet'],
     ['a profile change', { stale: true }, T0, 'plan', 'ProfileChanged'],
     ['a missing profile', { profileMissing: true }, T0, 'wait', 'ProfileMissing'],

@@ -1,0 +1,176 @@
+/**
+ * Revoking from Jira ("Revoke Certificate" and its dialog) and from the CLI, against the dev server and
+ * the emulators: the reason reaches SCM, the CA's CRL lists the serial with that reason, every valid
+ * certificate of the issue is revoked exactly once, nothing is published after, and the workflow ends.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../src/client/cli.ts';
+import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { adfToText } from '../../src/jira/adf.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+interface IssueView {
+  fields: {
+    status: { name: string };
+    attachment: Array<{ filename: string }>;
+    comment: { comments: Array<{ body: unknown }> };
+  };
+}
+
+describe('revocation', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 100 } });
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const handle = (key: string) =>
+    world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+  const orders = (domain: string) =>
+    world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain) as Array<{
+      id: number;
+      status: string;
+      serialNumber: string;
+      reasonCode?: number;
+    }>;
+  const revokeCalls = () => world.sandbox.scmEmulator.stats.byOperation['POST /api/ssl/v1/revoke/{id}'] ?? 0;
+  const until = (key: string, what: string, check: (s: CertificateStatus) => boolean) =>
+    eventually(async () => {
+      const s = await handle(key)
+        .query(statusQuery)
+        .catch(() => undefined);
+      return s && check(s) ? s : undefined;
+    }, `${key}: ${what}`);
+  async function enroll(domain: string, profile = 'OV Server Certificate'): Promise<string> {
+    const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await until(key, 'Active', (s) => s.phase === 'Active');
+    return key;
+  }
+  /** The CRL as `openssl crl` reads it. */
+  async function crlText(): Promise<string> {
+    const pem = await (await fetch(`${world.sandbox.scmEmulator.url}/crl`)).text();
+    const file = join(mkdtempSync(join(tmpdir(), 'crl-')), 'crl.pem');
+    writeFileSync(file, pem);
+    return execFileSync('openssl', ['crl', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
+  }
+
+  it('revokes by transition with the chosen reason, lists it in the CRL, and ends', async () => {
+    const domain = 'revoke-me.example.com';
+    const key = await enroll(domain);
+    const before = revokeCalls();
+    await world.alice.revoke(key, 'Key compromise', 'The key was on a laptop that was stolen.');
+    const end = await handle(key).result();
+    assert.equal(end.phase, 'Revoked');
+    assert.equal(end.renewAt, undefined, 'no renewal planned');
+    const [order] = orders(domain);
+    assert.equal(order?.status, 'Revoked');
+    assert.equal(order?.reasonCode, 1, 'the reason code reached SCM');
+    assert.equal(revokeCalls() - before, 1, 'one SCM revoke call');
+    const crl = await crlText();
+    const serial = (order?.serialNumber ?? '').replace(/:/g, '').toUpperCase();
+    assert.match(crl, new RegExp(`Serial Number: ${serial}[\\s\\S]*?Key Compromise`));
+    const said = comments(key).at(-1) ?? '';
+    assert.match(said, /Certificate revoked on .* by Alice Requester, reason: Key compromise/);
+    assert.match(said, new RegExp(`Certificate ID ${order?.id}`));
+    assert.match(said, /stolen/);
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    const description = await handle(key).describe();
+    assert.equal(description.typedSearchAttributes.get(searchAttributes.status), 'Revoked');
+    assert.equal(description.status.name, 'COMPLETED');
+  });
+
+  it('revokes every valid generation of the issue, each once', async () => {
+    const domain = 'two-generations.example.com';
+    const key = await enroll(domain, 'Manual Server Certificate');
+    await world.alice.transition(key, 'Renew Certificate');
+    await until(key, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
+    const before = revokeCalls();
+    await world.alice.revoke(key, 'Superseded');
+    await handle(key).result();
+    assert.deepEqual(
+      orders(domain).map((o) => [o.status, o.reasonCode]),
+      [
+        ['Revoked', 4],
+        ['Revoked', 4],
+      ],
+    );
+    assert.equal(revokeCalls() - before, 2);
+    const said = comments(key).at(-1) ?? '';
+    for (const order of orders(domain)) assert.match(said, new RegExp(`Certificate ID ${order.id}`));
+  });
+
+  it('revokes an order placed during enrollment once it is issued, and publishes nothing', async () => {
+    const domain = 'revoked-in-flight.example.com';
+    const emulator = world.sandbox.scmEmulator;
+    emulator.issuanceDelayMs = 2000;
+    try {
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await until(key, 'awaiting issuance', (s) => s.phase === 'AwaitingIssuance');
+      await world.alice.revoke(key, 'Cessation of operation');
+      const end = await handle(key).result();
+      assert.equal(end.phase, 'Revoked');
+      assert.equal(issue(key).fields.attachment.length, 0, 'no PEM published');
+      assert.deepEqual(
+        orders(domain).map((o) => o.status),
+        ['Revoked'],
+      );
+      assert.match(comments(key).at(-1) ?? '', /never published/);
+    } finally {
+      emulator.issuanceDelayMs = 100;
+    }
+  });
+
+  it('says once that a certificate SCM already shows revoked is revoked, and ends the same way', async () => {
+    const domain = 'revoked-twice.example.com';
+    const key = await enroll(domain);
+    world.sandbox.scmEmulator.revokeDirectly(orders(domain)[0]?.id ?? 0, 0);
+    await world.alice.revoke(key, 'Unspecified');
+    const end = await handle(key).result();
+    assert.equal(end.phase, 'Revoked');
+    assert.match(comments(key).at(-1) ?? '', /showed it revoked already/);
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+  });
+
+  it('refuses, on the issue, to revoke what was never enrolled, and returns the issue', async () => {
+    const key = await world.alice.createCertificateIssue({ profile: 'OV Server Certificate', csr: 'not yet' });
+    await world.alice.revoke(key, 'Unspecified');
+    await eventually(
+      () => (issue(key).fields.status.name === 'Certificate Request' ? true : undefined),
+      'back in Certificate Request',
+    );
+    assert.match(comments(key).join('\n'), /no enrolled certificate to revoke; nothing was revoked/);
+  });
+
+  it('has Jira refuse the transition without a reason (the dialog requires one)', async () => {
+    const key = await enroll('no-reason.example.com');
+    await assert.rejects(world.alice.revoke(key, undefined), /Revocation reason is required/);
+    assert.equal((await handle(key).query(statusQuery)).phase, 'Active');
+  });
+
+  it('revokes from the CLI, and says so when asked again', async () => {
+    const key = await enroll('cli-revoke.example.com');
+    assert.match(
+      await runCli(['revoke', key, '--reason', 'affiliation-changed'], world.env.client),
+      /revocation accepted/,
+    );
+    assert.equal((await handle(key).result()).phase, 'Revoked');
+    assert.equal(orders('cli-revoke.example.com')[0]?.reasonCode, 3);
+    await assert.rejects(runCli(['revoke', key, '--reason', 'superseded'], world.env.client), /revoked already/);
+    await assert.rejects(runCli(['revoke', key], world.env.client), /needs --reason/);
+  });
+});
