@@ -102,6 +102,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       names: {
         projectKey: name('JIRA_PROJECT_KEY', d.projectKey),
         certificateIssueType: name('JIRA_ISSUE_TYPE', d.certificateIssueType),
+        revokeIssueType: name('JIRA_REVOKE_ISSUE_TYPE', d.revokeIssueType),
         fields: {
           profile: name('JIRA_FIELD_PROFILE', d.fields.profile),
           csr: name('JIRA_FIELD_CSR', d.fields.csr),

@@ -13,6 +13,9 @@ export const SECTIGO_TASK_QUEUE = 'sectigo';
 /** One workflow per certificate request, addressed by its Jira issue. */
 export const certificateWorkflowId = (issueKey: string): string => `certificate:${issueKey}`;
 
+/** One workflow per "Revoke Certificate" issue (a certificate not enrolled through Jira). */
+export const revokeWorkflowId = (issueKey: string): string => `revoke:${issueKey}`;
+
 /** ApplicationFailure `type`s thrown by activities; retry policies and the workflow branch on them. */
 export const ErrorType = {
   /** The CSR is unusable; the message says why, for the requester. */
@@ -190,6 +193,39 @@ export interface RevokeAccepted {
   result: 'accepted' | 'duplicate' | 'joined';
   phase: CertificatePhase;
 }
+
+/** A revocation of a certificate not enrolled through Jira: from a "Revoke Certificate" issue, or the CLI. */
+export interface ExternalRevocationInput {
+  /** The "Revoke Certificate" issue; its fields say what to revoke. Absent for the CLI. */
+  issueKey?: string;
+  requestedBy: string;
+  requestedByName?: string;
+  /** Without an issue: what to revoke, and why. */
+  certificateId?: number;
+  profileName?: string;
+  reasonCode?: RevocationReasonCode;
+}
+
+export interface ExternalRevocationResult {
+  outcome: 'revoked' | 'already-revoked' | 'revoked-through-workflow' | 'not-revoked';
+  certificateId?: number;
+  /** The certificate workflow that revoked it, when Jira manages the certificate. */
+  workflowId?: string;
+  message: string;
+}
+
+/** A certificate in SCM, as a revocation request finds it. */
+export interface FoundCertificate {
+  certificateId: number;
+  serialNumber: string;
+  commonName: string;
+  status: string;
+  expires?: number;
+  requester?: string;
+}
+
+/** The fields of a "Revoke Certificate" issue changed: look again. */
+export const revokeIssueChangedSignal = defineSignal('revokeIssueChanged');
 
 /** What the daily sweep saw in SCM that differs from the workflow's view. */
 export interface ScmObservation {

@@ -4,6 +4,7 @@
  * taken from a request (domains, reasons) are quoted with `shown`, so that nothing in a CSR can forge
  * the layout of a comment.
  */
+import type { FoundCertificate } from './contract.ts';
 
 /** The refusal users of the original connector know, word for word (with its typographic apostrophe). */
 export const RENEWAL_OUTSIDE_WINDOW =
@@ -160,6 +161,45 @@ export const renewalRefusals = {
   rejected:
     'This issue has no certificate to renew: its request was not enrolled. Fix the request and run "Enroll Certificate".',
   revoked: 'The certificate of this issue was revoked, so it cannot be renewed. Create a new Certificate request.',
+};
+
+/** What a "Revoke Certificate" issue (a certificate not enrolled through Jira) is told. */
+export const externalRevocation = {
+  askReason: (field: string, choices: string) =>
+    `Choose a "${field}" (${choices}) on this issue; the certificate is revoked as soon as there is one.`,
+  askWhat: (idField: string, domainField: string) =>
+    `Fill in "${idField}" (from Sectigo Certificate Manager) or "${domainField}" on this issue to say which ` +
+    'certificate to revoke.',
+  unknownProfile: (choices: string[]) =>
+    `Choose a "Certificate profile" of the connector (${choices.map((c) => `"${c}"`).join(', ')}); only ` +
+    'certificates of a configured profile can be revoked here. Nothing was revoked.',
+  none: (what: string) =>
+    `No issued certificate of the chosen profile matches ${what} in Sectigo Certificate Manager. Nothing was ` +
+    'revoked; correct the issue to try again.',
+  foreign: (certificateId: number) =>
+    `Certificate ${certificateId} is not of the chosen profile (its SCM certificate type and organization), ` +
+    "so it is not the connector's to revoke. Nothing was revoked.",
+  ambiguous: (domain: string, candidates: FoundCertificate[]) =>
+    `${candidates.length} issued certificates match ${domain}; fill in "Certificate ID" with the one to revoke:\n\n` +
+    candidates
+      .map(
+        (c) =>
+          `- ID ${c.certificateId}, serial ${c.serialNumber}` +
+          (c.expires !== undefined ? `, expires ${isoDate(c.expires)}` : '') +
+          (c.requester ? `, requested by ${c.requester}` : ''),
+      )
+      .join('\n'),
+  revoked: (c: FoundCertificate, reason: string, by: string, already: boolean) =>
+    already
+      ? `Certificate ${c.certificateId} (${c.commonName}, serial ${c.serialNumber}) was revoked already in ` +
+        'Sectigo Certificate Manager; nothing more to do.'
+      : `Certificate ${c.certificateId} (${c.commonName}, serial ${c.serialNumber}) has been revoked, reason: ` +
+        `${reason}, asked for by ${by}.`,
+  revokedThroughIssue: (c: FoundCertificate, issueKey: string) =>
+    `Certificate ${c.certificateId} (${c.commonName}) was enrolled through Jira issue ${issueKey}; it has been ` +
+    `revoked through that issue, which no longer renews it.`,
+  gaveUp:
+    'Nothing was revoked: this request waited 30 days for the fields to be corrected. Create a new one if needed.',
 };
 
 /** Refusals of a revocation request, told on the issue by the receiver; the issue returns where it was. */

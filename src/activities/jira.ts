@@ -2,7 +2,7 @@
 import { log } from '@temporalio/activity';
 import type { IssueState } from '../contract.ts';
 import { translated } from './failures.ts';
-import type { CertificateIssue, JiraClient, StatusChange } from '../jira/client.ts';
+import type { CertificateIssue, JiraClient, RevokeIssue, StatusChange } from '../jira/client.ts';
 
 export function createJiraActivities({ jira }: { jira: JiraClient }) {
   return {
@@ -16,6 +16,11 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
         const lastStatusChange = options.statusChange ? await jira.latestStatusChange(issueKey) : undefined;
         return lastStatusChange ? { ...issue, lastStatusChange } : issue;
       });
+    },
+
+    /** The fields of a "Revoke Certificate" issue. */
+    async readRevokeIssue(issueKey: string): Promise<RevokeIssue> {
+      return translated(() => jira.getRevokeIssue(issueKey));
     },
 
     /** Comments once per `eventId`, however often it runs. */

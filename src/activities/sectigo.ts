@@ -4,7 +4,7 @@
  * token, for as long as SCM may still be processing the lost request, before it orders again.
  */
 import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
-import { ErrorType, type IssuedCertificate, type RevocationReasonCode } from '../contract.ts';
+import { ErrorType, type FoundCertificate, type IssuedCertificate, type RevocationReasonCode } from '../contract.ts';
 import * as x509 from '../csr/x509.ts';
 import type { Profile, Profiles } from '../profiles.ts';
 import { ScmError, type ScmClient } from '../sectigo/client.ts';
@@ -212,6 +212,63 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           if (err instanceof ScmError && err.code === -159) return 'already-revoked';
           throw err;
         }
+      });
+    },
+
+    /**
+     * A certificate to revoke, by id or by domain, among those of a configured profile (its SCM type and
+     * organization): `found`, `ambiguous` (several issued ones match the domain), `none`, or `foreign`
+     * (it exists but belongs to no configured profile, so it is not the connector's to revoke).
+     */
+    async lookUpCertificate(request: {
+      profileName: string | undefined;
+      certificateId?: number;
+      domain?: string;
+    }): Promise<
+      | { kind: 'found'; certificate: FoundCertificate }
+      | { kind: 'ambiguous'; candidates: FoundCertificate[] }
+      | { kind: 'none' }
+      | { kind: 'foreign'; certificateId: number }
+      | { kind: 'unknown-profile'; choices: string[] }
+    > {
+      const profile = request.profileName ? profiles.byName(request.profileName) : undefined;
+      if (!profile) return { kind: 'unknown-profile', choices: profiles.all.map((p) => p.name) };
+      return translated(async () => {
+        const found = (d: Awaited<ReturnType<ScmClient['getCertificate']>>): FoundCertificate => ({
+          certificateId: d.id,
+          serialNumber: (d.serialNumber ?? '').replace(/:/g, '').toUpperCase(),
+          commonName: d.commonName,
+          status: d.status,
+          ...(d.expires !== undefined ? { expires: d.expires } : {}),
+          ...(d.requester ? { requester: d.requester } : {}),
+        });
+        const ours = (d: { orgId?: number; certTypeId?: number }) =>
+          d.orgId === profile.orgId && d.certTypeId === profile.certType;
+        if (request.certificateId !== undefined) {
+          let details;
+          try {
+            details = await scm.getCertificate(request.certificateId);
+          } catch (err) {
+            if (err instanceof ScmError && (err.status === 404 || err.code === -124 || err.code === -5101)) {
+              return { kind: 'none' as const };
+            }
+            throw err;
+          }
+          if (!ours(details)) return { kind: 'foreign' as const, certificateId: details.id };
+          return { kind: 'found' as const, certificate: found(details) };
+        }
+        const ids: number[] = [];
+        const filter = { orgId: profile.orgId, sslTypeId: profile.certType, commonName: request.domain ?? '' };
+        for await (const item of scm.search({ ...filter, status: 'Issued' })) ids.push(item.sslId);
+        const candidates: FoundCertificate[] = [];
+        for (const id of ids.sort((a, b) => b - a).slice(0, searchLimit)) {
+          heartbeat();
+          const details = await scm.getCertificate(id);
+          if (details.status === 'Issued' && ours(details)) candidates.push(found(details));
+        }
+        if (candidates.length === 0) return { kind: 'none' as const };
+        if (candidates.length > 1) return { kind: 'ambiguous' as const, candidates };
+        return { kind: 'found' as const, certificate: candidates[0] as FoundCertificate };
       });
     },
 

@@ -5,8 +5,10 @@ import {
   certificateWorkflowId,
   searchAttributes,
   statusQuery,
+  revokeUpdate,
   SWEEP_SCHEDULE_ID,
   type CertificatePhase,
+  type RevokeRequest,
 } from '../contract.ts';
 import type { TokenedOrder } from './sectigo.ts';
 
@@ -27,6 +29,24 @@ const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND Executio
 
 export function createSweepActivities({ client, pageSize = 100 }: { client: Client; pageSize?: number }) {
   return {
+    /**
+     * Revokes a certificate through the certificate workflow that manages it, if one does (so that it
+     * stops renewing, and its own issue says so). Answers that workflow's id, or undefined.
+     */
+    async revokeThroughLifecycle(certificateId: number, request: RevokeRequest): Promise<string | undefined> {
+      const query =
+        `WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running' AND ` +
+        `${searchAttributes.certificateId.name} = '${certificateId}'`;
+      for await (const run of client.workflow.list({ query })) {
+        await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
+          args: [request],
+          ...(request.requestId ? { updateId: request.requestId } : {}),
+        });
+        return run.workflowId;
+      }
+      return undefined;
+    },
+
     /**
      * Of orders carrying the connector's token, those no certificate workflow owns: no run of any
      * workflow has it as its certificate, and the workflow named in the token is not ordering right now

@@ -13,10 +13,12 @@ import {
   searchAttributes,
   statusQuery,
   SWEEP_SCHEDULE_ID,
+  TASK_QUEUE,
   type CertificateStatus,
   type RevocationReasonCode,
 } from '../contract.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
+import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
@@ -32,6 +34,9 @@ Commands:
                                 revoke every valid certificate of the issue and stop renewing;
                                 R: unspecified, key-compromise, affiliation-changed, superseded,
                                 cessation-of-operation
+  revoke --certificate-id N --profile P --reason R
+                                revoke a certificate of profile P (its Jira name) by its SCM id,
+                                whether or not it was enrolled through Jira
   sweep                         run the daily sweep now
   unowned                       orders in SCM that carry the connector's token but that no
                                 certificate workflow owns, as the last sweep found them
@@ -53,6 +58,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       profile: { type: 'string' },
       domain: { type: 'string' },
       reason: { type: 'string' },
+      'certificate-id': { type: 'string' },
       comment: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -128,6 +134,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       }
     }
     case 'revoke': {
+      if (values['certificate-id'] !== undefined) return revokeById(client, values);
       const handle = needKey();
       const reasonCode = reasonFromCli(values.reason);
       try {
@@ -169,6 +176,34 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }
+}
+
+/** Revokes a certificate by its SCM id through revokeExternalCertificate, and says how it went. */
+async function revokeById(
+  client: Client,
+  values: { 'certificate-id'?: string; profile?: string; reason?: string },
+): Promise<string> {
+  const certificateId = Number(values['certificate-id']);
+  if (!Number.isInteger(certificateId) || certificateId <= 0) {
+    throw new UsageError("--certificate-id takes the certificate's SCM id, a whole number");
+  }
+  if (!values.profile) throw new UsageError("revoke --certificate-id needs --profile, the profile's name in Jira");
+  const reasonCode = reasonFromCli(values.reason);
+  const result = await client.workflow.execute<typeof revokeExternalCertificate>('revokeExternalCertificate', {
+    workflowId: `revoke:certificate-${certificateId}`,
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        certificateId,
+        profileName: values.profile,
+        reasonCode,
+        requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+      },
+    ],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  if (result.outcome === 'not-revoked') throw new UsageError(result.message);
+  return `${result.outcome}: ${result.message}`;
 }
 
 /** `key-compromise` or `Key compromise` (or the RFC 5280 code) to the code SCM takes. */

@@ -14,12 +14,15 @@ import { adfToText } from '../jira/adf.ts';
 import { comments, renewalRefusals, revocationRefusals } from '../messages.ts';
 import { log } from '../log.ts';
 import type { certificateLifecycle } from '../workflows/certificate.ts';
+import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import {
   certificateWorkflowId,
   csrChangedSignal,
   renewUpdate,
   REVOCATION_REASONS,
+  revokeIssueChangedSignal,
   revokeUpdate,
+  revokeWorkflowId,
   searchAttributes,
   TASK_QUEUE,
   type CertificateRequest,
@@ -89,6 +92,8 @@ type JiraEvent = z.infer<typeof jiraEventSchema>;
 
 export type EventDecision =
   | { action: 'enroll'; request: CertificateRequest }
+  | { action: 'revoke-external'; issueKey: string; requestedBy: string; requestedByName: string | undefined }
+  | { action: 'revoke-external-changed'; issueKey: string }
   | {
       action: 'revoke';
       issueKey: string;
@@ -112,11 +117,30 @@ export function interpretEvent(
   connectorAccountId: string,
   revocationReasonFieldId?: string,
 ): EventDecision {
-  if (event.webhookEvent !== 'jira:issue_updated')
-    return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
+  const updated = event.webhookEvent === 'jira:issue_updated';
+  const created = event.webhookEvent === 'jira:issue_created';
+  if (!updated && !created) return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
   const key = event.issue?.key;
   if (!key) return { action: 'ignore', reason: 'no issue key' };
   if (!ISSUE_KEY.test(key)) return { action: 'ignore', reason: 'not a Jira issue key' };
+  if (event.issue?.fields?.issuetype?.name === names.revokeIssueType) {
+    const actor = event.user?.accountId;
+    if (!actor || actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own change" };
+    if (created) {
+      return { action: 'revoke-external', issueKey: key, requestedBy: actor, requestedByName: event.user?.displayName };
+    }
+    const watched = [
+      names.fields.profile,
+      names.fields.certificateId,
+      names.fields.domain,
+      names.fields.revocationReason,
+    ];
+    if ((event.changelog?.items ?? []).some((item) => watched.includes(item.field ?? ''))) {
+      return { action: 'revoke-external-changed', issueKey: key };
+    }
+    return { action: 'ignore', reason: 'no change the connector acts on' };
+  }
+  if (!updated) return { action: 'ignore', reason: `event ${event.webhookEvent ?? '(none)'}` };
   if (event.issue?.fields?.issuetype?.name !== names.certificateIssueType) {
     return { action: 'ignore', reason: `issue type ${event.issue?.fields?.issuetype?.name ?? '(none)'}` };
   }
@@ -249,6 +273,51 @@ function act(options: Receiver, decision: EventDecision, deliveryId: string): Pr
       return nudge(options, decision.issueKey);
     case 'revoke':
       return requestRevocation(options, decision);
+    case 'revoke-external':
+      return startExternalRevocation(options, decision);
+    case 'revoke-external-changed':
+      return signalExternalRevocation(options, decision.issueKey);
+  }
+}
+
+/** A "Revoke Certificate" issue was created: its workflow finds the certificate and revokes it. */
+async function startExternalRevocation(
+  options: Receiver,
+  decision: Extract<EventDecision, { action: 'revoke-external' }>,
+): Promise<Record<string, unknown>> {
+  const { issueKey } = decision;
+  const workflowId = revokeWorkflowId(issueKey);
+  if (options.revokersGroup && !(await options.jira.isMemberOf(decision.requestedBy, options.revokersGroup))) {
+    const reason = revocationRefusals.notInGroup(options.revokersGroup);
+    await options.jira.addCommentOnce(issueKey, `receiver/${issueKey}/revocation-refused`, reason);
+    return { result: 'revocation-refused', workflowId, reason };
+  }
+  await options.client.workflow.start<typeof revokeExternalCertificate>('revokeExternalCertificate', {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        issueKey,
+        requestedBy: decision.requestedBy,
+        ...(decision.requestedByName ? { requestedByName: decision.requestedByName } : {}),
+      },
+    ],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Revocation asked for in Jira issue ${issueKey}`,
+  });
+  log.info('revocation started', { workflowId, requestedBy: decision.requestedBy });
+  return { result: 'started', workflowId };
+}
+
+/** A waiting "Revoke Certificate" issue was edited: its workflow looks again. */
+async function signalExternalRevocation(options: Receiver, issueKey: string): Promise<Record<string, unknown>> {
+  const workflowId = revokeWorkflowId(issueKey);
+  try {
+    await options.client.workflow.getHandle(workflowId).signal(revokeIssueChangedSignal);
+    return { result: 'revocation-changed', workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { result: 'ignored', reason: 'no revocation waiting' };
+    throw err;
   }
 }
 

@@ -11,6 +11,8 @@ import { adfToText, textToAdf } from './adf.ts';
 export interface JiraNames {
   projectKey: string;
   certificateIssueType: string;
+  /** For certificates not enrolled through Jira (user guide §7). */
+  revokeIssueType: string;
   fields: {
     profile: string;
     csr: string;
@@ -34,6 +36,7 @@ export interface JiraNames {
 export const DEFAULT_JIRA_NAMES: JiraNames = {
   projectKey: 'CERT',
   certificateIssueType: 'Certificate',
+  revokeIssueType: 'Revoke Certificate',
   fields: {
     profile: 'Certificate profile',
     csr: 'Certificate CSR text',
@@ -85,6 +88,16 @@ export interface CertificateIssue {
   certificateId: string | undefined;
   reporterAccountId: string | undefined;
   attachments: Array<{ id: string; filename: string }>;
+}
+
+/** What the connector reads from a "Revoke Certificate" issue. */
+export interface RevokeIssue {
+  key: string;
+  status: string;
+  profileName: string | undefined;
+  certificateId: string | undefined;
+  domain: string | undefined;
+  reasonName: string | undefined;
 }
 
 /** The latest change of an issue's status: which changelog entry, to what, and by whom. */
@@ -189,6 +202,32 @@ export class JiraClient {
       certificateId: typeof certificateId === 'string' && certificateId !== '' ? certificateId : undefined,
       reporterAccountId: reporter?.accountId,
       attachments: attachments.map((a) => ({ id: String(a.id), filename: String(a.filename) })),
+    };
+  }
+
+  /** The fields of a "Revoke Certificate" issue. */
+  async getRevokeIssue(issueKey: string): Promise<RevokeIssue> {
+    assertIssueKey(issueKey);
+    const ids = this.#fieldIds;
+    const wanted = [
+      ids.profile,
+      ids.certificateId,
+      ids.domain,
+      ...(ids.revocationReason ? [ids.revocationReason] : []),
+    ];
+    const issue = await call(`read ${issueKey}`, () =>
+      this.#jira.issues.getIssue({ issueIdOrKey: issueKey, fields: ['status', ...wanted] }),
+    );
+    const fields = (issue.fields ?? {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+    const option = (value: unknown) => text((value as { value?: unknown } | null | undefined)?.value) ?? text(value);
+    return {
+      key: issue.key ?? issueKey,
+      status: (fields.status as { name?: string } | undefined)?.name ?? '',
+      profileName: option(fields[ids.profile]),
+      certificateId: text(fields[ids.certificateId]),
+      domain: text(fields[ids.domain])?.toLowerCase(),
+      reasonName: ids.revocationReason ? option(fields[ids.revocationReason]) : undefined,
     };
   }
 

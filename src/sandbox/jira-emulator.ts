@@ -68,6 +68,7 @@ const STATUSES = [
   { id: '10001', name: 'Certificate Enrolled', category: 'indeterminate' },
   { id: '10002', name: 'Certificate Renewed', category: 'indeterminate' },
   { id: '10003', name: 'Certificate Revoked', category: 'done' },
+  { id: '10004', name: 'Revocation Request', category: 'new' },
 ] as const;
 
 const TRANSITIONS = [
@@ -99,6 +100,11 @@ const TRANSITIONS = [
   // Where a refused revocation returns the issue to (the connector's own moves).
   { id: '61', name: 'Back to Request', from: ['Certificate Revoked'], to: 'Certificate Request' },
   { id: '71', name: 'Back to Renewed', from: ['Certificate Revoked'], to: 'Certificate Renewed' },
+];
+
+/** The "Revoke Certificate" issue type's workflow: a request, done once the connector has revoked. */
+const REVOKE_TRANSITIONS = [
+  { id: '81', name: 'Complete Revocation', from: ['Revocation Request'], to: 'Certificate Revoked' },
 ];
 
 const ISSUE_TYPES = [
@@ -473,7 +479,7 @@ export class JiraEmulator {
       id: String(10000 + number),
       key: `${this.projectKey}-${number}`,
       issueType: issueType.name,
-      status: 'Certificate Request',
+      status: issueType.name === 'Revoke Certificate' ? 'Revocation Request' : 'Certificate Request',
       summary: fields.summary,
       reporter: user.accountId,
       created: nowJira(),
@@ -580,7 +586,8 @@ export class JiraEmulator {
   }
 
   #available(issue: Issue) {
-    return issue.issueType === 'Certificate' ? TRANSITIONS.filter((t) => t.from.includes(issue.status)) : [];
+    const workflow = issue.issueType === 'Certificate' ? TRANSITIONS : REVOKE_TRANSITIONS;
+    return workflow.filter((t) => t.from.includes(issue.status));
   }
 
   async #transition({ req, res, params }: RouteContext): Promise<void> {

@@ -37,6 +37,37 @@ export class Requester {
     return created.key;
   }
 
+  /** Creates a "Revoke Certificate" issue for a certificate not enrolled through Jira; returns its key. */
+  async createRevokeIssue(request: {
+    profile: string;
+    certificateId?: string;
+    domain?: string;
+    reason?: string;
+  }): Promise<string> {
+    const names = DEFAULT_JIRA_NAMES;
+    const created = await this.#jira.issues.createIssue({
+      fields: {
+        project: { key: names.projectKey },
+        issuetype: { name: names.revokeIssueType },
+        summary: 'revoke SSL certificate',
+        [fieldId(names.fields.profile)]: { value: request.profile },
+        ...(request.certificateId ? { [fieldId(names.fields.certificateId)]: request.certificateId } : {}),
+        ...(request.domain ? { [fieldId(names.fields.domain)]: request.domain } : {}),
+        ...(request.reason ? { [fieldId(names.fields.revocationReason)]: { value: request.reason } } : {}),
+      },
+    });
+    if (!created.key) throw new Error('Jira returned no issue key');
+    return created.key;
+  }
+
+  /** Edits plain fields of an issue, by field name, as a person in the issue view would. */
+  async setFields(issueKey: string, values: Record<string, string>): Promise<void> {
+    await this.#jira.issues.editIssue({
+      issueIdOrKey: issueKey,
+      fields: Object.fromEntries(Object.entries(values).map(([name, value]) => [fieldId(name), value])),
+    });
+  }
+
   /** Pastes a new CSR into the issue, as a requester rotating the key would. */
   async setCsr(issueKey: string, csr: string): Promise<void> {
     await this.#jira.issues.editIssue({

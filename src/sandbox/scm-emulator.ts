@@ -653,6 +653,7 @@ export class ScmEmulator {
       term: order.term,
       comments: order.comments,
       externalRequester: order.externalRequester,
+      requester: this.credentials.login,
       requestedVia: 'REST API',
       keyType: order.keyType,
       serialNumber: order.serialNumber,

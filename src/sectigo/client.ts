@@ -58,6 +58,7 @@ export interface ScmCertificate {
   term?: number;
   comments?: string;
   serialNumber?: string;
+  requester?: string;
   renewed: boolean;
   /** Epoch ms; SCM sends dates as MM/dd/yyyy unless told otherwise. */
   requested?: number;
@@ -381,6 +382,7 @@ interface RawCertificate {
   term?: number;
   comments?: string;
   serialNumber?: string;
+  requester?: string;
   renewed?: boolean;
   requested?: string;
   issued?: string;
@@ -400,6 +402,7 @@ function toCertificate(raw: RawCertificate): ScmCertificate {
     term: raw.term,
     comments: raw.comments,
     serialNumber: raw.serialNumber,
+    requester: raw.requester,
     renewed: raw.renewed ?? false,
     requested: parseScmDate(raw.requested),
     issued: parseScmDate(raw.issued),

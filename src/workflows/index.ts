@@ -1,3 +1,4 @@
 // The workflows the worker registers; nothing else is exported here, so the bundle stays small.
 export { certificateLifecycle } from './certificate.ts';
 export { renewalSweep } from './renewal-sweep.ts';
+export { revokeExternalCertificate } from './revoke-external.ts';

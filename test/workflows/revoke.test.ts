@@ -173,4 +173,148 @@ describe('revocation', () => {
     await assert.rejects(runCli(['revoke', key, '--reason', 'superseded'], world.env.client), /revoked already/);
     await assert.rejects(runCli(['revoke', key], world.env.client), /needs --reason/);
   });
+
+  describe('a certificate not enrolled through Jira ("Revoke Certificate" issues)', () => {
+    /** An order placed in SCM outside Jira, as a team with its own tooling would, once issued. */
+    async function issuedOutsideJira(domain: string, orgId = 1): Promise<number> {
+      const { sslId } = await world.sandbox.scm.enroll({
+        orgId,
+        certType: 1001,
+        term: 365,
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+        comments: 'ordered in the SCM web UI',
+      });
+      await eventually(
+        async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Issued' ? true : undefined),
+        `order ${sslId} issued`,
+      );
+      return sslId;
+    }
+    const revokeRun = (key: string) => world.env.client.workflow.getHandle(`revoke:${key}`);
+    const started = (key: string) =>
+      eventually(
+        async () =>
+          (await revokeRun(key)
+            .describe()
+            .catch(() => undefined))
+            ? true
+            : undefined,
+        'started',
+      );
+
+    it('revokes by ID, and the issue ends in its done status', async () => {
+      const id = await issuedOutsideJira('outside.example.com');
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: String(id),
+        reason: 'Superseded',
+      });
+      await started(key);
+      const result = (await revokeRun(key).result()) as { outcome: string };
+      assert.equal(result.outcome, 'revoked');
+      const order = orders('outside.example.com')[0];
+      assert.deepEqual([order?.status, order?.reasonCode], ['Revoked', 4]);
+      assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+      assert.match(
+        comments(key).at(-1) ?? '',
+        new RegExp(`Certificate ${id} \\(outside\\.example\\.com.*has been revoked, reason: Superseded`),
+      );
+    });
+
+    it('revokes by domain when exactly one issued certificate matches', async () => {
+      const id = await issuedOutsideJira('only-one.example.com');
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        domain: 'only-one.example.com',
+        reason: 'Unspecified',
+      });
+      await started(key);
+      assert.equal(((await revokeRun(key).result()) as { certificateId: number }).certificateId, id);
+    });
+
+    it('lists the candidates when several match, then revokes the one whose ID is filled in', async () => {
+      const first = await issuedOutsideJira('twice.example.com');
+      const second = await issuedOutsideJira('twice.example.com');
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        domain: 'twice.example.com',
+        reason: 'Cessation of operation',
+      });
+      await eventually(
+        () => (comments(key).some((c) => c.includes('2 issued certificates match')) ? true : undefined),
+        'the list',
+      );
+      const listed = comments(key).find((c) => c.includes('2 issued certificates match')) ?? '';
+      assert.match(listed, new RegExp(`ID ${first}, serial [0-9A-F]+, expires \\d{4}-\\d{2}-\\d{2}, requested by`));
+      assert.match(listed, new RegExp(`ID ${second}`));
+      await world.alice.setFields(key, { 'Certificate ID': String(second) });
+      await revokeRun(key).result();
+      assert.deepEqual(
+        orders('twice.example.com').map((o) => [o.id, o.status]),
+        [
+          [first, 'Issued'],
+          [second, 'Revoked'],
+        ],
+      );
+    });
+
+    it('says so when nothing matches, and refuses a certificate of no configured profile', async () => {
+      const unknown = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: '999999',
+        reason: 'Unspecified',
+      });
+      await eventually(
+        () => (comments(unknown).some((c) => /No issued certificate .* matches ID 999999/.test(c)) ? true : undefined),
+        'none',
+      );
+      const foreignId = await issuedOutsideJira('foreign.example.com', 2);
+      const foreign = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: String(foreignId),
+        reason: 'Key compromise',
+      });
+      await eventually(
+        () => (comments(foreign).some((c) => c.includes('not the connector')) ? true : undefined),
+        'refused',
+      );
+      assert.equal(orders('foreign.example.com')[0]?.status, 'Issued', 'nothing revoked');
+      for (const key of [unknown, foreign]) await revokeRun(key).terminate('test finished');
+    });
+
+    it('revokes a certificate enrolled through Jira through its own workflow, which stops renewing', async () => {
+      const domain = 'managed.example.com';
+      const managed = await enroll(domain);
+      const id = orders(domain)[0]?.id ?? 0;
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: String(id),
+        reason: 'Key compromise',
+      });
+      await started(key);
+      const result = (await revokeRun(key).result()) as { outcome: string };
+      assert.equal(result.outcome, 'revoked-through-workflow');
+      assert.equal((await handle(managed).result()).phase, 'Revoked');
+      assert.match(comments(managed).at(-1) ?? '', new RegExp(`Revoked through Jira issue ${key}`));
+      assert.match(comments(key).at(-1) ?? '', new RegExp(`enrolled through Jira issue ${managed}`));
+      assert.equal(orders(domain)[0]?.reasonCode, 1);
+    });
+
+    it('revokes by ID from the CLI', async () => {
+      const id = await issuedOutsideJira('cli-outside.example.com');
+      const out = await runCli(
+        ['revoke', '--certificate-id', String(id), '--profile', 'OV Server Certificate', '--reason', 'superseded'],
+        world.env.client,
+      );
+      assert.match(out, /^revoked: Certificate \d+ \(cli-outside\.example\.com/);
+      assert.equal(orders('cli-outside.example.com')[0]?.status, 'Revoked');
+      await assert.rejects(
+        runCli(
+          ['revoke', '--certificate-id', '999999', '--profile', 'OV Server Certificate', '--reason', 'superseded'],
+          world.env.client,
+        ),
+        /No issued certificate/,
+      );
+    });
+  });
 });
