@@ -29,8 +29,10 @@ describe('replay', () => {
       'certificate-profile-removed-then-restored.json',
       'certificate-rejected.json',
       'certificate-replaced-then-revoked-in-scm.json',
+      'certificate-revoked-during-renewal.json',
       'certificate-window-notice-then-expired.json',
       'renewal-sweep.json',
+      'revoke-external-ambiguous-then-by-id.json',
     ]);
   });
 

@@ -20,6 +20,7 @@ import {
   ErrorType,
   reevaluateSignal,
   renewUpdate,
+  revokeUpdate,
   scmObservationSignal,
   searchAttributes,
   SECTIGO_TASK_QUEUE,
@@ -53,6 +54,7 @@ class FakeIssue {
   attachments: string[] = [];
   moves: string[] = [];
   orders: number[] = [];
+  revoked: number[] = [];
   lastStatusChange: { id: string; toStatus: string } | undefined = { id: '1', toStatus: 'Certificate Enrolled' };
   settings: ProfileSettings | null = settingsWith({});
   /** Set: renewals fail with this SCM reason. */
@@ -174,6 +176,12 @@ function harness() {
       };
     },
     getOrderStatus: async () => ({ status: 'Issued' }),
+    revokeCertificate: async ({ certificateId }: { certificateId: number }) => {
+      const issue = callingIssue();
+      if (issue.revoked.includes(certificateId)) return 'already-revoked';
+      issue.revoked.push(certificateId);
+      return 'revoked';
+    },
   };
 
   before(async () => {
@@ -237,6 +245,15 @@ function harness() {
     }
     throw new Error(`never reached: ${what}`);
   }
+  /** Waits until the workflow's phase (its search attribute) is `phase`, without querying it. */
+  async function waitForPhase(handle: WorkflowHandle, phase: string) {
+    for (let i = 0; i < 10_000; i++) {
+      const description = await handle.describe();
+      if (description.typedSearchAttributes.get(searchAttributes.status) === phase) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    throw new Error(`never reached: ${phase}`);
+  }
   /** Writes a finished run's history for the replay test, when asked to. */
   async function record(name: string, handle: WorkflowHandle, runId: string | undefined) {
     if (process.env.RECORD_HISTORIES !== '1') return;
@@ -246,7 +263,7 @@ function harness() {
   const runId = async (handle: WorkflowHandle) => (await handle.describe()).runId;
   const active = (h: WorkflowHandle) => waitFor(h, 'Active', (s) => s.phase === 'Active' && s.renewAt !== undefined);
 
-  return { start, waitFor, status, record, runId, active, env: () => env };
+  return { start, waitFor, waitForPhase, status, record, runId, active, env: () => env };
 }
 
 describe('certificate workflow decisions, with time skipping', { skip }, () => {
@@ -380,7 +397,7 @@ describe('certificate workflow decisions, with time skipping', { skip }, () => {
 });
 
 describe('renewal requests while the workflow is busy, with time skipping', { skip }, () => {
-  const { start, waitFor, active } = harness();
+  const { start, waitFor, waitForPhase, active, record } = harness();
 
   it('takes a request that arrives while enrolling, then refuses it on the issue (OutsideWindow)', async () => {
     const gate = Promise.withResolvers<void>();
@@ -411,5 +428,25 @@ describe('renewal requests while the workflow is busy, with time skipping', { sk
     gate.resolve();
     const renewed = await waitFor(handle, 'forced renewal', (s) => s.generation === 1);
     assert.equal(renewed.history.at(-1)?.reason, 'forced');
+  });
+
+  it('revokes during a renewal: the renewal order once issued, and the current one; publishes nothing', async () => {
+    const { issue, handle } = await start();
+    await active(handle);
+    const gate = Promise.withResolvers<void>();
+    issue.issuance = gate.promise;
+    await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'operator', force: true, requestId: 'f' }] });
+    await waitForPhase(handle, 'Renewing');
+    const taken = await handle.executeUpdate(revokeUpdate, {
+      args: [{ reasonCode: 1, requestedBy: 'alice', requestId: 'r' }],
+    });
+    assert.equal(taken.result, 'accepted');
+    gate.resolve();
+    const end = await handle.result();
+    assert.equal(end.phase, 'Revoked');
+    assert.deepEqual([...issue.revoked].sort(), [...issue.orders].sort(), 'both certificates revoked');
+    assert.equal(issue.attachments.length, 1, 'the renewal was not published');
+    assert.equal(issue.status, 'Certificate Revoked');
+    await record('certificate-revoked-during-renewal', handle, undefined);
   });
 });

@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { runCli } from '../../src/client/cli.ts';
 import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
@@ -249,6 +250,13 @@ describe('revocation', () => {
       assert.match(listed, new RegExp(`ID ${second}`));
       await world.alice.setFields(key, { 'Certificate ID': String(second) });
       await revokeRun(key).result();
+      if (process.env.RECORD_HISTORIES === '1') {
+        const history = historyToJSON(await revokeRun(key).fetchHistory());
+        writeFileSync(
+          new URL('../replay/histories/revoke-external-ambiguous-then-by-id.json', import.meta.url),
+          history,
+        );
+      }
       assert.deepEqual(
         orders('twice.example.com').map((o) => [o.id, o.status]),
         [
