@@ -189,6 +189,8 @@ export interface JiraFaults {
   retryAfterSeconds: number;
   /** Each webhook delivery is sent this many times (same identifier), as Jira may. */
   deliveryCopies: number;
+  /** While set, adding a comment answers 503: Jira down just when the connector reports something. */
+  commentOutage: boolean;
 }
 
 export interface JiraEmulatorOptions {
@@ -222,7 +224,13 @@ export class JiraEmulator {
   private constructor(options: JiraEmulatorOptions) {
     this.#options = options;
     this.projectKey = options.projectKey ?? 'CERT';
-    this.faults = { rateLimitRate: 0, retryAfterSeconds: 1, deliveryCopies: 1, ...options.faults };
+    this.faults = {
+      rateLimitRate: 0,
+      retryAfterSeconds: 1,
+      deliveryCopies: 1,
+      commentOutage: false,
+      ...options.faults,
+    };
     this.#load();
     this.#routes();
     this.#server = createServer((req, res) => void this.#handle(req, res));
@@ -661,6 +669,7 @@ export class JiraEmulator {
   async #addComment({ req, res, params, url }: RouteContext, version: 2 | 3): Promise<void> {
     const user = this.#user(req);
     const issue = this.#issue(params.key);
+    if (this.faults.commentOutage) throw jiraError(503, 'Service Unavailable');
     const body = (await readJsonBody(req)) as { body?: unknown; properties?: Array<{ key: string; value: unknown }> };
     const content = version === 2 && typeof body.body === 'string' ? textToAdf(body.body) : body.body;
     const problem = adfProblem(content);

@@ -3,7 +3,7 @@
  * emulators on loopback, the webhook receiver, and the worker with the real activities.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { installRuntimeLogger } from '../../src/log.ts';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
+import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../../src/contract.ts';
 import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/connector.ts';
 
@@ -209,4 +209,26 @@ export async function rejectionOf<E extends Error>(
   );
   assert.ok(err instanceof type, `expected a ${type.name}, got ${String(err)}`);
   return err;
+}
+
+/** The real worker entry point in its own process, configured like production through the environment. */
+export function spawnWorker(world: World): ChildProcess {
+  const { connector } = SANDBOX_USERS;
+  const scm = world.sandbox.scmEmulator.credentials;
+  return spawn(process.execPath, ['src/worker.ts'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: world.env.address,
+      JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
+      JIRA_EMAIL: connector.emailAddress,
+      JIRA_API_TOKEN: connector.apiToken,
+      JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
+      SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
+      SECTIGO_LOGIN: scm.login,
+      SECTIGO_PASSWORD: scm.password,
+      SECTIGO_CUSTOMER_URI: scm.customerUri,
+      PROFILES_FILE: SANDBOX_PROFILES_FILE,
+    },
+  });
 }

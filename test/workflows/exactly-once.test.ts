@@ -3,17 +3,15 @@
  * killed mid-enrollment, and SCM committing an order but losing the response.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
-import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
-import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
 interface IssueView {
   fields: { status: { name: string }; attachment: Array<{ filename: string }>; comment: { total: number } };
@@ -262,25 +260,3 @@ describe('exactly-once effects', () => {
     }
   });
 });
-
-/** The real worker entry point in its own process, configured like production through the environment. */
-function spawnWorker(world: World): ChildProcess {
-  const { connector } = SANDBOX_USERS;
-  const scm = world.sandbox.scmEmulator.credentials;
-  return spawn(process.execPath, ['src/worker.ts'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: world.env.address,
-      JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
-      JIRA_EMAIL: connector.emailAddress,
-      JIRA_API_TOKEN: connector.apiToken,
-      JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
-      SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
-      SECTIGO_LOGIN: scm.login,
-      SECTIGO_PASSWORD: scm.password,
-      SECTIGO_CUSTOMER_URI: scm.customerUri,
-      PROFILES_FILE: SANDBOX_PROFILES_FILE,
-    },
-  });
-}

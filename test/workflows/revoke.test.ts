@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { runCli } from '../../src/client/cli.ts';
 import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
 interface IssueView {
   fields: {
@@ -173,6 +174,34 @@ describe('revocation', () => {
     assert.equal(orders('cli-revoke.example.com')[0]?.reasonCode, 3);
     await assert.rejects(runCli(['revoke', key, '--reason', 'superseded'], world.env.client), /revoked already/);
     await assert.rejects(runCli(['revoke', key], world.env.client), /needs --reason/);
+  });
+
+  it('revokes once and comments once when the worker dies between the SCM revocation and the comment', async () => {
+    await world.stopWorker();
+    let child = spawnWorker(world);
+    const jira = world.sandbox.jiraEmulator;
+    try {
+      const domain = 'killed-while-revoking.example.com';
+      const key = await enroll(domain);
+      const before = revokeCalls();
+      jira.faults.commentOutage = true; // the comment cannot be posted: the workflow waits there
+      await world.alice.revoke(key, 'Key compromise');
+      await eventually(() => (orders(domain)[0]?.status === 'Revoked' ? true : undefined), 'revoked in SCM');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      assert.ok(!comments(key).some((c) => c.includes('revoked on')), 'not yet said');
+      child = spawnWorker(world);
+      jira.faults.commentOutage = false;
+      const end = await handle(key).result();
+      assert.equal(end.phase, 'Revoked');
+      assert.equal(revokeCalls() - before, 1, 'one SCM revoke call');
+      assert.equal(comments(key).filter((c) => c.includes('revoked on')).length, 1, 'one comment');
+      assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    } finally {
+      jira.faults.commentOutage = false;
+      child.kill('SIGKILL');
+      await world.startWorker();
+    }
   });
 
   describe('a certificate not enrolled through Jira ("Revoke Certificate" issues)', () => {
