@@ -74,7 +74,15 @@ export interface CertificateRequest {
   requestedBy: string;
   /** The Jira changelog id (or delivery id) of the triggering transition; duplicates carry the same one. */
   triggerId: string;
+  /**
+   * A certificate enrolled from the CLI, without a Jira issue: the request itself (the CSR is public).
+   * The workflow then talks to SCM only; `issueKey` is a `CLI-<n>` name for status, list and revoke.
+   */
+  standalone?: { csr: string; profileName: string };
 }
+
+/** Names of certificates enrolled without a Jira issue: issue-key shaped, so every command takes them. */
+export const STANDALONE_PROJECT = 'CLI';
 
 /** What the CSR says, once validated. */
 export interface CsrSummary {

@@ -2,6 +2,7 @@
  * The operator's CLI: `npm run cli -- <command>`. Talks to Temporal only (TEMPORAL_ADDRESS, default the
  * sandbox's 127.0.0.1:7233); the workflows do the rest.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -12,11 +13,13 @@ import {
   revokeUpdate,
   searchAttributes,
   statusQuery,
+  STANDALONE_PROJECT,
   SWEEP_SCHEDULE_ID,
   TASK_QUEUE,
   type CertificateStatus,
   type RevocationReasonCode,
 } from '../contract.ts';
+import type { certificateLifecycle } from '../workflows/certificate.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
@@ -24,6 +27,8 @@ import { ISSUE_KEY } from '../jira/client.ts';
 const HELP = `Usage: npm run cli -- <command> [options]
 
 Commands:
+  enroll --csr FILE --profile P enroll a certificate without a Jira issue (P: the profile's name);
+                                it is named CLI-<n> and then renews and revokes like the others
   status <ISSUE-KEY>            phase, certificate, validity, renewal plan and last error
   history <ISSUE-KEY>           the certificate generations issued for the issue
   list [--status S] [--profile P] [--domain D]
@@ -59,6 +64,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       domain: { type: 'string' },
       reason: { type: 'string' },
       'certificate-id': { type: 'string' },
+      csr: { type: 'string' },
       comment: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -79,6 +85,8 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
   };
 
   switch (command) {
+    case 'enroll':
+      return enrollWithoutIssue(client, values);
     case 'status':
       return formatStatus(await query());
     case 'history': {
@@ -176,6 +184,45 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
   }
+}
+
+/**
+ * Starts a certificate workflow for a CSR file, with no Jira issue (the workflow talks to SCM only), and
+ * waits a minute at most for it to be issued or refused.
+ */
+async function enrollWithoutIssue(client: Client, values: { csr?: string; profile?: string }): Promise<string> {
+  if (!values.csr || !values.profile) throw new UsageError('enroll needs --csr FILE and --profile P');
+  let csr: string;
+  try {
+    csr = readFileSync(values.csr, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${values.csr}: ${(err as Error).message}`);
+  }
+  const issueKey = `${STANDALONE_PROJECT}-${Date.now()}`;
+  const handle = await client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
+    workflowId: certificateWorkflowId(issueKey),
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        issueKey,
+        requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+        triggerId: `cli:${issueKey}`,
+        standalone: { csr, profileName: values.profile },
+      },
+    ],
+    typedSearchAttributes: [
+      { key: searchAttributes.issueKey, value: issueKey },
+      { key: searchAttributes.status, value: 'Validating' },
+    ],
+    staticSummary: `Certificate ${issueKey}, enrolled from the CLI`,
+  });
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    if (status?.phase === 'Rejected') throw new UsageError(`${issueKey}: not enrolled: ${status.lastError ?? ''}`);
+    if (status && ['Active', 'RenewalDue', 'Expired'].includes(status.phase)) return formatStatus(status);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return `${issueKey}: still being enrolled; follow it with \`status ${issueKey}\``;
 }
 
 /** Revokes a certificate by its SCM id through revokeExternalCertificate, and says how it went. */

@@ -586,6 +586,11 @@ export class JiraEmulator {
     }
   }
 
+  /** How many issues the project holds. */
+  get issueCount(): number {
+    return this.#issues.size;
+  }
+
   /** Adds a changelog entry to the issue; answers it as webhooks carry it. */
   #record(issue: Issue, user: JiraUser, items: ChangelogItem[]): { id: string; items: ChangelogItem[] } {
     const entry = { id: String(++this.#counter.changelog), author: user.accountId, created: nowJira(), items };

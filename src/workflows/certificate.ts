@@ -46,6 +46,7 @@ import {
   type ScmObservation,
 } from '../contract.ts';
 import { comments, renewalRefusals, revocationRefusals, type Remedy } from '../messages.ts';
+import type { JiraActivities } from '../activities/jira.ts';
 import { jira, requests, orders, issuance } from './activities.ts';
 import { decide, type Decision } from './policy/lifecycle.ts';
 import { backoffFor, manualRenewalAllowed, renewalBackoff, renewalPlan, type RenewalPlan } from './policy/renewal.ts';
@@ -73,9 +74,39 @@ function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What the workflow does on its Jira issue; without one (a CLI enrollment) nothing is said anywhere. */
+type Tracker = Pick<
+  JiraActivities,
+  'readCertificateIssue' | 'commentOnce' | 'attachOnce' | 'updateIssue' | 'moveIssue' | 'returnIssueTo'
+>;
+
+function withoutIssue(issueKey: string, request: { csr: string; profileName: string }): Tracker {
+  const nothing = () => Promise.resolve();
+  return {
+    readCertificateIssue: () =>
+      Promise.resolve({
+        key: issueKey,
+        issueType: '',
+        status: '',
+        summary: '',
+        profileName: request.profileName,
+        csr: request.csr,
+        certificateId: undefined,
+        reporterAccountId: undefined,
+        attachments: [],
+      }),
+    commentOnce: nothing,
+    attachOnce: nothing,
+    updateIssue: nothing,
+    moveIssue: nothing,
+    returnIssueTo: nothing,
+  };
+}
+
 export async function certificateLifecycle(input: CertificateLifecycleInput): Promise<CertificateStatus> {
   const { issueKey, carried } = input;
   const info = workflowInfo();
+  const tracker: Tracker = input.standalone ? withoutIssue(issueKey, input.standalone) : jira;
   const status: CertificateStatus = {
     issueKey,
     // A continued run is still finishing its renewal until it has planned the next one.
@@ -218,7 +249,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         eventId('failed'),
         comments.failed(status.lastError, info.workflowId, current !== undefined),
       )
-      .then(() => (current ? undefined : jira.moveIssue(issueKey, 'request')))
+      .then(() => (current ? undefined : tracker.moveIssue(issueKey, 'request')))
       .catch((reportErr: unknown) =>
         log.error('could not report the failure on the issue', { error: reasonOf(reportErr) }),
       );
@@ -242,12 +273,12 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       case 'refuse': {
         const refused = request as RenewRequest;
         request = undefined;
-        await jira.commentOnce(
+        await tracker.commentOnce(
           issueKey,
           eventId(`refused-${refused.requestId ?? 'request'}`),
           renewalRefusals.outsideWindow,
         );
-        if (refused.returnToStatus) await jira.returnIssueTo(issueKey, refused.returnToStatus);
+        if (refused.returnToStatus) await tracker.returnIssueTo(issueKey, refused.returnToStatus);
         return undefined;
       }
       case 'renew': {
@@ -276,7 +307,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       }
       case 'markExpired':
         enter('Expired');
-        await jira.commentOnce(
+        await tracker.commentOnce(
           issueKey,
           eventId('expired'),
           comments.expired(certificate.certificateId, status.domain ?? '', certificate.notAfter),
@@ -285,7 +316,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       case 'openWindow':
         enter('RenewalDue');
         if (settings && !settings.autoRenew) {
-          await jira.commentOnce(
+          await tracker.commentOnce(
             issueKey,
             eventId('window-open'),
             comments.windowOpen(
@@ -301,7 +332,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         for (const before of decision.points) {
           escalated.push(before);
           const days = Math.round(before / 86_400_000);
-          await jira.commentOnce(
+          await tracker.commentOnce(
             issueKey,
             eventId(`escalation-${days}d`),
             comments.escalation(
@@ -349,7 +380,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         status.lastError = `profile "${status.profileId ?? ''}" is not configured`;
         status.profileFingerprint = undefined;
         setCurrentDetails(describe(status));
-        await jira.commentOnce(
+        await tracker.commentOnce(
           issueKey,
           eventId(`profile-missing-${Date.now()}`),
           comments.profileMissing(status.profileId ?? ''),
@@ -360,7 +391,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     if (profileMissing) {
       profileMissing = false;
       status.lastError = undefined;
-      await jira.commentOnce(
+      await tracker.commentOnce(
         issueKey,
         eventId(`profile-restored-${Date.now()}`),
         comments.profileRestored(read.profileName),
@@ -377,7 +408,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     if (plan.note) {
       log.warn('expiry window adjusted', { issueKey, note: plan.note });
       // Said where people look: the certificate still renews, just not where the profile says.
-      await jira.commentOnce(
+      await tracker.commentOnce(
         issueKey,
         eventId(`window-${plan.note}-${settings.fingerprint}`),
         comments.windowAdjusted(
@@ -401,7 +432,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   async function enroll(): Promise<IssuedCertificate | 'withdrawn' | undefined> {
     enter('Validating');
     try {
-      const issue = await jira.readCertificateIssue(issueKey, { statusChange: true });
+      const issue = await tracker.readCertificateIssue(issueKey, { statusChange: true });
       if (!triggerIsCurrent(issue.lastStatusChange)) {
         // A replayed or delayed delivery: the issue has moved on since. Nothing is ordered or said.
         status.lastError = 'the triggering transition is no longer the issue’s latest status change';
@@ -416,7 +447,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         { key: searchAttributes.domain, value: csr.domain },
         { key: searchAttributes.profile, value: profileId },
       ]);
-      await jira.commentOnce(
+      await tracker.commentOnce(
         issueKey,
         eventId('requested'),
         comments.requested(
@@ -456,8 +487,12 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       status.lastError = problem.reason;
       enter('Rejected');
       log.info('request rejected', { issueKey, remedy: problem.remedy, reason: problem.reason });
-      await jira.commentOnce(issueKey, eventId('rejected'), comments.enrollmentFailed(problem.reason, problem.remedy));
-      await jira.moveIssue(issueKey, 'request');
+      await tracker.commentOnce(
+        issueKey,
+        eventId('rejected'),
+        comments.enrollmentFailed(problem.reason, problem.remedy),
+      );
+      await tracker.moveIssue(issueKey, 'request');
       return undefined;
     }
   }
@@ -477,7 +512,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     enter('Renewing');
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
-      const issue = await jira.readCertificateIssue(issueKey);
+      const issue = await tracker.readCertificateIssue(issueKey);
       const { csr } = await requests.validateRequest({ profileName: settings?.profileName, csr: issue.csr });
       if (revocation) return 'revoking';
       const { certificateId } = await orders.renewCertificate({
@@ -508,13 +543,13 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       // Automatic retries report a reason once, not at every attempt; escalations remind before expiry.
       if (!retry || problem.reason !== lastReportedFailure) {
         lastReportedFailure = problem.reason;
-        await jira.commentOnce(
+        await tracker.commentOnce(
           issueKey,
           eventId(`renewal-failed-${status.renewalFailures}`),
           comments.renewalFailed(problem.reason, problem.remedy, retry),
         );
       }
-      if (asked?.returnToStatus) await jira.returnIssueTo(issueKey, asked.returnToStatus);
+      if (asked?.returnToStatus) await tracker.returnIssueTo(issueKey, asked.returnToStatus);
       return undefined;
     }
   }
@@ -529,21 +564,21 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     const filename = `${domain.replace(/^\*\./, 'wildcard.').replace(/[^a-zA-Z0-9.-]/g, '_')}_${certificate.certificateId}.pem`;
     const { certificateId, serialNumber, notAfter } = certificate;
     await (replaces
-      ? jira.commentOnce(
+      ? tracker.commentOnce(
           issueKey,
           eventId('renewed'),
           comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter),
         )
-      : jira.commentOnce(issueKey, eventId('enrolled'), comments.enrolled(certificateId, serialNumber, notAfter)));
-    await jira.attachOnce(issueKey, filename, certificate.pem);
-    await jira.updateIssue(issueKey, {
+      : tracker.commentOnce(issueKey, eventId('enrolled'), comments.enrolled(certificateId, serialNumber, notAfter)));
+    await tracker.attachOnce(issueKey, filename, certificate.pem);
+    await tracker.updateIssue(issueKey, {
       ...(replaces ? {} : { summary: `Certificate enrolled:${domain}` }),
       certificateId: String(certificateId),
       expiryDate: new Date(notAfter).toISOString().slice(0, 10),
     });
-    await jira.commentOnce(issueKey, certificateEventId(certificateId, 'attached'), comments.attached(filename));
+    await tracker.commentOnce(issueKey, certificateEventId(certificateId, 'attached'), comments.attached(filename));
     // A person may already have asked for the next renewal: the issue then stays in "Certificate Renewed".
-    await jira.moveIssue(issueKey, replaces ? 'renewed' : 'enrolled', replaces ? [] : ['renewed']);
+    await tracker.moveIssue(issueKey, replaces ? 'renewed' : 'enrolled', replaces ? [] : ['renewed']);
   }
 
   /** Makes `certificate` the one this run watches over. */
@@ -601,7 +636,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     ]);
     status.phase = 'Revoked';
     setCurrentDetails(describe(status));
-    await jira.commentOnce(
+    await tracker.commentOnce(
       issueKey,
       eventId('revoked'),
       done.length > 0
@@ -615,7 +650,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           )
         : comments.revokedNothingIssued(by, now),
     );
-    await jira.moveIssue(issueKey, 'revoked', [], reasonName);
+    await tracker.moveIssue(issueKey, 'revoked', [], reasonName);
     await condition(allHandlersFinished);
     return status;
   }
@@ -625,17 +660,17 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     if (seen.certificateId !== certificate.certificateId) return false;
     if (seen.status === 'Revoked') {
       enter('Revoked');
-      await jira.commentOnce(
+      await tracker.commentOnce(
         issueKey,
         eventId('revoked-outside'),
         comments.revokedOutside(certificate.certificateId, status.domain ?? ''),
       );
-      await jira.moveIssue(issueKey, 'revoked');
+      await tracker.moveIssue(issueKey, 'revoked');
       upsertSearchAttributes([{ key: searchAttributes.renewAt, value: null }]);
       return true;
     }
     if (seen.status === 'Replaced' || (seen.status === 'Expired' && Date.now() < certificate.notAfter)) {
-      await jira.commentOnce(
+      await tracker.commentOnce(
         issueKey,
         eventId(`scm-${seen.status.toLowerCase()}`),
         comments.changedInScm(certificate.certificateId, seen.status),

@@ -1,10 +1,17 @@
 /** The operator CLI against a running certificate workflow. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { runCli, UsageError } from '../../src/client/cli.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
 import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
+
+const execFileAsync = promisify(execFile);
 
 describe('CLI', () => {
   let world: World;
@@ -68,6 +75,43 @@ describe('CLI', () => {
     const hostile = "x\\' OR WorkflowType = 'certificateLifecycle' OR CertificateDomain = 'y";
     assert.equal(await cli('list', '--domain', hostile), 'no certificates');
     assert.equal(await cli('list', '--domain', "o'brien.example.com"), 'no certificates');
+  });
+
+  it('enrolls and revokes a certificate without a Jira issue, through the real command', async () => {
+    const run = async (...args: string[]) => {
+      const { stdout } = await execFileAsync(process.execPath, ['src/client/cli.ts', ...args], {
+        env: { ...process.env, TEMPORAL_ADDRESS: world.env.address },
+      });
+      return stdout.trim();
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-csr-')), 'standalone.csr');
+    writeFileSync(file, opensslCsr('/CN=standalone.example.com', 'ec-p256'));
+    const issuesBefore = world.sandbox.jiraEmulator.issueCount;
+    const enrolled = await run('enroll', '--csr', file, '--profile', 'OV Server Certificate');
+    const key = /^issue\s+(CLI-\d+)$/m.exec(enrolled)?.[1] ?? '';
+    assert.match(enrolled, /^phase\s+Active$/m);
+    assert.match(enrolled, /^domain\s+standalone\.example\.com$/m);
+    assert.equal(world.sandbox.jiraEmulator.issueCount, issuesBefore, 'no Jira issue involved');
+    const order = world.sandbox.scmEmulator.orders().find((o) => o.commonName === 'standalone.example.com');
+    assert.equal(order?.status, 'Issued');
+    assert.match(await run('status', key), /^phase\s+Active$/m);
+    assert.match(
+      await eventually(async () => ((await run('list')).includes(key) ? run('list') : undefined), 'listed'),
+      new RegExp(key),
+    );
+    assert.match(await run('revoke', key, '--reason', 'superseded'), /revocation accepted/);
+    const handle = world.env.client.workflow.getHandle(`certificate:${key}`);
+    assert.equal(((await handle.result()) as { phase: string }).phase, 'Revoked');
+    assert.equal(
+      world.sandbox.scmEmulator.orders().find((o) => o.commonName === 'standalone.example.com')?.status,
+      'Revoked',
+    );
+    const refused = await run('enroll', '--profile', 'OV Server Certificate').then(
+      () => assert.fail('accepted'),
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr ?? '', /enroll needs --csr FILE and --profile P/);
   });
 
   it('says what is wrong with bad input', async () => {
