@@ -144,6 +144,15 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     setCurrentDetails(describe(status));
   };
   const live = () => ['Active', 'RenewalDue', 'Expired'].includes(status.phase);
+  /** Whether a request with this id was handled already (Jira redelivers; people click twice). */
+  const seen = (requestId: string | undefined) => requestId !== undefined && handledRequests.includes(requestId);
+  /** Records a request id, keeping the last 50; false when it was handled already. */
+  const firstTime = (requestId: string | undefined): boolean => {
+    if (seen(requestId)) return false;
+    if (requestId !== undefined) handledRequests.push(requestId);
+    handledRequests.splice(0, Math.max(0, handledRequests.length - 50));
+    return true;
+  };
 
   setHandler(statusQuery, () => status);
   setHandler(reevaluateSignal, () => void (stale = true));
@@ -155,10 +164,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   setHandler(
     revokeUpdate,
     (asked): RevokeAccepted => {
-      if (asked.requestId !== undefined && handledRequests.includes(asked.requestId)) {
-        return { result: 'duplicate', phase: status.phase };
-      }
-      if (asked.requestId !== undefined) handledRequests.push(asked.requestId);
+      if (!firstTime(asked.requestId)) return { result: 'duplicate', phase: status.phase };
       if (revocation !== undefined) return { result: 'joined', phase: status.phase };
       revocation = asked;
       return { result: 'accepted', phase: status.phase };
@@ -166,7 +172,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     {
       // Taken in every phase but one: a request that was never enrolled has nothing to revoke.
       validator: (asked: RevokeRequest) => {
-        if (asked.requestId !== undefined && handledRequests.includes(asked.requestId)) return;
+        if (seen(asked.requestId)) return;
         if (status.phase === 'Rejected') throw refusal(ErrorType.RevocationNotPossible, revocationRefusals.notEnrolled);
         if (![0, 1, 3, 4, 5].includes(asked.reasonCode)) {
           throw refusal(ErrorType.RevocationNotPossible, `reason code ${asked.reasonCode} is not one SCM accepts`);
@@ -177,11 +183,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   setHandler(
     renewUpdate,
     (renewal): RenewAccepted => {
-      if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) {
-        return { result: 'duplicate', phase: status.phase };
-      }
-      if (renewal.requestId !== undefined) handledRequests.push(renewal.requestId);
-      handledRequests.splice(0, Math.max(0, handledRequests.length - 50));
+      if (!firstTime(renewal.requestId)) return { result: 'duplicate', phase: status.phase };
       // One renewal serves every request made while it is waiting or under way.
       if (request !== undefined || status.phase === 'Renewing') return { result: 'joined', phase: status.phase };
       request = renewal;
@@ -190,7 +192,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     {
       // Refuse only what can be decided now; a request that arrives while the workflow is busy waits.
       validator: (renewal: RenewRequest) => {
-        if (renewal.requestId !== undefined && handledRequests.includes(renewal.requestId)) return;
+        if (seen(renewal.requestId)) return;
         if (status.phase === 'Rejected') throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.rejected);
         if (status.phase === 'Revoked' || status.phase === 'Revoking') {
           throw refusal(ErrorType.RenewalNotPossible, renewalRefusals.revoked);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
 import { installRuntimeLogger } from '../../src/log.ts';
-import { findTemporalCli } from '../../scripts/temporal-cli.ts';
+import { findTemporalCli, findTestServer } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
@@ -114,6 +114,12 @@ export async function startWorld(
   await world.startWorker();
   return world;
 }
+
+/** The time-skipping test server's launcher, and the `skip` option of the suites that need it. */
+export const testServer = findTestServer();
+export const needsTestServer = {
+  skip: testServer ? false : 'no time-skipping test server: run `npm run temporal:install` with Maven and a JDK',
+};
 
 /** The time-skipping test server, told the project's search attributes (the dev server gets them as flags). */
 export async function startTimeSkipping(launcher: string): Promise<TestWorkflowEnvironment> {

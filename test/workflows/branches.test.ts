@@ -14,7 +14,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { findTestServer } from '../../scripts/temporal-cli.ts';
 import {
   certificateWorkflowId,
   ErrorType,
@@ -34,9 +33,8 @@ import {
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { DAY } from '../../src/workflows/policy/renewal.ts';
-import { startTimeSkipping, workflowBundle } from '../helpers/environment.ts';
+import { startTimeSkipping, workflowBundle, needsTestServer, testServer } from '../helpers/environment.ts';
 
-const launcher = findTestServer();
 const LIFETIME = 90 * DAY;
 /** Phases in which the workflow waits on a timer (or a message), not on an activity. */
 const IDLE = new Set(['Active', 'RenewalDue', 'Expired']);
@@ -80,8 +78,6 @@ function settingsWith(overrides: Partial<ProfileSettings>): ProfileSettings {
     ...overrides,
   };
 }
-
-const skip = launcher ? false : 'no time-skipping test server: run `npm run temporal:install` with Maven and a JDK';
 
 /**
  * A time-skipping test server and a worker with the stand-in activities, for the tests of one describe
@@ -185,7 +181,7 @@ function harness() {
   };
 
   before(async () => {
-    env = await startTimeSkipping(launcher ?? '');
+    env = await startTimeSkipping(testServer ?? '');
     const bundle = await workflowBundle();
     workers = [
       await Worker.create({
@@ -266,7 +262,7 @@ function harness() {
   return { start, waitFor, waitForPhase, status, record, runId, active, env: () => env };
 }
 
-describe('certificate workflow decisions, with time skipping', { skip }, () => {
+describe('certificate workflow decisions, with time skipping', needsTestServer, () => {
   const { start, waitFor, status, record, runId, active, env } = harness();
 
   it('plans renewal once enrolled (NoPlanYet → Waiting)', async () => {
@@ -396,7 +392,7 @@ describe('certificate workflow decisions, with time skipping', { skip }, () => {
   });
 });
 
-describe('renewal requests while the workflow is busy, with time skipping', { skip }, () => {
+describe('renewal requests while the workflow is busy, with time skipping', needsTestServer, () => {
   const { start, waitFor, waitForPhase, active, record } = harness();
 
   it('takes a request that arrives while enrolling, then refuses it on the issue (OutsideWindow)', async () => {
