@@ -70,6 +70,8 @@ try {
     'Expired',
     30_000,
   );
+  // Only a finished run is a stable record: end it (it would wait for a renewal request forever).
+  await client.workflow.getHandle(certificateWorkflowId(auto)).terminate('recorded');
   save('certificate-window-notice-then-expired', certificateWorkflowId(auto));
 
   await client.workflow.execute(renewalSweep, { taskQueue: TASK_QUEUE, workflowId: 'sweep-recorded', args: [{}] });
