@@ -372,6 +372,17 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     await record('certificate-replaced-then-revoked-in-scm', handle, undefined);
   });
 
+  it('revokes before all else (RevocationRequested), ends, and renews nothing afterwards', async () => {
+    const { issue, handle } = await start();
+    await active(handle);
+    await handle.executeUpdate(revokeUpdate, { args: [{ reasonCode: 5, requestedBy: 'alice', requestId: 'r' }] });
+    assert.equal((await handle.result()).phase, 'Revoked');
+    assert.deepEqual(issue.revoked, issue.orders);
+    await env().sleep('400 days'); // past the renewal moment the certificate had
+    assert.equal(issue.orders.length, 1, 'nothing renews after a revocation');
+    assert.equal(issue.texts().filter((t) => t.includes('revoked on')).length, 1);
+  });
+
   it('orders nothing for a trigger that is no longer the latest status change (stale delivery)', async () => {
     const { issue, handle } = await start((i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Request' }));
     const end = await handle.result();
