@@ -60,7 +60,12 @@ describe('interpreting Jira events', () => {
 
   const ignored: Array<[string, Parameters<typeof transition>[0], RegExp]> = [
     ["the connector's own transition", { user: CONNECTOR }, /connector's own/],
-    ['another issue type', { type: 'Revoke Certificate' }, /issue type Revoke Certificate/],
+    ['another issue type', { type: 'Task' }, /issue type Task/],
+    [
+      'an edit of a Revoke Certificate issue that changes nothing it reads',
+      { type: 'Revoke Certificate', field: 'summary' },
+      /no change/,
+    ],
     ['a move to another status', { to: 'Certificate Request' }, /no change the connector acts on/],
     ['issue creation', { event: 'jira:issue_created' }, /event jira:issue_created/],
   ];
@@ -71,6 +76,56 @@ describe('interpreting Jira events', () => {
       assert.match(decision.action === 'ignore' ? decision.reason : '', reason);
     });
   }
+
+  it("revokes when a person moves a Certificate issue to Certificate Revoked, with the dialog's reason", () => {
+    const event = {
+      ...transition({ from: 'Certificate Enrolled', to: 'Certificate Revoked' }),
+      user: { accountId: '557058:alice', displayName: 'Alice Requester' },
+      issue: {
+        key: 'CERT-45',
+        fields: { issuetype: { name: 'Certificate' }, customfield_10055: { value: 'Key compromise' } },
+      },
+      comment: {
+        body: {
+          type: 'doc',
+          version: 1,
+          content: [{ type: 'paragraph', content: [{ type: 'text', text: 'Lost laptop.' }] }],
+        },
+      },
+    };
+    assert.deepEqual(interpretEvent(event, 'd', DEFAULT_JIRA_NAMES, CONNECTOR, 'customfield_10055'), {
+      action: 'revoke',
+      issueKey: 'CERT-45',
+      reasonName: 'Key compromise',
+      comment: 'Lost laptop.',
+      requestedBy: '557058:alice',
+      requestedByName: 'Alice Requester',
+      requestId: 'changelog:30001',
+      returnToStatus: 'Certificate Enrolled',
+    });
+  });
+
+  it('starts an external revocation for a created Revoke Certificate issue, and nudges it on edits', () => {
+    const created = interpretEvent(
+      transition({ type: 'Revoke Certificate', event: 'jira:issue_created' }),
+      'd',
+      DEFAULT_JIRA_NAMES,
+      CONNECTOR,
+    );
+    assert.deepEqual(created, {
+      action: 'revoke-external',
+      issueKey: 'CERT-45',
+      requestedBy: '557058:alice',
+      requestedByName: undefined,
+    });
+    const edited = interpretEvent(
+      transition({ type: 'Revoke Certificate', field: 'Certificate ID' }),
+      'd',
+      DEFAULT_JIRA_NAMES,
+      CONNECTOR,
+    );
+    assert.deepEqual(edited, { action: 'revoke-external-changed', issueKey: 'CERT-45' });
+  });
 
   it('uses configured names', () => {
     const names = {

@@ -220,6 +220,8 @@ describe('renewal', () => {
     const domain = 'no-auto.example.com';
     const key = await enroll(domain, 'Short-lived Manual Certificate');
     const expired = await until(key, 'Expired', (s) => s.phase === 'Expired', 20_000);
+    // The phase changes first, then the comment is posted.
+    await eventually(() => (comments(key).some((c) => c.includes('expired on')) ? true : undefined), 'said');
     const texts = comments(key);
     assert.equal(
       texts.filter((c) => c.includes('auto-renewal is off for profile "Short-lived Manual Certificate"')).length,
