@@ -276,9 +276,10 @@ export class JiraEmulator {
       sendJson(res, 200, this.#issueJson(this.#issue(params.key), listParam(url, 'fields')));
     });
     r.on('PUT', `${v3}/issue/:key`, (ctx) => this.#editIssue(ctx));
-    r.on('GET', `${v3}/issue/:key/transitions`, ({ res, params }) => {
+    r.on('GET', `${v3}/issue/:key/transitions`, ({ res, url, params }) => {
       const issue = this.#issue(params.key);
-      sendJson(res, 200, { transitions: this.#available(issue).map(transitionJson) });
+      const withFields = (url.searchParams.get('expand') ?? '').split(',').includes('transitions.fields');
+      sendJson(res, 200, { transitions: this.#available(issue).map((t) => transitionJson(t, withFields)) });
     });
     r.on('POST', `${v3}/issue/:key/transitions`, (ctx) => this.#transition(ctx));
     r.on('GET', `${v3}/issue/:key/changelog`, ({ req, res, url, params }) => {
@@ -945,13 +946,29 @@ function userJson(user: JiraUser) {
   };
 }
 
-function transitionJson(t: (typeof TRANSITIONS)[number]) {
+/** A transition as Jira describes it; with `transitions.fields` expanded, its screen's fields too. */
+function transitionJson(t: { id: string; name: string; to: string }, withFields = false) {
   const to = STATUSES.find((s) => s.name === t.to);
+  const screen = SCREENS[t.name] ?? [];
+  const fields = Object.fromEntries(
+    screen.map((f) => [
+      f.id,
+      {
+        required: f.required,
+        name: f.name,
+        key: f.id,
+        schema: { type: 'option', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:select' },
+        operations: ['set'],
+        allowedValues: Object.keys(REVOCATION_REASONS).map((value) => ({ value })),
+      },
+    ]),
+  );
   return {
     id: t.id,
     name: t.name,
     to: { id: to?.id, name: to?.name, statusCategory: { id: 1, key: to?.category, name: to?.category } },
-    hasScreen: false,
+    hasScreen: screen.length > 0,
+    ...(withFields ? { fields } : {}),
     isGlobal: false,
     isInitial: false,
     isAvailable: true,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { runCli } from '../../src/client/cli.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
@@ -160,6 +161,31 @@ describe('revocation', () => {
 
   it('has Jira refuse the transition without a reason (the dialog requires one)', async () => {
     const key = await enroll('no-reason.example.com');
+    // The dialog, as Jira describes it to a client that asks.
+    const { alice } = SANDBOX_USERS;
+    const res = await fetch(
+      `${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}/transitions?expand=transitions.fields`,
+      {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
+        },
+      },
+    );
+    const { transitions } = (await res.json()) as {
+      transitions: Array<{
+        name: string;
+        hasScreen: boolean;
+        fields?: Record<string, { required: boolean; allowedValues: Array<{ value: string }> }>;
+      }>;
+    };
+    const dialog = transitions.find((t) => t.name === 'Revoke Certificate');
+    assert.equal(dialog?.hasScreen, true);
+    const reason = dialog?.fields?.customfield_10055;
+    assert.equal(reason?.required, true);
+    assert.deepEqual(
+      reason?.allowedValues.map((v) => v.value),
+      ['Unspecified', 'Key compromise', 'Affiliation changed', 'Superseded', 'Cessation of operation'],
+    );
     await assert.rejects(world.alice.revoke(key, undefined), /Revocation reason is required/);
     assert.equal((await handle(key).query(statusQuery)).phase, 'Active');
   });
