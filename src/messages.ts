@@ -116,8 +116,6 @@ export const comments = {
     `Revocation asked for by ${by} on ${isoTime(at)}, before any certificate was issued: the request is ` +
     'withdrawn and nothing was ordered. Nothing on this issue is renewed.',
 
-  renewalRefused: (reason: string) => reason,
-
   profileMissing: (profileId: string) =>
     `The certificate profile "${profileId}" of this issue is no longer configured, so the certificate is not ` +
     'renewed for now. Ask your connector administrator to restore the profile: renewal planning resumes as ' +
