@@ -21,10 +21,13 @@ import {
   DEV_SERVER_ARGS,
   loadProfiles,
   runWorkers,
+  serveOps,
+  workerReadiness,
 } from '../src/connector.ts';
 import { searchAttributes } from '../src/contract.ts';
 import { listen } from '../src/http.ts';
 import { installRuntimeLogger } from '../src/log.ts';
+import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
 import { ensureSweepSchedule } from '../src/schedule.ts';
@@ -81,11 +84,13 @@ async function main(): Promise<void> {
       'configure both Jira (JIRA_*) and Sectigo (SECTIGO_*) to run against real systems, or neither to run the sandbox',
     ]);
   }
-  installRuntimeLogger('warn');
+  const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  installRuntimeLogger('warn', sdkMetricsAddress);
   const t = await temporal(config);
+  const metrics = new ConnectorMetrics({ fleet: fleetReader(t.client), sdkMetricsAddress });
 
   if (config.jira && config.sectigo) {
-    const jira = await connectJira(config.jira);
+    const jira = await connectJira(config.jira, metrics);
     const receiver = await createReceiver({
       client: t.client,
       jira,
@@ -95,14 +100,21 @@ async function main(): Promise<void> {
     });
     const receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
     await ensureSweepSchedule(t.client);
+    const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
     const workers = await createWorkers({
       connection: t.connection,
       client: t.client,
       namespace: config.temporal.namespace,
       jira,
-      scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond),
-      profiles: loadProfiles(config.profilesFile ?? 'profiles.yaml'),
+      scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
+      profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+      metrics,
+    });
+    const ops = await serveOps({
+      metrics,
+      checks: workerReadiness({ client: t.client, profiles, workers }),
+      ...config.metrics,
     });
     print([
       ['Temporal', t.address],
@@ -110,6 +122,7 @@ async function main(): Promise<void> {
       ['Jira', config.jira.baseUrl],
       ['Sectigo SCM', config.sectigo.baseUrl],
       ['Webhook receiver', `${receiverUrl}${WEBHOOK_PATH}`],
+      ['Metrics', `${ops.url}/metrics`],
     ]);
     await runWorkers(workers);
     return;
@@ -124,6 +137,7 @@ async function main(): Promise<void> {
     maxBodyBytes: config.receiver.maxBodyBytes,
     scm: { issuanceDelayMs: config.sandbox.issuanceDelayMs },
     scmRequestsPerSecond: config.sectigoRequestsPerSecond,
+    observer: metrics.observeCall,
   });
   await ensureSweepSchedule(t.client);
   const workers = await createWorkers({
@@ -134,6 +148,12 @@ async function main(): Promise<void> {
     scm: sandbox.scm,
     profiles: sandbox.profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+    metrics,
+  });
+  const ops = await serveOps({
+    metrics,
+    checks: workerReadiness({ client: t.client, profiles: sandbox.profiles, workers }),
+    ...config.metrics,
   });
   const { alice } = SANDBOX_USERS;
   print([
@@ -142,6 +162,7 @@ async function main(): Promise<void> {
     ['Jira (emulated)', `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`],
     ['Sectigo SCM (emulated)', sandbox.scmEmulator.apiUrl],
     ['Webhook receiver', `${sandbox.receiverUrl}${WEBHOOK_PATH}`],
+    ['Metrics', `${ops.url}/metrics`],
     ['Data', resolve(config.sandbox.dataDir)],
   ]);
   console.log(

@@ -20,6 +20,8 @@ export interface SectigoConfig {
 
 export interface Config {
   temporal: { address: string | undefined; namespace: string; port: number; uiPort: number };
+  /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
+  metrics: { host: string; port: number };
   jira: JiraConfig | undefined;
   sectigo: SectigoConfig | undefined;
   /** Global limit on SCM calls per second, across every worker (Temporal enforces it per task queue). */
@@ -161,6 +163,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       namespace: text('TEMPORAL_NAMESPACE') ?? 'default',
       port: int('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
+    },
+    metrics: {
+      host: text('METRICS_HOST') ?? '0.0.0.0',
+      port: int('METRICS_PORT', 9464, 0, 65535),
     },
     jira,
     sectigo,

@@ -7,7 +7,8 @@ import { watchFile } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { AddressInfo } from 'node:net';
+import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createCsrActivities } from './activities/csr.ts';
 import { createJiraActivities } from './activities/jira.ts';
 import { createProfileActivities } from './activities/profiles.ts';
@@ -15,9 +16,11 @@ import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
 import type { JiraConfig, SectigoConfig } from './config.ts';
-import { SECTIGO_TASK_QUEUE, TASK_QUEUE } from './contract.ts';
+import { SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
 import { JiraClient } from './jira/client.ts';
 import { log } from './log.ts';
+import type { ConnectorMetrics } from './metrics.ts';
+import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { Profiles } from './profiles.ts';
 import { ScmClient } from './sectigo/client.ts';
 
@@ -38,12 +41,12 @@ export interface Adapters {
 }
 
 /** The Jira client for a configured site; fails with every missing custom field named. */
-export function connectJira(config: JiraConfig): Promise<JiraClient> {
-  return JiraClient.connect(config);
+export function connectJira(config: JiraConfig, metrics?: ConnectorMetrics): Promise<JiraClient> {
+  return JiraClient.connect({ ...config, ...(metrics ? { observer: metrics.observeCall } : {}) });
 }
 
-export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number): ScmClient {
-  return new ScmClient({ ...config, maxRequestsPerSecond });
+export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number, metrics?: ConnectorMetrics): ScmClient {
+  return new ScmClient({ ...config, maxRequestsPerSecond, ...(metrics ? { observer: metrics.observeCall } : {}) });
 }
 
 /** Loads the profiles file and reloads it when it changes; a broken edit is reported and the last good set kept. */
@@ -71,6 +74,8 @@ export interface WorkerDependencies extends Adapters {
   sectigoRequestsPerSecond: number;
   /** How long a retried order looks for the order of a lost request (default: twice the SCM timeout). */
   orderGraceMs?: number;
+  /** Counts the workflows' outcomes; without it they are not counted. */
+  metrics?: ConnectorMetrics;
   /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -90,6 +95,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...createProfileActivities({ profiles: deps.profiles }),
       ...createSweepActivities({ client: deps.client }),
     },
+    sinks: metricsSinks(deps.metrics),
   });
   const sectigo = await Worker.create({
     connection,
@@ -99,6 +105,50 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,
   });
   return [certificates, sectigo];
+}
+
+/** The workflows' metrics sink, bound to `metrics` (or counting nothing). */
+function metricsSinks(metrics: ConnectorMetrics | undefined): InjectedSinks<CertificateSinks> {
+  return {
+    metrics: {
+      completed: { fn: (_info, operation, profile, seconds) => metrics?.completed(operation, profile, seconds) },
+      failed: { fn: (_info, operation, type) => metrics?.failed(operation, type) },
+    },
+  };
+}
+
+/** What the worker's /readyz checks: Temporal answers, profiles are loaded, both workers poll. */
+export function workerReadiness(deps: {
+  client: Client;
+  profiles: Profiles;
+  workers: Worker[];
+}): Record<string, ReadinessCheck> {
+  return {
+    temporal: async () => void (await deps.client.workflowService.getSystemInfo({})),
+    profiles: () =>
+      deps.profiles.all.length > 0 ? Promise.resolve() : Promise.reject(new Error('no certificate profiles loaded')),
+    workers: () => {
+      const stopped = deps.workers.filter((w) => w.getState() !== 'RUNNING');
+      return stopped.length === 0
+        ? Promise.resolve()
+        : Promise.reject(new Error(`${stopped.length} of ${deps.workers.length} workers are not running`));
+    },
+  };
+}
+
+/** Serves /metrics, /healthz and /readyz until the process ends; answers the address it listens on. */
+export async function serveOps(
+  options: OpsServerOptions & { host: string; port: number },
+): Promise<{ server: Server; url: string }> {
+  const server = createOpsServer(options);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  const host = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  return { server, url: `http://${host}:${port}` };
 }
 
 /** Runs the workers until SIGINT/SIGTERM, letting activities under way finish. */

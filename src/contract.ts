@@ -3,7 +3,7 @@
  * definitions, search attributes and the data that crosses the workflow boundary. Sandbox-safe.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
 
 /** Workflows, Jira and CSR activities. */
 export const TASK_QUEUE = 'certificates';
@@ -12,6 +12,9 @@ export const SECTIGO_TASK_QUEUE = 'sectigo';
 
 /** One workflow per certificate request, addressed by its Jira issue. */
 export const certificateWorkflowId = (issueKey: string): string => `certificate:${issueKey}`;
+
+/** Visibility's query for every certificate workflow that is still running. */
+export const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running'";
 
 /** One workflow per "Revoke Certificate" issue (a certificate not enrolled through Jira). */
 export const revokeWorkflowId = (issueKey: string): string => `revoke:${issueKey}`;
@@ -266,6 +269,20 @@ export interface CertificateStatus {
 
 /** Phase, current certificate, generations and the last error of this certificate. */
 export const statusQuery = defineQuery<CertificateStatus>('status');
+
+/** Operations whose duration and failures the worker's metrics count. */
+export type MeasuredOperation = 'enroll' | 'renew' | 'revoke';
+
+/**
+ * What workflows tell the worker's metrics. Sinks leave no trace in the history and are not called
+ * again on replay, so each outcome is counted once per worker that carried it out.
+ */
+export interface CertificateSinks extends Sinks {
+  metrics: {
+    completed(operation: MeasuredOperation, profile: string, seconds: number): void;
+    failed(operation: MeasuredOperation, type: string): void;
+  };
+}
 
 /** Renew now: validated against the expiry window unless `force` is set. Jira sends its changelog id as the update id. */
 export const renewUpdate = defineUpdate<RenewAccepted, [RenewRequest]>('renew');

@@ -36,9 +36,10 @@ const SDK_LEVELS: Record<LogLevel, Level> = {
 
 /**
  * Installs the Temporal runtime with its logs routed into this logger, at `level` and above (default
- * LOG_LEVEL, else info). Once per process, before any worker or native connection is made.
+ * LOG_LEVEL, else info), and — given `sdkMetricsAddress` — its Prometheus exporter listening there (the
+ * worker serves that text with its own metrics). Once per process, before any worker or connection.
  */
-export function installRuntimeLogger(level?: Level): void {
+export function installRuntimeLogger(level?: Level, sdkMetricsAddress?: string): void {
   if (level) threshold = level;
   const sdkLevel = (Object.keys(SDK_LEVELS) as LogLevel[]).find((l) => SDK_LEVELS[l] === threshold) ?? 'INFO';
   const logger = new DefaultLogger(sdkLevel, (entry: LogEntry) => {
@@ -50,5 +51,11 @@ export function installRuntimeLogger(level?: Level): void {
       new Date(Number(entry.timestampNanos / 1_000_000n)),
     );
   });
-  Runtime.install({ logger, telemetryOptions: { logging: { forward: { level: sdkLevel } } } });
+  Runtime.install({
+    logger,
+    telemetryOptions: {
+      logging: { forward: { level: sdkLevel } },
+      ...(sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } : {}),
+    },
+  });
 }

@@ -1,14 +1,24 @@
 /**
  * The worker as its own process (`node src/worker.ts`): polls both task queues — `certificates`
  * (workflows, Jira and CSR activities) and `sectigo` (SCM activities, globally rate-limited) — against the
- * configured systems. `npm start` runs the same workers inside the sandbox.
+ * configured systems, and serves /metrics, /healthz and /readyz on METRICS_PORT (9464). `npm start` runs
+ * the same workers inside the sandbox.
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { connectJira, connectScm, createWorkers, loadProfiles, runWorkers } from './connector.ts';
+import {
+  connectJira,
+  connectScm,
+  createWorkers,
+  loadProfiles,
+  runWorkers,
+  serveOps,
+  workerReadiness,
+} from './connector.ts';
 import { installRuntimeLogger, log } from './log.ts';
+import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
 import { ensureSweepSchedule } from './schedule.ts';
 
 async function main(config: Config): Promise<void> {
@@ -18,21 +28,30 @@ async function main(config: Config): Promise<void> {
         '`npm start` runs everything with the sandbox instead',
     ]);
   }
-  installRuntimeLogger();
+  const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  installRuntimeLogger(undefined, sdkMetricsAddress);
   const { address, namespace } = config.temporal;
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), namespace });
   await ensureSweepSchedule(client);
+  const metrics = new ConnectorMetrics({ fleet: fleetReader(client), sdkMetricsAddress });
+  const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
   const workers = await createWorkers({
     connection,
     client,
     namespace,
-    jira: await connectJira(config.jira),
-    scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond),
-    profiles: loadProfiles(config.profilesFile ?? 'profiles.yaml'),
+    jira: await connectJira(config.jira, metrics),
+    scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
+    profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+    metrics,
   });
-  log.info('worker polling', { address, namespace });
+  const ops = await serveOps({
+    metrics,
+    checks: workerReadiness({ client, profiles, workers }),
+    ...config.metrics,
+  });
+  log.info('worker polling', { address, namespace, metrics: `${ops.url}/metrics` });
   await runWorkers(workers);
   await connection.close();
 }

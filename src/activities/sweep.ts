@@ -3,6 +3,7 @@ import { heartbeat } from '@temporalio/activity';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
+  RUNNING_CERTIFICATES,
   searchAttributes,
   statusQuery,
   revokeUpdate,
@@ -25,8 +26,6 @@ export interface CertificateSnapshot {
   notAfter?: number;
 }
 
-const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running'";
-
 export function createSweepActivities({ client, pageSize = 100 }: { client: Client; pageSize?: number }) {
   return {
     /**
@@ -34,9 +33,7 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
      * stops renewing, and its own issue says so). Answers that workflow's id, or undefined.
      */
     async revokeThroughLifecycle(certificateId: number, request: RevokeRequest): Promise<string | undefined> {
-      const query =
-        `WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running' AND ` +
-        `${searchAttributes.certificateId.name} = '${certificateId}'`;
+      const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
       for await (const run of client.workflow.list({ query })) {
         await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
           args: [request],

@@ -3,6 +3,7 @@
  * certificate's workflow. It never calls SCM. Duplicate deliveries and double clicks change nothing:
  * the workflow id is the issue, a running workflow is reused, and a finished run remembers its trigger.
  */
+import { readiness } from '../ops.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -201,8 +202,14 @@ async function handle(options: Receiver, req: IncomingMessage, res: ServerRespon
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
   try {
     if (req.method === 'GET' && path === '/healthz') {
-      await options.client.workflowService.getSystemInfo({});
       sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      const { ready, results } = await readiness({
+        temporal: async () => void (await options.client.workflowService.getSystemInfo({})),
+      });
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
       return;
     }
     if (req.method !== 'POST' || path !== WEBHOOK_PATH) throw new HttpError(404, { error: 'not found' });

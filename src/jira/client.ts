@@ -7,6 +7,7 @@ import { createCloudClient } from 'jira.js';
 import { isApiError, isNetworkError, isRateLimitError } from 'jira.js/core';
 import { adfToText, textToAdf } from './adf.ts';
 
+import type { UpstreamObserver } from '../metrics.ts';
 /** Display names of the Jira objects the connector uses; all configurable, defaults from the user guide. */
 export interface JiraNames {
   projectKey: string;
@@ -60,6 +61,8 @@ export interface JiraClientOptions {
   baseUrl: string;
   auth: JiraAuth;
   names?: JiraNames;
+  /** Told of every request: its operation, HTTP status (0 without an answer) and duration. */
+  observer?: UpstreamObserver;
 }
 
 /** A failed Jira call; `status` 0 is a network failure. */
@@ -132,7 +135,15 @@ export class JiraClient {
   readonly #jira: Cloud;
   readonly #fieldIds: Record<FieldKey, string>;
 
-  private constructor(jira: Cloud, names: JiraNames, fieldIds: Record<FieldKey, string>) {
+  readonly #observer: UpstreamObserver | undefined;
+
+  private constructor(
+    jira: Cloud,
+    names: JiraNames,
+    fieldIds: Record<FieldKey, string>,
+    observer: UpstreamObserver | undefined,
+  ) {
+    this.#observer = observer;
     this.#jira = jira;
     this.names = names;
     this.#fieldIds = fieldIds;
@@ -149,7 +160,7 @@ export class JiraClient {
           : { type: 'bearer', token: options.auth.token },
       onSchemaMismatch: 'silent',
     });
-    const fields = await call('list fields', () => jira.issueFields.getFields());
+    const fields = await call(options.observer, 'getFields', 'list fields', () => jira.issueFields.getFields());
     const problems: string[] = [];
     const ids = {} as Record<FieldKey, string>;
     for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
@@ -161,7 +172,11 @@ export class JiraClient {
         problems.push(`${matches.length} custom fields are named "${name}" (${matches.map((m) => m.id).join(', ')})`);
     }
     if (problems.length > 0) throw new JiraError(`Jira is not set up for the connector: ${problems.join('; ')}`, 400);
-    return new JiraClient(jira, names, ids);
+    return new JiraClient(jira, names, ids, options.observer);
+  }
+
+  #call<T>(operation: string, what: string, fn: () => Promise<T>): Promise<T> {
+    return call(this.#observer, operation, what, fn);
   }
 
   /** The custom field's id on this site; undefined for an optional field the site lacks. */
@@ -171,7 +186,7 @@ export class JiraClient {
 
   /** The account the connector acts as; its own changes are not user requests. */
   async myAccountId(): Promise<string> {
-    const me = await call('read the current user', () => this.#jira.myself.getCurrentUser());
+    const me = await this.#call('getCurrentUser', 'read the current user', () => this.#jira.myself.getCurrentUser());
     if (!me.accountId) throw new JiraError('Jira did not return an accountId for the connector', 502);
     return me.accountId;
   }
@@ -179,7 +194,7 @@ export class JiraClient {
   async getCertificateIssue(issueKey: string): Promise<CertificateIssue> {
     assertIssueKey(issueKey);
     const ids = this.#fieldIds;
-    const issue = await call(`read ${issueKey}`, () =>
+    const issue = await this.#call('getIssue', `read ${issueKey}`, () =>
       this.#jira.issues.getIssue({
         issueIdOrKey: issueKey,
         fields: ['summary', 'status', 'issuetype', 'reporter', 'attachment', ids.profile, ids.csr, ids.certificateId],
@@ -215,7 +230,7 @@ export class JiraClient {
       ids.domain,
       ...(ids.revocationReason ? [ids.revocationReason] : []),
     ];
-    const issue = await call(`read ${issueKey}`, () =>
+    const issue = await this.#call('getIssue', `read ${issueKey}`, () =>
       this.#jira.issues.getIssue({ issueIdOrKey: issueKey, fields: ['status', ...wanted] }),
     );
     const fields = (issue.fields ?? {}) as Record<string, unknown>;
@@ -239,7 +254,7 @@ export class JiraClient {
     assertIssueKey(issueKey);
     if (await this.#hasComment(issueKey, eventId)) return false;
     const body = text.length > MAX_COMMENT_LENGTH ? `${text.slice(0, MAX_COMMENT_LENGTH)}\n\n(cut short)` : text;
-    await call(`comment on ${issueKey}`, () =>
+    await this.#call('addComment', `comment on ${issueKey}`, () =>
       this.#jira.issueComments.addComment({
         issueIdOrKey: issueKey,
         body: { ...textToAdf(body) },
@@ -251,7 +266,7 @@ export class JiraClient {
 
   async #hasComment(issueKey: string, eventId: string): Promise<boolean> {
     for (let startAt = 0; ;) {
-      const page = await call(`read comments of ${issueKey}`, () =>
+      const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>
         this.#jira.issueComments.getComments({
           issueIdOrKey: issueKey,
           startAt,
@@ -280,7 +295,7 @@ export class JiraClient {
   ): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
     if (issue.attachments.some((a) => a.filename === filename)) return false;
-    await call(`attach ${filename} to ${issueKey}`, () =>
+    await this.#call('addAttachment', `attach ${filename} to ${issueKey}`, () =>
       this.#jira.issueAttachments.addAttachment({
         issueIdOrKey: issueKey,
         attachments: { filename, content: new Blob([content], { type: mimeType }) },
@@ -290,7 +305,7 @@ export class JiraClient {
   }
 
   async downloadAttachment(id: string): Promise<Buffer> {
-    const bytes = await call(`download attachment ${id}`, () =>
+    const bytes = await this.#call('getAttachment', `download attachment ${id}`, () =>
       this.#jira.issueAttachments.getAttachmentContent({ id, redirect: false }),
     );
     return Buffer.from(
@@ -309,7 +324,7 @@ export class JiraClient {
     if (update.certificateId !== undefined) fields[ids.certificateId] = update.certificateId;
     if (update.domain !== undefined) fields[ids.domain] = update.domain;
     if (update.expiryDate !== undefined) fields[ids.expiryDate] = update.expiryDate;
-    await call(`update ${issueKey}`, () =>
+    await this.#call('editIssue', `update ${issueKey}`, () =>
       this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields, notifyUsers: false }),
     );
   }
@@ -322,7 +337,9 @@ export class JiraClient {
 
   /** Whether the account is a member of the Jira group. */
   async isMemberOf(accountId: string, group: string): Promise<boolean> {
-    const groups = await call('read the groups of a user', () => this.#jira.users.getUserGroups({ accountId }));
+    const groups = await this.#call('getUserGroups', 'read the groups of a user', () =>
+      this.#jira.users.getUserGroups({ accountId }),
+    );
     return groups.some((g) => g.name === group);
   }
 
@@ -330,7 +347,7 @@ export class JiraClient {
   async latestStatusChange(issueKey: string): Promise<StatusChange | undefined> {
     assertIssueKey(issueKey);
     const read = (startAt: number) =>
-      call(`read the changelog of ${issueKey}`, () =>
+      this.#call('getChangelogs', `read the changelog of ${issueKey}`, () =>
         this.#jira.issues.getChangeLogs({ issueIdOrKey: issueKey, startAt, maxResults: 100 }),
       );
     let page = await read(0);
@@ -356,7 +373,7 @@ export class JiraClient {
   ): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
     if (issue.status === statusName || alsoFine.includes(issue.status)) return false;
-    const { transitions = [] } = await call(`list transitions of ${issueKey}`, () =>
+    const { transitions = [] } = await this.#call('getTransitions', `list transitions of ${issueKey}`, () =>
       this.#jira.issues.getTransitions({ issueIdOrKey: issueKey }),
     );
     const transition = transitions.find((t) => t.to?.name === statusName);
@@ -368,7 +385,7 @@ export class JiraClient {
       );
     }
     const id = transition.id;
-    await call(`transition ${issueKey}`, () =>
+    await this.#call('doTransition', `transition ${issueKey}`, () =>
       this.#jira.issues.doTransition({
         issueIdOrKey: issueKey,
         transition: { id },
@@ -380,10 +397,22 @@ export class JiraClient {
 }
 
 /** Runs a jira.js call, turning its errors into JiraError with the status and Retry-After kept. */
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Runs one Jira request: its failure becomes a JiraError naming `what`, and `observer` hears of it. */
+async function call<T>(
+  observer: UpstreamObserver | undefined,
+  operation: string,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  const observe = (status: number) =>
+    observer?.({ system: 'jira', operation, status, seconds: (performance.now() - started) / 1000 });
   try {
-    return await fn();
+    const result = await fn();
+    observe(200);
+    return result;
   } catch (err) {
+    observe(isRateLimitError(err) ? 429 : isApiError(err) ? err.status : 0);
     if (isRateLimitError(err)) {
       throw new JiraError(`Jira: ${what}: rate limited`, 429, err.retryAfterMs, { cause: err });
     }

@@ -2,6 +2,7 @@
  * The sandbox's services wired together: SCM emulator, Jira emulator, the connector's adapters pointed at
  * them, and the webhook receiver registered with Jira. `npm start` and the tests both build on this.
  */
+import type { UpstreamObserver } from '../metrics.ts';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
@@ -32,6 +33,8 @@ export interface SandboxOptions {
   revokersGroup?: string;
   /** The connector's SCM request timeout (default 10 s). */
   scmTimeoutMs?: number;
+  /** Hears of every SCM and Jira request the connector's clients make (the worker's metrics). */
+  observer?: UpstreamObserver;
   scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
   jira?: Omit<JiraEmulatorOptions, 'port' | 'host' | 'dataDir' | 'profileNames'>;
 }
@@ -66,11 +69,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const { connector } = SANDBOX_USERS;
   const jira = await JiraClient.connect({
+    ...(options.observer ? { observer: options.observer } : {}),
     baseUrl: jiraEmulator.url,
     auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
   });
   const credentials = scmEmulator.credentials;
   const scm = new ScmClient({
+    ...(options.observer ? { observer: options.observer } : {}),
     baseUrl: scmEmulator.apiUrl,
     auth: {
       kind: 'password',

@@ -3,6 +3,7 @@
  * knows SCM's HTTP: paths, authentication headers, error bodies, date formats and paging.
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import type { UpstreamObserver } from '../metrics.ts';
 
 export type ScmAuth =
   | { kind: 'password'; login: string; password: string; customerUri: string }
@@ -20,6 +21,8 @@ export interface ScmClientOptions {
    */
   maxRequestsPerSecond?: number;
   dispatcher?: Dispatcher;
+  /** Told of every request: its route, HTTP status (0 without an answer) and duration. */
+  observer?: UpstreamObserver;
 }
 
 export interface EnrollRequest {
@@ -124,6 +127,7 @@ export class ScmClient {
   readonly #dispatcher: Dispatcher;
   readonly #limiter: SlidingWindowLimiter | undefined;
   #token: { value: string; expiresAt: number } | undefined;
+  readonly #observer: UpstreamObserver | undefined;
   readonly #sent = { requests: 0, peakPerSecond: 0, second: 0, inSecond: 0 };
 
   constructor(options: ScmClientOptions) {
@@ -131,6 +135,7 @@ export class ScmClient {
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 });
+    this.#observer = options.observer;
     // A window a little longer than a second: SCM counts by arrival, and arrivals lag sending by the network.
     this.#limiter = options.maxRequestsPerSecond
       ? new SlidingWindowLimiter(options.maxRequestsPerSecond, 1100)
@@ -246,6 +251,14 @@ export class ScmClient {
     await this.#limiter?.take();
     this.#countSent();
     let res: Dispatcher.ResponseData;
+    const started = performance.now();
+    const observe = (status: number) =>
+      this.#observer?.({
+        system: 'scm',
+        operation: `${method} ${route(path)}`,
+        status,
+        seconds: (performance.now() - started) / 1000,
+      });
     try {
       res = await request(`${this.#baseUrl}${path}`, {
         method: method,
@@ -255,6 +268,7 @@ export class ScmClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (err) {
+      observe(0);
       throw new ScmError(
         `SCM ${method} ${pathOnly(path)} failed: ${describeTransportError(err)}`,
         0,
@@ -269,6 +283,7 @@ export class ScmClient {
     try {
       text = await res.body.text();
     } catch (err) {
+      observe(0);
       throw new ScmError(
         `SCM ${method} ${pathOnly(path)}: response lost: ${describeTransportError(err)}`,
         0,
@@ -279,6 +294,7 @@ export class ScmClient {
         },
       );
     }
+    observe(res.statusCode);
     if (res.statusCode < 400) return { body: text, headers: res.headers };
 
     if (res.statusCode === 401 && this.#auth.kind === 'oauth') this.#token = undefined;
@@ -443,6 +459,11 @@ export function parseRetryAfter(header: unknown, now = Date.now()): number | und
 
 function pathOnly(path: string): string {
   return path.split('?')[0] ?? path;
+}
+
+/** The path with its ids left out, for metrics: `/ssl/v1/collect/{id}`. */
+function route(path: string): string {
+  return pathOnly(path).replace(/\/\d+(?=\/|$)/g, '/{id}');
 }
 
 function describeTransportError(err: unknown): string {

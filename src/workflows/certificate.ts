@@ -16,6 +16,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  proxySinks,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -32,6 +33,7 @@ import {
   searchAttributes,
   statusQuery,
   type CarriedState,
+  type CertificateSinks,
   type CertificateLifecycleInput,
   type CertificatePhase,
   type CertificateRecord,
@@ -68,6 +70,13 @@ function userFacing(err: unknown): { remedy: Remedy; reason: string } | undefine
   return REMEDIES.has(type) ? { remedy: type as Remedy, reason: err.cause.message } : undefined;
 }
 
+/** A failure's type for the metrics: the application failure's type, or the kind of failure. */
+function failureType(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return cause.type ?? 'Error';
+  return cause instanceof Error ? cause.name : 'Error';
+}
+
 /** The message of any failure, for the issue and the Web UI (never a stack trace). */
 function reasonOf(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
@@ -102,6 +111,9 @@ function withoutIssue(issueKey: string, request: { csr: string; profileName: str
     returnIssueTo: nothing,
   };
 }
+
+const { metrics } = proxySinks<CertificateSinks>();
+const secondsSince = (start: number) => (Date.now() - start) / 1000;
 
 export async function certificateLifecycle(input: CertificateLifecycleInput): Promise<CertificateStatus> {
   const { issueKey, carried } = input;
@@ -245,6 +257,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     // Nothing fails silently: say what happened on the issue, leave it where the user can act, then fail.
     status.lastError = reasonOf(err);
     setCurrentDetails(describe(status));
+    metrics.failed(current ? 'renew' : 'enroll', failureType(err));
     await jira
       .commentOnce(
         issueKey,
@@ -432,6 +445,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
    * revocation was asked for is answered unpublished, to be revoked.
    */
   async function enroll(): Promise<IssuedCertificate | 'withdrawn' | undefined> {
+    const startedAt = Date.now();
     enter('Validating');
     try {
       const issue = await tracker.readCertificateIssue(issueKey, { statusChange: true });
@@ -482,12 +496,14 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
 
       enter('Publishing');
       await publish(certificate, 'enrolled');
+      metrics.completed('enroll', profileId, secondsSince(startedAt));
       return certificate;
     } catch (err) {
       const problem = userFacing(err);
       if (!problem) throw err;
       status.lastError = problem.reason;
       enter('Rejected');
+      metrics.failed('enroll', problem.remedy);
       log.info('request rejected', { issueKey, remedy: problem.remedy, reason: problem.reason });
       await tracker.commentOnce(
         issueKey,
@@ -511,6 +527,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     asked: RenewRequest | undefined,
     from: CertificateRecord,
   ): Promise<CertificateRecord | 'revoking' | undefined> {
+    const startedAt = Date.now();
     enter('Renewing');
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
@@ -532,6 +549,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         return 'revoking';
       }
       await publish(certificate, reason, from);
+      metrics.completed('renew', status.profileId ?? '', secondsSince(startedAt));
       status.renewalFailures = 0;
       return record(certificate);
     } catch (err) {
@@ -540,6 +558,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       const problem = userFacing(err) ?? { remedy: 'Internal' as const, reason: reasonOf(err) };
       status.renewalFailures++;
       status.lastError = problem.reason;
+      metrics.failed('renew', userFacing(err) ? problem.remedy : failureType(err));
       enter(Date.now() >= from.notAfter ? 'Expired' : 'RenewalDue');
       const retry = reason === 'automatic' || reason === 'profile-forced';
       // Automatic retries report a reason once, not at every attempt; escalations remind before expiry.
@@ -653,6 +672,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         : comments.revokedNothingIssued(by, now),
     );
     await tracker.moveIssue(issueKey, 'revoked', [], reasonName);
+    metrics.completed('revoke', status.profileId ?? '', secondsSince(now));
     await condition(allHandlersFinished);
     return status;
   }

@@ -16,6 +16,7 @@ import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { searchAttributes } from '../../src/contract.ts';
 import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/connector.ts';
+import type { ConnectorMetrics } from '../../src/metrics.ts';
 
 let runtimeInstalled = false;
 
@@ -65,6 +66,7 @@ export async function runWorker(
   env: TestWorkflowEnvironment,
   sandbox: Sandbox,
   activitiesPerSecond = 100,
+  metrics?: ConnectorMetrics,
 ): Promise<{ stop(): Promise<void> }> {
   const workers = await createWorkers({
     connection: env.nativeConnection,
@@ -74,6 +76,7 @@ export async function runWorker(
     profiles: sandbox.profiles,
     sectigoRequestsPerSecond: activitiesPerSecond,
     workflowBundle: await workflowBundle(),
+    ...(metrics ? { metrics } : {}),
   });
   const running = Promise.all(workers.map((w) => w.run()));
   return {
@@ -85,11 +88,16 @@ export async function runWorker(
 }
 
 export async function startWorld(
-  options: Partial<Omit<SandboxOptions, 'client'>> & { sectigoActivitiesPerSecond?: number } = {},
+  options: Partial<Omit<SandboxOptions, 'client'>> & {
+    sectigoActivitiesPerSecond?: number;
+    /** Counts what the worker and its clients do, as the worker process does. */
+    metrics?: ConnectorMetrics;
+  } = {},
 ): Promise<World> {
   const env = await startTemporal();
   const sandbox = await startSandbox({
     client: env.client,
+    ...(options.metrics ? { observer: options.metrics.observeCall } : {}),
     ...options,
     jira: { retryDelaysMs: [100, 300, 1000], ...options.jira },
   });
@@ -99,7 +107,7 @@ export async function startWorld(
     sandbox,
     alice: new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice),
     async startWorker() {
-      worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond);
+      worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond, options.metrics);
     },
     async stopWorker() {
       await worker?.stop();

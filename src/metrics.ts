@@ -1,0 +1,218 @@
+/**
+ * What Prometheus scrapes from a worker: the certificates (by phase and profile, seconds until each one
+ * expires and until its renewal), how long enrollments, renewals and revocations take, failures by type,
+ * and every SCM and Jira request (rate, latency, 429s) — beside the Temporal SDK's own runtime metrics,
+ * served on the same endpoint. The certificate figures come from Temporal's visibility index (search
+ * attributes), never from loading workflows, and are re-read at most every `fleetTtlMs`.
+ */
+import { createServer as createNetServer } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RUNNING_CERTIFICATES, searchAttributes, type MeasuredOperation } from './contract.ts';
+import { log } from './log.ts';
+
+/** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */
+export interface UpstreamCall {
+  system: 'scm' | 'jira';
+  operation: string;
+  status: number;
+  seconds: number;
+}
+export type UpstreamObserver = (call: UpstreamCall) => void;
+
+/** A certificate as the visibility index knows it. */
+export interface FleetEntry {
+  issueKey: string;
+  domain: string;
+  profile: string;
+  certificateId: string;
+  phase: string;
+  notAfter: Date | undefined;
+  renewAt: Date | undefined;
+}
+
+const DURATION_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86_400];
+const REQUEST_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface MetricsOptions {
+  /** Reads the fleet; without it the certificate gauges are empty (the receiver, some tests). */
+  fleet?: () => Promise<FleetEntry[]>;
+  /** How long one reading of the fleet serves scrapes (default 30 s). */
+  fleetTtlMs?: number;
+  /** Where the SDK's Prometheus exporter listens; its text is served with ours. */
+  sdkMetricsAddress?: string;
+  now?: () => number;
+}
+
+export class ConnectorMetrics {
+  readonly registry = new Registry();
+  readonly #options: MetricsOptions;
+  #fleet: { at: number; entries: Promise<FleetEntry[]> } | undefined;
+  readonly #durations: Histogram<'operation' | 'profile'>;
+  readonly #failures: Counter<'operation' | 'type'>;
+  readonly #requests: Counter<'system' | 'operation' | 'code'>;
+  readonly #latency: Histogram<'system' | 'operation'>;
+  readonly #rateLimited: Counter<'system'>;
+
+  constructor(options: MetricsOptions = {}) {
+    this.#options = options;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const now = () => (options.now ?? Date.now)();
+    const readFleet = () => this.#readFleet();
+
+    new Gauge({
+      name: 'certificate_count',
+      help: 'Certificate workflows running, by phase and profile.',
+      labelNames: ['phase', 'profile'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const entry of await readFleet()) this.inc({ phase: entry.phase, profile: entry.profile });
+      },
+    });
+    new Gauge({
+      name: 'certificate_expiry_seconds',
+      help: 'Seconds until the certificate expires (negative once expired).',
+      labelNames: ['issue_key', 'domain', 'profile', 'certificate_id'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const entry of await readFleet()) {
+          if (!entry.notAfter || entry.phase === 'Revoked') continue;
+          this.set(labelsOf(entry), Math.round((entry.notAfter.getTime() - now()) / 1000));
+        }
+      },
+    });
+    new Gauge({
+      name: 'certificate_renewal_seconds',
+      help: 'Seconds until the planned automatic renewal (negative when overdue); absent when none is planned.',
+      labelNames: ['issue_key', 'domain', 'profile', 'certificate_id'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const entry of await readFleet()) {
+          if (!entry.renewAt) continue;
+          this.set(labelsOf(entry), Math.round((entry.renewAt.getTime() - now()) / 1000));
+        }
+      },
+    });
+    this.#durations = new Histogram({
+      name: 'certificate_operation_duration_seconds',
+      help: 'From the start of an enrollment, renewal or revocation to its certificate published (or revoked) on the issue.',
+      labelNames: ['operation', 'profile'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#failures = new Counter({
+      name: 'certificate_failures_total',
+      help: 'Enrollments, renewals and revocations that failed, by the failure type.',
+      labelNames: ['operation', 'type'],
+      registers,
+    });
+    this.#requests = new Counter({
+      name: 'connector_upstream_requests_total',
+      help: 'Requests to SCM and Jira by operation and HTTP status (0: no answer).',
+      labelNames: ['system', 'operation', 'code'],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'connector_upstream_request_duration_seconds',
+      help: 'Latency of requests to SCM and Jira.',
+      labelNames: ['system', 'operation'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.#rateLimited = new Counter({
+      name: 'connector_upstream_rate_limited_total',
+      help: 'Requests SCM or Jira answered with 429 Too Many Requests.',
+      labelNames: ['system'],
+      registers,
+    });
+  }
+
+  /** For the SCM and Jira clients. */
+  readonly observeCall: UpstreamObserver = ({ system, operation, status, seconds }) => {
+    this.#requests.inc({ system, operation, code: String(status) });
+    this.#latency.observe({ system, operation }, seconds);
+    if (status === 429) this.#rateLimited.inc({ system });
+  };
+
+  completed(operation: MeasuredOperation, profile: string, seconds: number): void {
+    this.#durations.observe({ operation, profile }, seconds);
+  }
+
+  failed(operation: MeasuredOperation, type: string): void {
+    this.#failures.inc({ operation, type });
+  }
+
+  /** The exposition text: ours, then the SDK's (when its exporter answers). */
+  async text(): Promise<string> {
+    const ours = await this.registry.metrics();
+    const address = this.#options.sdkMetricsAddress;
+    if (!address) return ours;
+    try {
+      const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5000) });
+      return `${ours}\n${await res.text()}`;
+    } catch (err) {
+      log.warn('the SDK metrics exporter did not answer', { address, error: (err as Error).message });
+      return ours;
+    }
+  }
+
+  #readFleet(): Promise<FleetEntry[]> {
+    const read = this.#options.fleet;
+    if (!read) return Promise.resolve([]);
+    const at = Date.now();
+    if (!this.#fleet || at - this.#fleet.at >= (this.#options.fleetTtlMs ?? 30_000)) {
+      const entries = read().catch((err: unknown) => {
+        log.warn('could not read the certificates from visibility', { error: (err as Error).message });
+        this.#fleet = undefined;
+        return [];
+      });
+      this.#fleet = { at, entries };
+    }
+    return this.#fleet.entries;
+  }
+}
+
+function labelsOf(entry: FleetEntry) {
+  return {
+    issue_key: entry.issueKey,
+    domain: entry.domain,
+    profile: entry.profile,
+    certificate_id: entry.certificateId,
+  };
+}
+
+/** Every running certificate workflow, from its search attributes (one visibility page per 1,000). */
+export function fleetReader(client: Client): () => Promise<FleetEntry[]> {
+  return async () => {
+    const entries: FleetEntry[] = [];
+    for await (const run of client.workflow.list({ query: RUNNING_CERTIFICATES, pageSize: 1000 })) {
+      const attrs = run.typedSearchAttributes;
+      entries.push({
+        issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
+        domain: attrs.get(searchAttributes.domain) ?? '',
+        profile: attrs.get(searchAttributes.profile) ?? '',
+        certificateId: attrs.get(searchAttributes.certificateId) ?? '',
+        phase: attrs.get(searchAttributes.status) ?? 'Validating',
+        notAfter: attrs.get(searchAttributes.notAfter),
+        renewAt: attrs.get(searchAttributes.renewAt),
+      });
+    }
+    return entries;
+  };
+}
+
+/** A loopback port free right now, for the SDK's exporter (which needs a fixed address). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * The worker's /metrics, /healthz and /readyz, read over HTTP as Prometheus and a load balancer would,
+ * while certificates are enrolled and renewals refused on a real dev server with the emulators.
+ */
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { serveOps, workerReadiness } from '../src/connector.ts';
+import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract.ts';
+import { ConnectorMetrics, fleetReader } from '../src/metrics.ts';
+import { Profiles } from '../src/profiles.ts';
+import type { certificateLifecycle } from '../src/workflows/certificate.ts';
+import { eventually, opensslCsr, startWorld, type World } from './helpers/environment.ts';
+
+/** The value of one sample of `name` whose labels include every pair in `labels`. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = new Map([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+describe('metrics and health', () => {
+  let world: World;
+  let ops: { server: Server; url: string };
+  const metrics = new ConnectorMetrics({ fleet: () => fleetReader(world.env.client)(), fleetTtlMs: 0 });
+
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 100 }, metrics });
+    ops = await serveOps({
+      metrics,
+      checks: workerReadiness({ client: world.env.client, profiles: world.sandbox.profiles, workers: [] }),
+      host: '127.0.0.1',
+      port: 0,
+    });
+  });
+  after(async () => {
+    ops?.server.close();
+    await world?.teardown();
+  });
+
+  const scrape = async () => {
+    const res = await fetch(`${ops.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    return res.text();
+  };
+  const handle = (key: string) =>
+    world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+
+  async function enroll(domain: string): Promise<string> {
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await eventually(
+      async () =>
+        (
+          await handle(key)
+            .query(statusQuery)
+            .catch(() => undefined)
+        )?.phase === 'Active'
+          ? true
+          : undefined,
+      `${key} active`,
+    );
+    return key;
+  }
+
+  it('exports the seconds until expiry of a known certificate, with its issue, domain and profile', async () => {
+    const key = await enroll('metrics.example.com');
+    const { notAfter, certificateId, profileId } = await handle(key).query(statusQuery);
+    const labels = { issue_key: key, domain: 'metrics.example.com', profile: profileId ?? '' };
+    const { text, seconds } = await eventually(async () => {
+      const text = await scrape();
+      const seconds = sample(text, 'certificate_expiry_seconds', labels);
+      return seconds === undefined ? undefined : { text, seconds };
+    }, 'the expiry gauge of the certificate');
+    const expected = ((notAfter ?? 0) - Date.now()) / 1000;
+    assert.ok(Math.abs(seconds - expected) < 120, `expiry ${seconds} s, expected about ${Math.round(expected)} s`);
+    assert.equal(
+      sample(text, 'certificate_expiry_seconds', { ...labels, certificate_id: String(certificateId) }),
+      seconds,
+    );
+    assert.ok((sample(text, 'certificate_renewal_seconds', labels) ?? 0) > 0, 'a renewal is planned');
+    assert.ok((sample(text, 'certificate_count', { phase: 'Active', profile: profileId ?? '' }) ?? 0) >= 1);
+    assert.ok((sample(text, 'certificate_operation_duration_seconds_count', { operation: 'enroll' }) ?? 0) >= 1);
+    assert.ok(
+      (sample(text, 'connector_upstream_requests_total', {
+        system: 'scm',
+        operation: 'POST /ssl/v1/enroll',
+        code: '200',
+      }) ?? 0) >= 1,
+    );
+    assert.ok(
+      (sample(text, 'connector_upstream_requests_total', { system: 'jira', operation: 'addComment' }) ?? 0) >= 1,
+    );
+    assert.ok((sample(text, 'process_resident_memory_bytes', {}) ?? 0) > 0);
+  });
+
+  it('counts a renewal SCM refuses under its failure type', async () => {
+    const key = await enroll('refused-metrics.example.com');
+    const failures = (text: string) =>
+      sample(text, 'certificate_failures_total', { operation: 'renew', type: 'UpstreamRejected' }) ?? 0;
+    const before = failures(await scrape());
+    world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
+    try {
+      await handle(key).executeUpdate(renewUpdate, {
+        args: [{ requestedBy: 'operator', force: true, requestId: 'metrics-refused' }],
+      });
+      await eventually(
+        async () => ((await handle(key).query(statusQuery)).renewalFailures >= 1 ? true : undefined),
+        'the refused renewal',
+      );
+    } finally {
+      world.sandbox.scmEmulator.faults.refuseRenewals = null;
+    }
+    const text = await scrape();
+    assert.equal(failures(text), before + 1);
+    assert.ok(
+      (sample(text, 'connector_upstream_requests_total', { system: 'scm', code: '400' }) ?? 0) >= 1,
+      'the refusal is among the SCM requests, with its status',
+    );
+  });
+
+  it('answers /healthz, and /readyz with each check, failing while no profile is loaded', async () => {
+    assert.equal((await fetch(`${ops.url}/healthz`)).status, 200);
+    const ready = await fetch(`${ops.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      checks: { temporal: 'ok', profiles: 'ok', workers: 'ok' },
+    });
+    const loaded = world.sandbox.profiles.all;
+    world.sandbox.profiles.replace(new Profiles([]));
+    try {
+      const notReady = await fetch(`${ops.url}/readyz`);
+      assert.equal(notReady.status, 503);
+      const body = (await notReady.json()) as { checks: Record<string, string> };
+      assert.equal(body.checks.profiles, 'no certificate profiles loaded');
+      assert.equal(body.checks.temporal, 'ok');
+    } finally {
+      world.sandbox.profiles.replace(new Profiles(loaded));
+    }
+  });
+});
