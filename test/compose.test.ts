@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { TEMPORAL_SERVER_VERSION } from '../scripts/production.ts';
 import { searchAttributes } from '../src/contract.ts';
 
 interface Service {
@@ -12,6 +13,7 @@ interface Service {
   environment?: Record<string, string>;
   ports?: string[];
   depends_on?: unknown;
+  healthcheck?: { test?: string[] | string };
 }
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
@@ -55,6 +57,20 @@ describe('docker-compose.yml', () => {
       }
     }
     assert.deepEqual(services.receiver?.ports, [`${services.receiver?.environment?.RECEIVER_PORT}:8782`]);
+  });
+
+  it('runs the Temporal release that scripts/production.ts builds and the production lane tests', () => {
+    assert.equal(services.temporal?.image, `temporalio/auto-setup:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(services['temporal-admin']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(services.temporal?.environment?.DB, 'postgres12', 'the SQL plugin the production lane uses');
+  });
+
+  it('checks the readiness of the worker and the receiver on the ports they serve it', () => {
+    const worker = services.worker;
+    assert.deepEqual(worker?.ports, ['9464:9464'], 'METRICS_PORT defaults to 9464');
+    assert.match(([] as string[]).concat(worker?.healthcheck?.test ?? []).join(' '), /127\.0\.0\.1:9464\/readyz/);
+    const receiver = services.receiver;
+    assert.match(([] as string[]).concat(receiver?.healthcheck?.test ?? []).join(' '), /127\.0\.0\.1:8782\/readyz/);
   });
 
   it('builds an image that runs the TypeScript directly on Node.js 24', () => {

@@ -226,7 +226,7 @@ export async function rejectionOf<E extends Error>(
 }
 
 /** The real worker entry point in its own process, configured like production through the environment. */
-export function spawnWorker(world: World): ChildProcess {
+export function spawnWorker(world: Pick<World, 'sandbox'> & { env: { address: string } }): ChildProcess {
   const { connector } = SANDBOX_USERS;
   const scm = world.sandbox.scmEmulator.credentials;
   return spawn(process.execPath, ['src/worker.ts'], {
@@ -234,6 +234,7 @@ export function spawnWorker(world: World): ChildProcess {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: world.env.address,
+      METRICS_PORT: '0',
       JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
       JIRA_EMAIL: connector.emailAddress,
       JIRA_API_TOKEN: connector.apiToken,

@@ -1,0 +1,378 @@
+/**
+ * The production shape without Docker: the Temporal server on PostgreSQL, as users deploy it.
+ *
+ *   node scripts/production.ts --install   builds the server and its schema tool from the Go module proxy
+ *                                          (into .temporal/server-<version>) and installs PostgreSQL from the
+ *                                          OS packages when it is missing; idempotent
+ *   node scripts/production.ts up [dir]    starts PostgreSQL and the server (data under dir, default
+ *                                          .temporal/production), sets up both schemas, the namespace and
+ *                                          the search attributes, and runs until Ctrl-C
+ *
+ * `startProductionStack` does the same for the production test lane (`npm run test:production`). The
+ * versions and search attributes are those of docker-compose.yml (test/compose.test.ts checks it).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { searchAttributes } from '../src/contract.ts';
+
+/** The server release: temporalio/auto-setup and temporalio/admin-tools in docker-compose.yml carry the same tag. */
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const serverDir = join(projectRoot, '.temporal', `server-${TEMPORAL_SERVER_VERSION}`);
+const SERVER_BINARY = join(serverDir, 'server');
+const SQL_TOOL = join(serverDir, 'sql');
+const NAMESPACE = 'default';
+
+/** Builds the server and temporal-sql-tool once; makes sure PostgreSQL is installed. */
+export function installProductionStack(): void {
+  if (!existsSync(SERVER_BINARY) || !existsSync(SQL_TOOL)) {
+    mkdirSync(serverDir, { recursive: true });
+    console.error(`production: building the Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL tool (once)`);
+    execFileSync(
+      'go',
+      [
+        'install',
+        '-ldflags=-s -w',
+        `go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
+        `go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
+      ],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, CGO_ENABLED: '0', GOBIN: serverDir, GOFLAGS: '-mod=mod' },
+      },
+    );
+  }
+  if (!postgresBin()) {
+    if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      throw new Error('PostgreSQL is not installed: install it (Debian: apt-get install postgresql) and run again');
+    }
+    console.error('production: installing PostgreSQL from the OS packages');
+    execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('apt-get', ['install', '-y', '-q', 'postgresql'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+}
+
+/** Where initdb and pg_ctl are: Debian keeps them out of PATH, under /usr/lib/postgresql/<major>/bin. */
+function postgresBin(): string | undefined {
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) {
+    const majors = readdirSync(debian)
+      .filter((v) => existsSync(join(debian, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a));
+    if (majors[0]) return join(debian, majors[0], 'bin');
+  }
+  const found = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
+  return found ? dirname(found) : undefined;
+}
+
+export interface ProductionStackOptions {
+  /** Data, configuration and logs (kept between starts). */
+  dir: string;
+  /**
+   * Ports are this plus fixed offsets: PostgreSQL +432, frontend gRPC +233 (HTTP +243), history +234,
+   * matching +235, worker +239, membership +933…+939, server metrics +800. Membership ports must stay
+   * below 32768 (the server stores them in a smallint column).
+   */
+  basePort?: number;
+}
+
+export interface ProductionStack {
+  /** The frontend's gRPC address, for TEMPORAL_ADDRESS. */
+  address: string;
+  namespace: string;
+  postgresPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts PostgreSQL and the Temporal server, with schemas, namespace and search attributes in place. */
+export async function startProductionStack(options: ProductionStackOptions): Promise<ProductionStack> {
+  const bin = postgresBin();
+  if (!bin || !existsSync(SERVER_BINARY)) {
+    throw new Error('the production stack is not installed: run `node scripts/production.ts --install`');
+  }
+  const base = options.basePort ?? 17_000;
+  if (base + 939 >= 32_768) throw new Error('basePort too high: membership ports must stay below 32768');
+  const dir = resolve(options.dir);
+  mkdirSync(dir, { recursive: true });
+  const pgPort = base + 432;
+  const password = secret(join(dir, 'db-password'));
+  startPostgres(bin, dir, pgPort, password);
+
+  const sql = (...args: string[]) =>
+    execFileSync(SQL_TOOL, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...process.env,
+        SQL_PLUGIN: 'postgres12',
+        SQL_HOST: '127.0.0.1',
+        SQL_PORT: String(pgPort),
+        SQL_USER: 'temporal',
+        SQL_PASSWORD: password,
+      },
+    });
+  for (const [db, schema] of [
+    ['temporal', 'postgresql/v12/temporal'],
+    ['temporal_visibility', 'postgresql/v12/visibility'],
+  ] as const) {
+    const marker = join(dir, `${db}.schema`);
+    if (!existsSync(marker)) {
+      sql('--db', db, 'create-database');
+      sql('--db', db, 'setup-schema', '-v', '0.0');
+      writeFileSync(marker, '');
+    }
+    sql('--db', db, 'update-schema', '--schema-name', schema); // idempotent; applies what a new release adds
+  }
+
+  writeServerConfig(dir, base, pgPort, password);
+  const server = spawn(
+    SERVER_BINARY,
+    ['--root', dir, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'], detached: false },
+  );
+  const address = `127.0.0.1:${base + 233}`;
+  try {
+    await registerNamespace(address, server, dir);
+  } catch (err) {
+    server.kill('SIGKILL');
+    stopPostgres(bin, dir);
+    throw err;
+  }
+  return {
+    address,
+    namespace: NAMESPACE,
+    postgresPort: pgPort,
+    async stop() {
+      const exited = new Promise((done) => server.once('exit', done));
+      if (server.exitCode === null) server.kill('SIGTERM');
+      const patience = setTimeout(() => server.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(patience);
+      stopPostgres(bin, dir);
+    },
+  };
+}
+
+/** A password kept in the stack's directory (readable by its owner only), made on first start. */
+function secret(path: string): string {
+  if (!existsSync(path)) writeFileSync(path, randomBytes(18).toString('base64url'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}
+
+/** PostgreSQL refuses to run as root: as root, the cluster belongs to the `postgres` account. */
+function asPostgres(command: string, args: string[]): { command: string; args: string[] } {
+  return process.getuid?.() === 0
+    ? { command: 'runuser', args: ['-u', 'postgres', '--', command, ...args] }
+    : { command, args };
+}
+
+function startPostgres(bin: string, dir: string, port: number, password: string): void {
+  const data = join(dir, 'pgdata');
+  const run = (tool: string, args: string[], stdio: 'ignore' | 'inherit' = 'ignore') => {
+    const { command, args: argv } = asPostgres(join(bin, tool), args);
+    execFileSync(command, argv, { stdio: ['ignore', stdio, 'pipe'] });
+  };
+  if (process.getuid?.() === 0) chownSync(dir, postgresUid(), postgresGid());
+  if (!existsSync(join(data, 'PG_VERSION'))) {
+    run('initdb', ['-D', data, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--locale=C']);
+  }
+  run('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'postgres.log'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    '-w',
+    'start',
+  ]);
+  // The server and the schema tool connect over TCP with a password, as they would to a managed database.
+  const psql = (statement: string) =>
+    spawnSync(
+      join(bin, 'psql'),
+      ['-h', dir, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', statement],
+      {
+        encoding: 'utf8',
+      },
+    );
+  const created = psql(`create user temporal with superuser password '${password}'`);
+  if (created.status !== 0 && !/already exists/.test(created.stderr)) {
+    throw new Error(`could not create the temporal role: ${created.stderr.trim()}`);
+  }
+}
+
+function stopPostgres(bin: string, dir: string): void {
+  const { command, args } = asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'pgdata'), '-m', 'fast', '-w', 'stop']);
+  spawnSync(command, args, { stdio: 'ignore' });
+}
+
+function postgresUid(): number {
+  return Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+}
+function postgresGid(): number {
+  return Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+}
+
+/** The server's static configuration (development-postgres12.yaml of the release, with our ports). */
+function writeServerConfig(dir: string, base: number, pgPort: number, password: string): void {
+  const store = (database: string, maxConns: number) => `
+      sql:
+        pluginName: postgres12
+        databaseName: ${database}
+        connectAddr: "127.0.0.1:${pgPort}"
+        connectProtocol: tcp
+        user: temporal
+        password: "${password}"
+        maxConns: ${maxConns}
+        maxIdleConns: ${maxConns}
+        maxConnLifetime: 1h`;
+  const service = (grpc: number, membership: number, http?: number) => `
+    rpc:
+      grpcPort: ${base + grpc}
+      membershipPort: ${base + membership}
+      bindOnLocalHost: true${http ? `\n      httpPort: ${base + http}` : ''}`;
+  mkdirSync(join(dir, 'config', 'dynamicconfig'), { recursive: true });
+  writeFileSync(
+    join(dir, 'config', 'production.yaml'),
+    `log:
+  stdout: false
+  level: warn
+  outputFile: ${join(dir, 'server.log')}
+persistence:
+  defaultStore: postgres-default
+  visibilityStore: postgres-visibility
+  numHistoryShards: 4
+  datastores:
+    postgres-default:${store('temporal', 20)}
+    postgres-visibility:${store('temporal_visibility', 10)}
+global:
+  membership:
+    maxJoinDuration: 30s
+    broadcastAddress: 127.0.0.1
+  metrics:
+    prometheus:
+      framework: tally
+      timerType: histogram
+      listenAddress: "127.0.0.1:${base + 800}"
+services:
+  frontend:${service(233, 933, 243)}
+  matching:${service(235, 935)}
+  history:${service(234, 934)}
+  worker:${service(239, 939)}
+clusterMetadata:
+  enableGlobalNamespace: false
+  failoverVersionIncrement: 10
+  masterClusterName: active
+  currentClusterName: active
+  clusterInformation:
+    active:
+      enabled: true
+      initialFailoverVersion: 1
+      rpcName: frontend
+      rpcAddress: "127.0.0.1:${base + 233}"
+dcRedirectionPolicy:
+  policy: noop
+dynamicConfigClient:
+  filepath: ${join(dir, 'config', 'dynamicconfig', 'production.yaml')}
+  pollInterval: 10s
+`,
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    join(dir, 'config', 'dynamicconfig', 'production.yaml'),
+    `# Search attributes registered a moment ago are visible at once (as on the dev server).
+system.forceSearchAttributesCacheRefreshOnRead:
+  - value: true
+`,
+  );
+}
+
+/** Waits for the frontend, then makes the namespace and the search attributes (each only when missing). */
+async function registerNamespace(address: string, server: ChildProcess, dir: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  const exitedEarly = () => {
+    if (server.exitCode !== null) {
+      throw new Error(`the Temporal server exited (code ${server.exitCode}); see ${join(dir, 'server.log')}`);
+    }
+  };
+  let connection: Connection | undefined;
+  while (!connection) {
+    exitedEarly();
+    try {
+      const attempt = await Connection.connect({ address, connectTimeout: 2000 });
+      await attempt.workflowService.getSystemInfo({});
+      connection = attempt;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`the Temporal server did not answer at ${address}: ${String(err)}`, { cause: err });
+      }
+      await sleep(500);
+    }
+  }
+  try {
+    const registered = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(
+      () => true,
+      () => false,
+    );
+    if (!registered) {
+      await connection.workflowService.registerNamespace({
+        namespace: NAMESPACE,
+        workflowExecutionRetentionPeriod: msToTs('3 days'),
+      });
+    }
+    const wanted = Object.fromEntries(
+      Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? 6 : 2]), // DATETIME : KEYWORD
+    );
+    // A new namespace reaches every service's cache within seconds; until then adding attributes fails.
+    for (;;) {
+      exitedEarly();
+      try {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+        const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in customAttributes)));
+        if (Object.keys(missing).length === 0) break;
+        await connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: missing });
+      } catch (err) {
+        if (Date.now() > deadline) {
+          throw new Error(`could not register the search attributes: ${String(err)}`, { cause: err });
+        }
+        await sleep(1000);
+      }
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [command, dirArg] = process.argv.slice(2);
+  if (command === '--install') {
+    installProductionStack();
+    console.log(
+      `Temporal server ${TEMPORAL_SERVER_VERSION}: ${SERVER_BINARY}\nPostgreSQL: ${postgresBin() ?? '(none)'}`,
+    );
+  } else if (command === 'up') {
+    installProductionStack();
+    const stack = await startProductionStack({ dir: dirArg ?? join(projectRoot, '.temporal', 'production') });
+    console.log(
+      `Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL (port ${stack.postgresPort}) at ${stack.address}.\n` +
+        `Run the connector against it: TEMPORAL_ADDRESS=${stack.address} npm start\nCtrl-C stops both.`,
+    );
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await stack.stop();
+  } else {
+    console.error('usage: node scripts/production.ts --install | up [dir]');
+    process.exit(2);
+  }
+}
