@@ -77,6 +77,8 @@ export interface CertificateRequest {
   requestedBy: string;
   /** The Jira changelog id (or delivery id) of the triggering transition; duplicates carry the same one. */
   triggerId: string;
+  /** Where people open the issue; the Web UI's current details link to it. */
+  issueUrl?: string;
   /**
    * A certificate enrolled from the CLI, without a Jira issue: the request itself (the CSR is public).
    * The workflow then talks to SCM only; `issueKey` is a `CLI-<n>` name for status, list and revoke.

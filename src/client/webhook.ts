@@ -3,7 +3,6 @@
  * certificate's workflow. It never calls SCM. Duplicate deliveries and double clicks change nothing:
  * the workflow id is the issue, a running workflow is reused, and a finished run remembers its trigger.
  */
-import { readiness } from '../ops.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -14,6 +13,8 @@ import { ISSUE_KEY } from '../jira/client.ts';
 import { adfToText } from '../jira/adf.ts';
 import { comments, renewalRefusals, revocationRefusals } from '../messages.ts';
 import { log } from '../log.ts';
+import { readiness } from '../ops.ts';
+import { requestedDomain } from '../csr/inspect.ts';
 import type { certificateLifecycle } from '../workflows/certificate.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import {
@@ -262,18 +263,28 @@ async function receive(options: Receiver, req: IncomingMessage): Promise<Record<
     options.connectorAccountId,
     options.jira.fieldId('revocationReason'),
   );
-  const answer = await act(options, decision, deliveryId);
+  const answer = await act(options, decision, deliveryId, parsed.data);
   // Remembered only once handled: a delivery that failed (503) must be taken when Jira sends it again.
   if (deliveryId !== '') options.deliveries.remember(deliveryId);
   return answer;
 }
 
-function act(options: Receiver, decision: EventDecision, deliveryId: string): Promise<Record<string, unknown>> {
+function act(
+  options: Receiver,
+  decision: EventDecision,
+  deliveryId: string,
+  event: JiraEvent,
+): Promise<Record<string, unknown>> {
   switch (decision.action) {
     case 'ignore':
       return Promise.resolve({ result: 'ignored', reason: decision.reason });
     case 'enroll':
-      return startEnrollment(options, decision.request, deliveryId);
+      return startEnrollment(
+        options,
+        decision.request,
+        deliveryId,
+        webUiMetadata(options.jira, event, decision.request),
+      );
     case 'renew':
       return requestRenewal(options, decision.issueKey, decision.request);
     case 'reevaluate':
@@ -415,10 +426,52 @@ export class DeliveryLog {
   }
 }
 
+/**
+ * What the Temporal Web UI shows of a certificate workflow from its start (its "static" summary and
+ * details): the domain and profile as requested, and a link to the issue. Jira text is escaped.
+ */
+export function webUiMetadata(
+  jira: JiraClient,
+  event: JiraEvent,
+  request: CertificateRequest,
+): { staticSummary: string; staticDetails: string } {
+  const fields = event.issue?.fields ?? {};
+  const field = (key: 'profile' | 'csr') => {
+    const id = jira.fieldId(key);
+    return id ? fields[id] : undefined;
+  };
+  const profile = field('profile');
+  const profileName = typeof profile === 'string' ? profile : (profile as { value?: unknown } | null)?.value;
+  const domain = requestedDomain(adfToText(field('csr')));
+  const summary = typeof fields.summary === 'string' ? fields.summary : undefined;
+  const who = event.user?.displayName ?? request.requestedBy;
+  const lines = [
+    `**[${request.issueKey}](${jira.issueUrl(request.issueKey)})**${summary ? ` ${markdownText(summary)}` : ''}`,
+    [
+      domain ? markdownText(domain) : 'no domain readable in the CSR',
+      typeof profileName === 'string' ? markdownText(profileName) : 'no profile chosen',
+      `requested by ${markdownText(who)}`,
+    ].join(' · '),
+  ];
+  return {
+    staticSummary: `${domain ? `${markdownText(domain)} — ` : ''}certificate for Jira issue ${request.issueKey}`,
+    staticDetails: lines.join('\n\n'),
+  };
+}
+
+/** Jira text shown as Markdown: characters that would be markup are escaped, lines joined, length bounded. */
+function markdownText(text: string): string {
+  return text
+    .replace(/\s+/g, ' ')
+    .slice(0, 200)
+    .replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`);
+}
+
 async function startEnrollment(
   options: WebhookOptions,
   request: CertificateRequest,
   deliveryId: string,
+  metadata: { staticSummary: string; staticDetails: string },
 ): Promise<Record<string, unknown>> {
   const workflowId = certificateWorkflowId(request.issueKey);
   const previous = await latestRun(options.client, workflowId);
@@ -445,14 +498,14 @@ async function startEnrollment(
   const handle = await options.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
     workflowId,
     taskQueue: TASK_QUEUE,
-    args: [request],
+    args: [{ ...request, issueUrl: options.jira.issueUrl(request.issueKey) }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     memo: { triggerId: request.triggerId },
     typedSearchAttributes: [
       { key: searchAttributes.issueKey, value: request.issueKey },
       { key: searchAttributes.status, value: 'Validating' },
     ],
-    staticSummary: `Certificate for Jira issue ${request.issueKey}`,
+    ...metadata,
   });
   log.info('workflow started', {
     workflowId,

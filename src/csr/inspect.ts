@@ -34,6 +34,18 @@ export class CsrProblem extends Error {
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 
+/** The domain a CSR asks for (its CN, else its first SAN), unchecked; undefined when there is no one CSR. */
+export function requestedDomain(text: string): string | undefined {
+  try {
+    const csr = extractOne(text);
+    const san = csr.extensions.find((ext) => ext instanceof x509.SubjectAlternativeNameExtension);
+    const first = san instanceof x509.SubjectAlternativeNameExtension ? san.names.items[0]?.value : undefined;
+    return (csr.subjectName.getField('CN')[0] ?? first)?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses and checks a PEM CSR against a profile's policy; throws CsrProblem with the user-facing reason. */
 export async function inspectCsr(text: string, policy: CsrPolicy): Promise<CsrSummary> {
   const csr = extractOne(text);

@@ -136,14 +136,11 @@ export class JiraClient {
   readonly #fieldIds: Record<FieldKey, string>;
 
   readonly #observer: UpstreamObserver | undefined;
+  readonly #baseUrl: string;
 
-  private constructor(
-    jira: Cloud,
-    names: JiraNames,
-    fieldIds: Record<FieldKey, string>,
-    observer: UpstreamObserver | undefined,
-  ) {
-    this.#observer = observer;
+  private constructor(jira: Cloud, names: JiraNames, fieldIds: Record<FieldKey, string>, options: JiraClientOptions) {
+    this.#observer = options.observer;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#jira = jira;
     this.names = names;
     this.#fieldIds = fieldIds;
@@ -172,11 +169,16 @@ export class JiraClient {
         problems.push(`${matches.length} custom fields are named "${name}" (${matches.map((m) => m.id).join(', ')})`);
     }
     if (problems.length > 0) throw new JiraError(`Jira is not set up for the connector: ${problems.join('; ')}`, 400);
-    return new JiraClient(jira, names, ids, options.observer);
+    return new JiraClient(jira, names, ids, options);
   }
 
   #call<T>(operation: string, what: string, fn: () => Promise<T>): Promise<T> {
     return call(this.#observer, operation, what, fn);
+  }
+
+  /** Where a person opens the issue in a browser. */
+  issueUrl(issueKey: string): string {
+    return `${this.#baseUrl}/browse/${encodeURIComponent(assertIssueKey(issueKey))}`;
   }
 
   /** The custom field's id on this site; undefined for an optional field the site lacks. */

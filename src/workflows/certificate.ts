@@ -153,7 +153,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   const enter = (phase: CertificatePhase) => {
     status.phase = phase;
     upsertSearchAttributes([{ key: searchAttributes.status, value: phase }]);
-    setCurrentDetails(describe(status));
+    setCurrentDetails(describe(status, input.issueUrl));
   };
   const live = () => ['Active', 'RenewalDue', 'Expired'].includes(status.phase);
   /** Whether a request with this id was handled already (Jira redelivers; people click twice). */
@@ -256,7 +256,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     if (err instanceof ContinueAsNew || isCancellation(err)) throw err;
     // Nothing fails silently: say what happened on the issue, leave it where the user can act, then fail.
     status.lastError = reasonOf(err);
-    setCurrentDetails(describe(status));
+    setCurrentDetails(describe(status, input.issueUrl));
     metrics.failed(current ? 'renew' : 'enroll', failureType(err));
     await jira
       .commentOnce(
@@ -371,13 +371,22 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
               decision.reason === 'ProfileMissing'
                 ? 'waiting for the profile to be configured again'
                 : until === undefined
-                  ? 'waiting for a renewal request'
-                  : `until ${new Date(until).toISOString()}`,
+                  ? 'waiting for a renewal or revocation request'
+                  : `${nextEvent(until, certificate)} at ${instant(until)}`,
           },
         );
         return undefined;
       }
     }
+  }
+
+  /** What happens at `until`, the instant the workflow waits for, in the Web UI's words. */
+  function nextEvent(until: number, certificate: CertificateRecord): string {
+    if (until === nextAttemptAt) return 'next renewal attempt';
+    if (until === status.renewAt) return 'automatic renewal';
+    if (until === status.windowOpensAt) return 'renewal window opens';
+    if (until === certificate.notAfter) return 'certificate expires';
+    return 'next check';
   }
 
   /** Reads the profile and plans renewal; a missing profile is said once and waited out. */
@@ -394,7 +403,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         profileMissing = true;
         status.lastError = `profile "${status.profileId ?? ''}" is not configured`;
         status.profileFingerprint = undefined;
-        setCurrentDetails(describe(status));
+        setCurrentDetails(describe(status, input.issueUrl));
         await tracker.commentOnce(
           issueKey,
           eventId(`profile-missing-${Date.now()}`),
@@ -436,7 +445,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     }
     // Requests are validated against the plan, so the certificate is Active only once there is one.
     if (!live()) enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
-    else setCurrentDetails(describe(status));
+    else setCurrentDetails(describe(status, input.issueUrl));
   }
 
   /**
@@ -456,7 +465,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         enter('Rejected');
         return undefined;
       }
-      const { profileId, csr } = await requests.validateRequest({ profileName: issue.profileName, csr: issue.csr });
+      const { profileId, csr } = await requests.validateRequest.executeWithOptions(
+        { summary: `check the CSR against profile "${issue.profileName ?? '(none)'}"` },
+        [{ profileName: issue.profileName, csr: issue.csr }],
+      );
       status.profileId = profileId;
       status.domain = csr.domain;
       upsertSearchAttributes([
@@ -476,19 +488,24 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
 
       if (revocation) return 'withdrawn';
       enter('Enrolling');
-      const { certificateId } = await orders.enrollCertificate({
-        profileId,
-        csr: csr.pem,
-        commonName: csr.commonName,
-        subjectAltNames: csr.subjectAltNames,
-        token: eventId('enroll'),
-        issueKey,
-      });
+      const { certificateId } = await orders.enrollCertificate.executeWithOptions(
+        { summary: `order a certificate for ${csr.domain} from SCM (profile ${profileId})` },
+        [
+          {
+            profileId,
+            csr: csr.pem,
+            commonName: csr.commonName,
+            subjectAltNames: csr.subjectAltNames,
+            token: eventId('enroll'),
+            issueKey,
+          },
+        ],
+      );
       status.certificateId = certificateId;
       upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 
       enter('AwaitingIssuance');
-      const certificate = await issuance.collectCertificate(certificateId);
+      const certificate = await collect(certificateId);
       if (revocation) {
         unpublished.push(record(certificate));
         return certificate;
@@ -515,6 +532,14 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     }
   }
 
+  /** Waits for SCM to issue the ordered certificate and downloads it. */
+  function collect(certificateId: number): Promise<IssuedCertificate> {
+    return issuance.collectCertificate.executeWithOptions(
+      { summary: `collect certificate ${certificateId} once SCM has issued it` },
+      [certificateId],
+    );
+  }
+
   /** Whether the issue's latest status change is the transition that started this run. */
   function triggerIsCurrent(latest: { id: string; toStatus: string } | undefined): boolean {
     if (!input.triggerId.startsWith('changelog:') || latest === undefined) return true;
@@ -534,16 +559,21 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       const issue = await tracker.readCertificateIssue(issueKey);
       const { csr } = await requests.validateRequest({ profileName: settings?.profileName, csr: issue.csr });
       if (revocation) return 'revoking';
-      const { certificateId } = await orders.renewCertificate({
-        certificateId: from.certificateId,
-        csr: csr.pem,
-        commonName: csr.commonName,
-        subjectAltNames: csr.subjectAltNames,
-        profileId: status.profileId ?? '',
-        issueKey,
-        token: eventId('renew'),
-      });
-      const certificate = await issuance.collectCertificate(certificateId);
+      const { certificateId } = await orders.renewCertificate.executeWithOptions(
+        { summary: `renew certificate ${from.certificateId} (${reason}) in SCM` },
+        [
+          {
+            certificateId: from.certificateId,
+            csr: csr.pem,
+            commonName: csr.commonName,
+            subjectAltNames: csr.subjectAltNames,
+            profileId: status.profileId ?? '',
+            issueKey,
+            token: eventId('renew'),
+          },
+        ],
+      );
+      const certificate = await collect(certificateId);
       if (revocation) {
         unpublished.push(record(certificate));
         return 'revoking';
@@ -619,7 +649,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           ]
         : []),
     ]);
-    setCurrentDetails(describe(status));
+    setCurrentDetails(describe(status, input.issueUrl));
   }
 
   /**
@@ -638,11 +668,16 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     );
     const done: Array<{ certificateId: number; serialNumber: string; already: boolean }> = [];
     for (const target of targets) {
-      const outcome = await orders.revokeCertificate({
-        certificateId: target.certificateId,
-        reasonCode: asked.reasonCode,
-        reason: `${reasonName}: revoked through Jira issue ${issueKey} by ${by}${asked.comment ? ` (${asked.comment})` : ''}`,
-      });
+      const outcome = await orders.revokeCertificate.executeWithOptions(
+        { summary: `revoke certificate ${target.certificateId} in SCM: ${reasonName}` },
+        [
+          {
+            certificateId: target.certificateId,
+            reasonCode: asked.reasonCode,
+            reason: `${reasonName}: revoked through Jira issue ${issueKey} by ${by}${asked.comment ? ` (${asked.comment})` : ''}`,
+          },
+        ],
+      );
       done.push({
         certificateId: target.certificateId,
         serialNumber: target.serialNumber,
@@ -656,7 +691,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       { key: searchAttributes.renewAt, value: null },
     ]);
     status.phase = 'Revoked';
-    setCurrentDetails(describe(status));
+    setCurrentDetails(describe(status, input.issueUrl));
     await tracker.commentOnce(
       issueKey,
       eventId('revoked'),
@@ -711,13 +746,28 @@ function record({ certificateId, serialNumber, notBefore, notAfter }: IssuedCert
   return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now() };
 }
 
-/** Markdown for the Web UI's "current details". */
-function describe(status: CertificateStatus): string {
-  const lines = [`**${status.phase}** — ${status.issueKey}, generation ${status.generation}`];
-  if (status.domain) lines.push(`Domain: ${status.domain} (profile ${status.profileId ?? '?'})`);
-  if (status.certificateId) lines.push(`Certificate ID: ${status.certificateId}`);
-  if (status.notAfter) lines.push(`Valid until: ${new Date(status.notAfter).toISOString()}`);
-  if (status.renewAt) lines.push(`Renews at: ${new Date(status.renewAt).toISOString()}`);
-  if (status.lastError) lines.push(`Last error: ${status.lastError}`);
+/** Markdown for the Web UI's "current details": where the certificate stands, and what happens next. */
+function describe(status: CertificateStatus, issueUrl: string | undefined): string {
+  const issue = issueUrl ? `[${status.issueKey}](${issueUrl})` : status.issueKey;
+  const lines = [`**${status.phase}** — ${issue}, generation ${status.generation}`];
+  if (status.domain) {
+    const id = status.certificateId ? ` · certificate ${status.certificateId}` : '';
+    lines.push(`${status.domain} · profile ${status.profileId ?? '?'}${id}`);
+  }
+  const times: string[] = [];
+  if (status.notAfter) times.push(`expires ${instant(status.notAfter)}`);
+  if (status.renewAt) times.push(`renews ${instant(status.renewAt)}`);
+  else if (status.windowOpensAt && status.phase === 'Active')
+    times.push(`renewable from ${instant(status.windowOpensAt)}`);
+  if (times.length > 0) lines.push(times.join(' · '));
+  if (status.lastError) {
+    const attempts = status.renewalFailures > 0 ? ` (${status.renewalFailures} failed renewal attempts)` : '';
+    lines.push(`**Last error${attempts}:** ${status.lastError}`);
+  }
   return lines.join('\n\n');
+}
+
+/** An instant as operators read it: UTC to the minute. */
+function instant(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }

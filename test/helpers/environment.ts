@@ -29,13 +29,14 @@ export function startTemporalRuntime(): void {
 }
 
 /** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+export async function startTemporal(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   startTemporalRuntime();
   const path = findTemporalCli();
   if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path },
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       searchAttributes: Object.values(searchAttributes),
       dbFilename: join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
       extraArgs: DEV_SERVER_ARGS,
@@ -92,9 +93,11 @@ export async function startWorld(
     sectigoActivitiesPerSecond?: number;
     /** Counts what the worker and its clients do, as the worker process does. */
     metrics?: ConnectorMetrics;
+    /** Serves the dev server's Web UI on this port. */
+    uiPort?: number;
   } = {},
 ): Promise<World> {
-  const env = await startTemporal();
+  const env = await startTemporal({ uiPort: options.uiPort });
   const sandbox = await startSandbox({
     client: env.client,
     ...(options.metrics ? { observer: options.metrics.observeCall } : {}),

@@ -1,0 +1,142 @@
+/**
+ * The Temporal Web UI as an operator's console, in a real browser (Debian's Chromium, driven by
+ * playwright-core; nothing is downloaded): find a certificate with a search-attribute query, open it, and
+ * read its summary, details and current details. The screenshots it takes are the README's pictures
+ * (docs/screenshots/).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { certificateWorkflowId, statusQuery } from '../src/contract.ts';
+import { freeLoopbackPort } from '../src/metrics.ts';
+import { eventually, opensslCsr, startWorld, type World } from './helpers/environment.ts';
+
+const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url);
+
+/** Chromium from the OS packages (CHROMIUM_PATH overrides); .ci/run installs Debian's. */
+const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (path) => path && existsSync(path),
+);
+// Without a browser the suite cannot run; in CI that is a failure, not a skip.
+const needsChromium = {
+  skip: chromiumPath || process.env.CI ? false : 'no Chromium: install it (Debian: apt-get install chromium)',
+};
+
+describe('the Temporal Web UI as the console', needsChromium, () => {
+  let world: World;
+  let browser: Browser;
+  let page: Page;
+  let ui: string;
+  const keys: string[] = [];
+
+  before(async () => {
+    assert.ok(chromiumPath, 'Chromium is needed: apt-get install chromium');
+    const uiPort = await freeLoopbackPort();
+    ui = `http://127.0.0.1:${uiPort}`;
+    world = await startWorld({ uiPort, scm: { issuanceDelayMs: 100 } });
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.setDefaultTimeout(60_000);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const [domain, profile] of [
+      ['shop.example.com', 'OV Server Certificate'],
+      ['api.example.org', 'Short-lived Server Certificate'],
+    ] as const) {
+      const key = await world.alice.createCertificateIssue({
+        summary: `TLS certificate for ${domain}`,
+        profile,
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      keys.push(key);
+    }
+    for (const key of keys) {
+      await eventually(
+        async () =>
+          (
+            await world.env.client.workflow
+              .getHandle(certificateWorkflowId(key))
+              .query(statusQuery)
+              .catch(() => undefined)
+          )?.phase === 'Active'
+            ? true
+            : undefined,
+        `${key} active`,
+      );
+    }
+  });
+  after(async () => {
+    await browser?.close();
+    await world?.teardown();
+  });
+
+  it('finds a certificate by a search-attribute query, and only that one', async () => {
+    const query = `CertificateDomain = 'shop.example.com' AND CertificateStatus = 'Active'`;
+    await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+    const wanted = certificateWorkflowId(keys[0] ?? '');
+    await page.getByRole('link', { name: wanted }).first().waitFor();
+    const table = await page.locator('table').first().innerText();
+    assert.ok(table.includes(wanted));
+    assert.ok(!table.includes(certificateWorkflowId(keys[1] ?? '')), 'the other certificate is not listed');
+    await page.screenshot({ path: new URL('web-ui-query.png', SCREENSHOTS).pathname });
+  });
+
+  /** The UI renders summaries and details as Markdown in frames of their own: the frame showing `text`. */
+  const frameShowing = (text: string | RegExp) =>
+    eventually(
+      async () => {
+        for (const frame of page.frames().filter((f) => f.url().includes('/render?'))) {
+          const shown = await frame
+            .locator('body')
+            .innerText()
+            .catch(() => '');
+          if (typeof text === 'string' ? shown.includes(text) : text.test(shown)) return frame;
+        }
+        return undefined;
+      },
+      `a Markdown frame showing ${String(text)}`,
+      60_000,
+    );
+
+  it('opens it and shows its summary, details with the issue link, and current details', async () => {
+    const key = keys[0] ?? '';
+    await page
+      .getByRole('link', { name: certificateWorkflowId(key) })
+      .first()
+      .click();
+    await page.getByText('User Metadata').click();
+    await frameShowing(`shop.example.com — certificate for Jira issue ${key}`);
+    const details = await frameShowing('shop.example.com · OV Server Certificate · requested by Alice');
+    const issueUrl = `${world.sandbox.jiraEmulator.url}/browse/${key}`;
+    assert.equal(await details.getByRole('link', { name: key, exact: true }).getAttribute('href'), issueUrl);
+    const { certificateId } = await world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
+    const current = await frameShowing(`shop.example.com · profile ov-server · certificate ${certificateId}`);
+    const shown = await current.locator('body').innerText();
+    assert.match(shown, /^Active — /);
+    assert.match(shown, /expires \d{4}-\d\d-\d\d \d\d:\d\d UTC · renews \d{4}-/);
+    assert.equal(await current.getByRole('link', { name: key, exact: true }).getAttribute('href'), issueUrl);
+    await page
+      .getByText(/automatic renewal at \d{4}-/)
+      .first()
+      .waitFor();
+    await page.getByText('order a certificate for shop.example.com from SCM (profile ov-server)').first().waitFor();
+    await page.screenshot({ path: new URL('web-ui-certificate.png', SCREENSHOTS).pathname });
+  });
+
+  it('shows what each step of the history did', async () => {
+    await page
+      .getByRole('tab', { name: /^History/ })
+      .first()
+      .click();
+    await page.waitForURL(/\/history/);
+    await page
+      .getByText(/collectCertificate • collect certificate \d+ once SCM has issued it/)
+      .first()
+      .waitFor();
+    await page.screenshot({ path: new URL('web-ui-history.png', SCREENSHOTS).pathname });
+  });
+});
