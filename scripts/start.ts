@@ -30,7 +30,7 @@ import { installRuntimeLogger } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
-import { ensureSweepSchedule } from '../src/schedule.ts';
+import { ensureJiraPolling, ensureSweepSchedule } from '../src/schedule.ts';
 import { installTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
@@ -88,18 +88,27 @@ async function main(): Promise<void> {
   installRuntimeLogger('warn', sdkMetricsAddress);
   const t = await temporal(config);
   const metrics = new ConnectorMetrics({ fleet: fleetReader(t.client), sdkMetricsAddress });
+  const pollingMs = config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined;
+  const trigger = (receiverUrl: string | undefined): [string, string] =>
+    receiverUrl
+      ? ['Webhook receiver', `${receiverUrl}${WEBHOOK_PATH}`]
+      : ['Jira trigger', `polling every ${(pollingMs ?? 0) / 1000} s (JIRA_TRIGGER=polling)`];
 
   if (config.jira && config.sectigo) {
     const jira = await connectJira(config.jira, metrics);
-    const receiver = await createReceiver({
-      client: t.client,
-      jira,
-      secret: config.receiver.webhookSecret,
-      maxBodyBytes: config.receiver.maxBodyBytes,
-      revokersGroup: config.receiver.revokersGroup,
-    });
-    const receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
+    let receiverUrl: string | undefined;
+    if (pollingMs === undefined) {
+      const receiver = await createReceiver({
+        client: t.client,
+        jira,
+        secret: config.receiver.webhookSecret,
+        maxBodyBytes: config.receiver.maxBodyBytes,
+        revokersGroup: config.receiver.revokersGroup,
+      });
+      receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
+    }
     await ensureSweepSchedule(t.client);
+    await ensureJiraPolling(t.client, pollingMs);
     const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
     const workers = await createWorkers({
       connection: t.connection,
@@ -109,6 +118,7 @@ async function main(): Promise<void> {
       scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
       profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+      revokersGroup: config.receiver.revokersGroup,
       metrics,
     });
     const ops = await serveOps({
@@ -121,7 +131,7 @@ async function main(): Promise<void> {
       ['Temporal Web UI', t.webUi ?? '(the configured cluster’s UI)'],
       ['Jira', config.jira.baseUrl],
       ['Sectigo SCM', config.sectigo.baseUrl],
-      ['Webhook receiver', `${receiverUrl}${WEBHOOK_PATH}`],
+      trigger(receiverUrl),
       ['Metrics', `${ops.url}/metrics`],
     ]);
     await runWorkers(workers);
@@ -138,8 +148,10 @@ async function main(): Promise<void> {
     scm: { issuanceDelayMs: config.sandbox.issuanceDelayMs },
     scmRequestsPerSecond: config.sectigoRequestsPerSecond,
     observer: metrics.observeCall,
+    trigger: config.trigger.kind,
   });
   await ensureSweepSchedule(t.client);
+  await ensureJiraPolling(t.client, pollingMs);
   const workers = await createWorkers({
     connection: t.connection,
     client: t.client,
@@ -161,7 +173,7 @@ async function main(): Promise<void> {
     ['Temporal (gRPC)', t.address],
     ['Jira (emulated)', `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`],
     ['Sectigo SCM (emulated)', sandbox.scmEmulator.apiUrl],
-    ['Webhook receiver', `${sandbox.receiverUrl}${WEBHOOK_PATH}`],
+    trigger(sandbox.receiverUrl),
     ['Metrics', `${ops.url}/metrics`],
     ['Data', resolve(config.sandbox.dataDir)],
   ]);

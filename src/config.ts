@@ -22,6 +22,8 @@ export interface Config {
   temporal: { address: string | undefined; namespace: string; port: number; uiPort: number };
   /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
   metrics: { host: string; port: number };
+  /** How Jira events arrive: its webhooks reach the receiver, or the worker polls Jira (JIRA_TRIGGER=polling). */
+  trigger: { kind: 'webhook' } | { kind: 'polling'; intervalMs: number };
   jira: JiraConfig | undefined;
   sectigo: SectigoConfig | undefined;
   /** Global limit on SCM calls per second, across every worker (Temporal enforces it per task queue). */
@@ -164,6 +166,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       port: int('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
     },
+    trigger:
+      text('JIRA_TRIGGER') === 'polling'
+        ? { kind: 'polling', intervalMs: 1000 * int('JIRA_POLL_INTERVAL_SECONDS', 30, 1, 3600) }
+        : { kind: 'webhook' },
     metrics: {
       host: text('METRICS_HOST') ?? '0.0.0.0',
       port: int('METRICS_PORT', 9464, 0, 65535),
@@ -186,7 +192,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
     },
   };
-  if (jira && !config.receiver.webhookSecret) {
+  const trigger = text('JIRA_TRIGGER');
+  if (trigger !== undefined && trigger !== 'webhook' && trigger !== 'polling') {
+    problems.push(`JIRA_TRIGGER must be "webhook" (the default) or "polling", not "${trigger}"`);
+  }
+  if (jira && !config.receiver.webhookSecret && config.trigger.kind === 'webhook') {
     problems.push(
       'JIRA_WEBHOOK_SECRET is required when Jira is configured: unsigned webhooks must not start workflows',
     );

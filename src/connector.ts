@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createCsrActivities } from './activities/csr.ts';
 import { createJiraActivities } from './activities/jira.ts';
+import { createPollingActivities } from './activities/polling.ts';
 import { createProfileActivities } from './activities/profiles.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
@@ -74,6 +75,8 @@ export interface WorkerDependencies extends Adapters {
   sectigoRequestsPerSecond: number;
   /** How long a retried order looks for the order of a lost request (default: twice the SCM timeout). */
   orderGraceMs?: number;
+  /** When set, only members of this Jira group may revoke (the polling trigger checks it as the receiver does). */
+  revokersGroup?: string;
   /** Counts the workflows' outcomes; without it they are not counted. */
   metrics?: ConnectorMetrics;
   /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
@@ -94,6 +97,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...createCsrActivities({ profiles: deps.profiles }),
       ...createProfileActivities({ profiles: deps.profiles }),
       ...createSweepActivities({ client: deps.client }),
+      ...createPollingActivities({ client: deps.client, jira: deps.jira, revokersGroup: deps.revokersGroup }),
     },
     sinks: metricsSinks(deps.metrics),
   });

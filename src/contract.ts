@@ -306,3 +306,41 @@ export const scmObservationSignal = defineSignal<[ScmObservation]>('scmObservati
 
 /** Fleet-wide safety net, run daily by a Temporal Schedule. */
 export const SWEEP_SCHEDULE_ID = 'certificate-renewal-sweep';
+
+/** The one polling trigger of a namespace (for Jira sites that cannot reach the receiver). */
+export const JIRA_POLLING_WORKFLOW_ID = 'jira-polling';
+
+/** Where the polling trigger stands: the instant it has read up to, and the events seen near it. */
+export interface PollCursor {
+  /** Epoch ms: every change before this (less the overlap) has been handled. */
+  since: number;
+  /** Events at or after `since − overlap` already handled (`changelog:<id>`, `created:<key>`). */
+  handled: string[];
+  /** Epoch ms when polling began: changes before it belong to whatever triggered the workflows then. */
+  startedAt: number;
+}
+
+/** One event the polling trigger handled, and what came of it. */
+export interface PolledEvent {
+  id: string;
+  issueKey: string;
+  result: string;
+}
+
+export interface JiraPollingInput {
+  intervalMs: number;
+  cursor?: PollCursor;
+  /** The latest handled events, carried across continue-as-new for the status query. */
+  recent?: PolledEvent[];
+  handledTotal?: number;
+}
+
+export interface JiraPollingStatus {
+  cursor: PollCursor;
+  polls: number;
+  handledTotal: number;
+  /** The last 100 handled events, oldest first. */
+  recent: PolledEvent[];
+}
+
+export const jiraPollingStatusQuery = defineQuery<JiraPollingStatus>('pollingStatus');

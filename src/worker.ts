@@ -19,7 +19,7 @@ import {
 } from './connector.ts';
 import { installRuntimeLogger, log } from './log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
-import { ensureSweepSchedule } from './schedule.ts';
+import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
 
 async function main(config: Config): Promise<void> {
   if (!config.jira || !config.sectigo || !config.temporal.address) {
@@ -44,8 +44,10 @@ async function main(config: Config): Promise<void> {
     scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
     profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+    revokersGroup: config.receiver.revokersGroup,
     metrics,
   });
+  await ensureJiraPolling(client, config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined);
   const ops = await serveOps({
     metrics,
     checks: workerReadiness({ client, profiles, workers }),

@@ -52,7 +52,8 @@ export interface WebhookOptions {
   revokersGroup?: string;
 }
 
-type Receiver = WebhookOptions & { deliveries: DeliveryLog };
+/** The receiver's dependencies and its log of handled deliveries. */
+export type Receiver = Omit<WebhookOptions, 'secret' | 'maxBodyBytes'> & { deliveries: DeliveryLog };
 
 /**
  * The subset of a Jira issue event the receiver reads. A signed body of another shape is a bad request
@@ -90,7 +91,7 @@ const jiraEventSchema = z.looseObject({
     })
     .optional(),
 });
-type JiraEvent = z.infer<typeof jiraEventSchema>;
+export type JiraEvent = z.infer<typeof jiraEventSchema>;
 
 export type EventDecision =
   | { action: 'enroll'; request: CertificateRequest }
@@ -195,11 +196,11 @@ export function verifySignature(rawBody: Buffer, header: string | undefined, sec
 }
 
 export function createWebhookServer(options: WebhookOptions): Server {
-  const receiver: Receiver = { ...options, deliveries: options.deliveries ?? new DeliveryLog() };
+  const receiver: Receiver & WebhookOptions = { ...options, deliveries: options.deliveries ?? new DeliveryLog() };
   return createServer((req, res) => void handle(receiver, req, res));
 }
 
-async function handle(options: Receiver, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(options: Receiver & WebhookOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
   try {
     if (req.method === 'GET' && path === '/healthz') {
@@ -226,7 +227,7 @@ async function handle(options: Receiver, req: IncomingMessage, res: ServerRespon
   }
 }
 
-async function receive(options: Receiver, req: IncomingMessage): Promise<Record<string, unknown>> {
+async function receive(options: Receiver & WebhookOptions, req: IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, options.maxBodyBytes);
   const signature = req.headers['x-hub-signature'];
   if (
@@ -251,19 +252,30 @@ async function receive(options: Receiver, req: IncomingMessage): Promise<Record<
     );
   }
   const deliveryHeader = req.headers['x-atlassian-webhook-identifier'];
-  const deliveryId = typeof deliveryHeader === 'string' ? deliveryHeader : '';
+  return handleEvent(options, parsed.data, typeof deliveryHeader === 'string' ? deliveryHeader : '');
+}
+
+/**
+ * Acts on one Jira issue event — delivered by a webhook, or derived from a changelog by the polling
+ * trigger — once per delivery id: interprets it, then starts, updates or signals the workflow it concerns.
+ */
+export async function handleEvent(
+  options: Receiver,
+  event: JiraEvent,
+  deliveryId: string,
+): Promise<Record<string, unknown>> {
   if (deliveryId !== '' && options.deliveries.seen(deliveryId)) {
     log.info('delivery already handled', { deliveryId });
     return { result: 'duplicate-delivery' };
   }
   const decision = interpretEvent(
-    parsed.data,
+    event,
     deliveryId,
     options.names,
     options.connectorAccountId,
     options.jira.fieldId('revocationReason'),
   );
-  const answer = await act(options, decision, deliveryId, parsed.data);
+  const answer = await act(options, decision, deliveryId, event);
   // Remembered only once handled: a delivery that failed (503) must be taken when Jira sends it again.
   if (deliveryId !== '') options.deliveries.remember(deliveryId);
   return answer;
@@ -468,7 +480,7 @@ function markdownText(text: string): string {
 }
 
 async function startEnrollment(
-  options: WebhookOptions,
+  options: Receiver,
   request: CertificateRequest,
   deliveryId: string,
   metadata: { staticSummary: string; staticDetails: string },
@@ -521,7 +533,7 @@ async function startEnrollment(
  * A refusal (outside the window, no certificate yet) is told on the issue, which goes back where it was.
  */
 async function requestRenewal(
-  options: WebhookOptions,
+  options: Receiver,
   issueKey: string,
   request: RenewRequest,
 ): Promise<Record<string, unknown>> {
@@ -550,7 +562,7 @@ async function requestRenewal(
 }
 
 /** The CSR on the issue changed: a waiting renewal retry should not wait out its backoff. */
-async function nudge(options: WebhookOptions, issueKey: string): Promise<Record<string, unknown>> {
+async function nudge(options: Receiver, issueKey: string): Promise<Record<string, unknown>> {
   const workflowId = certificateWorkflowId(issueKey);
   const run = await latestRun(options.client, workflowId);
   if (!run?.running) return { result: 'ignored', reason: 'no running workflow' };

@@ -103,6 +103,21 @@ export interface RevokeIssue {
   reasonName: string | undefined;
 }
 
+/** An issue as a search answers it: its key and the fields asked for, as Jira serves them. */
+export interface UpdatedIssue {
+  key: string;
+  fields: Record<string, unknown>;
+}
+
+/** One entry of an issue's changelog: who changed what, when. */
+export interface ChangelogEntry {
+  id: string;
+  /** Epoch ms. */
+  created: number;
+  author: { accountId: string | undefined; displayName: string | undefined };
+  items: Array<{ field?: string; fieldId?: string; fromString?: string | null; toString?: string | null }>;
+}
+
 /** The latest change of an issue's status: which changelog entry, to what, and by whom. */
 export interface StatusChange {
   id: string;
@@ -343,6 +358,64 @@ export class JiraClient {
       this.#jira.users.getUserGroups({ accountId }),
     );
     return groups.some((g) => g.name === group);
+  }
+
+  /**
+   * Issues of the project updated within the last `minutes`, oldest change first, with the fields a
+   * webhook event carries (status, type, summary, the connector's fields, creator and creation time).
+   * Minutes relative to now keep the query independent of the Jira user's time zone.
+   */
+  async recentlyUpdated(minutes: number): Promise<UpdatedIssue[]> {
+    const ids = this.#fieldIds;
+    const jql = `project = "${this.names.projectKey}" AND updated >= "-${Math.max(1, Math.ceil(minutes))}m" ORDER BY updated ASC`;
+    const fields = ['summary', 'status', 'issuetype', 'reporter', 'creator', 'created', 'updated'];
+    for (const key of ['profile', 'csr', 'certificateId', 'domain', 'revocationReason'] as const) {
+      if (ids[key]) fields.push(ids[key]);
+    }
+    const issues: UpdatedIssue[] = [];
+    let nextPageToken: string | undefined;
+    do {
+      const page = await this.#call('searchIssues', `search ${this.names.projectKey} for updated issues`, () =>
+        this.#jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
+          jql,
+          fields,
+          maxResults: 100,
+          ...(nextPageToken ? { nextPageToken } : {}),
+        }),
+      );
+      for (const issue of page.issues ?? []) {
+        if (issue.key) issues.push({ key: issue.key, fields: (issue.fields ?? {}) as Record<string, unknown> });
+      }
+      nextPageToken = page.nextPageToken ?? undefined;
+    } while (nextPageToken);
+    return issues;
+  }
+
+  /** Every changelog entry of the issue, oldest first. */
+  async changelog(issueKey: string): Promise<ChangelogEntry[]> {
+    assertIssueKey(issueKey);
+    const entries: ChangelogEntry[] = [];
+    for (let startAt = 0; ;) {
+      const page = await this.#call('getChangelogs', `read the changelog of ${issueKey}`, () =>
+        this.#jira.issues.getChangeLogs({ issueIdOrKey: issueKey, startAt, maxResults: 100 }),
+      );
+      const values = page.values ?? [];
+      for (const entry of values) {
+        entries.push({
+          id: String(entry.id),
+          created: new Date(entry.created ?? NaN).getTime(),
+          author: { accountId: entry.author?.accountId, displayName: entry.author?.displayName },
+          items: (entry.items ?? []).map((item) => ({
+            field: item.field,
+            fieldId: item.fieldId,
+            fromString: item.fromString,
+            toString: item.toString,
+          })),
+        });
+      }
+      startAt += values.length;
+      if (page.isLast || values.length === 0 || startAt >= (page.total ?? 0)) return entries;
+    }
   }
 
   /** The issue's latest status change, from its changelog (newest page); undefined when it never moved. */

@@ -354,6 +354,26 @@ export class JiraEmulator {
       this.#save();
       sendJson(res, 204, undefined);
     });
+    r.on('GET', `${v3}/search/jql`, ({ req, res, url }) => {
+      this.#user(req);
+      const query = {
+        jql: url.searchParams.get('jql') ?? '',
+        nextPageToken: url.searchParams.get('nextPageToken') ?? undefined,
+        maxResults: url.searchParams.get('maxResults') ?? undefined,
+        fields: listParam(url, 'fields'),
+      };
+      sendJson(res, 200, this.#search(query));
+    });
+    r.on('POST', `${v3}/search/jql`, async ({ req, res }) => {
+      this.#user(req);
+      const body = (await readJsonBody(req)) as {
+        jql?: string;
+        nextPageToken?: string;
+        maxResults?: number;
+        fields?: string[];
+      };
+      sendJson(res, 200, this.#search({ ...body, jql: body.jql ?? '' }));
+    });
     r.on('GET', `${v3}/search`, () => {
       throw jiraError(410, 'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.');
     });
@@ -835,6 +855,52 @@ export class JiraEmulator {
     throw jiraError(404, 'The attachment with id does not exist.');
   }
 
+  /**
+   * Enhanced JQL search, for the JQL the connector sends: `project = KEY`, optionally `AND updated >= X`
+   * (X relative like "-15m", "-2h", "-1d", or "yyyy-MM-dd HH:mm" in UTC), optionally `ORDER BY updated
+   * ASC|DESC`. Unbounded or other JQL is refused, as Cloud refuses what it cannot run. Token-paged; without
+   * `fields`, only ids.
+   */
+  #search(query: {
+    jql: string;
+    nextPageToken?: string | undefined;
+    maxResults?: string | number | undefined;
+    fields?: string[] | undefined;
+  }): Record<string, unknown> {
+    const grammar =
+      /^\s*project\s*=\s*"?([A-Za-z][A-Za-z0-9_]*)"?(?:\s+AND\s+updated\s*>=\s*(?:"([^"]*)"|'([^']*)'|(-\d+[mhd])))?(?:\s+ORDER\s+BY\s+updated(?:\s+(ASC|DESC))?)?\s*$/i;
+    const match = grammar.exec(query.jql);
+    if (!match) {
+      throw jiraError(
+        400,
+        query.jql.trim() === '' || !/project/i.test(query.jql)
+          ? 'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.'
+          : `The emulator's JQL takes: project = KEY [AND updated >= "-15m" | "yyyy-MM-dd HH:mm"] [ORDER BY updated ASC|DESC]; got: ${query.jql}`,
+      );
+    }
+    const [, project = '', quoted, singleQuoted, bare, direction] = match;
+    const since = jqlInstant(quoted ?? singleQuoted ?? bare);
+    if (since === null)
+      throw jiraError(400, `Date value '${quoted ?? singleQuoted ?? bare ?? ''}' for field 'updated' is invalid.`);
+    const matching = [...this.#issues.values()]
+      .filter(
+        (issue) =>
+          project.toUpperCase() === this.projectKey && (since === undefined || Date.parse(issue.updated) >= since),
+      )
+      .sort((a, b) => Date.parse(a.updated) - Date.parse(b.updated) || Number(a.id) - Number(b.id));
+    if (direction?.toUpperCase() === 'DESC') matching.reverse();
+    const idsOnly = !query.fields || query.fields.length === 0 || query.fields.every((f) => f === 'id');
+    const limit = Math.min(Math.max(1, Number(query.maxResults ?? 50) || 50), idsOnly ? 5000 : 100);
+    const offset = query.nextPageToken ? Number(Buffer.from(query.nextPageToken, 'base64url').toString()) || 0 : 0;
+    const page = matching.slice(offset, offset + limit);
+    const more = offset + page.length < matching.length;
+    return {
+      issues: page.map((issue) => (idsOnly ? { id: issue.id } : this.#issueJson(issue, query.fields))),
+      ...(more ? { nextPageToken: Buffer.from(String(offset + limit)).toString('base64url') } : {}),
+      isLast: !more,
+    };
+  }
+
   #issueJson(issue: Issue, fields: string[] | undefined): Record<string, unknown> {
     const status = STATUSES.find((s) => s.name === issue.status);
     const type = ISSUE_TYPES.find((t) => t.name === issue.issueType);
@@ -978,6 +1044,20 @@ function transitionJson(t: { id: string; name: string; to: string }, withFields 
 }
 
 /** Jira accepts list parameters comma-joined (jira.js 5) and repeated (jira.js 6). */
+/** A JQL date for `updated`: undefined when absent, null when unreadable, else epoch ms (UTC). */
+function jqlInstant(value: string | undefined): number | undefined | null {
+  if (value === undefined) return undefined;
+  const relative = /^-(\d+)([mhd])$/.exec(value.trim());
+  if (relative) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
+    return Date.now() - Number(relative[1]) * unit;
+  }
+  const absolute = /^(\d{4})[-/](\d\d)[-/](\d\d)(?: (\d\d):(\d\d))?$/.exec(value.trim());
+  if (!absolute) return null;
+  const [, y, mo, d, h = '00', mi = '00'] = absolute;
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:00Z`);
+}
+
 function listParam(url: URL, name: string): string[] | undefined {
   const values = url.searchParams.getAll(name).flatMap((v) => v.split(','));
   return values.length > 0 ? values.map((v) => v.trim()).filter((v) => v !== '') : undefined;

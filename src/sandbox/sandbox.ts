@@ -33,6 +33,11 @@ export interface SandboxOptions {
   revokersGroup?: string;
   /** The connector's SCM request timeout (default 10 s). */
   scmTimeoutMs?: number;
+  /**
+   * How Jira events reach the connector: `webhook` (default) runs the receiver and registers it with the
+   * Jira emulator; `polling` runs neither (the worker's polling trigger reads Jira instead).
+   */
+  trigger?: 'webhook' | 'polling';
   /** Hears of every SCM and Jira request the connector's clients make (the worker's metrics). */
   observer?: UpstreamObserver;
   scm?: Omit<ScmEmulatorOptions, 'port' | 'host' | 'dataDir'>;
@@ -46,7 +51,8 @@ export interface Sandbox {
   scm: ScmClient;
   jira: JiraClient;
   profiles: Profiles;
-  receiverUrl: string;
+  /** Undefined when the sandbox polls instead of receiving webhooks. */
+  receiverUrl: string | undefined;
   webhookSecret: string;
   stop(): Promise<void>;
 }
@@ -88,15 +94,19 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
 
   const webhookSecret = options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
-  const receiver: Server = await createReceiver({
-    client: options.client,
-    jira,
-    secret: webhookSecret,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    revokersGroup: options.revokersGroup,
-  });
-  const receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
-  await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
+  let receiver: Server | undefined;
+  let receiverUrl: string | undefined;
+  if (options.trigger !== 'polling') {
+    receiver = await createReceiver({
+      client: options.client,
+      jira,
+      secret: webhookSecret,
+      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+      revokersGroup: options.revokersGroup,
+    });
+    receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
+    await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
+  }
 
   return {
     scmEmulator,
@@ -108,7 +118,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     webhookSecret,
     async stop() {
       await jiraEmulator.stop();
-      await close(receiver);
+      if (receiver) await close(receiver);
       await scmEmulator.stop();
     },
   };

@@ -2,3 +2,4 @@
 export { certificateLifecycle } from './certificate.ts';
 export { renewalSweep } from './renewal-sweep.ts';
 export { revokeExternalCertificate } from './revoke-external.ts';
+export { jiraPolling } from './jira-polling.ts';

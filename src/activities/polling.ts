@@ -1,0 +1,108 @@
+/**
+ * The polling trigger's one activity: reads what changed in the Jira project since the cursor and hands
+ * each change to the receiver's own event handling, as the webhook would have delivered it.
+ */
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { DeliveryLog, handleEvent, type JiraEvent, type Receiver } from '../client/webhook.ts';
+import type { PollCursor, PolledEvent } from '../contract.ts';
+import type { JiraClient } from '../jira/client.ts';
+import { log } from '../log.ts';
+
+/**
+ * How far back each poll reads before its cursor. Jira's search may lag recent writes by seconds; a
+ * change found late is still inside the overlap, and the handled ids keep it from being handled twice.
+ */
+export const POLL_OVERLAP_MS = 5 * 60_000;
+
+export interface PollOutcome {
+  cursor: PollCursor;
+  handled: PolledEvent[];
+}
+
+interface Derived {
+  id: string;
+  at: number;
+  issueKey: string;
+  event: JiraEvent;
+}
+
+export function createPollingActivities({
+  client,
+  jira,
+  revokersGroup,
+}: {
+  client: Client;
+  jira: JiraClient;
+  revokersGroup?: string;
+}) {
+  let receiver: Receiver | undefined;
+  return {
+    async pollJira(cursor: PollCursor): Promise<PollOutcome> {
+      receiver ??= {
+        client,
+        jira,
+        names: jira.names,
+        connectorAccountId: await jira.myAccountId(),
+        deliveries: new DeliveryLog(),
+        ...(revokersGroup ? { revokersGroup } : {}),
+      };
+      // A retried attempt skips what the lost one handled (kept in its heartbeats).
+      const progress = activityInfo().heartbeatDetails as { handled?: string[] } | undefined;
+      const done = new Set([...cursor.handled, ...(progress?.handled ?? [])]);
+      const from = Math.max(cursor.startedAt, cursor.since - POLL_OVERLAP_MS);
+      const changes = await changesSince(jira, from);
+      const handled: PolledEvent[] = [];
+      for (const change of changes) {
+        if (done.has(change.id)) continue;
+        const answer = await handleEvent(receiver, change.event, `poll:${change.id}`);
+        done.add(change.id);
+        handled.push({
+          id: change.id,
+          issueKey: change.issueKey,
+          result: typeof answer.result === 'string' ? answer.result : 'handled',
+        });
+        log.info('polled change handled', { id: change.id, issueKey: change.issueKey, result: answer.result });
+        heartbeat({ handled: [...done] });
+      }
+      const since = Math.max(cursor.since, ...changes.map((c) => c.at));
+      const keep = new Set(changes.filter((c) => c.at >= since - POLL_OVERLAP_MS).map((c) => c.id));
+      return { cursor: { ...cursor, since, handled: [...done].filter((id) => keep.has(id)) }, handled };
+    },
+  };
+}
+
+export type PollingActivities = ReturnType<typeof createPollingActivities>;
+
+/** Every creation and changelog entry in the project from `from` on, oldest first, as webhook events. */
+async function changesSince(jira: JiraClient, from: number): Promise<Derived[]> {
+  const issues = await jira.recentlyUpdated((Date.now() - from) / 60_000);
+  const changes: Derived[] = [];
+  for (const { key, fields } of issues) {
+    const created = typeof fields.created === 'string' ? Date.parse(fields.created) : NaN;
+    if (created >= from) {
+      const creator = (fields.creator ?? fields.reporter) as JiraEvent['user'];
+      changes.push({
+        id: `created:${key}`,
+        at: created,
+        issueKey: key,
+        event: { webhookEvent: 'jira:issue_created', user: creator, issue: { key, fields } },
+      });
+    }
+    for (const entry of await jira.changelog(key)) {
+      if (!(entry.created >= from)) continue;
+      changes.push({
+        id: `changelog:${entry.id}`,
+        at: entry.created,
+        issueKey: key,
+        event: {
+          webhookEvent: 'jira:issue_updated',
+          user: entry.author,
+          issue: { key, fields },
+          changelog: { id: entry.id, items: entry.items },
+        },
+      });
+    }
+  }
+  return changes.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id, 'en', { numeric: true }));
+}

@@ -1,0 +1,53 @@
+/**
+ * jiraPolling: the trigger for Jira sites that cannot reach the webhook receiver. One workflow per
+ * namespace (JIRA_POLLING_WORKFLOW_ID) polls the project for changes and derives from them the requests
+ * a webhook would have brought. Its cursor lives in the workflow, so a restart of any process resumes
+ * where it stopped; one workflow running one activity at a time means at most one poll is in flight.
+ */
+import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { PollingActivities } from '../activities/polling.ts';
+import {
+  jiraPollingStatusQuery,
+  type JiraPollingInput,
+  type JiraPollingStatus,
+  type PolledEvent,
+} from '../contract.ts';
+
+const { pollJira } = proxyActivities<PollingActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  // Jira or Temporal unavailable: keep trying; the cursor waits, and nothing is skipped.
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
+});
+
+/** Polls per run: the history stays small (each poll adds a handful of events). */
+const POLLS_PER_RUN = 500;
+
+export async function jiraPolling(input: JiraPollingInput): Promise<void> {
+  const status: JiraPollingStatus = {
+    cursor: input.cursor ?? { since: Date.now(), handled: [], startedAt: Date.now() },
+    polls: 0,
+    handledTotal: input.handledTotal ?? 0,
+    recent: input.recent ?? [],
+  };
+  setHandler(jiraPollingStatusQuery, () => status);
+  for (;;) {
+    const { cursor, handled } = await pollJira.executeWithOptions(
+      { summary: `changes since ${new Date(status.cursor.since).toISOString()}` },
+      [status.cursor],
+    );
+    status.cursor = cursor;
+    status.polls++;
+    status.handledTotal += handled.length;
+    status.recent = [...status.recent, ...handled].slice(-100) satisfies PolledEvent[];
+    if (status.polls >= POLLS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof jiraPolling>({
+        ...input,
+        cursor: status.cursor,
+        recent: status.recent,
+        handledTotal: status.handledTotal,
+      });
+    }
+    await sleep(input.intervalMs, { summary: 'until the next poll of Jira' });
+  }
+}

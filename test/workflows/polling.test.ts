@@ -1,0 +1,104 @@
+/**
+ * The polling trigger, for Jira sites that cannot reach the receiver: the sandbox runs no receiver and
+ * registers no webhook; the jiraPolling workflow reads the project's changes through /search/jql and the
+ * changelog API, and each request is handled once, across a restart of the worker that runs it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../../src/jira/adf.ts';
+import {
+  certificateWorkflowId,
+  JIRA_POLLING_WORKFLOW_ID,
+  jiraPollingStatusQuery,
+  statusQuery,
+} from '../../src/contract.ts';
+import { ensureJiraPolling } from '../../src/schedule.ts';
+import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+
+interface IssueView {
+  fields: { status: { name: string }; attachment: unknown[]; comment: { comments: Array<{ body: unknown }> } };
+}
+
+describe('the polling trigger', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ trigger: 'polling', scm: { issuanceDelayMs: 100 } });
+    await ensureJiraPolling(world.env.client, 200);
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const poller = () => world.env.client.workflow.getHandle(JIRA_POLLING_WORKFLOW_ID);
+  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
+  const active = (key: string) =>
+    eventually(
+      async () => {
+        const status = await world.env.client.workflow
+          .getHandle(certificateWorkflowId(key))
+          .query(statusQuery)
+          .catch(() => undefined);
+        return status?.phase === 'Active' ? status : undefined;
+      },
+      `${key} enrolled`,
+      60_000,
+    );
+  async function request(domain: string): Promise<string> {
+    const key = await world.alice.createCertificateIssue({
+      summary: `TLS for ${domain}`,
+      profile: 'OV Server Certificate',
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    return key;
+  }
+
+  it('enrolls a certificate with no receiver and no webhook', async () => {
+    assert.equal(world.sandbox.receiverUrl, undefined);
+    const key = await request('polled.example.com');
+    await active(key);
+    assert.equal(world.sandbox.jiraEmulator.deliveries.length, 0, 'Jira delivered no webhook');
+    assert.equal(ordersFor('polled.example.com').length, 1);
+    assert.equal(issue(key).fields.status.name, 'Certificate Enrolled');
+    assert.equal(issue(key).fields.attachment.length, 1);
+  });
+
+  it('resumes where it stopped after its worker restarts, and handles no change twice', async () => {
+    await world.stopWorker();
+    // Made while nothing polls: found by the first poll after the restart.
+    const key = await request('while-down.example.com');
+    await world.startWorker();
+    await active(key);
+    assert.equal(ordersFor('while-down.example.com').length, 1);
+
+    // A few more polls go over the same changes (the overlap re-reads them) without handling them again.
+    const { polls } = await poller().query(jiraPollingStatusQuery);
+    const status = await eventually(async () => {
+      const now = await poller().query(jiraPollingStatusQuery);
+      return now.polls >= polls + 3 ? now : undefined;
+    }, 'three more polls');
+    const ids = status.recent.map((event) => event.id);
+    assert.equal(new Set(ids).size, ids.length, `an event handled twice: ${ids.join(', ')}`);
+    assert.equal(status.handledTotal, ids.length);
+    const enrollments = status.recent.filter((event) => event.result === 'started').map((event) => event.issueKey);
+    assert.deepEqual(enrollments, ['CERT-1', key]);
+    for (const k of ['CERT-1', key]) {
+      assert.equal(comments(k).filter((c) => c.startsWith('Certificate enrolled')).length, 1, `${k}: one comment`);
+    }
+  });
+
+  it('takes a revocation the same way, with the reason chosen in the dialog', async () => {
+    await world.alice.revoke('CERT-1', 'Superseded');
+    const final = (await world.env.client.workflow.getHandle(certificateWorkflowId('CERT-1')).result()) as {
+      phase: string;
+    };
+    assert.equal(final.phase, 'Revoked');
+    assert.equal(ordersFor('polled.example.com')[0]?.status, 'Revoked');
+    await eventually(
+      () => (issue('CERT-1').fields.status.name === 'Certificate Revoked' ? true : undefined),
+      'CERT-1 in Certificate Revoked',
+    );
+  });
+});
