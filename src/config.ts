@@ -52,7 +52,10 @@ export class ConfigError extends Error {
 const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
 
 /** Reads and validates the environment; throws one ConfigError listing every problem. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  { forReceiving = true }: { forReceiving?: boolean } = {},
+): Config {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -196,7 +199,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (trigger !== undefined && trigger !== 'webhook' && trigger !== 'polling') {
     problems.push(`JIRA_TRIGGER must be "webhook" (the default) or "polling", not "${trigger}"`);
   }
-  if (jira && !config.receiver.webhookSecret && config.trigger.kind === 'webhook') {
+  if (jira && forReceiving && !config.receiver.webhookSecret && config.trigger.kind === 'webhook') {
     problems.push(
       'JIRA_WEBHOOK_SECRET is required when Jira is configured: unsigned webhooks must not start workflows',
     );

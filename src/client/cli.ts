@@ -22,7 +22,10 @@ import {
 import type { certificateLifecycle } from '../workflows/certificate.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
+import { loadConfig } from '../config.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
+import { checkJiraSetup, formatReport } from '../jira/setup-check.ts';
+import { Profiles } from '../profiles.ts';
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -45,8 +48,13 @@ Commands:
   sweep                         run the daily sweep now
   unowned                       orders in SCM that carry the connector's token but that no
                                 certificate workflow owns, as the last sweep found them
+  jira-check [--fix] [--receiver-url URL]
+                                check the Jira site's setup item by item (project, issue types,
+                                fields and options, screens, statuses, transitions, webhook);
+                                --fix creates missing custom fields, contexts and options
 
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").`;
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default");
+jira-check reads the worker's JIRA_* settings and PROFILES_FILE, and needs no Temporal.`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -289,7 +297,46 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A visibility-query string literal: quotes and backslashes escaped, so a value can never end the literal. */
 export const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** `jira-check`: the setup check against the configured Jira; resolves with the report and whether it passed. */
+export async function runJiraCheck(argv: string[], env = process.env): Promise<{ text: string; ok: boolean }> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { fix: { type: 'boolean', default: false }, 'receiver-url': { type: 'string' } },
+  });
+  let config;
+  try {
+    config = loadConfig(env, { forReceiving: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!config.jira)
+    throw new UsageError('jira-check needs JIRA_BASE_URL and credentials (JIRA_EMAIL and JIRA_API_TOKEN)');
+  const profiles = Profiles.load(config.profilesFile ?? 'profiles.yaml');
+  const items = await checkJiraSetup({
+    baseUrl: config.jira.baseUrl,
+    auth: config.jira.auth,
+    names: config.jira.names,
+    profileNames: profiles.all.map((p) => p.name),
+    polling: config.trigger.kind === 'polling',
+    fix: values.fix,
+    ...(values['receiver-url'] ? { receiverUrl: values['receiver-url'] } : {}),
+  });
+  const { text, problems } = formatReport(items, config.jira.baseUrl);
+  return { text, ok: problems === 0 };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'jira-check') {
+  runJiraCheck(process.argv.slice(3)).then(
+    ({ text, ok }) => {
+      console.log(text);
+      process.exitCode = ok ? 0 : 1;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const main = async () => {
     const connection = await Connection.connect({ address }).catch((err: unknown) => {

@@ -12,7 +12,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { adfProblem, textToAdf } from '../jira/adf.ts';
 import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
 import { Router, type RouteContext } from './router.ts';
-import { REVOCATION_REASONS } from '../contract.ts';
+import {
+  ISSUE_TYPES,
+  jiraError,
+  JiraSite,
+  readJsonBody,
+  REVOKE_TRANSITIONS,
+  STATUSES,
+  TRANSITIONS,
+  type FieldDef,
+} from './jira-site.ts';
+
+export { SANDBOX_FIELDS } from './jira-site.ts';
 
 export interface JiraUser {
   accountId: string;
@@ -42,75 +53,6 @@ const SANDBOX_GROUPS: Record<string, string[]> = {
   [SANDBOX_USERS.connector.accountId]: ['jira-software-users'],
   [SANDBOX_USERS.alice.accountId]: ['jira-software-users', 'certificate-revokers'],
 };
-
-interface FieldDef {
-  id: string;
-  name: string;
-  type: 'select' | 'textarea' | 'textfield' | 'datepicker';
-}
-
-export const SANDBOX_FIELDS: FieldDef[] = [
-  { id: 'customfield_10050', name: 'Certificate profile', type: 'select' },
-  { id: 'customfield_10051', name: 'Certificate CSR text', type: 'textarea' },
-  { id: 'customfield_10052', name: 'Certificate ID', type: 'textfield' },
-  { id: 'customfield_10053', name: 'Certificate domain', type: 'textfield' },
-  { id: 'customfield_10054', name: 'Certificate expiry date', type: 'datepicker' },
-  { id: 'customfield_10055', name: 'Revocation reason', type: 'select' },
-];
-
-/** Fields on each transition's screen; posted with the transition, required ones checked. */
-const SCREENS: Record<string, Array<{ id: string; name: string; required: boolean }>> = {
-  'Revoke Certificate': [{ id: 'customfield_10055', name: 'Revocation reason', required: true }],
-};
-
-const STATUSES = [
-  { id: '10000', name: 'Certificate Request', category: 'new' },
-  { id: '10001', name: 'Certificate Enrolled', category: 'indeterminate' },
-  { id: '10002', name: 'Certificate Renewed', category: 'indeterminate' },
-  { id: '10003', name: 'Certificate Revoked', category: 'done' },
-  { id: '10004', name: 'Revocation Request', category: 'new' },
-] as const;
-
-const TRANSITIONS = [
-  { id: '11', name: 'Enroll Certificate', from: ['Certificate Request'], to: 'Certificate Enrolled' },
-  {
-    id: '21',
-    name: 'Renew Certificate',
-    from: ['Certificate Enrolled', 'Certificate Renewed'],
-    to: 'Certificate Renewed',
-  },
-  {
-    id: '31',
-    name: 'Revoke Certificate',
-    from: ['Certificate Request', 'Certificate Enrolled', 'Certificate Renewed'],
-    to: 'Certificate Revoked',
-  },
-  {
-    id: '41',
-    name: 'Return to Request',
-    from: ['Certificate Enrolled', 'Certificate Renewed'],
-    to: 'Certificate Request',
-  },
-  {
-    id: '51',
-    name: 'Back to Enrolled',
-    from: ['Certificate Renewed', 'Certificate Revoked'],
-    to: 'Certificate Enrolled',
-  },
-  // Where a refused revocation returns the issue to (the connector's own moves).
-  { id: '61', name: 'Back to Request', from: ['Certificate Revoked'], to: 'Certificate Request' },
-  { id: '71', name: 'Back to Renewed', from: ['Certificate Revoked'], to: 'Certificate Renewed' },
-];
-
-/** The "Revoke Certificate" issue type's workflow: a request, done once the connector has revoked. */
-const REVOKE_TRANSITIONS = [
-  { id: '81', name: 'Complete Revocation', from: ['Revocation Request'], to: 'Certificate Revoked' },
-];
-
-const ISSUE_TYPES = [
-  { id: '10010', name: 'Certificate' },
-  { id: '10011', name: 'Revoke Certificate' },
-];
 
 interface Comment {
   id: string;
@@ -210,6 +152,8 @@ const nowJira = () => new Date().toISOString().replace('Z', '+0000');
 
 export class JiraEmulator {
   readonly projectKey: string;
+  /** The project's administration: fields, options, screens, workflows; `site.change` misconfigures it. */
+  readonly site: JiraSite;
   readonly faults: JiraFaults;
   readonly deliveries: Delivery[] = [];
   readonly #options: JiraEmulatorOptions;
@@ -224,6 +168,7 @@ export class JiraEmulator {
   private constructor(options: JiraEmulatorOptions) {
     this.#options = options;
     this.projectKey = options.projectKey ?? 'CERT';
+    this.site = new JiraSite(options.profileNames ?? []);
     this.faults = {
       rateLimitRate: 0,
       retryAfterSeconds: 1,
@@ -262,6 +207,7 @@ export class JiraEmulator {
     const v3 = '/rest/api/3';
     r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
     r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
+    this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req));
     r.on('GET', `${v3}/user/groups`, ({ req, res, url }) => {
       this.#user(req);
       const user = this.#userById(url.searchParams.get('accountId') ?? '');
@@ -279,7 +225,9 @@ export class JiraEmulator {
     r.on('GET', `${v3}/issue/:key/transitions`, ({ res, url, params }) => {
       const issue = this.#issue(params.key);
       const withFields = (url.searchParams.get('expand') ?? '').split(',').includes('transitions.fields');
-      sendJson(res, 200, { transitions: this.#available(issue).map((t) => transitionJson(t, withFields)) });
+      sendJson(res, 200, {
+        transitions: this.#available(issue).map((t) => transitionJson(this.site, t, withFields)),
+      });
     });
     r.on('POST', `${v3}/issue/:key/transitions`, (ctx) => this.#transition(ctx));
     r.on('GET', `${v3}/issue/:key/changelog`, ({ req, res, url, params }) => {
@@ -461,7 +409,7 @@ export class JiraEmulator {
         schema: { type: 'array', items: 'attachment', system: 'attachment' },
       },
     ];
-    const custom = SANDBOX_FIELDS.map((f) => {
+    const custom = this.site.fields.map((f) => {
       const customId = Number(f.id.split('_')[1]);
       return {
         id: f.id,
@@ -545,7 +493,7 @@ export class JiraEmulator {
         toString: issue.summary,
       });
     }
-    for (const def of SANDBOX_FIELDS) {
+    for (const def of this.site.fields) {
       const [was, now] = [before.custom[def.id], issue.custom[def.id]];
       if (JSON.stringify(was) === JSON.stringify(now)) continue;
       items.push({
@@ -566,7 +514,7 @@ export class JiraEmulator {
     const errors: Record<string, string> = {};
     for (const [id, value] of Object.entries(fields)) {
       if (['project', 'issuetype', 'summary', 'description', 'reporter'].includes(id)) continue;
-      const def = SANDBOX_FIELDS.find((f) => f.id === id);
+      const def = this.site.field(id);
       if (!def) {
         errors[id] = `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`;
         continue;
@@ -590,9 +538,8 @@ export class JiraEmulator {
     switch (def.type) {
       case 'select': {
         const option = (value as { value?: unknown }).value;
-        const options =
-          def.name === 'Certificate profile' ? (this.#options.profileNames ?? []) : Object.keys(REVOCATION_REASONS);
-        return typeof option === 'string' && (options.length === 0 || options.includes(option))
+        const options = this.site.optionValues(def.id);
+        return typeof option === 'string' && (options === undefined || options.includes(option))
           ? undefined
           : `Option value '${String(option)}' is not valid`;
       }
@@ -637,7 +584,7 @@ export class JiraEmulator {
       throw jiraError(400, `Transition id '${body.transition?.id ?? ''}' is not valid for this issue.`);
     }
     // The transition's screen: "Revoke Certificate" asks for a reason (required) and takes a comment.
-    const screen = SCREENS[transition.name] ?? [];
+    const screen = this.site.transitionScreen(transition.name);
     for (const field of screen.filter((f) => f.required)) {
       if (body.fields?.[field.id] === undefined || body.fields[field.id] === null) {
         throw jiraError(400, undefined, { [field.id]: `${field.name} is required.` });
@@ -925,7 +872,7 @@ export class JiraEmulator {
         maxResults: issue.comments.length,
         total: issue.comments.length,
       },
-      ...Object.fromEntries(SANDBOX_FIELDS.map((f) => [f.id, issue.custom[f.id] ?? null])),
+      ...Object.fromEntries(this.site.fields.map((f) => [f.id, issue.custom[f.id] ?? null])),
     };
     const wanted = fields?.filter((f) => f !== '*all' && f !== '*navigable');
     const selected =
@@ -998,10 +945,6 @@ export class JiraEmulator {
   }
 }
 
-function jiraError(status: number, message?: string, errors: Record<string, string> = {}): HttpError {
-  return new HttpError(status, { errorMessages: message ? [message] : [], errors });
-}
-
 function userJson(user: JiraUser) {
   return {
     accountId: user.accountId,
@@ -1013,9 +956,9 @@ function userJson(user: JiraUser) {
 }
 
 /** A transition as Jira describes it; with `transitions.fields` expanded, its screen's fields too. */
-function transitionJson(t: { id: string; name: string; to: string }, withFields = false) {
+function transitionJson(site: JiraSite, t: { id: string; name: string; to: string }, withFields = false) {
   const to = STATUSES.find((s) => s.name === t.to);
-  const screen = SCREENS[t.name] ?? [];
+  const screen = site.transitionScreen(t.name);
   const fields = Object.fromEntries(
     screen.map((f) => [
       f.id,
@@ -1025,7 +968,7 @@ function transitionJson(t: { id: string; name: string; to: string }, withFields 
         key: f.id,
         schema: { type: 'option', custom: 'com.atlassian.jira.plugin.system.customfieldtypes:select' },
         operations: ['set'],
-        allowedValues: Object.keys(REVOCATION_REASONS).map((value) => ({ value })),
+        allowedValues: (site.optionValues(f.id) ?? []).map((value) => ({ value })),
       },
     ]),
   );
@@ -1067,15 +1010,6 @@ function optionId(value: string): string {
   let hash = 0;
   for (const ch of value) hash = (hash * 31 + ch.charCodeAt(0)) % 90_000;
   return String(10_000 + hash);
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const raw = (await readBody(req, BODY_LIMIT)).toString();
-  try {
-    return raw.trim() === '' ? {} : JSON.parse(raw);
-  } catch {
-    throw jiraError(400, 'Unexpected character in the JSON request body.');
-  }
 }
 
 function sendBytes(res: ServerResponse, attachment: Attachment): void {

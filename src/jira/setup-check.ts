@@ -1,0 +1,483 @@
+/**
+ * The Jira setup check (`npm run cli -- jira-check [--fix]`): reads a Jira site's configuration and says,
+ * item by item, whether it is what the connector needs — the project, issue types, custom fields with
+ * their types and select options (matching the profiles), create screens, statuses, the transitions and
+ * the revoke screen, and the webhook — each with how to fix it. `--fix` creates the custom fields,
+ * contexts and options it can; screens, workflows and webhooks stay with the Jira administrator.
+ */
+import { REVOCATION_REASONS } from '../contract.ts';
+import type { JiraAuth, JiraNames } from './client.ts';
+
+export type Verdict = 'ok' | 'warning' | 'problem' | 'fixed';
+
+export interface CheckItem {
+  /** What was checked, e.g. `custom field "Certificate CSR text"`. */
+  item: string;
+  verdict: Verdict;
+  detail: string;
+  /** How to fix it (problems and warnings). */
+  fix?: string;
+  /** Whether `--fix` can repair it. */
+  fixable?: boolean;
+}
+
+export interface SetupCheckOptions {
+  baseUrl: string;
+  auth: JiraAuth;
+  names: JiraNames;
+  /** The profiles' names: the "Certificate profile" select must offer each. */
+  profileNames: readonly string[];
+  /** The receiver's public URL; without it, any webhook to a path ending in /webhooks/jira counts. */
+  receiverUrl?: string;
+  /** JIRA_TRIGGER=polling: no webhook is needed. */
+  polling?: boolean;
+  /** Create the missing custom fields, contexts and options. */
+  fix?: boolean;
+}
+
+const TYPE_KEY = 'com.atlassian.jira.plugin.system.customfieldtypes:';
+type FieldKey = keyof JiraNames['fields'];
+const FIELD_TYPES: Record<FieldKey, { type: string; searcher: string; shown: string }> = {
+  profile: { type: 'select', searcher: 'multiselectsearcher', shown: 'Select List (single choice)' },
+  csr: { type: 'textarea', searcher: 'textsearcher', shown: 'Paragraph (multi-line text)' },
+  certificateId: { type: 'textfield', searcher: 'textsearcher', shown: 'Short text (plain text only)' },
+  domain: { type: 'textfield', searcher: 'textsearcher', shown: 'Short text (plain text only)' },
+  expiryDate: { type: 'datepicker', searcher: 'daterange', shown: 'Date Picker' },
+  revocationReason: { type: 'select', searcher: 'multiselectsearcher', shown: 'Select List (single choice)' },
+};
+
+class JiraAdminError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+interface Field {
+  id: string;
+  name: string;
+  custom?: boolean;
+  schema?: { custom?: string };
+}
+
+export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckItem[]> {
+  const { names } = options;
+  const items: CheckItem[] = [];
+  const say = (item: CheckItem) => void items.push(item);
+  const api = jiraApi(options);
+
+  try {
+    const me = (await api('GET', '/rest/api/3/myself')) as { displayName?: string };
+    say({ item: 'credentials', verdict: 'ok', detail: `signed in as ${me.displayName ?? 'the connector'}` });
+  } catch (err) {
+    say({
+      item: 'credentials',
+      verdict: 'problem',
+      detail: describe(err),
+      fix: 'check JIRA_BASE_URL, and JIRA_EMAIL with JIRA_API_TOKEN (or JIRA_BEARER_TOKEN)',
+    });
+    return items;
+  }
+
+  let project: { id: string; issueTypes?: Array<{ id: string; name: string }> };
+  try {
+    project = (await api('GET', `/rest/api/3/project/${encodeURIComponent(names.projectKey)}`)) as typeof project;
+    say({ item: `project ${names.projectKey}`, verdict: 'ok', detail: 'found' });
+  } catch (err) {
+    say({
+      item: `project ${names.projectKey}`,
+      verdict: 'problem',
+      detail: describe(err),
+      fix: `create the project "${names.projectKey}" (user guide §2), or set JIRA_PROJECT_KEY to the project's key`,
+    });
+    return items;
+  }
+
+  const types = new Map((project.issueTypes ?? []).map((t) => [t.name, t.id]));
+  for (const [name, purpose] of [
+    [names.certificateIssueType, 'certificate requests'],
+    [names.revokeIssueType, 'revoking certificates not enrolled through Jira'],
+  ] as const) {
+    say(
+      types.has(name)
+        ? { item: `issue type "${name}"`, verdict: 'ok', detail: `in ${names.projectKey}` }
+        : {
+            item: `issue type "${name}"`,
+            verdict: 'problem',
+            detail: `not in the project's issue type scheme (needed for ${purpose})`,
+            fix: `add the issue type "${name}" to ${names.projectKey}'s issue type scheme`,
+          },
+    );
+  }
+
+  // Custom fields, their types, and the select fields' contexts and options.
+  let fields = (await api('GET', '/rest/api/3/field')) as Field[];
+  const fieldIds = new Map<FieldKey, string>();
+  for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
+    const want = FIELD_TYPES[key];
+    const item = `custom field "${name}"`;
+    const matches = fields.filter((f) => f.custom && f.name === name);
+    if (matches.length > 1) {
+      say({
+        item,
+        verdict: 'problem',
+        detail: `${matches.length} custom fields have this name (${matches.map((m) => m.id).join(', ')})`,
+        fix: 'rename or delete all but one',
+      });
+      continue;
+    }
+    const found = matches[0];
+    if (!found) {
+      if (options.fix) {
+        const created = (await api('POST', '/rest/api/3/field', {
+          name,
+          description: 'Used by the certificate lifecycle connector',
+          type: TYPE_KEY + want.type,
+          searcherKey: TYPE_KEY + want.searcher,
+        })) as Field;
+        fieldIds.set(key, created.id);
+        say({ item, verdict: 'fixed', detail: `created (${created.id}, ${want.shown})` });
+        fields = [...fields, created];
+        continue;
+      }
+      say({
+        item,
+        verdict: 'problem',
+        detail: 'missing',
+        fix: `create a ${want.shown} custom field named "${name}"`,
+        fixable: true,
+      });
+      continue;
+    }
+    fieldIds.set(key, found.id);
+    const type = found.schema?.custom?.replace(TYPE_KEY, '');
+    say(
+      type === want.type
+        ? { item, verdict: 'ok', detail: `${found.id}, ${want.shown}` }
+        : {
+            item,
+            verdict: 'problem',
+            detail: `${found.id} is of type ${type ?? found.schema?.custom ?? 'unknown'}, not ${want.shown}`,
+            fix: `replace it with a ${want.shown} field of the same name (Jira cannot change a field's type)`,
+          },
+    );
+  }
+  for (const [key, wanted] of [
+    ['profile', options.profileNames],
+    ['revocationReason', Object.keys(REVOCATION_REASONS)],
+  ] as const) {
+    const id = fieldIds.get(key);
+    if (id) items.push(...(await checkOptions(api, names.fields[key], id, wanted, key === 'profile', options.fix)));
+  }
+
+  // Create screens: what a requester fills in when creating each issue type.
+  const onCreate: Record<string, FieldKey[]> = {
+    [names.certificateIssueType]: ['profile', 'csr'],
+    [names.revokeIssueType]: ['profile', 'certificateId', 'domain'],
+  };
+  for (const [typeName, keys] of Object.entries(onCreate)) {
+    const typeId = types.get(typeName);
+    if (!typeId) continue;
+    const meta = (await api(
+      'GET',
+      `/rest/api/3/issue/createmeta/${encodeURIComponent(names.projectKey)}/issuetypes/${typeId}?maxResults=200`,
+    )) as { fields?: Array<{ fieldId?: string; key?: string }> };
+    const present = new Set((meta.fields ?? []).map((f) => f.fieldId ?? f.key));
+    for (const key of keys) {
+      const id = fieldIds.get(key);
+      const item = `"${names.fields[key]}" on the ${typeName} create screen`;
+      say(
+        id && present.has(id)
+          ? { item, verdict: 'ok', detail: 'present' }
+          : {
+              item,
+              verdict: 'problem',
+              detail: id ? 'not on the screen' : 'the field is missing (see above)',
+              fix: `add "${names.fields[key]}" to the create screen of the "${typeName}" issue type`,
+            },
+      );
+    }
+  }
+
+  // Statuses of each issue type.
+  const statuses = (await api('GET', `/rest/api/3/project/${encodeURIComponent(names.projectKey)}/statuses`)) as Array<{
+    name: string;
+    statuses?: Array<{ id: string; name: string }>;
+  }>;
+  const wantedStatuses: Record<string, string[]> = {
+    [names.certificateIssueType]: Object.values(names.statuses),
+    [names.revokeIssueType]: [names.statuses.revoked],
+  };
+  const statusIds = new Map<string, string>();
+  for (const [typeName, wanted] of Object.entries(wantedStatuses)) {
+    const have = statuses.find((t) => t.name === typeName)?.statuses ?? [];
+    for (const s of have) statusIds.set(s.name, s.id);
+    for (const name of wanted) {
+      const item = `status "${name}" (${typeName})`;
+      say(
+        have.some((s) => s.name === name)
+          ? { item, verdict: 'ok', detail: 'in the workflow' }
+          : {
+              item,
+              verdict: 'problem',
+              detail: types.has(typeName) ? "not in the issue type's workflow" : 'the issue type is missing',
+              fix: `add the status "${name}" to the workflow of "${typeName}" (names must match exactly)`,
+            },
+      );
+    }
+  }
+
+  items.push(
+    ...(await checkTransitions(api, options, project.id, types.get(names.certificateIssueType), statusIds, fieldIds)),
+  );
+  items.push(await checkWebhook(api, options));
+  return items;
+}
+
+type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+async function checkOptions(
+  api: Api,
+  fieldName: string,
+  fieldId: string,
+  wanted: readonly string[],
+  isProfile: boolean,
+  fix: boolean | undefined,
+): Promise<CheckItem[]> {
+  const items: CheckItem[] = [];
+  const base = `/rest/api/3/field/${encodeURIComponent(fieldId)}/context`;
+  let contexts = ((await api('GET', base)) as { values?: Array<{ id: string }> }).values ?? [];
+  if (contexts.length === 0) {
+    if (!fix) {
+      return [
+        {
+          item: `options of "${fieldName}"`,
+          verdict: 'problem',
+          detail: 'the field has no context, so it offers no options',
+          fix: `add a context to "${fieldName}" with the options ${wanted.map((w) => `"${w}"`).join(', ')}`,
+          fixable: true,
+        },
+      ];
+    }
+    const created = (await api('POST', base, { name: `${fieldName} options`, issueTypeIds: [], projectIds: [] })) as {
+      id: string;
+    };
+    contexts = [created];
+    items.push({ item: `context of "${fieldName}"`, verdict: 'fixed', detail: `created (${created.id})` });
+  }
+  const context = contexts[0]?.id ?? '';
+  const optionsPath = `${base}/${encodeURIComponent(context)}/option`;
+  const offered =
+    ((await api('GET', optionsPath)) as { values?: Array<{ value: string; disabled?: boolean }> }).values ?? [];
+  const values = new Set(offered.filter((o) => !o.disabled).map((o) => o.value));
+  const missing = wanted.filter((w) => !values.has(w));
+  for (const value of wanted) {
+    const item = `option "${value}" of "${fieldName}"`;
+    if (values.has(value)) {
+      items.push({ item, verdict: 'ok', detail: isProfile ? 'matches a profile' : 'offered' });
+    } else if (!fix) {
+      items.push({
+        item,
+        verdict: 'problem',
+        detail: isProfile ? 'a profile has this name, but the select does not offer it' : 'not offered',
+        fix: `add the option "${value}" to "${fieldName}"`,
+        fixable: true,
+      });
+    }
+  }
+  if (fix && missing.length > 0) {
+    await api('POST', optionsPath, { options: missing.map((value) => ({ value, disabled: false })) });
+    for (const value of missing)
+      items.push({ item: `option "${value}" of "${fieldName}"`, verdict: 'fixed', detail: 'added' });
+  }
+  if (isProfile) {
+    for (const value of [...values].filter((v) => !wanted.includes(v))) {
+      items.push({
+        item: `option "${value}" of "${fieldName}"`,
+        verdict: 'warning',
+        detail: 'no profile has this name: requests choosing it are refused',
+        fix: 'disable the option, or add a profile of that name to the profiles file',
+      });
+    }
+  }
+  return items;
+}
+
+async function checkTransitions(
+  api: Api,
+  options: SetupCheckOptions,
+  projectId: string,
+  certificateTypeId: string | undefined,
+  statusIds: Map<string, string>,
+  fieldIds: Map<FieldKey, string>,
+): Promise<CheckItem[]> {
+  const { names } = options;
+  if (!certificateTypeId) return [];
+  const schemes = (await api(
+    'GET',
+    `/rest/api/3/workflowscheme/project?projectId=${encodeURIComponent(projectId)}`,
+  )) as {
+    values?: Array<{ workflowScheme?: { defaultWorkflow?: string; issueTypeMappings?: Record<string, string> } }>;
+  };
+  const scheme = schemes.values?.[0]?.workflowScheme;
+  const workflowName = scheme?.issueTypeMappings?.[certificateTypeId] ?? scheme?.defaultWorkflow;
+  if (!workflowName) {
+    return [
+      {
+        item: `workflow of "${names.certificateIssueType}"`,
+        verdict: 'problem',
+        detail: 'no workflow scheme maps the issue type',
+        fix: "give the project a workflow scheme with the user guide's workflow for the issue type",
+      },
+    ];
+  }
+  const search = (await api(
+    'GET',
+    `/rest/api/3/workflow/search?workflowName=${encodeURIComponent(workflowName)}&expand=transitions,statuses`,
+  )) as { values?: Array<{ transitions?: Array<{ name: string; to: string; screen?: { id: string } }> }> };
+  const transitions = search.values?.[0]?.transitions ?? [];
+  const items: CheckItem[] = [];
+  const wanted: Array<[string, string, string]> = [
+    [names.transitions.enroll, names.statuses.enrolled, 'requesters enroll with it'],
+    ['Renew Certificate', names.statuses.renewed, 'requesters renew with it'],
+    ['Revoke Certificate', names.statuses.revoked, 'requesters revoke with it'],
+  ];
+  for (const [name, status, purpose] of wanted) {
+    const item = `transition to "${status}" in workflow "${workflowName}"`;
+    const to = statusIds.get(status);
+    const found = transitions.find((t) => t.to === to);
+    if (!found) {
+      items.push({
+        item,
+        verdict: 'problem',
+        detail: 'none',
+        fix: `add a transition "${name}" to "${status}" (${purpose})`,
+      });
+      continue;
+    }
+    items.push({ item, verdict: 'ok', detail: `"${found.name}"` });
+    if (status !== names.statuses.revoked) continue;
+    const reasonId = fieldIds.get('revocationReason');
+    const screenItem = `"${names.fields.revocationReason}" on the "${found.name}" screen`;
+    const onScreen = found.screen && reasonId ? await screenHasField(api, found.screen.id, reasonId) : false;
+    items.push(
+      onScreen
+        ? { item: screenItem, verdict: 'ok', detail: 'asked for when revoking' }
+        : {
+            item: screenItem,
+            verdict: 'problem',
+            detail: found.screen ? 'the screen does not show the field' : 'the transition has no screen',
+            fix: `give "${found.name}" a screen with "${names.fields.revocationReason}" (required) so that revokers choose a reason`,
+          },
+    );
+  }
+  return items;
+}
+
+async function screenHasField(api: Api, screenId: string, fieldId: string): Promise<boolean> {
+  const tabs = (await api('GET', `/rest/api/3/screens/${encodeURIComponent(screenId)}/tabs`)) as Array<{ id: number }>;
+  for (const tab of tabs) {
+    const fields = (await api(
+      'GET',
+      `/rest/api/3/screens/${encodeURIComponent(screenId)}/tabs/${tab.id}/fields`,
+    )) as Array<{
+      id: string;
+    }>;
+    if (fields.some((f) => f.id === fieldId)) return true;
+  }
+  return false;
+}
+
+async function checkWebhook(api: Api, options: SetupCheckOptions): Promise<CheckItem> {
+  const item = 'webhook to the receiver';
+  if (options.polling) return { item, verdict: 'ok', detail: 'not needed: JIRA_TRIGGER=polling' };
+  let hooks: Array<{ url: string; events?: string[]; enabled?: boolean }>;
+  try {
+    hooks = (await api('GET', '/rest/webhooks/1.0/webhook')) as typeof hooks;
+  } catch (err) {
+    return {
+      item,
+      verdict: 'warning',
+      detail: `could not list webhooks: ${describe(err)}`,
+      fix: 'run the check as a Jira administrator to verify the webhook',
+    };
+  }
+  const hook = hooks.find((h) =>
+    options.receiverUrl ? h.url === options.receiverUrl : new URL(h.url).pathname.endsWith('/webhooks/jira'),
+  );
+  const register = `register an admin webhook to ${options.receiverUrl ?? 'https://<receiver>/webhooks/jira'} for "issue created" and "issue updated" in project ${options.names.projectKey}, with the secret in JIRA_WEBHOOK_SECRET — or use JIRA_TRIGGER=polling`;
+  if (!hook) return { item, verdict: 'problem', detail: 'none registered', fix: register };
+  const missing = ['jira:issue_created', 'jira:issue_updated'].filter((e) => !(hook.events ?? []).includes(e));
+  if (hook.enabled === false || missing.length > 0) {
+    return {
+      item,
+      verdict: 'problem',
+      detail: hook.enabled === false ? `${hook.url} is disabled` : `${hook.url} lacks ${missing.join(', ')}`,
+      fix: register,
+    };
+  }
+  return { item, verdict: 'ok', detail: hook.url };
+}
+
+function jiraApi(options: SetupCheckOptions): Api {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const authorization =
+    options.auth.kind === 'basic'
+      ? `Basic ${Buffer.from(`${options.auth.email}:${options.auth.apiToken}`).toString('base64')}`
+      : `Bearer ${options.auth.token}`;
+  return async (method, path, body) => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw new JiraAdminError(`${method} ${path.split('?')[0] ?? path}: ${(err as Error).message}`, 0);
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text.slice(0, 200);
+      try {
+        const parsed = JSON.parse(text) as { errorMessages?: string[]; errors?: Record<string, string> };
+        message = [...(parsed.errorMessages ?? []), ...Object.values(parsed.errors ?? {})].join('; ') || message;
+      } catch {
+        // not JSON: the text itself
+      }
+      throw new JiraAdminError(`HTTP ${res.status}: ${message || res.statusText}`, res.status);
+    }
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The report as the CLI prints it; `problems` counts what is still wrong. */
+export function formatReport(items: CheckItem[], siteUrl: string): { text: string; problems: number } {
+  const mark: Record<Verdict, string> = { ok: 'ok     ', warning: 'WARNING', problem: 'PROBLEM', fixed: 'FIXED  ' };
+  const lines = [`Jira setup check of ${siteUrl}`, ''];
+  for (const i of items) {
+    lines.push(`${mark[i.verdict]}  ${i.item}: ${i.detail}`);
+    if (i.fix && i.verdict !== 'ok' && i.verdict !== 'fixed') {
+      lines.push(`         fix: ${i.fix}${i.fixable ? ' (--fix does this)' : ''}`);
+    }
+  }
+  const count = (v: Verdict) => items.filter((i) => i.verdict === v).length;
+  const problems = count('problem');
+  const fixable = items.filter((i) => i.verdict === 'problem' && i.fixable).length;
+  lines.push(
+    '',
+    `${items.length} checks: ${count('ok')} ok, ${count('fixed')} fixed, ${count('warning')} warnings, ${problems} problems` +
+      (fixable > 0 ? ` (${fixable} fixable with --fix)` : ''),
+  );
+  return { text: lines.join('\n'), problems };
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm run cli -- jira-check` against the Jira emulator: the sandbox's own setup passes; a deliberately
+ * broken one is reported item by item with how to fix it, and `--fix` repairs the fields and options.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { JiraEmulator, SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
+import { Profiles } from '../../src/profiles.ts';
+
+const execFileAsync = promisify(execFile);
+
+describe('jira-check', () => {
+  let jira: JiraEmulator;
+  const profileNames = Profiles.load(SANDBOX_PROFILES_FILE).all.map((p) => p.name);
+  const receiverUrl = 'http://127.0.0.1:8782/webhooks/jira';
+
+  before(async () => {
+    jira = await JiraEmulator.start({ profileNames });
+    const admin = SANDBOX_USERS.connector;
+    const res = await fetch(`${jira.url}/rest/webhooks/1.0/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${admin.emailAddress}:${admin.apiToken}`).toString('base64')}`,
+      },
+      body: JSON.stringify({
+        name: 'connector',
+        url: receiverUrl,
+        events: ['jira:issue_created', 'jira:issue_updated'],
+      }),
+    });
+    assert.equal(res.status, 201);
+  });
+  after(async () => {
+    await jira?.stop();
+  });
+
+  /** The CLI as an administrator runs it; answers its output and exit code. */
+  async function check(...args: string[]): Promise<{ out: string; code: number }> {
+    const { connector } = SANDBOX_USERS;
+    try {
+      const { stdout } = await execFileAsync(process.execPath, ['src/client/cli.ts', 'jira-check', ...args], {
+        env: {
+          ...process.env,
+          JIRA_BASE_URL: jira.url,
+          JIRA_EMAIL: connector.emailAddress,
+          JIRA_API_TOKEN: connector.apiToken,
+          PROFILES_FILE: SANDBOX_PROFILES_FILE,
+        },
+      });
+      return { out: stdout, code: 0 };
+    } catch (err) {
+      const failed = err as { stdout: string; stderr: string; code: number };
+      return { out: failed.stdout + failed.stderr, code: failed.code };
+    }
+  }
+  const line = (out: string, verdict: string, item: string) =>
+    out.split('\n').find((l) => l.startsWith(verdict) && l.includes(item));
+
+  it("passes the sandbox's own setup, item by item", async () => {
+    const { out, code } = await check('--receiver-url', receiverUrl);
+    assert.equal(code, 0, out);
+    for (const item of [
+      'project CERT',
+      'issue type "Certificate"',
+      'issue type "Revoke Certificate"',
+      'custom field "Certificate CSR text"',
+      'option "OV Server Certificate" of "Certificate profile"',
+      'option "Key compromise" of "Revocation reason"',
+      '"Certificate profile" on the Certificate create screen',
+      'status "Certificate Renewed" (Certificate)',
+      'transition to "Certificate Revoked"',
+      '"Revocation reason" on the "Revoke Certificate" screen',
+      'webhook to the receiver',
+    ]) {
+      assert.ok(line(out, 'ok', item), `${item} ok in:\n${out}`);
+    }
+    assert.match(out, /\d+ checks: \d+ ok, 0 fixed, 0 warnings, 0 problems$/m);
+  });
+
+  it('reports a broken setup item by item with the fix, and --fix repairs what it can', async () => {
+    jira.site.change({ removeField: 'Certificate CSR text' });
+    jira.site.change({ removeOption: { field: 'Certificate profile', value: 'OV Server Certificate' } });
+    jira.site.change({ changeFieldType: { field: 'Certificate ID', type: 'datepicker' } });
+    jira.site.change({ removeFromCreateScreen: { issueType: 'Certificate', field: 'Certificate profile' } });
+    jira.site.change({ removeFromTransitionScreen: { transition: 'Revoke Certificate', field: 'Revocation reason' } });
+    jira.site.change({ renameStatus: { from: 'Certificate Renewed', to: 'Renewed' } });
+
+    const broken = await check('--receiver-url', 'https://certs.example.com/webhooks/jira');
+    assert.equal(broken.code, 1, 'problems make the check fail');
+    const out = broken.out;
+    const expected: Array<[string, RegExp]> = [
+      [
+        'custom field "Certificate CSR text"',
+        /missing\n\s+fix: create a Paragraph \(multi-line text\) .* \(--fix does this\)/,
+      ],
+      [
+        'option "OV Server Certificate" of "Certificate profile"',
+        /the select does not offer it\n\s+fix: add the option/,
+      ],
+      ['custom field "Certificate ID"', /of type datepicker, not Short text/],
+      [
+        '"Certificate profile" on the Certificate create screen',
+        /not on the screen\n\s+fix: add "Certificate profile"/,
+      ],
+      ['"Certificate CSR text" on the Certificate create screen', /the field is missing/],
+      ['status "Certificate Renewed" (Certificate)', /not in the issue type's workflow/],
+      ['transition to "Certificate Renewed"', /none\n\s+fix: add a transition "Renew Certificate"/],
+      ['"Revocation reason" on the "Revoke Certificate" screen', /the screen does not show the field/],
+      [
+        'webhook to the receiver',
+        /none registered\n\s+fix: register an admin webhook to https:\/\/certs\.example\.com/,
+      ],
+    ];
+    for (const [item, detail] of expected) {
+      const at = out.indexOf(`PROBLEM  ${item}`);
+      assert.ok(at >= 0, `${item} reported in:\n${out}`);
+      assert.match(out.slice(at), detail, item);
+    }
+    assert.ok(line(out, 'ok', 'custom field "Certificate profile"'), 'what is right stays ok');
+    assert.match(out, /9 problems \(2 fixable with --fix\)$/m);
+
+    const fixed = await check('--fix', '--receiver-url', receiverUrl);
+    assert.ok(line(fixed.out, 'FIXED', 'custom field "Certificate CSR text": created (customfield_'), fixed.out);
+    assert.ok(line(fixed.out, 'FIXED', 'option "OV Server Certificate" of "Certificate profile": added'), fixed.out);
+    assert.equal(jira.site.field('Certificate CSR text')?.type, 'textarea');
+    assert.ok(
+      jira.site.optionValues(jira.site.field('Certificate profile')?.id ?? '')?.includes('OV Server Certificate'),
+    );
+
+    const after = await check('--receiver-url', receiverUrl);
+    assert.ok(line(after.out, 'ok', 'custom field "Certificate CSR text"'), after.out);
+    assert.ok(line(after.out, 'ok', 'option "OV Server Certificate" of "Certificate profile"'), after.out);
+    // What only an administrator can change is still reported.
+    assert.ok(line(after.out, 'PROBLEM', '"Revocation reason" on the "Revoke Certificate" screen'), after.out);
+    assert.ok(line(after.out, 'PROBLEM', 'custom field "Certificate ID"'), after.out);
+    assert.equal(after.code, 1);
+  });
+});
