@@ -30,6 +30,7 @@ import {
   type IssueState,
   type ProfileSettings,
 } from '../../src/contract.ts';
+import { metricsSinks } from '../../src/connector.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { DAY } from '../../src/workflows/policy/renewal.ts';
@@ -189,6 +190,7 @@ function harness() {
         taskQueue: TASK_QUEUE,
         workflowBundle: bundle,
         activities,
+        sinks: metricsSinks(),
       }),
       await Worker.create({
         connection: env.nativeConnection,
