@@ -16,6 +16,9 @@ export const certificateWorkflowId = (issueKey: string): string => `certificate:
 /** Visibility's query for every certificate workflow that is still running. */
 export const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running'";
 
+/** A visibility-query string literal: quotes and backslashes escaped, so a value can never end the literal. */
+export const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 /** One workflow per "Revoke Certificate" issue (a certificate not enrolled through Jira). */
 export const revokeWorkflowId = (issueKey: string): string => `revoke:${issueKey}`;
 
@@ -68,6 +71,8 @@ export const searchAttributes = {
   status: defineSearchAttributeKey('CertificateStatus', SearchAttributeType.KEYWORD),
   notAfter: defineSearchAttributeKey('CertificateNotAfter', SearchAttributeType.DATETIME),
   renewAt: defineSearchAttributeKey('CertificateRenewAt', SearchAttributeType.DATETIME),
+  /** The fingerprint of the profile settings the renewal plan follows: the sweep finds stale plans by it. */
+  profileFingerprint: defineSearchAttributeKey('CertificateProfileFingerprint', SearchAttributeType.KEYWORD),
 } as const;
 
 /** How the workflow was started: by whom, from which Jira event. */

@@ -43,6 +43,16 @@ export interface TokenedOrder {
 }
 
 /** The connector's token in an order's comments: `[certificate:<KEY>/<run>/g<N>/<event>]`. */
+/** A certificate SCM shows changed outside the connector. */
+export interface ScmChange {
+  certificateId: number;
+  status: 'Revoked' | 'Expired' | 'Replaced';
+}
+
+const DAY_MS = 86_400_000;
+/** The UTC day of an instant, as SCM's report takes it. */
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 const TOKEN = /\[(certificate:([A-Z][A-Z0-9_]*-[1-9][0-9]*)\/[^\]\s]+)\]/;
 
 const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'Applied']);
@@ -174,13 +184,31 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
      * sweep checks that each belongs to a workflow. At most `limit` orders are read per call; `highest` is
      * where the next call goes on.
      */
-    async findTokenedOrders(after: number, limit = 500): Promise<{ orders: TokenedOrder[]; highest: number }> {
+    async findTokenedOrders(
+      after: number,
+      limit = 500,
+      requestedSince?: number,
+    ): Promise<{ orders: TokenedOrder[]; highest: number }> {
       return translated(async () => {
-        const kinds = new Map(profiles.all.map((p) => [`${p.orgId}/${p.certType}`, p]));
         const ids: number[] = [];
-        for (const profile of kinds.values()) {
-          for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType })) {
-            if (item.sslId > after) ids.push(item.sslId);
+        if (requestedSince !== undefined) {
+          // Orders requested since the last sweep (a day of overlap), from the report: one request.
+          const orgs = [...new Set(profiles.all.map((p) => p.orgId))];
+          const window = { from: utcDay(requestedSince - DAY_MS), to: utcDay(Date.now()) };
+          for (const entry of await scm.report({
+            ...window,
+            certificateStatus: 0,
+            certificateDateAttribute: 4,
+            organizationIds: orgs,
+          })) {
+            if (entry.sslId > after) ids.push(entry.sslId);
+          }
+        } else {
+          const kinds = new Map(profiles.all.map((p) => [`${p.orgId}/${p.certType}`, p]));
+          for (const profile of kinds.values()) {
+            for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType })) {
+              if (item.sslId > after) ids.push(item.sslId);
+            }
           }
         }
         const examined = [...new Set(ids)].sort((a, b) => a - b).slice(0, limit);
@@ -191,6 +219,38 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           if (token?.[1] && token[2]) orders.push({ certificateId: id, issueKey: token[2], token: token[1] });
         }
         return { orders, highest: examined.at(-1) ?? after };
+      });
+    },
+
+    /**
+     * What changed in SCM since `since`, read as lists of changes rather than one request per
+     * certificate: revocations and expiries from the SSL report (by revocation and expiration date, with a
+     * day of overlap), replacements from the list filtered by status, read on from where the last sweep
+     * stopped (`replacedSeen`, the count it saw).
+     */
+    async changesInScm(input: {
+      since: number;
+      replacedSeen?: number;
+    }): Promise<{ changes: ScmChange[]; replacedSeen: number }> {
+      return translated(async () => {
+        const window = { from: utcDay(input.since - DAY_MS), to: utcDay(Date.now()) };
+        const revoked = await scm.report({ ...window, certificateStatus: 3, certificateDateAttribute: 2 });
+        const expired = await scm.report({ ...window, certificateStatus: 4, certificateDateAttribute: 3 });
+        const total = await scm.count({ status: 'Replaced' });
+        const replaced: number[] = [];
+        for (let position = Math.min(input.replacedSeen ?? 0, total); position < total;) {
+          heartbeat();
+          const { items } = await scm.list({ status: 'Replaced' }, position);
+          if (items.length === 0) break;
+          replaced.push(...items.map((item) => item.sslId));
+          position += items.length;
+        }
+        const changes: ScmChange[] = [
+          ...revoked.map((e) => ({ certificateId: e.sslId, status: 'Revoked' as const })),
+          ...expired.map((e) => ({ certificateId: e.sslId, status: 'Expired' as const })),
+          ...replaced.map((certificateId) => ({ certificateId, status: 'Replaced' as const })),
+        ];
+        return { changes, replacedSeen: total };
       });
     },
 

@@ -1,17 +1,20 @@
 /** Activities of the daily sweep: find running certificate workflows and read their state. */
 import { heartbeat } from '@temporalio/activity';
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
+  literal,
   RUNNING_CERTIFICATES,
   searchAttributes,
   statusQuery,
+  reevaluateSignal,
   revokeUpdate,
+  scmObservationSignal,
   SWEEP_SCHEDULE_ID,
   type CertificatePhase,
   type RevokeRequest,
 } from '../contract.ts';
-import type { TokenedOrder } from './sectigo.ts';
+import type { ScmChange, TokenedOrder } from './sectigo.ts';
 
 /** Phases in which a workflow may have placed an order it has not recorded yet. */
 const ORDERING = new Set(['Validating', 'Enrolling', 'AwaitingIssuance', 'Publishing', 'Renewing']);
@@ -69,16 +72,94 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
 
     /** Stores where the next sweep goes on looking for unowned orders: in the schedule's own arguments. */
     async saveOrderWatermark(orderWatermark: number): Promise<void> {
-      try {
-        await client.schedule.getHandle(SWEEP_SCHEDULE_ID).update((schedule) => {
-          const action = schedule.action as typeof schedule.action & { args?: unknown[] };
-          const [first] = (action.args ?? [{}]) as Array<Record<string, unknown>>;
-          return { ...schedule, action: { ...action, args: [{ ...first, orderWatermark }] } };
-        });
-      } catch (err) {
-        // Without the schedule (a sweep started by hand), the next scheduled run starts over: harmless.
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      await saveSweepState(client, { orderWatermark });
+    },
+
+    /** Stores where the next sweep takes up: in the schedule's own arguments. */
+    async saveSweepState(state: Record<string, number>): Promise<void> {
+      await saveSweepState(client, state);
+    },
+
+    /**
+     * Signals `reevaluate` to every certificate whose plan is stale, found through visibility alone (no
+     * workflow is queried or loaded): renewal overdue, expired but not marked, planned on other profile
+     * settings than the current ones (or on none: a profile that was missing, or a plan from before the
+     * fingerprint was indexed). Answers how many it signalled.
+     */
+    async reevaluateStale({
+      fingerprints,
+      now,
+    }: {
+      fingerprints: Record<string, string>;
+      now: number;
+    }): Promise<number> {
+      const at = `'${new Date(now).toISOString()}'`;
+      const { status, renewAt, notAfter, profile, profileFingerprint } = {
+        status: searchAttributes.status.name,
+        renewAt: searchAttributes.renewAt.name,
+        notAfter: searchAttributes.notAfter.name,
+        profile: searchAttributes.profile.name,
+        profileFingerprint: searchAttributes.profileFingerprint.name,
+      };
+      const live = `${status} IN ('Active', 'RenewalDue', 'Expired')`;
+      const queries = [
+        `${status} = 'Active' AND ${renewAt} <= ${at}`,
+        `${status} IN ('Active', 'RenewalDue') AND ${notAfter} <= ${at}`,
+        ...Object.entries(fingerprints).map(
+          ([id, fingerprint]) =>
+            `${live} AND ${profile} = ${literal(id)} AND (${profileFingerprint} != ${literal(fingerprint)} OR ${profileFingerprint} IS NULL)`,
+        ),
+      ];
+      const signalled = new Set<string>();
+      for (const condition of queries) {
+        for await (const run of client.workflow.list({
+          query: `${RUNNING_CERTIFICATES} AND ${condition}`,
+          pageSize: 1000,
+        })) {
+          if (signalled.has(run.workflowId)) continue;
+          heartbeat();
+          await client.workflow
+            .getHandle(run.workflowId)
+            .signal(reevaluateSignal)
+            .catch((err: unknown) => {
+              if (!(err instanceof WorkflowNotFoundError)) throw err; // finished since it was listed
+            });
+          signalled.add(run.workflowId);
+        }
       }
+      return signalled.size;
+    },
+
+    /**
+     * Tells each certificate workflow what SCM shows changed about its current certificate: revoked,
+     * replaced, or expired before its time. Finds the owners through visibility, a hundred ids a query;
+     * answers how many it told.
+     */
+    async tellOwners({ changes, now }: { changes: ScmChange[]; now: number }): Promise<number> {
+      const byId = new Map(changes.map((c) => [c.certificateId, c]));
+      const ids = [...byId.keys()];
+      let told = 0;
+      for (let i = 0; i < ids.length; i += 100) {
+        const batch = ids.slice(i, i + 100).map((id) => literal(String(id)));
+        const query = `${RUNNING_CERTIFICATES} AND ${searchAttributes.certificateId.name} IN (${batch.join(', ')})`;
+        for await (const run of client.workflow.list({ query })) {
+          heartbeat();
+          const attrs = run.typedSearchAttributes;
+          const change = byId.get(Number(attrs.get(searchAttributes.certificateId)));
+          const phase = attrs.get(searchAttributes.status) ?? '';
+          const notAfter = attrs.get(searchAttributes.notAfter)?.getTime();
+          if (!change || !['Active', 'RenewalDue', 'Expired'].includes(phase)) continue;
+          if (change.status === 'Expired' && (notAfter === undefined || notAfter <= now)) continue; // on time
+          await client.workflow
+            .getHandle(run.workflowId)
+            .signal(scmObservationSignal, change)
+            .catch((err: unknown) => {
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+            });
+          told++;
+        }
+      }
+      return told;
     },
 
     /** One page of running certificate workflows; `nextPageToken` (base64) is absent on the last page. */
@@ -122,3 +203,17 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
   };
 }
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
+
+/** Merges `state` into the sweep schedule's arguments, where the next run reads it. */
+async function saveSweepState(client: Client, state: Record<string, number>): Promise<void> {
+  try {
+    await client.schedule.getHandle(SWEEP_SCHEDULE_ID).update((schedule) => {
+      const action = schedule.action as typeof schedule.action & { args?: unknown[] };
+      const [first] = (action.args ?? [{}]) as Array<Record<string, unknown>>;
+      return { ...schedule, action: { ...action, args: [{ ...first, ...state }] } };
+    });
+  } catch (err) {
+    // Without the schedule (a sweep started by hand), the next scheduled run starts over: harmless.
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   certificateWorkflowId,
+  literal,
   renewUpdate,
   REVOCATION_REASONS,
   revokeUpdate,
@@ -294,8 +295,6 @@ function formatStatus(s: CertificateStatus): string {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** A visibility-query string literal: quotes and backslashes escaped, so a value can never end the literal. */
-export const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** `jira-check`: the setup check against the configured Jira; resolves with the report and whether it passed. */
 export async function runJiraCheck(argv: string[], env = process.env): Promise<{ text: string; ok: boolean }> {

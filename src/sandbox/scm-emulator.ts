@@ -98,7 +98,7 @@ export const DEFAULT_CERT_TYPES: ScmCertType[] = [
   },
 ];
 
-type OrderStatus = 'Applied' | 'Issued' | 'Declined' | 'Revoked' | 'Expired';
+type OrderStatus = 'Applied' | 'Issued' | 'Declined' | 'Revoked' | 'Expired' | 'Replaced';
 
 interface Order {
   id: number;
@@ -206,6 +206,13 @@ export class ScmEmulator {
     return [...this.#orders.values()].map((order) => this.#details(order, 'ISO'));
   }
 
+  /** Marks an order replaced directly in SCM (a reissue made outside the connector). */
+  replaceDirectly(id: number): void {
+    const order = this.#orders.get(id);
+    if (!order) throw new Error(`no order ${id}`);
+    order.status = 'Replaced';
+  }
+
   /** Revokes an order directly in SCM, as an administrator would in the web UI. */
   revokeDirectly(id: number, reasonCode = 0): void {
     const order = this.#orders.get(id);
@@ -247,6 +254,7 @@ export class ScmEmulator {
     r.on('PUT', `${API}/ssl/v1`, (ctx) => this.#update(ctx));
     r.on('GET', `${API}/ssl/v1`, (ctx) => this.#list(ctx, false));
     r.on('HEAD', `${API}/ssl/v1`, (ctx) => this.#list(ctx, true));
+    r.on('POST', `${API}/report/v1/ssl-certificates`, (ctx) => this.#report(ctx));
     r.on('GET', '/crl', async ({ res }) => {
       const revoked = [...this.#orders.values()]
         .filter((o) => o.status === 'Revoked' && o.serialNumber)
@@ -460,6 +468,59 @@ export class ScmEmulator {
       'content-length': Buffer.byteLength(body),
     });
     res.end(body);
+  }
+
+  /**
+   * The SSL certificates report: certificates in a status (0 any, 1 requested, 2 issued, 3 revoked,
+   * 4 expired) whose date of a kind (2 revocation, 3 expiration, 4 request, 5 issuance) falls within
+   * [from, to], days inclusive, in the emulator's UTC.
+   */
+  async #report({ req, res }: RouteContext): Promise<void> {
+    const body = JSON.parse((await readBody(req, 64 * 1024)).toString() || '{}') as {
+      from?: string;
+      to?: string;
+      certificateStatus?: number;
+      certificateDateAttribute?: number;
+      organizationIds?: number[];
+    };
+    const day = (value: string | undefined, end: boolean) => {
+      const match = /^(\d{4}-\d\d-\d\d)/.exec(value ?? '');
+      if (!match) throw scmError(400, -1601, `Invalid field value: ${end ? 'to' : 'from'}`);
+      return Date.parse(`${match[1]}T00:00:00Z`) + (end ? 86_400_000 - 1 : 0);
+    };
+    const [from, to] = [day(body.from, false), day(body.to, true)];
+    for (const order of this.#orders.values()) await this.#advance(order);
+    const statuses: Record<number, OrderStatus[] | undefined> = {
+      0: undefined,
+      1: ['Applied'],
+      2: ['Issued'],
+      3: ['Revoked'],
+      4: ['Expired'],
+    };
+    const dates: Record<number, (o: Order) => number | undefined> = {
+      2: (o) => o.revoked,
+      3: (o) => o.expires,
+      4: (o) => o.requested,
+      5: (o) => o.issued,
+    };
+    const wanted = statuses[body.certificateStatus ?? 0];
+    const dateOf = dates[body.certificateDateAttribute ?? 4];
+    if (!dateOf) throw scmError(400, -1601, 'Invalid field value: certificateDateAttribute');
+    const reports = [...this.#orders.values()]
+      .filter((o) => !wanted || wanted.includes(o.status))
+      .filter((o) => !body.organizationIds?.length || body.organizationIds.includes(o.orgId))
+      .filter((o) => {
+        const at = dateOf(o);
+        return at !== undefined && at >= from && at <= to;
+      })
+      .map((o) => ({
+        id: o.id,
+        commonName: o.commonName,
+        serialNumber: o.serialNumber ?? '',
+        status: o.status,
+        orgId: o.orgId,
+      }));
+    sendJson(res, 200, { statusCode: 0, message: 'OK', reports });
   }
 
   async #list({ res, url }: RouteContext, headOnly: boolean): Promise<void> {

@@ -87,6 +87,25 @@ export interface ScmListFilter {
   externalRequester?: string;
 }
 
+/** What the SSL report filters on: certificates in a status whose date of one kind falls in [from, to]. */
+export interface ScmReportFilter {
+  /** Days, inclusive (yyyy-MM-dd). */
+  from: string;
+  to: string;
+  /** 0 any, 1 requested, 2 issued, 3 revoked, 4 expired. */
+  certificateStatus: 0 | 1 | 2 | 3 | 4;
+  /** The date the window applies to: 2 revocation, 3 expiration, 4 request, 5 issuance. */
+  certificateDateAttribute: 2 | 3 | 4 | 5;
+  organizationIds?: number[];
+}
+
+/** One certificate of a report, as much of it as the connector reads. */
+export interface ScmReportEntry {
+  sslId: number;
+  commonName: string | undefined;
+  status: string | undefined;
+}
+
 /** RFC 5280 reasons SCM accepts for revocation. */
 export type RevocationReasonCode = 0 | 1 | 3 | 4 | 5;
 
@@ -212,6 +231,39 @@ export class ScmClient {
       yield* items;
       if (items.length < PAGE_SIZE || position + items.length >= total) return;
     }
+  }
+
+  /** HEAD /ssl/v1 with filters: how many certificates match (X-Total-Count), without listing them. */
+  async count(filter: ScmListFilter): Promise<number> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    const { headers } = await this.#send('HEAD', `/ssl/v1?${query.toString()}`);
+    const total = Number(headers['x-total-count']);
+    if (!Number.isFinite(total)) throw new ScmError('SCM HEAD /ssl/v1: no X-Total-Count in the answer', 502);
+    return total;
+  }
+
+  /**
+   * POST /report/v1/ssl-certificates: the certificates whose revocation (or expiry, request, issuance)
+   * date falls in a window — what changed, without a request per certificate. Entries name their id
+   * `sslId` or `id`, depending on the SCM release; both are read.
+   */
+  async report(filter: ScmReportFilter): Promise<ScmReportEntry[]> {
+    const answer = await this.#call<{
+      statusCode?: number;
+      message?: string;
+      reports?: Array<Record<string, unknown>>;
+    }>('POST', '/report/v1/ssl-certificates', filter);
+    if (answer.statusCode !== undefined && answer.statusCode !== 0) {
+      throw new ScmError(`SCM report: ${answer.message ?? `status ${answer.statusCode}`}`, 502);
+    }
+    return (answer.reports ?? [])
+      .map((entry) => ({
+        sslId: Number(entry.sslId ?? entry.id ?? entry.certificateId),
+        commonName: typeof entry.commonName === 'string' ? entry.commonName : undefined,
+        status: typeof entry.status === 'string' ? entry.status : undefined,
+      }))
+      .filter((entry) => Number.isInteger(entry.sslId));
   }
 
   /** PUT /ssl/v1: changes an order's comments (allowed in every status). */

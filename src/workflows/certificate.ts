@@ -16,6 +16,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxySinks,
   setCurrentDetails,
   setHandler,
@@ -380,6 +381,13 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     }
   }
 
+  /** Makes the plan's profile fingerprint searchable: the sweep asks visibility for stale ones. */
+  function indexFingerprint(fingerprint: string | null): void {
+    if (patched('fingerprint-search-attribute')) {
+      upsertSearchAttributes([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
+    }
+  }
+
   /** What happens at `until`, the instant the workflow waits for, in the Web UI's words. */
   function nextEvent(until: number, certificate: CertificateRecord): string {
     if (until === nextAttemptAt) return 'next renewal attempt';
@@ -403,6 +411,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         profileMissing = true;
         status.lastError = `profile "${status.profileId ?? ''}" is not configured`;
         status.profileFingerprint = undefined;
+        indexFingerprint(null);
         setCurrentDetails(describe(status, input.issueUrl));
         await tracker.commentOnce(
           issueKey,
@@ -423,6 +432,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     }
     settings = read;
     plan = renewalPlan(certificate, settings, info.workflowId);
+    if (status.profileFingerprint !== settings.fingerprint) indexFingerprint(settings.fingerprint);
     status.profileFingerprint = settings.fingerprint;
     status.windowOpensAt = plan.windowOpensAt;
     status.renewAt = settings.autoRenew ? plan.renewAt : undefined;

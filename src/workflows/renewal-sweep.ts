@@ -2,8 +2,10 @@
  * renewalSweep: the daily safety net, started by a Temporal Schedule. Timers renew certificates; the
  * sweep catches what timers cannot see: profile changes (reevaluate, which also applies a profile's
  * force-renewal moment), certificates overdue or expired but not marked, and changes made directly in
- * SCM (revoked, replaced). Paginated, rate-limited through the SCM task queue, and idempotent: a run that
- * finds nothing to do sends nothing.
+ * SCM (revoked, replaced, expired early). It reads indexes, not workflows: Temporal's visibility finds
+ * the certificates that need attention, SCM's report and list filters what changed since the last
+ * sweep, so its cost follows the changes, not the fleet. Idempotent: a run that finds nothing to do
+ * sends nothing.
  */
 import {
   continueAsNew,
@@ -44,7 +46,14 @@ export interface SweepInput {
   totals?: SweepTotals;
   /** SCM orders up to this id have been checked for an owner; kept in the schedule's arguments. */
   orderWatermark?: number;
+  /** SCM changes up to this instant (epoch ms) have been told; kept in the schedule's arguments. */
+  scmCheckedUntil?: number;
+  /** How many replaced certificates SCM listed at the last sweep. */
+  replacedSeen?: number;
 }
+
+/** The first sweep (no state yet) looks this far back for changes made in SCM. */
+const FIRST_LOOKBACK_MS = 30 * 86_400_000;
 
 /** Phases in which a certificate is live and its SCM order worth comparing. */
 const LIVE = new Set(['Active', 'RenewalDue', 'Expired']);
@@ -52,6 +61,29 @@ const LIVE = new Set(['Active', 'RenewalDue', 'Expired']);
 const CHANGED_IN_SCM = new Set(['Revoked', 'Replaced', 'Expired']);
 
 export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals> {
+  if (patched('index-sweep')) return sweepByIndex(input);
+  return sweepEveryWorkflow(input);
+}
+
+/** The sweep: what visibility and SCM's change lists show needs attention, and nothing else. */
+async function sweepByIndex(input: SweepInput): Promise<SweepTotals> {
+  const now = Date.now();
+  const fingerprints = await fleet.profileFingerprints();
+  const reevaluated = await fleet.reevaluateStale({ fingerprints, now });
+  const { changes, replacedSeen } = await scm.changesInScm({
+    since: input.scmCheckedUntil ?? now - FIRST_LOOKBACK_MS,
+    replacedSeen: input.replacedSeen,
+  });
+  const reconciled = changes.length > 0 ? await fleet.tellOwners({ changes, now }) : 0;
+  const totals: SweepTotals = { inspected: reevaluated + reconciled, reevaluated, reconciled };
+  totals.unownedOrders = await reportUnownedOrders(input.orderWatermark ?? 0, input.scmCheckedUntil);
+  await fleet.saveSweepState({ scmCheckedUntil: now, replacedSeen });
+  log.info('sweep finished', { ...totals, scmChanges: changes.length, unownedOrders: totals.unownedOrders.length });
+  return totals;
+}
+
+/** The sweep before visibility held the profile fingerprint: every workflow queried (replays only). */
+async function sweepEveryWorkflow(input: SweepInput): Promise<SweepTotals> {
   const totals: SweepTotals = input.totals ?? { inspected: 0, reevaluated: 0, reconciled: 0 };
   const fingerprints = await fleet.profileFingerprints();
   let pageToken = input.pageToken;
@@ -91,8 +123,11 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals>
  * retries looked for them long enough, or placed by hand with a copied comment. Each is told on its
  * issue once; the watermark moves past every order decided, so a sweep reads only what is new.
  */
-async function reportUnownedOrders(watermark: number): Promise<TokenedOrder[]> {
-  const { orders, highest } = await scm.findTokenedOrders(watermark);
+async function reportUnownedOrders(watermark: number, requestedSince?: number): Promise<TokenedOrder[]> {
+  const { orders, highest } =
+    requestedSince === undefined
+      ? await scm.findTokenedOrders(watermark)
+      : await scm.findTokenedOrders(watermark, 500, requestedSince);
   const { unowned, pending } = await fleet.unownedOrders(orders);
   for (const order of unowned) {
     await jira.commentOnce(

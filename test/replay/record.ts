@@ -75,7 +75,7 @@ try {
   save('certificate-window-notice-then-expired', certificateWorkflowId(auto));
 
   await client.workflow.execute(renewalSweep, { taskQueue: TASK_QUEUE, workflowId: 'sweep-recorded', args: [{}] });
-  save('renewal-sweep', 'sweep-recorded');
+  save('renewal-sweep-by-index', 'sweep-recorded');
 } finally {
   await world.teardown();
 }

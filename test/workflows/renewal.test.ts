@@ -12,7 +12,7 @@ import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, renewUpdate, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
-import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import { renewalSweep, type SweepInput } from '../../src/workflows/renewal-sweep.ts';
 import { runCli } from '../../src/client/cli.ts';
 import { TASK_QUEUE } from '../../src/contract.ts';
 import * as x509 from '../../src/csr/x509.ts';
@@ -79,11 +79,11 @@ describe('renewal', () => {
     const base = Profiles.load(SANDBOX_PROFILES_FILE);
     return new Profiles(base.all.map((p) => (p.id === id ? { ...p, ...change } : p)));
   }
-  const sweep = () =>
+  const sweep = (input: SweepInput = {}) =>
     world.env.client.workflow.execute(renewalSweep, {
       taskQueue: TASK_QUEUE,
       workflowId: `sweep-${Date.now()}`,
-      args: [{}],
+      args: [input],
     });
 
   it('renews a short-lived certificate automatically, three times in a row', async () => {
@@ -325,6 +325,40 @@ describe('renewal', () => {
     assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
     const quiet = await sweep();
     assert.equal(quiet.reconciled, 0, 'a sweep with nothing to do changes nothing');
+  });
+
+  it('sweeps by index: a handful of SCM requests when nothing changed, and notices a certificate replaced in SCM', async () => {
+    const key = await enroll('replaced-in-scm.example.com', 'OV Server Certificate');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => enroll(`fleet-${i}.example.com`, 'OV Server Certificate')));
+    const { certificateId } = await status(key);
+    const orders = world.sandbox.scmEmulator.orders();
+    // As the schedule carries it from the previous sweep: checked until now, every order seen.
+    const state = (): SweepInput => ({
+      scmCheckedUntil: Date.now(),
+      replacedSeen: 0,
+      orderWatermark: Math.max(...orders.map((o) => Number(o.id))),
+    });
+    const requestsBefore = world.sandbox.scmEmulator.stats.requests;
+    const quiet = await sweep(state());
+    const requests = world.sandbox.scmEmulator.stats.requests - requestsBefore;
+    assert.deepEqual([quiet.reevaluated, quiet.reconciled], [0, 0]);
+    assert.ok(orders.length >= 11, `${orders.length} orders in SCM`);
+    assert.ok(
+      requests <= 5,
+      `${requests} SCM requests for a sweep with nothing changed (the fleet has ${orders.length} orders)`,
+    );
+
+    world.sandbox.scmEmulator.replaceDirectly(certificateId ?? 0);
+    const changed = await sweep(state());
+    assert.equal(changed.reconciled, 1);
+    await eventually(
+      () =>
+        comments(key).some((c) => c.includes(`shows certificate ${certificateId} as Replaced, outside Jira`))
+          ? true
+          : undefined,
+      'the comment about the replacement',
+    );
+    assert.equal((await status(key)).phase, 'Active', 'a replaced certificate is reported, not ended');
   });
 
   it("reports, once, an order that carries the connector's token but that no workflow owns", async () => {
