@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: time from the "Enroll Certificate" transition to the PEM attached on the issue, in the
- * sandbox (real dev server, emulators on loopback, zero CA delay). Prints median, p90, min and max.
+ * sandbox (real dev server, emulators on loopback, zero CA delay): median, p90, min and max.
  */
+import { report } from './report.ts';
 import { startWorld } from '../test/helpers/environment.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
 
@@ -24,11 +25,13 @@ try {
   }
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
-  const ms = (n: number) => `${n.toFixed(0)} ms`;
-  console.log(`enroll → PEM attached, ${samples.length} runs, CA delay 0:`);
-  console.log(
-    `  median ${ms(at(0.5))}  p90 ${ms(at(0.9))}  min ${ms(samples[0] ?? Number.NaN)}  max ${ms(samples.at(-1) ?? Number.NaN)}`,
-  );
+  report('enroll-latency', {
+    runs: samples.length,
+    medianMs: Math.round(at(0.5)),
+    p90Ms: Math.round(at(0.9)),
+    minMs: Math.round(samples[0] ?? Number.NaN),
+    maxMs: Math.round(samples.at(-1) ?? Number.NaN),
+  });
 } finally {
   await world.teardown();
 }

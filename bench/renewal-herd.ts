@@ -4,6 +4,7 @@
  * second than the limit. Prints the figures as JSON and as a row for docs/benchmarks.md. Figures only:
  * the properties are tested under time skipping (test/workflows/herd.test.ts).
  */
+import { report } from './report.ts';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../src/contract.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
 import { DEFAULT_CERT_TYPES, type ScmCertType } from '../src/sandbox/scm-emulator.ts';
@@ -61,7 +62,6 @@ try {
   const renewalRequests = orders.filter((o) => Number(o.id) > firstRenewal).map((o) => Date.parse(String(o.requested)));
   const { peakRequestsPerSecond, requests } = world.sandbox.scmEmulator.stats;
   const figures = {
-    benchmark: 'renewal-herd',
     certificates: HERD,
     enrolledPerSecond: Number((HERD / (enrolledIn / 1000)).toFixed(2)),
     plannedSpreadSeconds: (Math.max(...renewAts) - Math.min(...renewAts)) / 1000,
@@ -73,7 +73,7 @@ try {
     connectorPeakSentPerSecond: world.sandbox.scm.sent.peakPerSecond,
     scmLimitPerSecond: LIMIT,
   };
-  console.log(JSON.stringify(figures));
+  report('renewal-herd', figures);
   console.log(
     `| renewal herd | ${HERD} | ${figures.plannedSpreadSeconds.toFixed(1)} s planned spread, ` +
       `${figures.distinctRenewalSeconds} distinct seconds | peak ${peakRequestsPerSecond}/s (limit ${LIMIT}/s) | ${orders.length} orders |`,

@@ -3,6 +3,7 @@
  * issue, in the sandbox (real dev server, emulators on loopback). Prints the median of RUNS (default 10)
  * and the spread, as JSON and as a row for docs/benchmarks.md.
  */
+import { report } from './report.ts';
 import { adfToText } from '../src/jira/adf.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
 import { startWorld } from '../test/helpers/environment.ts';
@@ -34,13 +35,12 @@ try {
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN;
   const figures = {
-    benchmark: 'revoke-latency',
     runs: samples.length,
     medianMs: Math.round(at(0.5)),
     minMs: Math.round(samples[0] ?? Number.NaN),
     maxMs: Math.round(samples.at(-1) ?? Number.NaN),
   };
-  console.log(JSON.stringify(figures));
+  report('revoke-latency', figures);
   console.log(
     `| "Revoke Certificate" → comment | ${figures.runs} runs | median ${figures.medianMs} ms, min ${figures.minMs} ms, max ${figures.maxMs} ms |`,
   );

@@ -118,6 +118,7 @@ async function main(): Promise<void> {
       scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
       profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       revokersGroup: config.receiver.revokersGroup,
       metrics,
     });
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
     scm: sandbox.scm,
     profiles: sandbox.profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+    maxCachedWorkflows: config.maxCachedWorkflows,
     metrics,
   });
   const ops = await serveOps({

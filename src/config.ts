@@ -6,6 +6,9 @@
 import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './jira/client.ts';
 import type { ScmAuth } from './sectigo/client.ts';
 
+/** Workflows a worker keeps cached unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. */
+export const DEFAULT_CACHED_WORKFLOWS = 250;
+
 export interface JiraConfig {
   baseUrl: string;
   auth: JiraAuth;
@@ -20,6 +23,8 @@ export interface SectigoConfig {
 
 export interface Config {
   temporal: { address: string | undefined; namespace: string; port: number; uiPort: number };
+  /** Certificate workflows the worker keeps cached (its memory follows this, not the fleet). */
+  maxCachedWorkflows: number;
   /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
   metrics: { host: string; port: number };
   /** How Jira events arrive: its webhooks reach the receiver, or the worker polls Jira (JIRA_TRIGGER=polling). */
@@ -169,6 +174,7 @@ export function loadConfig(
       port: int('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
     },
+    maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', DEFAULT_CACHED_WORKFLOWS, 0, 100_000),
     trigger:
       text('JIRA_TRIGGER') === 'polling'
         ? { kind: 'polling', intervalMs: 1000 * int('JIRA_POLL_INTERVAL_SECONDS', 30, 1, 3600) }

@@ -16,7 +16,7 @@ import { createProfileActivities } from './activities/profiles.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
-import type { JiraConfig, SectigoConfig } from './config.ts';
+import { DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
 import { SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
 import { JiraClient } from './jira/client.ts';
 import { log } from './log.ts';
@@ -88,6 +88,12 @@ export interface WorkerDependencies extends Adapters {
   revokersGroup?: string;
   /** Counts the workflows' outcomes; without it they are not counted. */
   metrics?: ConnectorMetrics;
+  /**
+   * Workflows kept in the worker's cache (default 250). The cache, not the fleet, sets the worker's
+   * memory: a cached certificate workflow costs about half a MiB, and a parked one that is evicted is
+   * replayed from its short history when its next timer fires.
+   */
+  maxCachedWorkflows?: number;
   /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -101,6 +107,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     namespace,
     taskQueue: TASK_QUEUE,
     ...workflows,
+    maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
     activities: {
       ...createJiraActivities({ jira: deps.jira }),
       ...createCsrActivities({ profiles: deps.profiles }),

@@ -44,6 +44,7 @@ async function main(config: Config): Promise<void> {
     scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
     profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
+    maxCachedWorkflows: config.maxCachedWorkflows,
     revokersGroup: config.receiver.revokersGroup,
     metrics,
   });

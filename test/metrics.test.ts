@@ -10,7 +10,7 @@ import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract
 import { ConnectorMetrics, fleetReader } from '../src/metrics.ts';
 import { Profiles } from '../src/profiles.ts';
 import type { certificateLifecycle } from '../src/workflows/certificate.ts';
-import { eventually, opensslCsr, startWorld, type World } from './helpers/environment.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
 
 /** The value of one sample of `name` whose labels include every pair in `labels`. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -57,17 +57,7 @@ describe('metrics and health', () => {
       csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
     });
     await world.alice.transition(key, 'Enroll Certificate');
-    await eventually(
-      async () =>
-        (
-          await handle(key)
-            .query(statusQuery)
-            .catch(() => undefined)
-        )?.phase === 'Active'
-          ? true
-          : undefined,
-      `${key} active`,
-    );
+    await untilPhase(world.env.client, key, 'Active');
     return key;
   }
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { certificateWorkflowId, statusQuery } from '../src/contract.ts';
 import { freeLoopbackPort } from '../src/metrics.ts';
-import { eventually, opensslCsr, startWorld, type World } from './helpers/environment.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
 
 const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url);
 
@@ -54,20 +54,7 @@ describe('the Temporal Web UI as the console', needsChromium, () => {
       await world.alice.transition(key, 'Enroll Certificate');
       keys.push(key);
     }
-    for (const key of keys) {
-      await eventually(
-        async () =>
-          (
-            await world.env.client.workflow
-              .getHandle(certificateWorkflowId(key))
-              .query(statusQuery)
-              .catch(() => undefined)
-          )?.phase === 'Active'
-            ? true
-            : undefined,
-        `${key} active`,
-      );
-    }
+    for (const key of keys) await untilPhase(world.env.client, key, 'Active');
   });
   after(async () => {
     await browser?.close();

@@ -206,6 +206,42 @@ export class ScmEmulator {
     return [...this.#orders.values()].map((order) => this.#details(order, 'ISO'));
   }
 
+  /**
+   * Adds issued certificates without signing them (as SCM lists imported or discovered ones): a fleet
+   * for benchmarks, thousands at once. They cannot be collected. Answers their ids.
+   */
+  importIssued(
+    certificates: Array<{ commonName: string; orgId: number; certTypeId: number; expires: number }>,
+  ): number[] {
+    const now = this.#clock();
+    const ids = certificates.map(({ commonName, orgId, certTypeId, expires }) => {
+      const id = this.#nextId++;
+      this.#orders.set(id, {
+        id,
+        renewId: randomBytes(15).toString('base64url').slice(0, 20),
+        status: 'Issued',
+        orgId,
+        certTypeId,
+        term: 365,
+        csr: '',
+        commonName,
+        subjectAlternativeNames: [commonName],
+        comments: '',
+        externalRequester: '',
+        keyType: 'EC - P-256',
+        requested: now,
+        due: now,
+        issued: now,
+        expires,
+        serialNumber: randomBytes(16).toString('hex').toUpperCase(),
+        renewed: false,
+      });
+      return id;
+    });
+    this.#save();
+    return ids;
+  }
+
   /** Marks an order replaced directly in SCM (a reissue made outside the connector). */
   replaceDirectly(id: number): void {
     const order = this.#orders.get(id);

@@ -8,13 +8,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { installRuntimeLogger } from '../../src/log.ts';
 import { findTemporalCli, findTestServer } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
-import { searchAttributes } from '../../src/contract.ts';
+import {
+  certificateWorkflowId,
+  searchAttributes,
+  statusQuery,
+  type CertificatePhase,
+  type CertificateStatus,
+} from '../../src/contract.ts';
+import type { Client } from '@temporalio/client';
 import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/connector.ts';
 import type { ConnectorMetrics } from '../../src/metrics.ts';
 
@@ -29,7 +36,9 @@ export function startTemporalRuntime(): void {
 }
 
 /** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
-export async function startTemporal(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
+export async function startTemporal(
+  options: { uiPort?: number; dbFilename?: string } = {},
+): Promise<TestWorkflowEnvironment> {
   startTemporalRuntime();
   const path = findTemporalCli();
   if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
@@ -38,7 +47,7 @@ export async function startTemporal(options: { uiPort?: number } = {}): Promise<
       executable: { type: 'existing-path', path },
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       searchAttributes: Object.values(searchAttributes),
-      dbFilename: join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
+      dbFilename: options.dbFilename ?? join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
       extraArgs: DEV_SERVER_ARGS,
     },
   });
@@ -57,6 +66,8 @@ export interface World {
   alice: Requester;
   /** Starts the worker (both task queues); resolves when it polls. */
   startWorker(): Promise<void>;
+  /** Workflows in the running worker's cache. */
+  cachedWorkflows(): number;
   /** Shuts the worker down, as a crash or deploy would; in-flight activities are abandoned after a grace period. */
   stopWorker(): Promise<void>;
   teardown(): Promise<void>;
@@ -68,7 +79,7 @@ export async function runWorker(
   sandbox: Sandbox,
   activitiesPerSecond = 100,
   metrics?: ConnectorMetrics,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; workers: Worker[] }> {
   const workers = await createWorkers({
     connection: env.nativeConnection,
     client: env.client,
@@ -81,6 +92,7 @@ export async function runWorker(
   });
   const running = Promise.all(workers.map((w) => w.run()));
   return {
+    workers,
     async stop() {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
@@ -95,16 +107,18 @@ export async function startWorld(
     metrics?: ConnectorMetrics;
     /** Serves the dev server's Web UI on this port. */
     uiPort?: number;
+    /** The dev server's SQLite file (default: a new temporary one). */
+    dbFilename?: string;
   } = {},
 ): Promise<World> {
-  const env = await startTemporal({ uiPort: options.uiPort });
+  const env = await startTemporal({ uiPort: options.uiPort, dbFilename: options.dbFilename });
   const sandbox = await startSandbox({
     client: env.client,
     ...(options.metrics ? { observer: options.metrics.observeCall } : {}),
     ...options,
     jira: { retryDelaysMs: [100, 300, 1000], ...options.jira },
   });
-  let worker: { stop(): Promise<void> } | undefined;
+  let worker: { stop(): Promise<void>; workers: Worker[] } | undefined;
   const world: World = {
     env,
     sandbox,
@@ -112,6 +126,7 @@ export async function startWorld(
     async startWorker() {
       worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond, options.metrics);
     },
+    cachedWorkflows: () => worker?.workers.reduce((sum, w) => sum + w.getStatus().numCachedWorkflows, 0) ?? 0,
     async stopWorker() {
       await worker?.stop();
       worker = undefined;
@@ -171,6 +186,26 @@ export async function startSkippingSandbox(
       await sandbox.stop();
     },
   };
+}
+
+/** Waits until the certificate workflow of `issueKey` answers its status in `phase`; answers that status. */
+export function untilPhase(
+  client: Client,
+  issueKey: string,
+  phase: CertificatePhase,
+  timeoutMs = 60_000,
+): Promise<CertificateStatus> {
+  return eventually(
+    async () => {
+      const status = await client.workflow
+        .getHandle(certificateWorkflowId(issueKey))
+        .query(statusQuery)
+        .catch(() => undefined); // not started yet, or between runs
+      return status?.phase === phase ? status : undefined;
+    },
+    `${issueKey} ${phase}`,
+    timeoutMs,
+  );
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */

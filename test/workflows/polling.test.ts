@@ -6,14 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../../src/jira/adf.ts';
-import {
-  certificateWorkflowId,
-  JIRA_POLLING_WORKFLOW_ID,
-  jiraPollingStatusQuery,
-  statusQuery,
-} from '../../src/contract.ts';
+import { certificateWorkflowId, JIRA_POLLING_WORKFLOW_ID, jiraPollingStatusQuery } from '../../src/contract.ts';
 import { ensureJiraPolling } from '../../src/schedule.ts';
-import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
 interface IssueView {
   fields: { status: { name: string }; attachment: unknown[]; comment: { comments: Array<{ body: unknown }> } };
@@ -33,18 +28,7 @@ describe('the polling trigger', () => {
   const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
   const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
   const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
-  const active = (key: string) =>
-    eventually(
-      async () => {
-        const status = await world.env.client.workflow
-          .getHandle(certificateWorkflowId(key))
-          .query(statusQuery)
-          .catch(() => undefined);
-        return status?.phase === 'Active' ? status : undefined;
-      },
-      `${key} enrolled`,
-      60_000,
-    );
+  const active = (key: string) => untilPhase(world.env.client, key, 'Active');
   async function request(domain: string): Promise<string> {
     const key = await world.alice.createCertificateIssue({
       summary: `TLS for ${domain}`,

@@ -1,0 +1,85 @@
+/**
+ * Parks a fleet fast, for benchmarks: N certificates imported into the SCM emulator as issued, and one
+ * certificate workflow each started from carried state (as a renewal's continue-as-new starts it), so
+ * that it plans its renewal and waits, Active — without enrolling N certificates through Jira. The
+ * workflows are CLI-style (no Jira issue), named PARK-<n>.
+ */
+import type { Client } from '@temporalio/client';
+import { certificateWorkflowId, searchAttributes, TASK_QUEUE, type CarriedState } from '../src/contract.ts';
+import type { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
+import type { certificateLifecycle } from '../src/workflows/certificate.ts';
+
+export interface ParkOptions {
+  client: Client;
+  scm: ScmEmulator;
+  count: number;
+  /** The profile (id and Jira name) the certificates belong to. */
+  profile?: { id: string; name: string; orgId: number; certType: number };
+  /** Workflow starts in flight at once. */
+  concurrency?: number;
+  /** Called now and then with how many are started. */
+  progress?: (started: number) => void;
+}
+
+/** Answers the certificate ids, in the order of PARK-1…PARK-N. */
+export async function parkCertificates(options: ParkOptions): Promise<number[]> {
+  const profile = options.profile ?? { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
+  const now = Date.now();
+  const lifetime = 300 * 86_400_000;
+  const ids = options.scm.importIssued(
+    Array.from({ length: options.count }, (_, i) => ({
+      commonName: `park-${i + 1}.example.com`,
+      orgId: profile.orgId,
+      certTypeId: profile.certType,
+      // Spread over a day, so that renewals are not all planned for one instant.
+      expires: now + lifetime + (i * 86_400_000) / options.count,
+    })),
+  );
+  let next = 0;
+  let started = 0;
+  const startOne = async (i: number) => {
+    const issueKey = `PARK-${i + 1}`;
+    const domain = `park-${i + 1}.example.com`;
+    const notAfter = now + lifetime + (i * 86_400_000) / options.count;
+    const current = {
+      certificateId: ids[i] ?? 0,
+      serialNumber: `PARK${i + 1}`,
+      notBefore: now,
+      notAfter,
+      obtainedAt: now,
+    };
+    const carried: CarriedState = {
+      generation: 1,
+      profileId: profile.id,
+      domain,
+      current,
+      history: [{ ...current, reason: 'enrolled' }],
+      handledRequests: [],
+    };
+    await options.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
+      workflowId: certificateWorkflowId(issueKey),
+      taskQueue: TASK_QUEUE,
+      args: [
+        {
+          issueKey,
+          requestedBy: 'bench:park',
+          triggerId: `park:${issueKey}`,
+          standalone: { csr: '', profileName: profile.name },
+          carried,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: searchAttributes.issueKey, value: issueKey },
+        { key: searchAttributes.status, value: 'Renewing' },
+      ],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    if (++started % 500 === 0) options.progress?.(started);
+  };
+  await Promise.all(
+    Array.from({ length: options.concurrency ?? 32 }, async () => {
+      while (next < options.count) await startOne(next++);
+    }),
+  );
+  return ids;
+}
