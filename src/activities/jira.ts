@@ -4,6 +4,17 @@ import type { IssueState } from '../contract.ts';
 import { translated } from './failures.ts';
 import type { CertificateIssue, JiraClient, RevokeIssue, StatusChange } from '../jira/client.ts';
 
+/** What publishing a certificate puts on its issue. */
+export interface Publication {
+  comment: { eventId: string; text: string };
+  filename: string;
+  pem: string;
+  fields: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string };
+  attached: { eventId: string; text: string };
+  moveTo: IssueState;
+  orAlreadyIn: IssueState[];
+}
+
 export function createJiraActivities({ jira }: { jira: JiraClient }) {
   return {
     /** The issue's request fields; with `statusChange`, also its latest status change (to confirm a trigger). */
@@ -40,6 +51,26 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
       update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
     ): Promise<void> {
       await translated(() => jira.updateIssue(issueKey, update));
+    },
+
+    /**
+     * Puts an issued certificate on its issue in one go — the comment, the PEM, the fields, the
+     * "attached" comment, the status — each step idempotent, so a retry after any of them finishes the
+     * rest and repeats nothing.
+     */
+    async publishCertificate(issueKey: string, publication: Publication): Promise<void> {
+      await translated(async () => {
+        const { statuses } = jira.names;
+        await jira.addCommentOnce(issueKey, publication.comment.eventId, publication.comment.text);
+        await jira.attachOnce(issueKey, publication.filename, publication.pem);
+        await jira.updateIssue(issueKey, publication.fields);
+        await jira.addCommentOnce(issueKey, publication.attached.eventId, publication.attached.text);
+        await jira.moveTo(
+          issueKey,
+          statuses[publication.moveTo],
+          publication.orAlreadyIn.map((s) => statuses[s]),
+        );
+      });
     },
 
     /** Moves the issue back to a status it came from (a failed manual renewal); a no-op when it is there. */

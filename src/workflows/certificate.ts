@@ -41,6 +41,7 @@ import {
   type CertificateStatus,
   type IssueReason,
   type IssuedCertificate,
+  type IssueState,
   type ProfileSettings,
   type RenewAccepted,
   type RenewRequest,
@@ -50,7 +51,7 @@ import {
 } from '../contract.ts';
 import { comments, renewalRefusals, revocationRefusals, type Remedy } from '../messages.ts';
 import type { JiraActivities } from '../activities/jira.ts';
-import { jira, requests, orders, issuance } from './activities.ts';
+import { jira, localRequests, requests, orders, issuance } from './activities.ts';
 import { decide, type Decision } from './policy/lifecycle.ts';
 import { backoffFor, manualRenewalAllowed, renewalBackoff, renewalPlan, type RenewalPlan } from './policy/renewal.ts';
 
@@ -65,10 +66,22 @@ const REMEDIES: ReadonlySet<string> = new Set<Remedy>([
 
 /** A failure the requester can act on: its reason and remedy; undefined when it is not theirs to fix. */
 function userFacing(err: unknown): { remedy: Remedy; reason: string } | undefined {
-  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return undefined;
-  const type = err.cause.type ?? '';
-  if (type === ErrorType.UpstreamRejected && !ORDERING_ACTIVITIES.has(err.activityType)) return undefined;
-  return REMEDIES.has(type) ? { remedy: type as Remedy, reason: err.cause.message } : undefined;
+  const failed = activityFailure(err);
+  if (!failed) return undefined;
+  const type = failed.failure.type ?? '';
+  if (type === ErrorType.UpstreamRejected && !ORDERING_ACTIVITIES.has(failed.activityType ?? '')) return undefined;
+  return REMEDIES.has(type) ? { remedy: type as Remedy, reason: failed.failure.message } : undefined;
+}
+
+/**
+ * The application failure an activity ended with: wrapped in an ActivityFailure (activities), or bare
+ * (local activities surface their last attempt's failure as it is).
+ */
+function activityFailure(err: unknown): { failure: ApplicationFailure; activityType?: string } | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    return { failure: err.cause, activityType: err.activityType };
+  }
+  return err instanceof ApplicationFailure ? { failure: err } : undefined;
 }
 
 /** A failure's type for the metrics: the application failure's type, or the kind of failure. */
@@ -87,7 +100,13 @@ function reasonOf(err: unknown): string {
 /** What the workflow does on its Jira issue; without one (a CLI enrollment) nothing is said anywhere. */
 type Tracker = Pick<
   JiraActivities,
-  'readCertificateIssue' | 'commentOnce' | 'attachOnce' | 'updateIssue' | 'moveIssue' | 'returnIssueTo'
+  | 'readCertificateIssue'
+  | 'commentOnce'
+  | 'attachOnce'
+  | 'updateIssue'
+  | 'moveIssue'
+  | 'returnIssueTo'
+  | 'publishCertificate'
 >;
 
 function withoutIssue(issueKey: string, request: { csr: string; profileName: string }): Tracker {
@@ -110,6 +129,7 @@ function withoutIssue(issueKey: string, request: { csr: string; profileName: str
     updateIssue: nothing,
     moveIssue: nothing,
     returnIssueTo: nothing,
+    publishCertificate: nothing,
   };
 }
 
@@ -405,7 +425,10 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       csrChanged = false;
       nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(certificate), true);
     }
-    const read = await requests.getProfileSettings(status.profileId ?? '');
+    const profileId = status.profileId ?? '';
+    const read = await (patched('local-requests')
+      ? localRequests.getProfileSettings(profileId)
+      : requests.getProfileSettings(profileId));
     if (!read) {
       if (!profileMissing) {
         profileMissing = true;
@@ -475,10 +498,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         enter('Rejected');
         return undefined;
       }
-      const { profileId, csr } = await requests.validateRequest.executeWithOptions(
-        { summary: `check the CSR against profile "${issue.profileName ?? '(none)'}"` },
-        [{ profileName: issue.profileName, csr: issue.csr }],
-      );
+      const { profileId, csr } = await validate({ profileName: issue.profileName, csr: issue.csr });
       status.profileId = profileId;
       status.domain = csr.domain;
       upsertSearchAttributes([
@@ -542,6 +562,14 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     }
   }
 
+  /** Checks the request's CSR against its profile. */
+  function validate(request: { profileName: string | undefined; csr: string }) {
+    const options = { summary: `check the CSR against profile "${request.profileName ?? '(none)'}"` };
+    return patched('local-requests')
+      ? localRequests.validateRequest.executeWithOptions(options, [request])
+      : requests.validateRequest.executeWithOptions(options, [request]);
+  }
+
   /** Waits for SCM to issue the ordered certificate and downloads it. */
   function collect(certificateId: number): Promise<IssuedCertificate> {
     return issuance.collectCertificate.executeWithOptions(
@@ -567,7 +595,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
       const issue = await tracker.readCertificateIssue(issueKey);
-      const { csr } = await requests.validateRequest({ profileName: settings?.profileName, csr: issue.csr });
+      const { csr } = await validate({ profileName: settings?.profileName, csr: issue.csr });
       if (revocation) return 'revoking';
       const { certificateId } = await orders.renewCertificate.executeWithOptions(
         { summary: `renew certificate ${from.certificateId} (${reason}) in SCM` },
@@ -593,7 +621,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       status.renewalFailures = 0;
       return record(certificate);
     } catch (err) {
-      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      if (isCancellation(err) || !(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
       // A renewal never ends the certificate's life: the current one stays valid, and renewal is retried.
       const problem = userFacing(err) ?? { remedy: 'Internal' as const, reason: reasonOf(err) };
       status.renewalFailures++;
@@ -624,22 +652,38 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     const domain = status.domain ?? String(certificate.certificateId);
     const filename = `${domain.replace(/^\*\./, 'wildcard.').replace(/[^a-zA-Z0-9.-]/g, '_')}_${certificate.certificateId}.pem`;
     const { certificateId, serialNumber, notAfter } = certificate;
-    await (replaces
-      ? tracker.commentOnce(
-          issueKey,
-          eventId('renewed'),
-          comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter),
-        )
-      : tracker.commentOnce(issueKey, eventId('enrolled'), comments.enrolled(certificateId, serialNumber, notAfter)));
-    await tracker.attachOnce(issueKey, filename, certificate.pem);
-    await tracker.updateIssue(issueKey, {
+    const comment = replaces
+      ? {
+          eventId: eventId('renewed'),
+          text: comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter),
+        }
+      : { eventId: eventId('enrolled'), text: comments.enrolled(certificateId, serialNumber, notAfter) };
+    const fields = {
       ...(replaces ? {} : { summary: `Certificate enrolled:${domain}` }),
       certificateId: String(certificateId),
       expiryDate: new Date(notAfter).toISOString().slice(0, 10),
-    });
-    await tracker.commentOnce(issueKey, certificateEventId(certificateId, 'attached'), comments.attached(filename));
+    };
+    const attached = { eventId: certificateEventId(certificateId, 'attached'), text: comments.attached(filename) };
     // A person may already have asked for the next renewal: the issue then stays in "Certificate Renewed".
-    await tracker.moveIssue(issueKey, replaces ? 'renewed' : 'enrolled', replaces ? [] : ['renewed']);
+    const moveTo: IssueState = replaces ? 'renewed' : 'enrolled';
+    const orAlreadyIn: IssueState[] = replaces ? [] : ['renewed'];
+    if (patched('batched-publish')) {
+      await tracker.publishCertificate(issueKey, {
+        comment,
+        filename,
+        pem: certificate.pem,
+        fields,
+        attached,
+        moveTo,
+        orAlreadyIn,
+      });
+      return;
+    }
+    await tracker.commentOnce(issueKey, comment.eventId, comment.text);
+    await tracker.attachOnce(issueKey, filename, certificate.pem);
+    await tracker.updateIssue(issueKey, fields);
+    await tracker.commentOnce(issueKey, attached.eventId, attached.text);
+    await tracker.moveIssue(issueKey, moveTo, orAlreadyIn);
   }
 
   /** Makes `certificate` the one this run watches over. */

@@ -30,6 +30,7 @@ import {
   type IssueState,
   type ProfileSettings,
 } from '../../src/contract.ts';
+import type { Publication } from '../../src/activities/jira.ts';
 import { metricsSinks } from '../../src/connector.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
@@ -129,6 +130,12 @@ function harness() {
       if (orAlreadyIn.map((s) => STATUS_NAMES[s]).includes(issue.status)) return;
       issue.status = STATUS_NAMES[state];
       issue.moves.push(issue.status);
+    },
+    publishCertificate: async (issueKey: string, p: Publication) => {
+      await activities.commentOnce(issueKey, p.comment.eventId, p.comment.text);
+      await activities.attachOnce(issueKey, p.filename);
+      await activities.commentOnce(issueKey, p.attached.eventId, p.attached.text);
+      await activities.moveIssue(issueKey, p.moveTo, p.orAlreadyIn);
     },
     returnIssueTo: async (issueKey: string, status: string) => {
       fake(issueKey).status = status;

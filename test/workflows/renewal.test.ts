@@ -327,40 +327,6 @@ describe('renewal', () => {
     assert.equal(quiet.reconciled, 0, 'a sweep with nothing to do changes nothing');
   });
 
-  it('sweeps by index: a handful of SCM requests when nothing changed, and notices a certificate replaced in SCM', async () => {
-    const key = await enroll('replaced-in-scm.example.com', 'OV Server Certificate');
-    await Promise.all(Array.from({ length: 10 }, (_, i) => enroll(`fleet-${i}.example.com`, 'OV Server Certificate')));
-    const { certificateId } = await status(key);
-    const orders = world.sandbox.scmEmulator.orders();
-    // As the schedule carries it from the previous sweep: checked until now, every order seen.
-    const state = (): SweepInput => ({
-      scmCheckedUntil: Date.now(),
-      replacedSeen: 0,
-      orderWatermark: Math.max(...orders.map((o) => Number(o.id))),
-    });
-    const requestsBefore = world.sandbox.scmEmulator.stats.requests;
-    const quiet = await sweep(state());
-    const requests = world.sandbox.scmEmulator.stats.requests - requestsBefore;
-    assert.deepEqual([quiet.reevaluated, quiet.reconciled], [0, 0]);
-    assert.ok(orders.length >= 11, `${orders.length} orders in SCM`);
-    assert.ok(
-      requests <= 5,
-      `${requests} SCM requests for a sweep with nothing changed (the fleet has ${orders.length} orders)`,
-    );
-
-    world.sandbox.scmEmulator.replaceDirectly(certificateId ?? 0);
-    const changed = await sweep(state());
-    assert.equal(changed.reconciled, 1);
-    await eventually(
-      () =>
-        comments(key).some((c) => c.includes(`shows certificate ${certificateId} as Replaced, outside Jira`))
-          ? true
-          : undefined,
-      'the comment about the replacement',
-    );
-    assert.equal((await status(key)).phase, 'Active', 'a replaced certificate is reported, not ended');
-  });
-
   it("reports, once, an order that carries the connector's token but that no workflow owns", async () => {
     const domain = 'unowned.example.com';
     const key = await enroll(domain, 'OV Server Certificate');

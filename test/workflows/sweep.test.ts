@@ -1,0 +1,73 @@
+/**
+ * The daily sweep by index, in a sandbox of its own (no other certificate renews meanwhile, so SCM's
+ * request count is the sweep's): with nothing changed it costs a handful of SCM requests whatever the
+ * fleet, and what changed in SCM reaches the certificate's workflow.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../../src/jira/adf.ts';
+import { certificateWorkflowId, statusQuery, TASK_QUEUE } from '../../src/contract.ts';
+import { renewalSweep, type SweepInput } from '../../src/workflows/renewal-sweep.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
+
+describe('sweep by index', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 100 } });
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  const comments = (key: string) =>
+    (
+      world.sandbox.jiraEmulator.issue(key).fields as { comment: { comments: Array<{ body: unknown }> } }
+    ).comment.comments.map((c) => adfToText(c.body));
+  const status = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
+  const sweep = (input: SweepInput) =>
+    world.env.client.workflow.execute(renewalSweep, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `sweep-${Date.now()}`,
+      args: [input],
+    });
+  async function enroll(domain: string, profile: string): Promise<string> {
+    const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await untilPhase(world.env.client, key, 'Active');
+    return key;
+  }
+
+  it('sweeps by index: a handful of SCM requests when nothing changed, and notices a certificate replaced in SCM', async () => {
+    const key = await enroll('replaced-in-scm.example.com', 'OV Server Certificate');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => enroll(`fleet-${i}.example.com`, 'OV Server Certificate')));
+    const { certificateId } = await status(key);
+    const orders = world.sandbox.scmEmulator.orders();
+    // As the schedule carries it from the previous sweep: checked until now, every order seen.
+    const state = (): SweepInput => ({
+      scmCheckedUntil: Date.now(),
+      replacedSeen: 0,
+      orderWatermark: Math.max(...orders.map((o) => Number(o.id))),
+    });
+    const requestsBefore = world.sandbox.scmEmulator.stats.requests;
+    const quiet = await sweep(state());
+    const requests = world.sandbox.scmEmulator.stats.requests - requestsBefore;
+    assert.deepEqual([quiet.reevaluated, quiet.reconciled], [0, 0]);
+    assert.ok(orders.length >= 11, `${orders.length} orders in SCM`);
+    assert.ok(
+      requests <= 5,
+      `${requests} SCM requests for a sweep with nothing changed (the fleet has ${orders.length} orders)`,
+    );
+
+    world.sandbox.scmEmulator.replaceDirectly(certificateId ?? 0);
+    const changed = await sweep(state());
+    assert.equal(changed.reconciled, 1);
+    await eventually(
+      () =>
+        comments(key).some((c) => c.includes(`shows certificate ${certificateId} as Replaced, outside Jira`))
+          ? true
+          : undefined,
+      'the comment about the replacement',
+    );
+    assert.equal((await status(key)).phase, 'Active', 'a replaced certificate is reported, not ended');
+  });
+});
