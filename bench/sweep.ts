@@ -3,19 +3,21 @@
  * sandbox (dev server on SQLite, emulators on loopback). Parks the fleet from carried state, restarts the
  * worker (an empty cache, as after a deploy), then sweeps twice: with nothing changed, and with 1% of
  * the certificates revoked directly in SCM. Prints, for each, the time, the SCM requests and the
- * workflows the worker holds in its cache afterwards; and the memory and database size per
- * certificate. Figures only: nothing here is asserted.
+ * workflows the worker holds in its cache afterwards; the worker process's memory; and the database
+ * size per certificate. Figures only: nothing here is asserted.
  */
-import { statSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNNING_CERTIFICATES, TASK_QUEUE } from '../src/contract.ts';
 import { renewalSweep, type SweepInput } from '../src/workflows/renewal-sweep.ts';
-import { startWorld } from '../test/helpers/environment.ts';
+import { spawnWorker, startWorld } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
 import { report } from './report.ts';
 
+/** Where each spawned worker serves its metrics. */
+const metricsUrls = new Map<ChildProcess, string>();
 const count = Number(process.argv[2] ?? process.env.BENCH_SWEEP_N ?? 1000);
 const dbFilename = join(mkdtempSync(join(tmpdir(), 'bench-sweep-')), 'temporal.db');
 const world = await startWorld({ scm: { issuanceDelayMs: 0 }, dbFilename });
@@ -46,11 +48,12 @@ try {
   const parkSeconds = (performance.now() - parkStarted) / 1000;
   process.stderr.write(`\rparked ${count} in ${parkSeconds.toFixed(1)} s\n`);
 
-  // A deploy: the new worker's cache is empty, as a sweep at 3 a.m. finds it.
+  // A deploy: the worker now runs as its own process (`node src/worker.ts`, as in production), with an
+  // empty cache, as a sweep at 3 a.m. finds it; its RSS is read from /proc.
   await world.stopWorker();
-  global.gc?.();
-  await world.startWorker();
-  const rssIdle = process.memoryUsage().rss;
+  const worker = spawnWorker(world, { stdout: 'pipe' });
+  await waitForPolling(worker);
+  const rssIdle = rssOf(worker);
 
   const scm = world.sandbox.scmEmulator;
   const sweep = async (input: SweepInput) => {
@@ -64,7 +67,7 @@ try {
     return {
       seconds: (performance.now() - started) / 1000,
       scmRequests: scm.stats.requests - requests,
-      cachedWorkflows: world.cachedWorkflows(),
+      cachedWorkflows: await cachedWorkflows(worker),
       reevaluated: totals.reevaluated,
       reconciled: totals.reconciled,
     };
@@ -76,10 +79,11 @@ try {
     orderWatermark: Math.max(...ids),
   });
   const quiet = await sweep(state());
-  const rssAfterSweep = process.memoryUsage().rss;
+  const rssAfterSweep = rssOf(worker);
   const changedCount = Math.max(1, Math.round(count / 100));
   for (const id of ids.slice(0, changedCount)) scm.revokeDirectly(id, 4);
   const changed = await sweep(state());
+  worker.kill('SIGTERM');
 
   report('sweep', {
     certificates: count,
@@ -97,9 +101,38 @@ try {
       reconciled: changed.reconciled,
       cachedWorkflowsAfter: changed.cachedWorkflows,
     },
-    processRssMiB: { idle: Math.round(mib(rssIdle)), afterQuietSweep: Math.round(mib(rssAfterSweep)) },
+    workerRssMiB: { idle: Math.round(mib(rssIdle)), afterQuietSweep: Math.round(mib(rssAfterSweep)) },
     databaseKiBPerCertificate: Number((dbBytes() / 1024 / count).toFixed(1)),
   });
 } finally {
   await world.teardown();
+}
+
+/** The worker process's resident memory, from /proc (Linux). */
+function rssOf(worker: ChildProcess): number {
+  const status = readFileSync(`/proc/${worker.pid ?? 0}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) * 1024;
+}
+
+/** Waits until the spawned worker serves /readyz (it logs its metrics URL once polling). */
+async function waitForPolling(worker: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    worker.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const url = /"metrics":"(http:[^"]+)\/metrics"/.exec(seen)?.[1];
+      if (url) {
+        metricsUrls.set(worker, url);
+        resolve();
+      }
+    });
+    worker.once('exit', (code) => reject(new Error(`the worker exited (${String(code)})`)));
+  });
+}
+
+/** Workflows in the worker's cache, from the SDK's own gauge on the worker's /metrics. */
+async function cachedWorkflows(worker: ChildProcess): Promise<number> {
+  const text = await (await fetch(`${metricsUrls.get(worker) ?? ''}/metrics`)).text();
+  const sample = /^temporal_sticky_cache_size(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return Number(sample?.[1] ?? Number.NaN);
 }

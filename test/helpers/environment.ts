@@ -264,11 +264,14 @@ export async function rejectionOf<E extends Error>(
 }
 
 /** The real worker entry point in its own process, configured like production through the environment. */
-export function spawnWorker(world: Pick<World, 'sandbox'> & { env: { address: string } }): ChildProcess {
+export function spawnWorker(
+  world: Pick<World, 'sandbox'> & { env: { address: string } },
+  { stdout = 'ignore' }: { stdout?: 'ignore' | 'pipe' } = {},
+): ChildProcess {
   const { connector } = SANDBOX_USERS;
   const scm = world.sandbox.scmEmulator.credentials;
   return spawn(process.execPath, ['src/worker.ts'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: world.env.address,
