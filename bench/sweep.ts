@@ -64,7 +64,10 @@ try {
       workflowId: `bench-sweep-${Date.now()}`,
       args: [input],
     });
+    // Before the scrape below: /metrics reads every certificate from visibility for its gauges.
+    const rss = rssOf(worker);
     return {
+      rss,
       seconds: (performance.now() - started) / 1000,
       scmRequests: scm.stats.requests - requests,
       cachedWorkflows: await cachedWorkflows(worker),
@@ -79,11 +82,12 @@ try {
     orderWatermark: Math.max(...ids),
   });
   const quiet = await sweep(state());
-  const rssAfterSweep = rssOf(worker);
+  const rssAfterScrape = rssOf(worker);
   const changedCount = Math.max(1, Math.round(count / 100));
   for (const id of ids.slice(0, changedCount)) scm.revokeDirectly(id, 4);
   const changed = await sweep(state());
-  worker.kill('SIGTERM');
+  // Done with it: a graceful shutdown would wait on polls, and its piped output keeps this process alive.
+  worker.kill('SIGKILL');
 
   report('sweep', {
     certificates: count,
@@ -101,7 +105,12 @@ try {
       reconciled: changed.reconciled,
       cachedWorkflowsAfter: changed.cachedWorkflows,
     },
-    workerRssMiB: { idle: Math.round(mib(rssIdle)), afterQuietSweep: Math.round(mib(rssAfterSweep)) },
+    workerRssMiB: {
+      idle: Math.round(mib(rssIdle)),
+      afterQuietSweep: Math.round(mib(quiet.rss)),
+      // One scrape of /metrics: the per-certificate gauges, one series per certificate.
+      afterMetricsScrape: Math.round(mib(rssAfterScrape)),
+    },
     databaseKiBPerCertificate: Number((dbBytes() / 1024 / count).toFixed(1)),
   });
 } finally {
