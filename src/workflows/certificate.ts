@@ -139,6 +139,14 @@ const secondsSince = (start: number) => (Date.now() - start) / 1000;
 export async function certificateLifecycle(input: CertificateLifecycleInput): Promise<CertificateStatus> {
   const { issueKey, carried } = input;
   const info = workflowInfo();
+  // Which changes this run follows, decided once before anything else: a run started by older code keeps
+  // its old shape to the end (its history has none of these markers), and a patch asked for only after a
+  // local activity is sensitive to how that activity's result is replayed.
+  const changes = {
+    localRequests: patched('local-requests'),
+    batchedPublish: patched('batched-publish'),
+    fingerprintAttribute: patched('fingerprint-search-attribute'),
+  };
   const tracker: Tracker = input.standalone ? withoutIssue(issueKey, input.standalone) : jira;
   const status: CertificateStatus = {
     issueKey,
@@ -403,7 +411,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
 
   /** Makes the plan's profile fingerprint searchable: the sweep asks visibility for stale ones. */
   function indexFingerprint(fingerprint: string | null): void {
-    if (patched('fingerprint-search-attribute')) {
+    if (changes.fingerprintAttribute) {
       upsertSearchAttributes([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
     }
   }
@@ -426,7 +434,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(certificate), true);
     }
     const profileId = status.profileId ?? '';
-    const read = await (patched('local-requests')
+    const read = await (changes.localRequests
       ? localRequests.getProfileSettings(profileId)
       : requests.getProfileSettings(profileId));
     if (!read) {
@@ -565,7 +573,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   /** Checks the request's CSR against its profile. */
   function validate(request: { profileName: string | undefined; csr: string }) {
     const options = { summary: `check the CSR against profile "${request.profileName ?? '(none)'}"` };
-    return patched('local-requests')
+    return changes.localRequests
       ? localRequests.validateRequest.executeWithOptions(options, [request])
       : requests.validateRequest.executeWithOptions(options, [request]);
   }
@@ -667,7 +675,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     // A person may already have asked for the next renewal: the issue then stays in "Certificate Renewed".
     const moveTo: IssueState = replaces ? 'renewed' : 'enrolled';
     const orAlreadyIn: IssueState[] = replaces ? [] : ['renewed'];
-    if (patched('batched-publish')) {
+    if (changes.batchedPublish) {
       await tracker.publishCertificate(issueKey, {
         comment,
         filename,

@@ -14,6 +14,16 @@ const dir = new URL('./histories/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 const load = (file: string): unknown => JSON.parse(readFileSync(new URL(file, dir), 'utf8'));
 
+/**
+ * Known prefix failures, reported as TODO (run, shown, not failing the suite) until understood. This one
+ * fails on the code that recorded it too: after the timer at event 84 the replayed workflow waits again
+ * where the recorded one renewed. It was recorded on the time-skipping server.
+ */
+const PREFIX_TODO: Record<string, string> = {
+  'certificate-failing-renewal-escalated.json':
+    'prefix ending at event 105 diverges at event 88 (timer instead of upsert), also on the recording code',
+};
+
 describe('replay', () => {
   let bundle: WorkflowBundle;
   before(async () => {
@@ -44,6 +54,24 @@ describe('replay', () => {
   for (const file of files) {
     it(`replays ${file}`, async () => {
       await Worker.runReplayHistory({ workflowBundle: bundle }, historyFromJSON(load(file)));
+    });
+
+    // A worker that picks a workflow up mid-life (a restart, an eviction) replays only what happened so
+    // far, then runs the next task: each prefix ending at a started workflow task must replay too.
+    it(`replays ${file} up to each of its workflow tasks`, { todo: PREFIX_TODO[file] }, async () => {
+      const history = load(file) as { events: Array<{ eventType?: string; eventId?: string }> };
+      const cuts = history.events.flatMap((event, i) =>
+        /WORKFLOW_TASK_STARTED|WorkflowTaskStarted/.test(event.eventType ?? '') && i < history.events.length - 1
+          ? [i + 1]
+          : [],
+      );
+      const prefixes = cuts.map((cut, n) => ({
+        workflowId: `prefix-${n}`,
+        history: historyFromJSON({ ...history, events: history.events.slice(0, cut) }),
+      }));
+      for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, prefixes)) {
+        assert.equal(result.error, undefined, `${file}, ${result.workflowId}: ${String(result.error)}`);
+      }
     });
   }
 
