@@ -76,8 +76,10 @@ async function sweepByIndex(input: SweepInput): Promise<SweepTotals> {
   });
   const reconciled = changes.length > 0 ? await fleet.tellOwners({ changes, now }) : 0;
   const totals: SweepTotals = { inspected: reevaluated + reconciled, reevaluated, reconciled };
-  totals.unownedOrders = await reportUnownedOrders(input.orderWatermark ?? 0, input.scmCheckedUntil);
-  await fleet.saveSweepState({ scmCheckedUntil: now, replacedSeen });
+  const unowned = await reportUnownedOrders(input.orderWatermark ?? 0, input.scmCheckedUntil);
+  totals.unownedOrders = unowned.orders;
+  // Where the next sweep takes up, in one update of the schedule.
+  await fleet.saveSweepState({ scmCheckedUntil: now, replacedSeen, orderWatermark: unowned.watermark });
   log.info('sweep finished', { ...totals, scmChanges: changes.length, unownedOrders: totals.unownedOrders.length });
   return totals;
 }
@@ -113,7 +115,11 @@ async function sweepEveryWorkflow(input: SweepInput): Promise<SweepTotals> {
       return await continueAsNew<typeof renewalSweep>({ ...input, pageToken, totals });
     }
   } while (pageToken);
-  if (patched('unowned-orders')) totals.unownedOrders = await reportUnownedOrders(input.orderWatermark ?? 0);
+  if (patched('unowned-orders')) {
+    const unowned = await reportUnownedOrders(input.orderWatermark ?? 0);
+    totals.unownedOrders = unowned.orders;
+    await fleet.saveOrderWatermark(unowned.watermark);
+  }
   log.info('sweep finished', { ...totals, unownedOrders: totals.unownedOrders?.length ?? 0 });
   return totals;
 }
@@ -121,9 +127,13 @@ async function sweepEveryWorkflow(input: SweepInput): Promise<SweepTotals> {
 /**
  * Orders that carry the connector's token but that no workflow owns — left by a lost answer before
  * retries looked for them long enough, or placed by hand with a copied comment. Each is told on its
- * issue once; the watermark moves past every order decided, so a sweep reads only what is new.
+ * issue once. Answers them and the new watermark, past every order decided, so that the next sweep reads
+ * only what is new.
  */
-async function reportUnownedOrders(watermark: number, requestedSince?: number): Promise<TokenedOrder[]> {
+async function reportUnownedOrders(
+  watermark: number,
+  requestedSince?: number,
+): Promise<{ orders: TokenedOrder[]; watermark: number }> {
   const { orders, highest } =
     requestedSince === undefined
       ? await scm.findTokenedOrders(watermark)
@@ -137,8 +147,7 @@ async function reportUnownedOrders(watermark: number, requestedSince?: number): 
     );
   }
   // Orders still being placed are looked at again next time.
-  await fleet.saveOrderWatermark(pending.length > 0 ? Math.min(...pending) - 1 : highest);
-  return unowned;
+  return { orders: unowned, watermark: pending.length > 0 ? Math.min(...pending) - 1 : highest };
 }
 
 /** A profile change, an overdue renewal or an unmarked expiry: the workflow should plan again. */
