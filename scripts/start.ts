@@ -30,6 +30,7 @@ import { installRuntimeLogger } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
+import { loadWorkflowBundle } from '../src/workflow-bundle.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from '../src/schedule.ts';
 import { installTemporalCli } from './temporal-cli.ts';
 
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
       profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
       maxCachedWorkflows: config.maxCachedWorkflows,
+      workflowBundle: await loadWorkflowBundle(config.workflowBundle),
       revokersGroup: config.receiver.revokersGroup,
       metrics,
     });
@@ -162,6 +164,7 @@ async function main(): Promise<void> {
     profiles: sandbox.profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
+    workflowBundle: await loadWorkflowBundle(config.workflowBundle),
     metrics,
   });
   const ops = await serveOps({

@@ -42,6 +42,8 @@ export interface Config {
     revokersGroup: string | undefined;
   };
   profilesFile: string | undefined;
+  /** A workflow bundle built ahead of time (`node src/workflow-bundle.ts OUT`); otherwise built at start. */
+  workflowBundle: string | undefined;
   sandbox: { dataDir: string; jiraPort: number; scmPort: number; issuanceDelayMs: number };
 }
 
@@ -194,6 +196,7 @@ export function loadConfig(
       revokersGroup: text('JIRA_REVOKERS_GROUP'),
     },
     profilesFile: text('PROFILES_FILE'),
+    workflowBundle: text('WORKFLOW_BUNDLE'),
     sandbox: {
       dataDir: text('DATA_DIR') ?? 'data',
       jiraPort: int('JIRA_EMULATOR_PORT', 8780, 0, 65535),

@@ -5,7 +5,6 @@
  */
 import { watchFile } from 'node:fs';
 import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
@@ -24,8 +23,7 @@ import type { ConnectorMetrics } from './metrics.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { Profiles } from './profiles.ts';
 import { ScmClient } from './sectigo/client.ts';
-
-export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 /**
  * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
@@ -94,19 +92,18 @@ export interface WorkerDependencies extends Adapters {
    * replayed from its short history when its next timer fires.
    */
   maxCachedWorkflows?: number;
-  /** A prebuilt bundle (tests bundle once); otherwise the workflows are bundled at start. */
+  /** The bundled workflow code (tests bundle once); otherwise bundled at start, outside this process. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
 /** Both workers of one process: `certificates` (workflows, Jira, CSR, profile and sweep activities) and `sectigo`. */
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
   const { connection, namespace = 'default' } = deps;
-  const workflows = deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath };
   const certificates = await Worker.create({
     connection,
     namespace,
     taskQueue: TASK_QUEUE,
-    ...workflows,
+    workflowBundle: deps.workflowBundle ?? (await loadWorkflowBundle()),
     maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
     activities: {
       ...createJiraActivities({ jira: deps.jira }),

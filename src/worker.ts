@@ -20,6 +20,7 @@ import {
 import { installRuntimeLogger, log } from './log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
+import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 async function main(config: Config): Promise<void> {
   if (!config.jira || !config.sectigo || !config.temporal.address) {
@@ -45,6 +46,7 @@ async function main(config: Config): Promise<void> {
     profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
+    workflowBundle: await loadWorkflowBundle(config.workflowBundle),
     revokersGroup: config.receiver.revokersGroup,
     metrics,
   });

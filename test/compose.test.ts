@@ -77,5 +77,9 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
     assert.match(dockerfile, /^FROM node:24/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
+    // The workflows are bundled at build time, and the worker is told where: it then never loads the bundler.
+    const built = /^RUN node src\/workflow-bundle\.ts (\S+)$/m.exec(dockerfile)?.[1];
+    assert.ok(built, 'the image bundles the workflows');
+    assert.match(dockerfile, new RegExp(`^ENV WORKFLOW_BUNDLE=${built}$`, 'm'));
   });
 });

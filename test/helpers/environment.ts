@@ -22,7 +22,8 @@ import {
   type CertificateStatus,
 } from '../../src/contract.ts';
 import type { Client } from '@temporalio/client';
-import { createWorkers, DEV_SERVER_ARGS, workflowsPath } from '../../src/connector.ts';
+import { createWorkers, DEV_SERVER_ARGS } from '../../src/connector.ts';
+import { workflowsPath } from '../../src/workflow-bundle.ts';
 import type { ConnectorMetrics } from '../../src/metrics.ts';
 
 let runtimeInstalled = false;
