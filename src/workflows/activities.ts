@@ -9,14 +9,23 @@ import type { ProfileActivities } from '../activities/profiles.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
 import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract.ts';
 
-export const jira = proxyActivities<JiraActivities>({
+// Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
+const jiraRetry = {
+  initialInterval: '1 second',
+  maximumInterval: '5 minutes',
+  nonRetryableErrorTypes: [ErrorType.UpstreamRejected],
+};
+
+export const jira = proxyActivities<JiraActivities>({ startToCloseTimeout: '1 minute', retry: jiraRetry });
+
+/**
+ * Reading the issue as a local activity (workflows with the 'local-issue-read' patch): a read repeats
+ * harmlessly, and the enrollment's first workflow task then reads, checks and orders with no round trip
+ * through the server in between.
+ */
+export const localJira = proxyLocalActivities<Pick<JiraActivities, 'readCertificateIssue'>>({
   startToCloseTimeout: '1 minute',
-  // Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [ErrorType.UpstreamRejected],
-  },
+  retry: jiraRetry,
 });
 
 const requestRetry = {

@@ -51,7 +51,7 @@ import {
 } from '../contract.ts';
 import { comments, renewalRefusals, revocationRefusals, type Remedy } from '../messages.ts';
 import type { JiraActivities } from '../activities/jira.ts';
-import { jira, localRequests, requests, orders, issuance } from './activities.ts';
+import { jira, localJira, localRequests, requests, orders, issuance } from './activities.ts';
 import { decide, type Decision } from './policy/lifecycle.ts';
 import { backoffFor, manualRenewalAllowed, renewalBackoff, renewalPlan, type RenewalPlan } from './policy/renewal.ts';
 
@@ -109,6 +109,19 @@ type Tracker = Pick<
   | 'publishCertificate'
 >;
 
+/** The issue's tracker, with the issue read by a local activity. (A proxy of activities cannot be spread.) */
+function readingLocally(remote: Tracker): Tracker {
+  return {
+    readCertificateIssue: localJira.readCertificateIssue,
+    commentOnce: remote.commentOnce,
+    attachOnce: remote.attachOnce,
+    updateIssue: remote.updateIssue,
+    moveIssue: remote.moveIssue,
+    returnIssueTo: remote.returnIssueTo,
+    publishCertificate: remote.publishCertificate,
+  };
+}
+
 function withoutIssue(issueKey: string, request: { csr: string; profileName: string }): Tracker {
   const nothing = () => Promise.resolve();
   return {
@@ -146,8 +159,14 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     localRequests: patched('local-requests'),
     batchedPublish: patched('batched-publish'),
     fingerprintAttribute: patched('fingerprint-search-attribute'),
+    localIssueRead: patched('local-issue-read'),
+    orderBesideRequestComment: patched('order-beside-request-comment'),
   };
-  const tracker: Tracker = input.standalone ? withoutIssue(issueKey, input.standalone) : jira;
+  const tracker: Tracker = input.standalone
+    ? withoutIssue(issueKey, input.standalone)
+    : changes.localIssueRead
+      ? readingLocally(jira)
+      : jira;
   const status: CertificateStatus = {
     issueKey,
     // A continued run is still finishing its renewal until it has planned the next one.
@@ -513,20 +532,22 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         { key: searchAttributes.domain, value: csr.domain },
         { key: searchAttributes.profile, value: profileId },
       ]);
-      await tracker.commentOnce(
-        issueKey,
-        eventId('requested'),
-        comments.requested(
-          csr.domain,
-          csr.subjectAltNames.filter((n) => n !== csr.domain),
-          issue.profileName ?? profileId,
-          csr.keyType,
-        ),
-      );
+      const requested = () =>
+        tracker.commentOnce(
+          issueKey,
+          eventId('requested'),
+          comments.requested(
+            csr.domain,
+            csr.subjectAltNames.filter((n) => n !== csr.domain),
+            issue.profileName ?? profileId,
+            csr.keyType,
+          ),
+        );
+      if (!changes.orderBesideRequestComment) await requested();
 
       if (revocation) return 'withdrawn';
       enter('Enrolling');
-      const { certificateId } = await orders.enrollCertificate.executeWithOptions(
+      const ordered = orders.enrollCertificate.executeWithOptions(
         { summary: `order a certificate for ${csr.domain} from SCM (profile ${profileId})` },
         [
           {
@@ -539,6 +560,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           },
         ],
       );
+      const { certificateId } = changes.orderBesideRequestComment
+        ? await besideComment(ordered, requested())
+        : await ordered;
       status.certificateId = certificateId;
       upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 
@@ -576,6 +600,21 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     return changes.localRequests
       ? localRequests.validateRequest.executeWithOptions(options, [request])
       : requests.validateRequest.executeWithOptions(options, [request]);
+  }
+
+  /**
+   * The order, placed while the "requested" comment is posted: the order's failure is the enrollment's;
+   * the comment's, once the order is placed, is not (the certificate is published to the same issue next,
+   * and its steps report what Jira refuses).
+   */
+  async function besideComment<T>(order: Promise<T>, comment: Promise<void>): Promise<T> {
+    const [ordered, commented] = await Promise.allSettled([order, comment]);
+    if (ordered.status === 'rejected') throw ordered.reason;
+    if (commented.status === 'rejected') {
+      if (isCancellation(commented.reason)) throw commented.reason;
+      log.warn('could not post the "requested" comment', { issueKey, error: reasonOf(commented.reason) });
+    }
+    return ordered.value;
   }
 
   /** Waits for SCM to issue the ordered certificate and downloads it. */

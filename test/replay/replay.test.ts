@@ -37,6 +37,7 @@ describe('replay', () => {
       'certificate-enrolled-then-forced-renewal.json',
       'certificate-failing-renewal-escalated.json',
       'certificate-fingerprint-indexed-replaced-in-scm.json',
+      'certificate-issue-read-locally-order-beside-comment.json',
       'certificate-local-requests-batched-publish.json',
       'certificate-profile-removed-then-restored.json',
       'certificate-rejected-by-local-check.json',

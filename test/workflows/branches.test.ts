@@ -61,6 +61,8 @@ class FakeIssue {
   renewalRefusal: string | undefined;
   /** Set: attaching fails with a Jira 4xx (a misconfiguration the requester cannot fix). */
   attachRefused = false;
+  /** Set: Jira refuses the "requested" comment (a 4xx), the one posted while the order is placed. */
+  requestedCommentRefused = false;
   /** Resolves when collecting may answer; lets a test act while the workflow is busy. */
   issuance: Promise<void> = Promise.resolve();
   texts(): string[] {
@@ -112,6 +114,13 @@ function harness() {
       ...(fake(issueKey).lastStatusChange ? { lastStatusChange: fake(issueKey).lastStatusChange } : {}),
     }),
     commentOnce: async (issueKey: string, eventId: string, text: string) => {
+      if (fake(issueKey).requestedCommentRefused && eventId.endsWith('requested')) {
+        throw ApplicationFailure.create({
+          type: ErrorType.UpstreamRejected,
+          message: 'Jira: comment: HTTP 400: Comment body can not be empty!',
+          nonRetryable: true,
+        });
+      }
       fake(issueKey).comments.set(eventId, text);
     },
     attachOnce: async (issueKey: string, filename: string) => {
@@ -281,6 +290,16 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     assert.ok((s.renewAt ?? 0) <= (s.notAfter ?? 0) - 30 * DAY, 'renews at the window, less its jitter');
     assert.deepEqual(issue.moves, ['Certificate Enrolled']);
     assert.equal(issue.texts().filter((t) => t.startsWith('Certificate attached')).length, 1);
+  });
+
+  it('publishes what it ordered when Jira refuses the "requested" comment posted beside the order', async () => {
+    const { issue, handle } = await start((i) => (i.requestedCommentRefused = true));
+    const s = await active(handle);
+    assert.equal(issue.orders.length, 1, 'one order');
+    assert.equal(s.certificateId, issue.orders[0]);
+    assert.equal(issue.attachments.length, 1, 'the certificate is on the issue');
+    assert.deepEqual(issue.moves, ['Certificate Enrolled']);
+    assert.ok(!issue.texts().some((t) => /could not/.test(t)), 'no failure reported');
   });
 
   it('renews when due (RenewalDue), as the next run, carrying the certificate', async () => {
