@@ -15,6 +15,13 @@ export interface ParkOptions {
   count: number;
   /** The profile (id and Jira name) the certificates belong to. */
   profile?: { id: string; name: string; orgId: number; certType: number };
+  /**
+   * One validity for every certificate, a herd that expires together; by default their expiries are
+   * spread over a day.
+   */
+  validity?: { notBefore: number; notAfter: number };
+  /** A CSR for each domain, for certificates that are to renew; without it they can only wait. */
+  csr?: (domain: string) => Promise<string>;
   /** Workflow starts in flight at once. */
   concurrency?: number;
   /** Called now and then with how many are started. */
@@ -26,13 +33,15 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
   const profile = options.profile ?? { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
   const now = Date.now();
   const lifetime = 300 * 86_400_000;
+  // Unless a herd is asked for, spread over a day, so that renewals are not all planned for one instant.
+  const validity = (i: number) =>
+    options.validity ?? { notBefore: now, notAfter: now + lifetime + (i * 86_400_000) / options.count };
   const ids = options.scm.importIssued(
     Array.from({ length: options.count }, (_, i) => ({
       commonName: `park-${i + 1}.example.com`,
       orgId: profile.orgId,
       certTypeId: profile.certType,
-      // Spread over a day, so that renewals are not all planned for one instant.
-      expires: now + lifetime + (i * 86_400_000) / options.count,
+      expires: validity(i).notAfter,
     })),
   );
   let next = 0;
@@ -40,13 +49,11 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
   const startOne = async (i: number) => {
     const issueKey = `PARK-${i + 1}`;
     const domain = `park-${i + 1}.example.com`;
-    const notAfter = now + lifetime + (i * 86_400_000) / options.count;
     const current = {
       certificateId: ids[i] ?? 0,
       serialNumber: `PARK${i + 1}`,
-      notBefore: now,
-      notAfter,
-      obtainedAt: now,
+      ...validity(i),
+      obtainedAt: validity(i).notBefore,
     };
     const carried: CarriedState = {
       generation: 1,
@@ -64,7 +71,7 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
           issueKey,
           requestedBy: 'bench:park',
           triggerId: `park:${issueKey}`,
-          standalone: { csr: '', profileName: profile.name },
+          standalone: { csr: (await options.csr?.(domain)) ?? '', profileName: profile.name },
           carried,
         },
       ],

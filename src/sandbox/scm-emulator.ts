@@ -130,7 +130,10 @@ interface Order {
 interface Stats {
   requests: number;
   byOperation: Record<string, number>;
+  /** The most requests in one second of real time. */
   peakRequestsPerSecond: number;
+  /** The same by the emulator's clock: under time skipping, the seconds of the server's time. */
+  peakRequestsPerClockSecond: number;
 }
 
 const API = '/api';
@@ -151,8 +154,9 @@ export class ScmEmulator {
   readonly #orders = new Map<number, Order>();
   readonly #tokens = new Map<string, number>();
   readonly #issuing = new Map<number, Promise<void>>();
-  readonly #stats: Stats = { requests: 0, byOperation: {}, peakRequestsPerSecond: 0 };
+  readonly #stats: Stats = { requests: 0, byOperation: {}, peakRequestsPerSecond: 0, peakRequestsPerClockSecond: 0 };
   #second = { at: 0, count: 0 };
+  #clockSecond = { at: 0, count: 0 };
   #nextId = 1000;
   url = '';
 
@@ -341,6 +345,10 @@ export class ScmEmulator {
     if (this.#second.at !== second) this.#second = { at: second, count: 0 };
     this.#second.count++;
     stats.peakRequestsPerSecond = Math.max(stats.peakRequestsPerSecond, this.#second.count);
+    const clockSecond = Math.floor(this.#clock() / 1000);
+    if (this.#clockSecond.at !== clockSecond) this.#clockSecond = { at: clockSecond, count: 0 };
+    this.#clockSecond.count++;
+    stats.peakRequestsPerClockSecond = Math.max(stats.peakRequestsPerClockSecond, this.#clockSecond.count);
   }
 
   #authenticate(req: IncomingMessage): void {
