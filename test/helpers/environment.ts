@@ -174,7 +174,15 @@ export async function startSkippingSandbox(
   options: Partial<Omit<SandboxOptions, 'client'>> = {},
 ): Promise<Sandbox> {
   let offset = 0; // server time − system time
-  const follow = setInterval(() => void env.currentTimeMs().then((ms) => (offset = ms - Date.now())), 20);
+  // A reading still under way when the environment shuts down fails; the clock then just stays put.
+  const follow = setInterval(
+    () =>
+      void env
+        .currentTimeMs()
+        .then((ms) => (offset = ms - Date.now()))
+        .catch(() => undefined),
+    20,
+  );
   const sandbox = await startSandbox({
     client: env.client,
     ...options,
