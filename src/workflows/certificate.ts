@@ -154,13 +154,16 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   const info = workflowInfo();
   // Which changes this run follows, decided once before anything else: a run started by older code keeps
   // its old shape to the end (its history has none of these markers), and a patch asked for only after a
-  // local activity is sensitive to how that activity's result is replayed.
+  // local activity is sensitive to how that activity's result is replayed. A run started today records one
+  // marker for all five (each marker costs two events, the SDK's TemporalChangeVersion upsert with it);
+  // runs from before recorded each one.
+  const today = patched('changes-1-to-5');
   const changes = {
-    localRequests: patched('local-requests'),
-    batchedPublish: patched('batched-publish'),
-    fingerprintAttribute: patched('fingerprint-search-attribute'),
-    localIssueRead: patched('local-issue-read'),
-    orderBesideRequestComment: patched('order-beside-request-comment'),
+    localRequests: today || patched('local-requests'),
+    batchedPublish: today || patched('batched-publish'),
+    fingerprintAttribute: today || patched('fingerprint-search-attribute'),
+    localIssueRead: today || patched('local-issue-read'),
+    orderBesideRequestComment: today || patched('order-beside-request-comment'),
   };
   const tracker: Tracker = input.standalone
     ? withoutIssue(issueKey, input.standalone)
