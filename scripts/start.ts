@@ -28,6 +28,7 @@ import { searchAttributes } from '../src/contract.ts';
 import { listen } from '../src/http.ts';
 import { installRuntimeLogger } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
+import type { Profiles } from '../src/profiles.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { startSandbox } from '../src/sandbox/sandbox.ts';
 import { loadWorkflowBundle } from '../src/workflow-bundle.ts';
@@ -88,7 +89,12 @@ async function main(): Promise<void> {
   const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   installRuntimeLogger('warn', sdkMetricsAddress);
   const t = await temporal(config);
-  const metrics = new ConnectorMetrics({ fleet: fleetReader(t.client), sdkMetricsAddress });
+  let profiles: Profiles | undefined; // loaded below, from the file or the sandbox's
+  const fleet = fleetReader(t.client, {
+    series: config.certificateSeries,
+    profileIds: () => profiles?.all.map((p) => p.id) ?? [],
+  });
+  const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress });
   const pollingMs = config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined;
   const trigger = (receiverUrl: string | undefined): [string, string] =>
     receiverUrl
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     }
     await ensureSweepSchedule(t.client);
     await ensureJiraPolling(t.client, pollingMs);
-    const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
+    profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
     const workers = await createWorkers({
       connection: t.connection,
       client: t.client,
@@ -153,6 +159,7 @@ async function main(): Promise<void> {
     observer: metrics.observeCall,
     trigger: config.trigger.kind,
   });
+  profiles = sandbox.profiles;
   await ensureSweepSchedule(t.client);
   await ensureJiraPolling(t.client, pollingMs);
   const workers = await createWorkers({

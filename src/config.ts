@@ -27,6 +27,8 @@ export interface Config {
   maxCachedWorkflows: number;
   /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
   metrics: { host: string; port: number };
+  /** Which certificates get series of their own in /metrics: all, or those that need attention. */
+  certificateSeries: 'all' | 'attention';
   /** How Jira events arrive: its webhooks reach the receiver, or the worker polls Jira (JIRA_TRIGGER=polling). */
   trigger: { kind: 'webhook' } | { kind: 'polling'; intervalMs: number };
   jira: JiraConfig | undefined;
@@ -185,6 +187,7 @@ export function loadConfig(
       host: text('METRICS_HOST') ?? '0.0.0.0',
       port: int('METRICS_PORT', 9464, 0, 65535),
     },
+    certificateSeries: text('METRICS_CERTIFICATE_SERIES') === 'attention' ? 'attention' : 'all',
     jira,
     sectigo,
     sectigoRequestsPerSecond: int('SECTIGO_MAX_REQUESTS_PER_SECOND', 10, 1, 10_000),
@@ -204,6 +207,10 @@ export function loadConfig(
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
     },
   };
+  const series = text('METRICS_CERTIFICATE_SERIES');
+  if (series !== undefined && series !== 'all' && series !== 'attention') {
+    problems.push(`METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "${series}"`);
+  }
   const trigger = text('JIRA_TRIGGER');
   if (trigger !== undefined && trigger !== 'webhook' && trigger !== 'polling') {
     problems.push(`JIRA_TRIGGER must be "webhook" (the default) or "polling", not "${trigger}"`);

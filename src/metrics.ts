@@ -8,7 +8,7 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { RUNNING_CERTIFICATES, searchAttributes, type MeasuredOperation } from './contract.ts';
+import { literal, RUNNING_CERTIFICATES, searchAttributes, type MeasuredOperation } from './contract.ts';
 import { log } from './log.ts';
 
 /** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */
@@ -34,9 +34,19 @@ export interface FleetEntry {
 const DURATION_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86_400];
 const REQUEST_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * What one reading of visibility gives. `entries` carry the per-certificate series; when `activeByProfile`
+ * is there, `entries` hold only the certificates that need attention, and the Active ones are counted
+ * from it instead.
+ */
+export interface Fleet {
+  entries: FleetEntry[];
+  activeByProfile?: Map<string, number>;
+}
+
 export interface MetricsOptions {
   /** Reads the fleet; without it the certificate gauges are empty (the receiver, some tests). */
-  fleet?: () => Promise<FleetEntry[]>;
+  fleet?: () => Promise<Fleet>;
   /** How long one reading of the fleet serves scrapes (default 30 s). */
   fleetTtlMs?: number;
   /** Where the SDK's Prometheus exporter listens; its text is served with ours. */
@@ -47,7 +57,7 @@ export interface MetricsOptions {
 export class ConnectorMetrics {
   readonly registry = new Registry();
   readonly #options: MetricsOptions;
-  #fleet: { at: number; entries: Promise<FleetEntry[]> } | undefined;
+  #fleet: { at: number; read: Promise<Fleet> } | undefined;
   readonly #durations: Histogram<'operation' | 'profile'>;
   readonly #failures: Counter<'operation' | 'type'>;
   readonly #requests: Counter<'system' | 'operation' | 'code'>;
@@ -68,7 +78,11 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of await readFleet()) this.inc({ phase: entry.phase, profile: entry.profile });
+        const { entries, activeByProfile } = await readFleet();
+        for (const [profile, count] of activeByProfile ?? []) this.set({ phase: 'Active', profile }, count);
+        for (const entry of entries) {
+          if (!activeByProfile || entry.phase !== 'Active') this.inc({ phase: entry.phase, profile: entry.profile });
+        }
       },
     });
     new Gauge({
@@ -78,7 +92,7 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of await readFleet()) {
+        for (const entry of (await readFleet()).entries) {
           if (!entry.notAfter || entry.phase === 'Revoked') continue;
           this.set(labelsOf(entry), Math.round((entry.notAfter.getTime() - now()) / 1000));
         }
@@ -91,7 +105,7 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of await readFleet()) {
+        for (const entry of (await readFleet()).entries) {
           if (!entry.renewAt) continue;
           this.set(labelsOf(entry), Math.round((entry.renewAt.getTime() - now()) / 1000));
         }
@@ -160,19 +174,19 @@ export class ConnectorMetrics {
     }
   }
 
-  #readFleet(): Promise<FleetEntry[]> {
+  #readFleet(): Promise<Fleet> {
     const read = this.#options.fleet;
-    if (!read) return Promise.resolve([]);
+    if (!read) return Promise.resolve({ entries: [] });
     const at = Date.now();
     if (!this.#fleet || at - this.#fleet.at >= (this.#options.fleetTtlMs ?? 30_000)) {
-      const entries = read().catch((err: unknown) => {
+      const fleet = read().catch((err: unknown) => {
         log.warn('could not read the certificates from visibility', { error: (err as Error).message });
         this.#fleet = undefined;
-        return [];
+        return { entries: [] };
       });
-      this.#fleet = { at, entries };
+      this.#fleet = { at, read: fleet };
     }
-    return this.#fleet.entries;
+    return this.#fleet.read;
   }
 }
 
@@ -185,24 +199,67 @@ function labelsOf(entry: FleetEntry) {
   };
 }
 
-/** Every running certificate workflow, from its search attributes (one visibility page per 1,000). */
-export function fleetReader(client: Client): () => Promise<FleetEntry[]> {
+/** Which certificates get series of their own: every one, or only those that need attention. */
+export type CertificateSeries = 'all' | 'attention';
+
+/** How far ahead an expiry needs attention: the longest escalation before expiry, and then some. */
+export const ATTENTION_DAYS = 30;
+
+export interface FleetReaderOptions {
+  series?: CertificateSeries;
+  /** The configured profiles' ids, for counting the Active certificates of each (with `attention`). */
+  profileIds?: () => string[];
+  now?: () => number;
+}
+
+/**
+ * Reads the certificates from their search attributes (one visibility page per 1,000). With `all`, every
+ * running certificate; with `attention`, only those not Active, renewing late or expiring within
+ * ATTENTION_DAYS — what the alerts look at — and the Active ones counted per profile, so that neither the
+ * worker's memory nor the reading grows with a healthy fleet.
+ */
+export function fleetReader(client: Client, options: FleetReaderOptions = {}): () => Promise<Fleet> {
+  const now = options.now ?? Date.now;
   return async () => {
-    const entries: FleetEntry[] = [];
-    for await (const run of client.workflow.list({ query: RUNNING_CERTIFICATES, pageSize: 1000 })) {
-      const attrs = run.typedSearchAttributes;
-      entries.push({
-        issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
-        domain: attrs.get(searchAttributes.domain) ?? '',
-        profile: attrs.get(searchAttributes.profile) ?? '',
-        certificateId: attrs.get(searchAttributes.certificateId) ?? '',
-        phase: attrs.get(searchAttributes.status) ?? 'Validating',
-        notAfter: attrs.get(searchAttributes.notAfter),
-        renewAt: attrs.get(searchAttributes.renewAt),
-      });
+    if (options.series !== 'attention') return { entries: await listCertificates(client, RUNNING_CERTIFICATES) };
+    const at = now();
+    const soon = new Date(at + ATTENTION_DAYS * 86_400_000).toISOString();
+    const attention =
+      `${RUNNING_CERTIFICATES} AND (${searchAttributes.status.name} != 'Active'` +
+      ` OR ${searchAttributes.notAfter.name} < '${soon}'` +
+      ` OR ${searchAttributes.renewAt.name} < '${new Date(at).toISOString()}')`;
+    const active = `${RUNNING_CERTIFICATES} AND ${searchAttributes.status.name} = 'Active'`;
+    const activeByProfile = new Map<string, number>();
+    let counted = 0;
+    for (const profile of options.profileIds?.() ?? []) {
+      const { count } = await client.workflow.count(
+        `${active} AND ${searchAttributes.profile.name} = ${literal(profile)}`,
+      );
+      if (count > 0) activeByProfile.set(profile, count);
+      counted += count;
     }
-    return entries;
+    // Active certificates of a profile no longer configured.
+    const rest = (await client.workflow.count(active)).count - counted;
+    if (rest > 0) activeByProfile.set('', rest);
+    return { entries: await listCertificates(client, attention), activeByProfile };
   };
+}
+
+async function listCertificates(client: Client, query: string): Promise<FleetEntry[]> {
+  const entries: FleetEntry[] = [];
+  for await (const run of client.workflow.list({ query, pageSize: 1000 })) {
+    const attrs = run.typedSearchAttributes;
+    entries.push({
+      issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
+      domain: attrs.get(searchAttributes.domain) ?? '',
+      profile: attrs.get(searchAttributes.profile) ?? '',
+      certificateId: attrs.get(searchAttributes.certificateId) ?? '',
+      phase: attrs.get(searchAttributes.status) ?? 'Validating',
+      notAfter: attrs.get(searchAttributes.notAfter),
+      renewAt: attrs.get(searchAttributes.renewAt),
+    });
+  }
+  return entries;
 }
 
 /** A loopback port free right now, for the SDK's exporter (which needs a fixed address). */

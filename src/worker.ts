@@ -35,8 +35,12 @@ async function main(config: Config): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), namespace });
   await ensureSweepSchedule(client);
-  const metrics = new ConnectorMetrics({ fleet: fleetReader(client), sdkMetricsAddress });
   const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
+  const fleet = fleetReader(client, {
+    series: config.certificateSeries,
+    profileIds: () => profiles.all.map((p) => p.id),
+  });
+  const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress });
   const workers = await createWorkers({
     connection,
     client,

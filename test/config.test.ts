@@ -40,6 +40,17 @@ describe('configuration', () => {
     assert.equal(config.sectigo?.auth.kind, 'oauth');
   });
 
+  it('gives certificates series of their own in /metrics: all by default, or those that need attention', () => {
+    assert.equal(loadConfig({}).certificateSeries, 'all');
+    assert.equal(loadConfig({ METRICS_CERTIFICATE_SERIES: 'attention' }).certificateSeries, 'attention');
+    assert.throws(
+      () => loadConfig({ METRICS_CERTIFICATE_SERIES: 'some' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes('METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "some"'),
+    );
+  });
+
   it('reports every problem at once', () => {
     const err = (() => {
       try {

@@ -117,6 +117,42 @@ describe('metrics and health', () => {
     );
   });
 
+  it('with METRICS_CERTIFICATE_SERIES=attention: series only for certificates that need attention, the rest counted', async () => {
+    const healthy = await enroll('healthy-metrics.example.com');
+    const renewalDue = await enroll('due-metrics.example.com');
+    world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
+    try {
+      await handle(renewalDue).executeUpdate(renewUpdate, {
+        args: [{ requestedBy: 'operator', force: true, requestId: 'metrics-attention' }],
+      });
+      await untilPhase(world.env.client, renewalDue, 'RenewalDue');
+    } finally {
+      world.sandbox.scmEmulator.faults.refuseRenewals = null;
+    }
+    const attention = new ConnectorMetrics({
+      fleet: fleetReader(world.env.client, {
+        series: 'attention',
+        profileIds: () => world.sandbox.profiles.all.map((p) => p.id),
+      }),
+      fleetTtlMs: 0,
+    });
+    const { all, focused } = await eventually(async () => {
+      const [all, focused] = [await scrape(), await attention.text()];
+      // Visibility is eventually consistent: wait until it shows the refused renewal to both readers.
+      return sample(all, 'certificate_count', { phase: 'RenewalDue' }) !== undefined &&
+        sample(focused, 'certificate_count', { phase: 'RenewalDue' }) !== undefined
+        ? { all, focused }
+        : undefined;
+    }, 'the renewal-due certificate in visibility');
+    assert.ok(sample(all, 'certificate_expiry_seconds', { issue_key: healthy }) !== undefined);
+    assert.equal(sample(focused, 'certificate_expiry_seconds', { issue_key: healthy }), undefined, 'a healthy one');
+    assert.ok(sample(focused, 'certificate_expiry_seconds', { issue_key: renewalDue }) !== undefined, 'a due one');
+    for (const phase of ['Active', 'RenewalDue']) {
+      const labels = { phase, profile: 'ov-server' };
+      assert.equal(sample(focused, 'certificate_count', labels), sample(all, 'certificate_count', labels), phase);
+    }
+  });
+
   it('answers /healthz, and /readyz with each check, failing while no profile is loaded', async () => {
     assert.equal((await fetch(`${ops.url}/healthz`)).status, 200);
     const ready = await fetch(`${ops.url}/readyz`);
