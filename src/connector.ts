@@ -16,7 +16,7 @@ import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
 import { DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
-import { SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
+import { searchAttributes, SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
 import { JiraClient } from './jira/client.ts';
 import { log } from './log.ts';
 import type { ConnectorMetrics } from './metrics.ts';
@@ -132,6 +132,35 @@ export function metricsSinks(metrics?: ConnectorMetrics): InjectedSinks<Certific
       failed: { fn: (_info, operation, type) => metrics?.failed(operation, type) },
     },
   };
+}
+
+/** Search attribute types as the operator service numbers them (temporal.api.enums.v1.IndexedValueType). */
+const INDEXED_TYPES = { KEYWORD: 2, DATETIME: 6 } as const;
+
+/**
+ * The search attributes the workflows write that the namespace lacks (or holds with another type), each
+ * with the command that registers it. A workflow that writes an unregistered one fails every task, so
+ * the worker checks before it polls. An account that may not list them (a Cloud API key, say) is told
+ * so and not stopped.
+ */
+export async function missingSearchAttributes(client: Client, namespace: string): Promise<string[]> {
+  let registered: Record<string, number>;
+  try {
+    ({ customAttributes: registered } = await client.connection.operatorService.listSearchAttributes({ namespace }));
+  } catch (err) {
+    log.warn('could not list the namespace’s search attributes; not checked', { error: (err as Error).message });
+    return [];
+  }
+  return Object.values(searchAttributes).flatMap((key) => {
+    const type = key.type === 'DATETIME' ? 'DATETIME' : 'KEYWORD';
+    if (registered[key.name] === INDEXED_TYPES[type]) return [];
+    const fix = `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${type === 'DATETIME' ? 'Datetime' : 'Keyword'}`;
+    return [
+      registered[key.name] === undefined
+        ? `search attribute ${key.name} is not registered in namespace ${namespace}: ${fix}`
+        : `search attribute ${key.name} is registered in namespace ${namespace} with another type than ${type}`,
+    ];
+  });
 }
 
 /** What the worker's /readyz checks: Temporal answers, profiles are loaded, both workers poll. */

@@ -13,6 +13,7 @@ import {
   connectScm,
   createWorkers,
   loadProfiles,
+  missingSearchAttributes,
   runWorkers,
   serveOps,
   workerReadiness,
@@ -34,6 +35,8 @@ async function main(config: Config): Promise<void> {
   const { address, namespace } = config.temporal;
   const connection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }), namespace });
+  const missing = await missingSearchAttributes(client, namespace);
+  if (missing.length > 0) throw new ConfigError(missing);
   await ensureSweepSchedule(client);
   const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
   const fleet = fleetReader(client, {
