@@ -323,6 +323,11 @@ export interface PollCursor {
   handled: string[];
   /** Epoch ms when polling began: changes before it belong to whatever triggered the workflows then. */
   startedAt: number;
+  /**
+   * Issues whose changelog the last poll read, with their `updated` then: an issue that shows the same
+   * `updated` again has no new entry, and its changelog is not read again.
+   */
+  read?: Record<string, string>;
 }
 
 /** One event the polling trigger handled, and what came of it. */

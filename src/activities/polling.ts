@@ -51,7 +51,7 @@ export function createPollingActivities({
       const progress = activityInfo().heartbeatDetails as { handled?: string[] } | undefined;
       const done = new Set([...cursor.handled, ...(progress?.handled ?? [])]);
       const from = Math.max(cursor.startedAt, cursor.since - POLL_OVERLAP_MS);
-      const changes = await changesSince(jira, from);
+      const { changes, read } = await changesSince(jira, from, cursor.read ?? {});
       const handled: PolledEvent[] = [];
       for (const change of changes) {
         if (done.has(change.id)) continue;
@@ -67,18 +67,29 @@ export function createPollingActivities({
       }
       const since = Math.max(cursor.since, ...changes.map((c) => c.at));
       const keep = new Set(changes.filter((c) => c.at >= since - POLL_OVERLAP_MS).map((c) => c.id));
-      return { cursor: { ...cursor, since, handled: [...done].filter((id) => keep.has(id)) }, handled };
+      return { cursor: { ...cursor, since, handled: [...done].filter((id) => keep.has(id)), read }, handled };
     },
   };
 }
 
 export type PollingActivities = ReturnType<typeof createPollingActivities>;
 
-/** Every creation and changelog entry in the project from `from` on, oldest first, as webhook events. */
-async function changesSince(jira: JiraClient, from: number): Promise<Derived[]> {
+/**
+ * Every creation and changelog entry in the project from `from` on, oldest first, as webhook events; and
+ * the `updated` of each issue found, for the next poll. The changelog of an issue whose `updated` is the
+ * one `read` last time is not read again: every new entry changes it.
+ */
+async function changesSince(
+  jira: JiraClient,
+  from: number,
+  lastRead: Record<string, string>,
+): Promise<{ changes: Derived[]; read: Record<string, string> }> {
   const issues = await jira.recentlyUpdated((Date.now() - from) / 60_000);
   const changes: Derived[] = [];
+  const read: Record<string, string> = {};
   for (const { key, fields } of issues) {
+    const updated = typeof fields.updated === 'string' ? fields.updated : undefined;
+    if (updated !== undefined) read[key] = updated;
     const created = typeof fields.created === 'string' ? Date.parse(fields.created) : NaN;
     if (created >= from) {
       const creator = (fields.creator ?? fields.reporter) as JiraEvent['user'];
@@ -89,6 +100,7 @@ async function changesSince(jira: JiraClient, from: number): Promise<Derived[]> 
         event: { webhookEvent: 'jira:issue_created', user: creator, issue: { key, fields } },
       });
     }
+    if (updated !== undefined && lastRead[key] === updated) continue;
     for (const entry of await jira.changelog(key)) {
       if (!(entry.created >= from)) continue;
       changes.push({
@@ -104,5 +116,6 @@ async function changesSince(jira: JiraClient, from: number): Promise<Derived[]> 
       });
     }
   }
-  return changes.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id, 'en', { numeric: true }));
+  changes.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id, 'en', { numeric: true }));
+  return { changes, read };
 }

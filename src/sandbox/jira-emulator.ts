@@ -348,6 +348,11 @@ export class JiraEmulator {
     });
   }
 
+  /** How many requests each route has answered (`GET /rest/api/3/issue/:key/changelog`: n). */
+  served(route: string): number {
+    return this.#router.served.get(route) ?? 0;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://jira');
     try {

@@ -11,7 +11,10 @@ export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
 
 /** Matches `METHOD /path/:param` patterns in order; unmatched requests go to `notFound`. */
 export class Router {
-  readonly #routes: Array<{ method: string; pattern: RegExp; keys: string[]; handler: RouteHandler }> = [];
+  readonly #routes: Array<{ method: string; path: string; pattern: RegExp; keys: string[]; handler: RouteHandler }> =
+    [];
+  /** Requests matched so far, by route (`GET /rest/api/3/issue/:key/changelog`). */
+  readonly served = new Map<string, number>();
 
   on(method: string, path: string, handler: RouteHandler): this {
     const keys: string[] = [];
@@ -19,7 +22,7 @@ export class Router {
       keys.push(key);
       return '([^/]+)';
     });
-    this.#routes.push({ method, pattern: new RegExp(`^${source}/?$`), keys, handler });
+    this.#routes.push({ method, path, pattern: new RegExp(`^${source}/?$`), keys, handler });
     return this;
   }
 
@@ -31,6 +34,8 @@ export class Router {
       if (!found) continue;
       const params: Record<string, string> = {};
       route.keys.forEach((key, i) => (params[key] = decodeURIComponent(found[i + 1] ?? '')));
+      const name = `${method} ${route.path}`;
+      this.served.set(name, (this.served.get(name) ?? 0) + 1);
       return { handler: route.handler, params };
     }
     return undefined;

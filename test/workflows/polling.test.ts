@@ -11,7 +11,12 @@ import { ensureJiraPolling } from '../../src/schedule.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
 interface IssueView {
-  fields: { status: { name: string }; attachment: unknown[]; comment: { comments: Array<{ body: unknown }> } };
+  fields: {
+    status: { name: string };
+    updated: string;
+    attachment: unknown[];
+    comment: { comments: Array<{ body: unknown }> };
+  };
 }
 
 describe('the polling trigger', () => {
@@ -57,12 +62,20 @@ describe('the polling trigger', () => {
     await active(key);
     assert.equal(ordersFor('while-down.example.com').length, 1);
 
-    // A few more polls go over the same changes (the overlap re-reads them) without handling them again.
-    const { polls } = await poller().query(jiraPollingStatusQuery);
+    // A few more polls go over the same changes (the overlap finds the issues again) without handling them
+    // again, and without reading the changelog of an issue that has not changed since the last read.
+    const changelogReads = () => world.sandbox.jiraEmulator.served('GET /rest/api/3/issue/:key/changelog');
+    const { polls } = await eventually(async () => {
+      // Once the enrollment's last write has been polled: the issue then stays as it is.
+      const now = await poller().query(jiraPollingStatusQuery);
+      return now.cursor.read?.[key] === String(issue(key).fields.updated) ? now : undefined;
+    }, 'a poll that saw the issue as it is now');
+    const readsBefore = changelogReads();
     const status = await eventually(async () => {
       const now = await poller().query(jiraPollingStatusQuery);
       return now.polls >= polls + 3 ? now : undefined;
     }, 'three more polls');
+    assert.equal(changelogReads(), readsBefore, 'no changelog read again for unchanged issues');
     const ids = status.recent.map((event) => event.id);
     assert.equal(new Set(ids).size, ids.length, `an event handled twice: ${ids.join(', ')}`);
     assert.equal(status.handledTotal, ids.length);
