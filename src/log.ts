@@ -34,6 +34,9 @@ const SDK_LEVELS: Record<LogLevel, Level> = {
   ERROR: 'error',
 };
 
+/** SDK warnings that describe the connector's design, not a problem: the `sectigo` worker runs activities only. */
+const EXPECTED_WARNINGS = new Set(['No workflows registered, not polling for workflow tasks']);
+
 /**
  * Installs the Temporal runtime with its logs routed into this logger, at `level` and above (default
  * LOG_LEVEL, else info), and — given `sdkMetricsAddress` — its Prometheus exporter listening there (the
@@ -45,7 +48,7 @@ export function installRuntimeLogger(level?: Level, sdkMetricsAddress?: string):
   const logger = new DefaultLogger(sdkLevel, (entry: LogEntry) => {
     const { sdkComponent, ...meta } = entry.meta ?? {};
     write(
-      SDK_LEVELS[entry.level],
+      EXPECTED_WARNINGS.has(entry.message) ? 'debug' : SDK_LEVELS[entry.level],
       entry.message,
       { ...(sdkComponent ? { component: sdkComponent } : {}), ...meta },
       new Date(Number(entry.timestampNanos / 1_000_000n)),
