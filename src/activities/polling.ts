@@ -15,6 +15,9 @@ import { log } from '../log.ts';
  */
 export const POLL_OVERLAP_MS = 5 * 60_000;
 
+/** How close a comment's time must be to a revocation's changelog entry to be its dialog's comment. */
+const DIALOG_COMMENT_MS = 2000;
+
 export interface PollOutcome {
   cursor: PollCursor;
   handled: PolledEvent[];
@@ -103,6 +106,13 @@ async function changesSince(
     if (updated !== undefined && lastRead[key] === updated) continue;
     for (const entry of await jira.changelog(key)) {
       if (!(entry.created >= from)) continue;
+      // The comment typed in the "Revoke Certificate" dialog is no part of the changelog: the comment its
+      // author wrote at the same moment is.
+      const revoked = entry.items.some((i) => i.field === 'status' && i.toString === jira.names.statuses.revoked);
+      const comment =
+        revoked && entry.author.accountId
+          ? await jira.commentNear(key, entry.author.accountId, entry.created, DIALOG_COMMENT_MS)
+          : undefined;
       changes.push({
         id: `changelog:${entry.id}`,
         at: entry.created,
@@ -112,6 +122,7 @@ async function changesSince(
           user: entry.author,
           issue: { key, fields },
           changelog: { id: entry.id, items: entry.items },
+          ...(comment !== undefined ? { comment: { body: comment } } : {}),
         },
       });
     }

@@ -281,6 +281,21 @@ export class JiraClient {
     return true;
   }
 
+  /**
+   * The comment `accountId` wrote within `withinMs` of `at` (epoch ms), newest first: a transition's dialog
+   * comment, which the changelog does not carry. Only the latest page is read.
+   */
+  async commentNear(issueKey: string, accountId: string, at: number, withinMs: number): Promise<unknown> {
+    assertIssueKey(issueKey);
+    const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>
+      this.#jira.issueComments.getComments({ issueIdOrKey: issueKey, orderBy: '-created', maxResults: 50 }),
+    );
+    const found = (page.comments ?? []).find(
+      (c) => c.author?.accountId === accountId && Math.abs(new Date(c.created ?? NaN).getTime() - at) <= withinMs,
+    );
+    return found?.body;
+  }
+
   async #hasComment(issueKey: string, eventId: string): Promise<boolean> {
     for (let startAt = 0; ;) {
       const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>

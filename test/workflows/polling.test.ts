@@ -86,8 +86,8 @@ describe('the polling trigger', () => {
     }
   });
 
-  it('takes a revocation the same way, with the reason chosen in the dialog', async () => {
-    await world.alice.revoke('CERT-1', 'Superseded');
+  it('takes a revocation the same way, with the reason chosen and the comment typed in the dialog', async () => {
+    await world.alice.revoke('CERT-1', 'Superseded', 'Moved to the new load balancer.');
     const final = (await world.env.client.workflow.getHandle(certificateWorkflowId('CERT-1')).result()) as {
       phase: string;
     };
@@ -97,5 +97,8 @@ describe('the polling trigger', () => {
       () => (issue('CERT-1').fields.status.name === 'Certificate Revoked' ? true : undefined),
       'CERT-1 in Certificate Revoked',
     );
+    const said = comments('CERT-1').find((c) => c.startsWith('Certificate revoked')) ?? '';
+    assert.match(said, /reason: Superseded/);
+    assert.match(said, /Moved to the new load balancer\./, 'the dialog comment, found beside the changelog');
   });
 });
