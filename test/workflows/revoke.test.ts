@@ -213,6 +213,20 @@ describe('revocation', () => {
       jira.faults.commentOutage = true; // the comment cannot be posted: the workflow waits there
       await world.alice.revoke(key, 'Key compromise');
       await eventually(() => (orders(domain)[0]?.status === 'Revoked' ? true : undefined), 'revoked in SCM');
+      // Killed once the revocation is recorded as done: the run then waits only for the comment. (Killed
+      // before that, the retried revocation would meet SCM's "already revoked", another call.)
+      await eventually(async () => {
+        const events = (await handle(key).fetchHistory()).events ?? [];
+        const scheduled = events.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'revokeCertificate',
+        );
+        const done = events.some(
+          (e) =>
+            scheduled?.eventId != null &&
+            String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
+        );
+        return done ? true : undefined;
+      }, 'the revocation recorded as done');
       child.kill('SIGKILL');
       await once(child, 'exit');
       assert.ok(!comments(key).some((c) => c.includes('revoked on')), 'not yet said');
