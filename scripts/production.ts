@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { searchAttributes } from '../src/contract.ts';
+import { searchAttributeRegistrations } from '../src/contract.ts';
 
 /** The server release: temporalio/auto-setup and temporalio/admin-tools in docker-compose.yml carry the same tag. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
@@ -329,9 +329,7 @@ async function registerNamespace(address: string, server: ChildProcess, dir: str
         workflowExecutionRetentionPeriod: msToTs('3 days'),
       });
     }
-    const wanted = Object.fromEntries(
-      Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? 6 : 2]), // DATETIME : KEYWORD
-    );
+    const wanted = Object.fromEntries(searchAttributeRegistrations.map((r) => [r.name, r.indexedValueType]));
     // A new namespace reaches every service's cache within seconds; until then adding attributes fails.
     for (;;) {
       exitedEarly();

@@ -16,7 +16,7 @@ import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
 import { DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
-import { searchAttributes, SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
+import { searchAttributeRegistrations, SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
 import { JiraClient } from './jira/client.ts';
 import { log } from './log.ts';
 import type { ConnectorMetrics } from './metrics.ts';
@@ -134,9 +134,6 @@ export function metricsSinks(metrics?: ConnectorMetrics): InjectedSinks<Certific
   };
 }
 
-/** Search attribute types as the operator service numbers them (temporal.api.enums.v1.IndexedValueType). */
-const INDEXED_TYPES = { KEYWORD: 2, DATETIME: 6 } as const;
-
 /**
  * The search attributes the workflows write that the namespace lacks (or holds with another type), each
  * with the command that registers it. A workflow that writes an unregistered one fails every task, so
@@ -151,14 +148,13 @@ export async function missingSearchAttributes(client: Client, namespace: string)
     log.warn('could not list the namespace’s search attributes; not checked', { error: (err as Error).message });
     return [];
   }
-  return Object.values(searchAttributes).flatMap((key) => {
-    const type = key.type === 'DATETIME' ? 'DATETIME' : 'KEYWORD';
-    if (registered[key.name] === INDEXED_TYPES[type]) return [];
-    const fix = `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${type === 'DATETIME' ? 'Datetime' : 'Keyword'}`;
+  return searchAttributeRegistrations.flatMap(({ name, indexedValueType, cliType }) => {
+    if (registered[name] === indexedValueType) return [];
+    const fix = `temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${cliType}`;
     return [
-      registered[key.name] === undefined
-        ? `search attribute ${key.name} is not registered in namespace ${namespace}: ${fix}`
-        : `search attribute ${key.name} is registered in namespace ${namespace} with another type than ${type}`,
+      registered[name] === undefined
+        ? `search attribute ${name} is not registered in namespace ${namespace}: ${fix}`
+        : `search attribute ${name} is registered in namespace ${namespace} with another type than ${cliType}`,
     ];
   });
 }

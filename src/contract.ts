@@ -75,6 +75,20 @@ export const searchAttributes = {
   profileFingerprint: defineSearchAttributeKey('CertificateProfileFingerprint', SearchAttributeType.KEYWORD),
 } as const;
 
+/**
+ * Each search attribute as a namespace registers it: its type as the operator service numbers it
+ * (temporal.api.enums.v1.IndexedValueType: KEYWORD 2, DATETIME 6) and as the CLI's `--type` names it.
+ */
+export const searchAttributeRegistrations: ReadonlyArray<{
+  name: string;
+  indexedValueType: number;
+  cliType: 'Keyword' | 'Datetime';
+}> = Object.values(searchAttributes).map((key) =>
+  key.type === 'DATETIME'
+    ? { name: key.name, indexedValueType: 6, cliType: 'Datetime' as const }
+    : { name: key.name, indexedValueType: 2, cliType: 'Keyword' as const },
+);
+
 /** How the workflow was started: by whom, from which Jira event. */
 export interface CertificateRequest {
   issueKey: string;

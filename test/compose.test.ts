@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION } from '../scripts/production.ts';
-import { searchAttributes } from '../src/contract.ts';
+import { searchAttributeRegistrations } from '../src/contract.ts';
 
 interface Service {
   image?: string;
@@ -40,9 +40,8 @@ describe('docker-compose.yml', () => {
 
   it('registers every search attribute the workflows use, with its type', () => {
     const command = ([] as string[]).concat(services['temporal-admin']?.command ?? []).join(' ');
-    for (const key of Object.values(searchAttributes)) {
-      const type = key.type === 'DATETIME' ? 'Datetime' : 'Keyword';
-      assert.match(command, new RegExp(`--name ${key.name} --type ${type}\\b`), key.name);
+    for (const { name, cliType } of searchAttributeRegistrations) {
+      assert.match(command, new RegExp(`--name ${name} --type ${cliType}\\b`), name);
     }
   });
 

@@ -16,6 +16,7 @@ import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import {
   certificateWorkflowId,
+  searchAttributeRegistrations,
   searchAttributes,
   statusQuery,
   type CertificatePhase,
@@ -154,13 +155,9 @@ export async function startTimeSkipping(launcher: string): Promise<TestWorkflowE
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: launcher } },
   });
-  const KEYWORD = 2;
-  const DATETIME = 6;
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.values(searchAttributes).map((k) => [k.name, k.type === 'DATETIME' ? DATETIME : KEYWORD]),
-    ),
+    searchAttributes: Object.fromEntries(searchAttributeRegistrations.map((r) => [r.name, r.indexedValueType])),
   });
   return env;
 }
