@@ -171,6 +171,7 @@ export function loadConfig(
   }
 
   const receiverPort = int('RECEIVER_PORT', 8782, 0, 65535);
+  const series = text('METRICS_CERTIFICATE_SERIES');
   const config: Config = {
     temporal: {
       address: text('TEMPORAL_ADDRESS'),
@@ -187,7 +188,7 @@ export function loadConfig(
       host: text('METRICS_HOST') ?? '0.0.0.0',
       port: int('METRICS_PORT', 9464, 0, 65535),
     },
-    certificateSeries: text('METRICS_CERTIFICATE_SERIES') === 'attention' ? 'attention' : 'all',
+    certificateSeries: series === 'attention' ? 'attention' : 'all',
     jira,
     sectigo,
     sectigoRequestsPerSecond: int('SECTIGO_MAX_REQUESTS_PER_SECOND', 10, 1, 10_000),
@@ -207,7 +208,6 @@ export function loadConfig(
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
     },
   };
-  const series = text('METRICS_CERTIFICATE_SERIES');
   if (series !== undefined && series !== 'all' && series !== 'attention') {
     problems.push(`METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "${series}"`);
   }

@@ -23,7 +23,6 @@ import type { ConnectorMetrics } from './metrics.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { Profiles } from './profiles.ts';
 import { ScmClient } from './sectigo/client.ts';
-import { loadWorkflowBundle } from './workflow-bundle.ts';
 
 /**
  * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
@@ -92,8 +91,8 @@ export interface WorkerDependencies extends Adapters {
    * replayed from its short history when its next timer fires.
    */
   maxCachedWorkflows?: number;
-  /** The bundled workflow code (tests bundle once); otherwise bundled at start, outside this process. */
-  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The bundled workflow code: `loadWorkflowBundle` (never bundled in the worker's own heap); tests bundle once. */
+  workflowBundle: WorkerOptions['workflowBundle'];
 }
 
 /** Both workers of one process: `certificates` (workflows, Jira, CSR, profile and sweep activities) and `sectigo`. */
@@ -103,7 +102,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     connection,
     namespace,
     taskQueue: TASK_QUEUE,
-    workflowBundle: deps.workflowBundle ?? (await loadWorkflowBundle()),
+    workflowBundle: deps.workflowBundle,
     maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
     activities: {
       ...createJiraActivities({ jira: deps.jira }),

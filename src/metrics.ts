@@ -209,7 +209,6 @@ export interface FleetReaderOptions {
   series?: CertificateSeries;
   /** The configured profiles' ids, for counting the Active certificates of each (with `attention`). */
   profileIds?: () => string[];
-  now?: () => number;
 }
 
 /**
@@ -219,10 +218,9 @@ export interface FleetReaderOptions {
  * worker's memory nor the reading grows with a healthy fleet.
  */
 export function fleetReader(client: Client, options: FleetReaderOptions = {}): () => Promise<Fleet> {
-  const now = options.now ?? Date.now;
   return async () => {
     if (options.series !== 'attention') return { entries: await listCertificates(client, RUNNING_CERTIFICATES) };
-    const at = now();
+    const at = Date.now();
     const soon = new Date(at + ATTENTION_DAYS * 86_400_000).toISOString();
     const attention =
       `${RUNNING_CERTIFICATES} AND (${searchAttributes.status.name} != 'Active'` +
