@@ -136,6 +136,17 @@ interface Stats {
   peakRequestsPerClockSecond: number;
 }
 
+/** Counts events in the current whole second of some clock; answers the count so far. */
+class SecondCounter {
+  #at = 0;
+  #count = 0;
+  count(nowMs: number): number {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.#at) [this.#at, this.#count] = [second, 0];
+    return ++this.#count;
+  }
+}
+
 const API = '/api';
 const MAX_PAGE = 200;
 
@@ -155,8 +166,8 @@ export class ScmEmulator {
   readonly #tokens = new Map<string, number>();
   readonly #issuing = new Map<number, Promise<void>>();
   readonly #stats: Stats = { requests: 0, byOperation: {}, peakRequestsPerSecond: 0, peakRequestsPerClockSecond: 0 };
-  #second = { at: 0, count: 0 };
-  #clockSecond = { at: 0, count: 0 };
+  readonly #second = new SecondCounter();
+  readonly #clockSecond = new SecondCounter();
   #nextId = 1000;
   url = '';
 
@@ -341,14 +352,11 @@ export class ScmEmulator {
     const stats = this.#stats;
     stats.requests++;
     stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
-    const second = Math.floor(Date.now() / 1000);
-    if (this.#second.at !== second) this.#second = { at: second, count: 0 };
-    this.#second.count++;
-    stats.peakRequestsPerSecond = Math.max(stats.peakRequestsPerSecond, this.#second.count);
-    const clockSecond = Math.floor(this.#clock() / 1000);
-    if (this.#clockSecond.at !== clockSecond) this.#clockSecond = { at: clockSecond, count: 0 };
-    this.#clockSecond.count++;
-    stats.peakRequestsPerClockSecond = Math.max(stats.peakRequestsPerClockSecond, this.#clockSecond.count);
+    stats.peakRequestsPerSecond = Math.max(stats.peakRequestsPerSecond, this.#second.count(Date.now()));
+    stats.peakRequestsPerClockSecond = Math.max(
+      stats.peakRequestsPerClockSecond,
+      this.#clockSecond.count(this.#clock()),
+    );
   }
 
   #authenticate(req: IncomingMessage): void {
