@@ -238,6 +238,9 @@ export const csrProblems = {
   noName: 'The CSR names no domain: it has neither a Common Name (CN) nor a DNS Subject Alternative Name.',
   tooManySans: (count: number, profile: string, max: number) =>
     `The CSR has ${count} Subject Alternative Names; profile "${profile}" allows at most ${max}.`,
+  severalCommonNames: (names: string[]) =>
+    `The CSR's subject has ${names.length} Common Names (${names.join(', ')}); a CSR names one CN at most. ` +
+    'Put every further name in a Subject Alternative Name.',
   commonNameTooLong: (length: number) =>
     `The CSR's Common Name is ${length} characters long; X.509 allows at most 64. Put the long name in a ` +
     'Subject Alternative Name and a shorter one (or none) in the CN.',

@@ -132,6 +132,15 @@ describe('CSR validation', () => {
     assert.equal(summary.pem.trim(), csr.trim());
   });
 
+  it('refuses a subject with a second CN, which the first CN would have let through unchecked', async () => {
+    assert.match(
+      await problem(opensslCsr('/CN=ok.example.com/CN=evil.attacker.test', 'ec-p256')),
+      /2 Common Names \(ok\.example\.com, evil\.attacker\.test\); a CSR names one CN at most/,
+    );
+    // Both allowed makes no difference: which one SCM or a TLS client takes is not ours to guess.
+    assert.match(await problem(opensslCsr('/CN=a.example.com/CN=b.example.com', 'ec-p256')), /2 Common Names/);
+  });
+
   it('refuses two CSRs in the field', async () => {
     const two = opensslCsr('/CN=one.example.com', 'ec-p256') + opensslCsr('/CN=two.example.com', 'ec-p256');
     assert.match(await problem(two), /holds 2 certificate signing requests; paste exactly one/);

@@ -59,7 +59,10 @@ export async function inspectCsr(text: string, policy: CsrPolicy): Promise<CsrSu
   }
   if (!signatureValid) throw new CsrProblem(say.badSignature);
 
+  // SCM and TLS clients disagree on which of several CNs is the certificate's name, and a check of only
+  // the first let a second, unchecked one be issued: a subject names one domain at most.
   const commonNames = csr.subjectName.getField('CN');
+  if (commonNames.length > 1) throw new CsrProblem(say.severalCommonNames(commonNames.map((name) => shown(name))));
   const commonName = commonNames[0]?.toLowerCase();
   if (commonName !== undefined && commonName.length > MAX_COMMON_NAME) {
     throw new CsrProblem(say.commonNameTooLong(commonName.length));
