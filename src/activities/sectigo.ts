@@ -80,21 +80,33 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
   }
 
   /**
-   * The order carrying `names.token`, among the newest orders of the same name, organization and type (by
-   * CN, or by the first SAN for a CSR without one), newer than `after`. Bounded: at most `searchLimit` reads.
+   * The order carrying `token`, among the newest orders of the same organization and type that bear one
+   * of `names` (by CN, or by the first SAN for a name without one), newer than `after`. Bounded: at most
+   * `searchLimit` reads.
    */
-  async function findByToken(names: OrderNames, profile: Profile, after = 0): Promise<number | undefined> {
-    const byName = names.commonName
-      ? { commonName: names.commonName }
-      : { subjectAlternativeName: names.subjectAltNames[0] };
-    const ids: number[] = [];
-    for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType, ...byName })) {
-      if (item.sslId > after) ids.push(item.sslId);
+  async function findByToken(
+    token: string,
+    names: ReadonlyArray<Pick<OrderNames, 'commonName' | 'subjectAltNames'>>,
+    profile: Profile,
+    after = 0,
+  ): Promise<number | undefined> {
+    const filters = new Map<string, { commonName: string } | { subjectAlternativeName: string }>();
+    for (const name of names) {
+      const filter = name.commonName
+        ? { commonName: name.commonName }
+        : { subjectAlternativeName: name.subjectAltNames[0] ?? '' };
+      filters.set(JSON.stringify(filter), filter);
     }
-    for (const id of ids.sort((a, b) => b - a).slice(0, searchLimit)) {
+    const ids = new Set<number>();
+    for (const byName of filters.values()) {
+      for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType, ...byName })) {
+        if (item.sslId > after) ids.add(item.sslId);
+      }
+    }
+    for (const id of [...ids].sort((a, b) => b - a).slice(0, searchLimit)) {
       heartbeat(activityInfo().heartbeatDetails);
       const details = await scm.getCertificate(id);
-      if (details.comments?.includes(names.token)) return details.id;
+      if (details.comments?.includes(token)) return details.id;
     }
     return undefined;
   }
@@ -127,7 +139,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     async enrollCertificate(input: EnrollInput): Promise<{ certificateId: number }> {
       const profile = profileOf(input.profileId);
       return translated(async () => {
-        const existing = await earlierOrder(() => findByToken(input, profile));
+        const existing = await earlierOrder(() => findByToken(input.token, [input], profile));
         if (existing !== undefined) {
           log.info('adopting the order an earlier attempt placed', { certificateId: existing, token: input.token });
           return { certificateId: existing };
@@ -155,11 +167,14 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     async renewCertificate(input: RenewInput): Promise<{ certificateId: number }> {
       const profile = profileOf(input.profileId);
       return translated(async () => {
-        const existing = await earlierOrder(async () =>
-          (await scm.getCertificate(input.certificateId)).renewed
-            ? findByToken(input, profile, input.certificateId)
-            : undefined,
-        );
+        // SCM renews the old order's parameters, so the renewal bears the old order's names, whatever the
+        // new CSR says (a CSR for another host pasted before "Renew Certificate"): look under both.
+        const existing = await earlierOrder(async () => {
+          const renewed = await scm.getCertificate(input.certificateId);
+          if (!renewed.renewed) return undefined;
+          const old = { commonName: renewed.commonName, subjectAltNames: renewed.subjectAlternativeNames ?? [] };
+          return findByToken(input.token, [old, input], profile, input.certificateId);
+        });
         if (existing !== undefined) {
           log.info('adopting the renewal an earlier attempt placed', {
             from: input.certificateId,

@@ -119,6 +119,32 @@ describe('ordering exactly once', () => {
     assert.equal(ordersFor(domain).length, 4, 'two enrollments and two renewals, no more');
   });
 
+  it('adopts its renewal after a lost answer when the new CSR names another host', async () => {
+    const scm = client();
+    const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 2000 });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    const enrolled = await call(once, activities.enrollCertificate, enrollInput('old-host.example.com', 'tok-old'));
+    await call(once, activities.collectCertificate, enrolled.certificateId);
+    // SCM renews the old order's parameters: the renewal bears old-host's CN, not the new CSR's.
+    emulator.faults.dropResponses = 2;
+    const { second } = await withRetry((env) =>
+      call(env, activities.renewCertificate, {
+        certificateId: enrolled.certificateId,
+        csr: opensslCsr('/CN=new-host.example.com', 'ec-p256'),
+        commonName: 'new-host.example.com',
+        subjectAltNames: [],
+        profileId: 'ov-server',
+        issueKey: 'CERT-1',
+        token: 'tok-renew-other-host',
+      }),
+    );
+    const renewals = [...ordersFor('old-host.example.com'), ...ordersFor('new-host.example.com')].filter(
+      (o) => o.id > enrolled.certificateId,
+    );
+    assert.equal(renewals.length, 1, 'one renewal order');
+    assert.equal(second.certificateId, renewals[0]?.id);
+  });
+
   it('bounds the search for an order of a CSR without a CN', async () => {
     const scm = client();
     const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 0, searchLimit: 5 });
