@@ -166,6 +166,11 @@ export interface CarriedState {
   history: HistoryEntry[];
   /** Ids of renewal requests already handled, so that a late duplicate does nothing. */
   handledRequests: string[];
+  /**
+   * A revocation accepted while the previous run was finishing its renewal: accepted means carried out,
+   * so it crosses continue-as-new and the next run revokes before anything else.
+   */
+  revocation?: RevokeRequest;
 }
 
 export interface CertificateLifecycleInput extends CertificateRequest {

@@ -188,7 +188,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   let stale = false;
   let profileMissing = false;
   let observation: ScmObservation | undefined;
-  let revocation: RevokeRequest | undefined;
+  let revocation: RevokeRequest | undefined = carried?.revocation;
   /** Certificates issued after a revocation was asked for: revoked with the rest, never published. */
   const unpublished: CertificateRecord[] = [];
   let csrChanged = false;
@@ -300,7 +300,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       if (next === 'done') return status;
       if (next) {
         await condition(allHandlersFinished);
-        return await continueAsNew<typeof certificateLifecycle>({ ...input, carried: next });
+        // Read only now: a revocation accepted at any point of the renewal, up to this instant, goes along.
+        const carriedOn: CarriedState = revocation ? { ...next, revocation } : next;
+        return await continueAsNew<typeof certificateLifecycle>({ ...input, carried: carriedOn });
       }
     }
   } catch (err) {

@@ -113,6 +113,42 @@ describe('revocation', () => {
     for (const order of orders(domain)) assert.match(said, new RegExp(`Certificate ID ${order.id}`));
   });
 
+  it('keeps a revocation accepted while a renewal is publishing, across continue-as-new', async () => {
+    const domain = 'revoked-while-publishing.example.com';
+    const key = await enroll(domain, 'Manual Server Certificate');
+    const jira = world.sandbox.jiraEmulator;
+    const before = revokeCalls();
+    jira.faults.commentOutage = true; // the renewal's publishing retries its comment until Jira is back
+    try {
+      await world.alice.transition(key, 'Renew Certificate');
+      await eventually(
+        () => (orders(domain).some((o, i) => i > 0 && o.status === 'Issued') ? true : undefined),
+        'renewal issued',
+      );
+      await world.alice.revoke(key, 'Superseded');
+      // The receiver's revoke update is accepted by the run that is still publishing.
+      await eventually(async () => {
+        const events = (await handle(key).fetchHistory()).events ?? [];
+        return events.some(
+          (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'revoke',
+        )
+          ? true
+          : undefined;
+      }, 'revocation accepted');
+    } finally {
+      jira.faults.commentOutage = false;
+    }
+    const end = await handle(key).result();
+    assert.equal(end.phase, 'Revoked');
+    assert.equal(end.generation, 1, 'revoked by the run the renewal continued into');
+    assert.deepEqual(
+      orders(domain).map((o) => o.status),
+      ['Revoked', 'Revoked'],
+    );
+    assert.equal(revokeCalls() - before, 2, 'each certificate revoked once');
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+  });
+
   it('revokes an order placed during enrollment once it is issued, and publishes nothing', async () => {
     const domain = 'revoked-in-flight.example.com';
     const emulator = world.sandbox.scmEmulator;
