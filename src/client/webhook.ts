@@ -491,20 +491,12 @@ async function startEnrollment(
     log.info('duplicate delivery ignored', { workflowId, deliveryId, triggerId: request.triggerId });
     return { result: 'duplicate', workflowId };
   }
-  if (previous?.running) {
-    if (previous.phase !== 'Rejected') return { result: 'already-running', workflowId };
-    // The rejected run is only finishing (it has moved the issue back): let it end, then start afresh.
-    const finished = await Promise.race([
-      options.client.workflow
-        .getHandle(workflowId)
-        .result()
-        .then(
-          () => true,
-          () => true,
-        ),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), REJECTED_RUN_GRACE_MS)),
-    ]);
-    if (!finished) throw new HttpError(503, 'the previous request is still finishing; deliver again');
+  if (previous?.running && undecided(previous)) {
+    const outcome = await previousRunSettles(options.client, workflowId);
+    if (outcome === 'serving') return { result: 'already-running', workflowId };
+    if (outcome === 'undecided') throw new HttpError(503, 'the previous request is still finishing; deliver again');
+  } else if (previous?.running) {
+    return { result: 'already-running', workflowId };
   }
 
   const handle = await options.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
@@ -572,6 +564,29 @@ async function nudge(options: Receiver, issueKey: string): Promise<Record<string
 
 /** How long a new Enroll waits for the previous, rejected run to end before asking Jira to retry. */
 const REJECTED_RUN_GRACE_MS = 10_000;
+
+/**
+ * A run that is Rejected (only finishing: it has moved the issue back) or still Validating (it may find its
+ * trigger taken back and end without a word) has not decided whether it serves a new Enroll.
+ */
+function undecided(run: { phase: string | undefined } | undefined): boolean {
+  return run?.phase === 'Rejected' || run?.phase === 'Validating';
+}
+
+/**
+ * Waits for an undecided run to decide: 'ended' (a new run is started for this Enroll), 'serving' (it read
+ * the issue after this Enroll and goes on with it), or 'undecided' still after the grace (Jira delivers again).
+ */
+async function previousRunSettles(client: Client, workflowId: string): Promise<'ended' | 'serving' | 'undecided'> {
+  // Described, not awaited: a run that goes on serving may run for a year, and a result() call with it.
+  for (const deadline = Date.now() + REJECTED_RUN_GRACE_MS; Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await latestRun(client, workflowId);
+    if (!now?.running) return 'ended';
+    if (!undecided(now)) return 'serving';
+  }
+  return 'undecided';
+}
 
 async function latestRun(
   client: Client,

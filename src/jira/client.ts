@@ -123,6 +123,8 @@ export interface StatusChange {
   id: string;
   toStatus: string;
   accountId: string | undefined;
+  /** Whether the change moved the issue to the enrolled status: an Enroll of its own. */
+  enrolls?: boolean;
 }
 
 /** Entity property on the connector's comments; its `eventId` makes posting them idempotent. */
@@ -445,7 +447,14 @@ export class JiraClient {
     if (!page.isLast && total > 100) page = await read(total - 100);
     for (const entry of [...(page.values ?? [])].reverse()) {
       const move = entry.items?.find((item) => item.field === 'status');
-      if (move) return { id: String(entry.id), toStatus: move.toString ?? '', accountId: entry.author?.accountId };
+      if (!move) continue;
+      const toStatus = move.toString ?? '';
+      return {
+        id: String(entry.id),
+        toStatus,
+        accountId: entry.author?.accountId,
+        enrolls: toStatus === this.names.statuses.enrolled,
+      };
     }
     return undefined;
   }

@@ -523,12 +523,19 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     enter('Validating');
     try {
       const issue = await tracker.readCertificateIssue(issueKey, { statusChange: true });
-      if (!triggerIsCurrent(issue.lastStatusChange)) {
-        // A replayed or delayed delivery: the issue has moved on since. Nothing is ordered or said.
-        status.lastError = 'the triggering transition is no longer the issue’s latest status change';
-        log.warn('stale trigger ignored', { issueKey, triggerId: input.triggerId });
-        enter('Rejected');
-        return undefined;
+      const latest = issue.lastStatusChange;
+      if (!triggerIsCurrent(latest)) {
+        if (!latest?.enrolls) {
+          // The request was taken back since (or this is a replayed delivery): nothing is ordered or said.
+          // An Enroll after this finds the run ended, or waits for it to end, and starts afresh.
+          status.lastError = 'the triggering transition is no longer the issue’s latest status change';
+          log.warn('stale trigger ignored', { issueKey, triggerId: input.triggerId });
+          enter('Rejected');
+          return undefined;
+        }
+        // Enroll, back to request, Enroll again before this run read the issue: the later Enroll finds this
+        // run still going, so this run serves it, with the issue as it is now.
+        log.info('following the latest Enroll', { issueKey, triggerId: input.triggerId, latest: latest.id });
       }
       const { profileId, csr } = await validate({ profileName: issue.profileName, csr: issue.csr });
       status.profileId = profileId;

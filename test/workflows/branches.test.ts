@@ -55,7 +55,10 @@ class FakeIssue {
   moves: string[] = [];
   orders: number[] = [];
   revoked: number[] = [];
-  lastStatusChange: { id: string; toStatus: string } | undefined = { id: '1', toStatus: 'Certificate Enrolled' };
+  lastStatusChange: { id: string; toStatus: string; enrolls?: boolean } | undefined = {
+    id: '1',
+    toStatus: 'Certificate Enrolled',
+  };
   settings: ProfileSettings | null = settingsWith({});
   /** Set: renewals fail with this SCM reason. */
   renewalRefusal: string | undefined;
@@ -417,6 +420,15 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     assert.equal(end.phase, 'Rejected');
     assert.deepEqual(issue.orders, []);
     assert.deepEqual(issue.texts(), []);
+  });
+
+  it('serves a later Enroll made before it read the issue (Enroll, back to request, Enroll again)', async () => {
+    const { issue, handle } = await start(
+      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Enrolled', enrolls: true }),
+    );
+    await active(handle);
+    assert.equal(issue.orders.length, 1, 'one order, for the latest Enroll');
+    assert.equal(issue.attachments.length, 1);
   });
 
   it('fails visibly, with a comment and the issue back where the user can act, on an unexpected error', async () => {

@@ -159,6 +159,25 @@ describe('exactly-once effects', () => {
     assert.equal(issue(key).fields.comment.total, commentsBefore);
   });
 
+  it('enrolls once for Enroll, Return to Request, Enroll again in quick succession', async () => {
+    const domain = 'quick-again.example.com';
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await world.alice.transition(key, 'Return to Request');
+    await world.alice.transition(key, 'Enroll Certificate');
+    await world.sandbox.jiraEmulator.settled();
+    const attached = await eventually(
+      () => (issue(key).fields.attachment.length > 0 ? issue(key).fields.attachment : undefined),
+      'the PEM attached',
+    );
+    assert.equal(attached.length, 1);
+    assert.equal(ordersFor(domain).length, 1, 'one order, for the latest Enroll');
+    assert.equal(issue(key).fields.status.name, 'Certificate Enrolled');
+  });
+
   it('orders nothing for an old delivery replayed later, on an issue nobody moved', async () => {
     const domain = 'replayed.example.com';
     const key = await world.alice.createCertificateIssue({ profile: 'OV Server Certificate', csr: 'not a csr' });
