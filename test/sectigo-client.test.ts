@@ -53,10 +53,17 @@ describe('Sectigo SCM client', () => {
     assert.match(issued.serialNumber ?? '', /^[0-9A-F]{2}(:[0-9A-F]{2})+$/);
     assert.ok(issued.expires && issued.expires > Date.now(), 'expires parsed from MM/dd/yyyy');
 
-    const pem = await client.collect(sslId, 'x509');
-    const chain = x509.PemConverter.decode(pem).map((der) => new x509.X509Certificate(der));
-    assert.equal(chain.length, 3);
-    assert.equal(chain[0]?.subject, 'CN=client.example.com');
+    // SCM's orders: x509 and pem end with the issued certificate; x509R and pemia start with it.
+    const subjects = async (format: string) =>
+      x509.PemConverter.decode(await client.collect(sslId, format)).map((der) => new x509.X509Certificate(der).subject);
+    for (const format of ['x509', 'pem']) {
+      const chain = await subjects(format);
+      assert.equal(chain.length, 3);
+      assert.equal(chain.at(-1), 'CN=client.example.com', `${format}: leaf last`);
+    }
+    for (const format of ['x509R', 'pemia']) {
+      assert.equal((await subjects(format))[0], 'CN=client.example.com', `${format}: leaf first`);
+    }
     assert.equal(x509.PemConverter.decode(await client.collect(sslId, 'x509CO')).length, 1);
     assert.match(await client.collect(sslId, 'base64'), /^-----BEGIN PKCS7-----/);
     const unknown = await rejection(client.collect(sslId, 'nonsense'));

@@ -4,9 +4,10 @@
  * token, for as long as SCM may still be processing the lost request, before it orders again.
  */
 import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, type FoundCertificate, type IssuedCertificate, type RevocationReasonCode } from '../contract.ts';
-import * as x509 from '../csr/x509.ts';
 import type { Profile, Profiles } from '../profiles.ts';
+import { ChainProblem, issuedChain } from '../sectigo/chain.ts';
 import { ScmError, type ScmClient } from '../sectigo/client.ts';
 import { pending, translated, userProblem } from './failures.ts';
 
@@ -352,8 +353,12 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
       return translated(async () => ({ status: (await scm.getCertificate(certificateId)).status }));
     },
 
-    /** Answers the issued certificate, or fails benignly while SCM is still processing the order. */
-    async collectCertificate(certificateId: number): Promise<IssuedCertificate> {
+    /**
+     * Answers the issued certificate, or fails benignly while SCM is still processing the order. The issued
+     * certificate is the one for `ordered.csr`'s key with SCM's serial, whatever order SCM's answer is in;
+     * its PEM is the leaf first, then each issuer.
+     */
+    async collectCertificate(certificateId: number, ordered: { csr?: string } = {}): Promise<IssuedCertificate> {
       return translated(async () => {
         const details = await scm.getCertificate(certificateId);
         if (IN_PROGRESS.has(details.status)) throw pending(`order ${certificateId} is ${details.status}`);
@@ -366,14 +371,25 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
             `Order ${certificateId} is ${details.status} in Sectigo, not issued.`,
           );
         }
-        const pem = await scm.collect(certificateId, 'x509');
-        const leaf = new x509.X509Certificate(pem);
+        const collected = await scm.collect(certificateId, 'x509');
+        let issued;
+        try {
+          issued = issuedChain(collected, { csr: ordered.csr, serialNumber: details.serialNumber });
+        } catch (err) {
+          if (!(err instanceof ChainProblem)) throw err;
+          // Not SCM being slow: what it answers is not the certificate ordered, and asking again will not help.
+          throw ApplicationFailure.create({
+            type: ErrorType.UpstreamRejected,
+            message: `Sectigo's download of order ${certificateId} is not the certificate ordered: ${err.message}.`,
+            nonRetryable: true,
+          });
+        }
         return {
           certificateId,
-          serialNumber: leaf.serialNumber.toUpperCase(),
-          notBefore: leaf.notBefore.getTime(),
-          notAfter: leaf.notAfter.getTime(),
-          pem: pem.replace(/\r\n/g, '\n').trim() + '\n',
+          serialNumber: issued.leaf.serialNumber.toUpperCase(),
+          notBefore: issued.leaf.notBefore.getTime(),
+          notAfter: issued.leaf.notAfter.getTime(),
+          pem: issued.pem,
         };
       });
     },

@@ -483,13 +483,15 @@ export class ScmEmulator {
     const pem = (blocks: string[]) => blocks.map((b) => b.trim()).join('\n') + '\n';
     const pkcs7 = () => new x509.X509Certificates([new x509.X509Certificate(leaf), this.ca.intermediate, this.ca.root]);
     let body: string | Buffer;
+    // SCM's orders, not ours (docs/compatibility.md, "collect"): `x509` and `pem` end with the issued
+    // certificate, root first; `x509R` and `pemia` ("with issuer after") start with it.
     switch (format) {
       case 'x509':
       case 'pem':
-        body = pem([leaf, ...chain]);
+        body = pem([...chain].reverse().concat(leaf));
         break;
       case 'x509R':
-        body = pem([...chain].reverse().concat(leaf));
+        body = pem([leaf, ...chain]);
         break;
       case 'x509CO':
       case 'pemco':

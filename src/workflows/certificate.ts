@@ -579,7 +579,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 
       enter('AwaitingIssuance');
-      const certificate = await collect(certificateId);
+      const certificate = await collect(certificateId, csr.pem);
       if (revocation) {
         unpublished.push(record(certificate));
         return certificate;
@@ -629,11 +629,11 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     return ordered.value;
   }
 
-  /** Waits for SCM to issue the ordered certificate and downloads it. */
-  function collect(certificateId: number): Promise<IssuedCertificate> {
+  /** Waits for SCM to issue the certificate ordered for `csr` and downloads it. */
+  function collect(certificateId: number, csr: string): Promise<IssuedCertificate> {
     return issuance.collectCertificate.executeWithOptions(
       { summary: `collect certificate ${certificateId} once SCM has issued it` },
-      [certificateId],
+      [certificateId, { csr }],
     );
   }
 
@@ -670,7 +670,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           },
         ],
       );
-      const certificate = await collect(certificateId);
+      const certificate = await collect(certificateId, csr.pem);
       if (revocation) {
         unpublished.push(record(certificate));
         return 'revoking';
