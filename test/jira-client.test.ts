@@ -125,6 +125,30 @@ describe('Jira client', () => {
     assert.match(bad.message, /customfield_10054: Date must be yyyy-MM-dd/);
   });
 
+  it('edits without notifyUsers=false, which Jira refuses to anyone but an administrator', async () => {
+    const key = await newIssue();
+    const quiet = await fetch(`${emulator.url}/rest/api/3/issue/${key}?notifyUsers=false`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${connector.emailAddress}:${connector.apiToken}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ fields: { summary: 'quiet' } }),
+    });
+    assert.equal(quiet.status, 403);
+    assert.match(await quiet.text(), /admin or project admin permissions are required/);
+    await jira.updateIssue(key, { summary: 'Certificate enrolled:loud.example.com' });
+    assert.equal(view(key).fields.summary, 'Certificate enrolled:loud.example.com');
+  });
+
+  it("reports a field that is not on the issue type's edit screen as Jira does", async () => {
+    const key = await newIssue();
+    emulator.site.change({ removeFromEditScreen: { issueType: 'Certificate', field: 'Certificate ID' } });
+    const bad = await rejection(jira.updateIssue(key, { certificateId: '99' }));
+    assert.deepEqual([bad.status, bad.retryable], [400, false]);
+    assert.match(bad.message, /Field 'customfield_10052' cannot be set\. It is not on the appropriate screen/);
+  });
+
   it('moves an issue by target status, once, and says when no transition leads there', async () => {
     const key = await newIssue();
     assert.equal(await jira.moveTo(key, 'Certificate Enrolled'), true);

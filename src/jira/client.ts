@@ -359,7 +359,8 @@ export class JiraClient {
     if (update.domain !== undefined) fields[ids.domain] = update.domain;
     if (update.expiryDate !== undefined) fields[ids.expiryDate] = update.expiryDate;
     await this.#call('editIssue', `update ${issueKey}`, () =>
-      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields, notifyUsers: false }),
+      // Not notifyUsers=false: Jira refuses it (403) to any account that is not an administrator.
+      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields }),
     );
   }
 

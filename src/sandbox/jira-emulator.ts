@@ -478,12 +478,18 @@ export class JiraEmulator {
     this.#emit('jira:issue_created', issue, user, undefined);
   }
 
-  async #editIssue({ req, res, params }: RouteContext): Promise<void> {
+  async #editIssue({ req, res, params, url }: RouteContext): Promise<void> {
     const user = this.#user(req);
     const issue = this.#issue(params.key);
+    // Quiet edits are for administrators only: Jira answers 403 to anyone else, whatever its API doc says
+    // (docs/compatibility.md, "notifyUsers"). No sandbox account administers the project.
+    if (url.searchParams.get('notifyUsers') === 'false') {
+      throw jiraError(403, 'To discard the user notification either admin or project admin permissions are required.');
+    }
     const body = (await readJsonBody(req)) as { fields?: Record<string, unknown> };
     const fields = body.fields ?? {};
     if ('status' in fields) throw jiraError(400, undefined, { status: 'Field cannot be set; use a transition.' });
+    offScreen(fields, this.site.editableFields(issue.issueType));
     const before = { summary: issue.summary, custom: { ...issue.custom } };
     if (typeof fields.summary === 'string') issue.summary = fields.summary;
     this.#setCustomFields(issue, fields);
@@ -595,7 +601,10 @@ export class JiraEmulator {
         throw jiraError(400, undefined, { [field.id]: `${field.name} is required.` });
       }
     }
-    if (body.fields) this.#setCustomFields(issue, body.fields);
+    if (body.fields) {
+      offScreen(body.fields, new Set(screen.map((f) => f.id)));
+      this.#setCustomFields(issue, body.fields);
+    }
     const added = body.update?.comment?.[0]?.add?.body;
     let comment: Comment | undefined;
     if (added !== undefined) {
@@ -1035,4 +1044,20 @@ function changeText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && 'value' in value) return String(value.value);
   return JSON.stringify(value);
+}
+
+/**
+ * Jira sets only the fields on the screen of the edit or transition: any other is refused, each with this
+ * message (docs/compatibility.md, "fields off the screen").
+ */
+function offScreen(fields: Record<string, unknown>, onScreen: ReadonlySet<string>): void {
+  const refused = Object.keys(fields).filter((id) => !onScreen.has(id));
+  if (refused.length === 0) return;
+  throw jiraError(
+    400,
+    undefined,
+    Object.fromEntries(
+      refused.map((id) => [id, `Field '${id}' cannot be set. It is not on the appropriate screen, or unknown.`]),
+    ),
+  );
 }
