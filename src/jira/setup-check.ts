@@ -228,6 +228,7 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
     }
   }
 
+  items.push(...(await checkEditScreen(api, options, project.id, types.get(names.certificateIssueType), fieldIds)));
   items.push(
     ...(await checkTransitions(api, options, project.id, types.get(names.certificateIssueType), statusIds, fieldIds)),
   );
@@ -304,6 +305,74 @@ async function checkOptions(
   return items;
 }
 
+/**
+ * The fields the connector writes when it publishes a certificate must be on the issue type's edit screen:
+ * Jira refuses to set any other field (400, "It is not on the appropriate screen"). The edit screen is
+ * found through the project's issue type screen scheme and the issue type's screen scheme.
+ */
+async function checkEditScreen(
+  api: Api,
+  options: SetupCheckOptions,
+  projectId: string,
+  certificateTypeId: string | undefined,
+  fieldIds: Map<FieldKey, string>,
+): Promise<CheckItem[]> {
+  const { names } = options;
+  if (!certificateTypeId) return [];
+  const typeScheme = (await api(
+    'GET',
+    `/rest/api/3/issuetypescreenscheme/project?projectId=${encodeURIComponent(projectId)}`,
+  )) as { values?: Array<{ issueTypeScreenScheme?: { id?: string } }> };
+  const typeSchemeId = typeScheme.values?.[0]?.issueTypeScreenScheme?.id;
+  const mappings = typeSchemeId
+    ? ((await api(
+        'GET',
+        `/rest/api/3/issuetypescreenscheme/mapping?issueTypeScreenSchemeId=${encodeURIComponent(typeSchemeId)}`,
+      )) as { values?: Array<{ issueTypeId?: string; screenSchemeId?: string }> })
+    : { values: [] };
+  const mapping =
+    mappings.values?.find((m) => m.issueTypeId === certificateTypeId) ??
+    mappings.values?.find((m) => m.issueTypeId === 'default');
+  const schemes = mapping?.screenSchemeId
+    ? ((await api('GET', `/rest/api/3/screenscheme?id=${encodeURIComponent(mapping.screenSchemeId)}`)) as {
+        values?: Array<{ screens?: { default?: number; edit?: number } }>;
+      })
+    : { values: [] };
+  const screens = schemes.values?.[0]?.screens;
+  const editScreen = screens?.edit ?? screens?.default;
+  const where = `the ${names.certificateIssueType} edit screen`;
+  if (editScreen === undefined) {
+    return [
+      {
+        item: where,
+        verdict: 'problem',
+        detail: 'no screen scheme gives the issue type an edit screen',
+        fix: `give "${names.certificateIssueType}" a screen scheme whose edit screen holds the connector's fields`,
+      },
+    ];
+  }
+  const written: Array<[string, string | undefined]> = [
+    ['Summary', 'summary'],
+    [names.fields.certificateId, fieldIds.get('certificateId')],
+    [names.fields.expiryDate, fieldIds.get('expiryDate')],
+  ];
+  const items: CheckItem[] = [];
+  for (const [name, id] of written) {
+    const item = `"${name}" on ${where}`;
+    items.push(
+      id && (await screenHasField(api, String(editScreen), id))
+        ? { item, verdict: 'ok', detail: 'the connector can write it' }
+        : {
+            item,
+            verdict: 'problem',
+            detail: id ? 'not on the screen: Jira refuses to set it' : 'the field is missing (see above)',
+            fix: `add "${name}" to the edit screen of "${names.certificateIssueType}" (the connector writes it when it publishes)`,
+          },
+    );
+  }
+  return items;
+}
+
 async function checkTransitions(
   api: Api,
   options: SetupCheckOptions,
@@ -332,11 +401,32 @@ async function checkTransitions(
       },
     ];
   }
+  // GET /rest/api/3/workflow/search was removed on 2026-06-01 (CHANGE-2569); this is its replacement.
   const search = (await api(
     'GET',
-    `/rest/api/3/workflow/search?workflowName=${encodeURIComponent(workflowName)}&expand=transitions,statuses`,
-  )) as { values?: Array<{ transitions?: Array<{ name: string; to: string; screen?: { id: string } }> }> };
-  const transitions = search.values?.[0]?.transitions ?? [];
+    `/rest/api/3/workflows/search?queryString=${encodeURIComponent(workflowName)}&expand=values.transitions`,
+  )) as {
+    values?: Array<{
+      name?: string;
+      transitions?: Array<{
+        name: string;
+        toStatusReference?: string;
+        to?: { statusReference?: string };
+        transitionScreen?: { parameters?: Record<string, unknown> };
+      }>;
+    }>;
+    statuses?: Array<{ id?: string; statusReference?: string }>;
+  };
+  const workflow = search.values?.find((w) => w.name === workflowName);
+  const statusOf = new Map((search.statuses ?? []).map((st) => [st.statusReference, st.id]));
+  const transitions = (workflow?.transitions ?? []).map((t) => {
+    const screenId = t.transitionScreen?.parameters?.screenId ?? t.transitionScreen?.parameters?.id;
+    return {
+      name: t.name,
+      to: statusOf.get(t.toStatusReference ?? t.to?.statusReference),
+      screen: typeof screenId === 'string' || typeof screenId === 'number' ? { id: String(screenId) } : undefined,
+    };
+  });
   const items: CheckItem[] = [];
   const wanted: Array<[string, string, string]> = [
     [names.transitions.enroll, names.statuses.enrolled, 'requesters enroll with it'],

@@ -121,6 +121,7 @@ export type SiteChange =
   | { changeFieldType: { field: string; type: FieldDef['type'] } }
   | { removeOption: { field: string; value: string } }
   | { removeFromCreateScreen: { issueType: string; field: string } }
+  | { removeFromEditScreen: { issueType: string; field: string } }
   | { removeFromTransitionScreen: { transition: string; field: string } }
   | { renameStatus: { from: string; to: string } };
 
@@ -134,8 +135,9 @@ export class JiraSite {
     string,
     Array<{ id: string; name: string; options: Array<{ id: string; value: string }> }>
   >();
-  /** Create screens by issue type id; transition screens by transition name. */
+  /** Create and edit screens by issue type id; transition screens by transition name. */
   readonly #createScreens: Record<string, Screen>;
+  readonly #editScreens: Record<string, Screen>;
   readonly #transitionScreens: Record<string, Screen>;
   /** When true, the profile select takes any value (a sandbox started without profile names). */
   readonly #anyProfile: boolean;
@@ -169,6 +171,33 @@ export class JiraSite {
         fields: [field('Certificate profile'), field('Certificate ID'), field('Certificate domain')],
       },
     };
+    // What can be set by editing an issue: Jira refuses any other field with 400 (docs/compatibility.md).
+    const summary = { id: 'summary', name: 'Summary', required: true };
+    this.#editScreens = {
+      '10010': {
+        id: '10110',
+        name: 'CERT: Certificate Edit Issue Screen',
+        fields: [
+          summary,
+          field('Certificate profile'),
+          field('Certificate CSR text'),
+          field('Certificate ID'),
+          field('Certificate domain'),
+          field('Certificate expiry date'),
+        ],
+      },
+      '10011': {
+        id: '10111',
+        name: 'CERT: Revoke Certificate Edit Issue Screen',
+        fields: [
+          summary,
+          field('Certificate profile'),
+          field('Certificate ID'),
+          field('Certificate domain'),
+          field('Revocation reason'),
+        ],
+      },
+    };
     this.#transitionScreens = Object.fromEntries(
       Object.entries(SCREENS).map(([transition, fields], i) => [
         transition,
@@ -185,6 +214,12 @@ export class JiraSite {
   optionValues(fieldId: string): string[] | undefined {
     if (this.#anyProfile && this.field(fieldId)?.name === 'Certificate profile') return undefined;
     return (this.#contexts.get(fieldId) ?? []).flatMap((c) => c.options.map((o) => o.value));
+  }
+
+  /** The ids of the fields an edit of an issue of this type may set (its edit screen's). */
+  editableFields(issueTypeName: string): Set<string> {
+    const type = ISSUE_TYPES.find((t) => t.name === issueTypeName);
+    return new Set((this.#editScreens[type?.id ?? '']?.fields ?? []).map((f) => f.id));
   }
 
   /** The fields on a transition's screen (empty: the transition has no screen). */
@@ -208,6 +243,10 @@ export class JiraSite {
       const type = ISSUE_TYPES.find((t) => t.name === change.removeFromCreateScreen.issueType);
       const screen = this.#createScreens[type?.id ?? ''];
       if (screen) screen.fields = screen.fields.filter((f) => f.name !== change.removeFromCreateScreen.field);
+    } else if ('removeFromEditScreen' in change) {
+      const type = ISSUE_TYPES.find((t) => t.name === change.removeFromEditScreen.issueType);
+      const screen = this.#editScreens[type?.id ?? ''];
+      if (screen) screen.fields = screen.fields.filter((f) => f.name !== change.removeFromEditScreen.field);
     } else if ('removeFromTransitionScreen' in change) {
       const screen = this.#transitionScreens[change.removeFromTransitionScreen.transition];
       if (screen) screen.fields = screen.fields.filter((f) => f.name !== change.removeFromTransitionScreen.field);
@@ -351,36 +390,101 @@ export class JiraSite {
         ],
       });
     });
-    r.on('GET', `${v3}/workflow/search`, ({ req, res, url }) => {
+    // Removed on 2026-06-01 (Atlassian CHANGE-2569): Jira answers it as it answers any unknown resource.
+    r.on('GET', `${v3}/workflow/search`, ({ req }) => {
       authenticate({ req });
-      const wanted = url.searchParams.getAll('workflowName');
+      throw jiraError(404, 'The requested resource was removed: use GET /rest/api/3/workflows/search.');
+    });
+    // Its replacement: statuses by reference, transitions only with expand=values.transitions, the
+    // transition screen as a rule whose parameters name the screen.
+    r.on('GET', `${v3}/workflows/search`, ({ req, res, url }) => {
+      authenticate({ req });
+      const query = (url.searchParams.get('queryString') ?? '').toLowerCase();
       const expand = (url.searchParams.get('expand') ?? '').split(',');
-      const values = Object.values(WORKFLOWS)
-        .filter((w) => wanted.length === 0 || wanted.includes(w.name))
-        .map((w) => ({
-          id: { name: w.name, entityId: `wf-${w.name.replace(/\W/g, '-').toLowerCase()}` },
-          description: '',
-          ...(expand.includes('transitions')
-            ? {
-                transitions: w.transitions.map((t) => {
-                  const screen = this.#transitionScreens[t.name];
-                  return {
-                    id: t.id,
-                    name: t.name,
-                    description: '',
-                    from: t.from.map((name) => statusJson(name)?.id ?? ''),
-                    to: statusJson(t.to)?.id ?? '',
-                    type: 'directed',
-                    ...(screen ? { screen: { id: screen.id, name: screen.name } } : {}),
-                  };
-                }),
-              }
-            : {}),
-          ...(expand.includes('statuses')
-            ? { statuses: [...new Set(w.transitions.flatMap((t) => [...t.from, t.to]))].map((n) => statusJson(n)) }
-            : {}),
-        }));
-      sendJson(res, 200, { ...page(values), maxResults: 50 });
+      const reference = (name: string) => `ref-${statusJson(name)?.id ?? name}`;
+      const workflows = Object.values(WORKFLOWS).filter((w) => w.name.toLowerCase().includes(query));
+      const names = [...new Set(workflows.flatMap((w) => w.transitions.flatMap((t) => [...t.from, t.to])))];
+      const values = workflows.map((w) => ({
+        id: `wf-${w.name.replace(/\W/g, '-').toLowerCase()}`,
+        name: w.name,
+        description: '',
+        scope: { type: 'GLOBAL' },
+        statuses: [...new Set(w.transitions.flatMap((t) => [...t.from, t.to]))].map((n) => ({
+          statusReference: reference(n),
+          deprecated: false,
+        })),
+        ...(expand.includes('values.transitions')
+          ? {
+              transitions: w.transitions.map((t) => {
+                const screen = this.#transitionScreens[t.name];
+                return {
+                  id: t.id,
+                  name: t.name,
+                  description: '',
+                  type: 'DIRECTED',
+                  toStatusReference: reference(t.to),
+                  links: t.from.map((n) => ({ fromStatusReference: reference(n) })),
+                  ...(screen
+                    ? { transitionScreen: { ruleKey: 'system:transition-screen', parameters: { screenId: screen.id } } }
+                    : {}),
+                };
+              }),
+            }
+          : {}),
+      }));
+      const statuses = names.map((n) => {
+        const status = statusJson(n);
+        return {
+          id: status?.id,
+          name: status?.name ?? n,
+          statusReference: reference(n),
+          statusCategory: { new: 'TODO', indeterminate: 'IN_PROGRESS', done: 'DONE' }[
+            (status?.statusCategory as { key?: string } | undefined)?.key ?? ''
+          ],
+        };
+      });
+      sendJson(res, 200, { ...page(values), maxResults: 50, statuses });
+    });
+    // Which screens an issue type uses: issue type screen scheme → screen scheme → create, edit, view.
+    const typeSchemeId = '10000';
+    const screenSchemeOf = (typeId: string) => `2${typeId}`;
+    r.on('GET', `${v3}/issuetypescreenscheme/project`, ({ req, res, url }) => {
+      authenticate({ req });
+      if (!url.searchParams.getAll('projectId').includes(project.id)) return sendJson(res, 200, page([]));
+      sendJson(
+        res,
+        200,
+        page([
+          {
+            issueTypeScreenScheme: { id: typeSchemeId, name: 'CERT: Certificate Management Issue Type Screen Scheme' },
+            projectIds: [project.id],
+          },
+        ]),
+      );
+    });
+    r.on('GET', `${v3}/issuetypescreenscheme/mapping`, ({ req, res, url }) => {
+      authenticate({ req });
+      const wanted = url.searchParams.getAll('issueTypeScreenSchemeId');
+      const mappings = ISSUE_TYPES.map((t) => ({
+        issueTypeScreenSchemeId: typeSchemeId,
+        issueTypeId: t.id,
+        screenSchemeId: screenSchemeOf(t.id),
+      }));
+      sendJson(res, 200, page(wanted.length === 0 || wanted.includes(typeSchemeId) ? mappings : []));
+    });
+    r.on('GET', `${v3}/screenscheme`, ({ req, res, url }) => {
+      authenticate({ req });
+      const wanted = url.searchParams.getAll('id');
+      const schemes = ISSUE_TYPES.map((t) => {
+        const create = Number(this.#createScreens[t.id]?.id);
+        const edit = Number(this.#editScreens[t.id]?.id);
+        return {
+          id: Number(screenSchemeOf(t.id)),
+          name: `CERT: ${t.name} Screen Scheme`,
+          screens: { default: edit, create, edit, view: edit },
+        };
+      }).filter((scheme) => wanted.length === 0 || wanted.includes(String(scheme.id)));
+      sendJson(res, 200, page(schemes));
     });
     r.on('GET', `${v3}/screens/:id/tabs`, ({ req, res, params }) => {
       authenticate({ req });
@@ -396,7 +500,7 @@ export class JiraSite {
       sendJson(
         res,
         200,
-        screen.fields.filter((f) => this.field(f.id)).map((f) => ({ id: f.id, name: f.name })),
+        screen.fields.filter((f) => f.id === 'summary' || this.field(f.id)).map((f) => ({ id: f.id, name: f.name })),
       );
     });
   }
@@ -424,9 +528,11 @@ export class JiraSite {
   }
 
   #screen(id: string | undefined): Screen {
-    const screen = [...Object.values(this.#createScreens), ...Object.values(this.#transitionScreens)].find(
-      (s) => s.id === id,
-    );
+    const screen = [
+      ...Object.values(this.#createScreens),
+      ...Object.values(this.#editScreens),
+      ...Object.values(this.#transitionScreens),
+    ].find((s) => s.id === id);
     if (!screen) throw jiraError(404, 'The screen was not found.');
     return screen;
   }

@@ -71,6 +71,8 @@ describe('jira-check', () => {
       'option "OV Server Certificate" of "Certificate profile"',
       'option "Key compromise" of "Revocation reason"',
       '"Certificate profile" on the Certificate create screen',
+      '"Certificate expiry date" on the Certificate edit screen',
+      '"Summary" on the Certificate edit screen',
       'status "Certificate Renewed" (Certificate)',
       'transition to "Certificate Revoked"',
       '"Revocation reason" on the "Revoke Certificate" screen',
@@ -87,6 +89,7 @@ describe('jira-check', () => {
     jira.site.change({ changeFieldType: { field: 'Certificate ID', type: 'datepicker' } });
     jira.site.change({ removeFromCreateScreen: { issueType: 'Certificate', field: 'Certificate profile' } });
     jira.site.change({ removeFromTransitionScreen: { transition: 'Revoke Certificate', field: 'Revocation reason' } });
+    jira.site.change({ removeFromEditScreen: { issueType: 'Certificate', field: 'Certificate expiry date' } });
     jira.site.change({ renameStatus: { from: 'Certificate Renewed', to: 'Renewed' } });
 
     const broken = await check('--receiver-url', 'https://certs.example.com/webhooks/jira');
@@ -107,6 +110,10 @@ describe('jira-check', () => {
         /not on the screen\n\s+fix: add "Certificate profile"/,
       ],
       ['"Certificate CSR text" on the Certificate create screen', /the field is missing/],
+      [
+        '"Certificate expiry date" on the Certificate edit screen',
+        /not on the screen: Jira refuses to set it\n\s+fix: add "Certificate expiry date" to the edit screen/,
+      ],
       ['status "Certificate Renewed" (Certificate)', /not in the issue type's workflow/],
       ['transition to "Certificate Renewed"', /none\n\s+fix: add a transition "Renew Certificate"/],
       ['"Revocation reason" on the "Revoke Certificate" screen', /the screen does not show the field/],
@@ -121,7 +128,7 @@ describe('jira-check', () => {
       assert.match(out.slice(at), detail, item);
     }
     assert.ok(line(out, 'ok', 'custom field "Certificate profile"'), 'what is right stays ok');
-    assert.match(out, /9 problems \(2 fixable with --fix\)$/m);
+    assert.match(out, /10 problems \(2 fixable with --fix\)$/m);
 
     const fixed = await check('--fix', '--receiver-url', receiverUrl);
     assert.ok(line(fixed.out, 'FIXED', 'custom field "Certificate CSR text": created (customfield_'), fixed.out);
