@@ -272,7 +272,9 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
 
     /**
      * Revokes one certificate in SCM with its RFC 5280 reason. Revoking what SCM already shows revoked
-     * (-159, also what a retry after a lost answer meets) is an answer, not an error.
+     * (also what a retry after a lost answer meets) is an answer, not an error: SCM says -159, or -102
+     * "Only issued certificates could be revoked", which it also says of one never issued, so -102 counts
+     * only when the certificate's details say Revoked.
      */
     async revokeCertificate(input: {
       certificateId: number;
@@ -286,6 +288,9 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           return 'revoked';
         } catch (err) {
           if (err instanceof ScmError && err.code === -159) return 'already-revoked';
+          if (err instanceof ScmError && err.code === -102) {
+            if ((await scm.getCertificate(input.certificateId)).status === 'Revoked') return 'already-revoked';
+          }
           throw err;
         }
       });

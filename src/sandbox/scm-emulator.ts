@@ -44,6 +44,11 @@ export interface ScmFaults {
   retryAfterSeconds: number;
   /** The next N mutating requests (enroll, renew, revoke) are carried out, then their connection is cut. */
   dropResponses: number;
+  /**
+   * How revoking a revoked certificate is answered: -159 "already revoked" (Sectigo's reference), or -102
+   * "Only issued certificates could be revoked", as a real client met it (docs/compatibility.md, "revoke").
+   */
+  alreadyRevokedCode: -159 | -102;
   /** When set, renewById is refused with this SCM error (e.g. -107, domain validation expired). */
   refuseRenewals: { code: number; description: string } | null;
   /**
@@ -182,6 +187,7 @@ export class ScmEmulator {
       rateLimitRate: 0,
       retryAfterSeconds: 1,
       dropResponses: 0,
+      alreadyRevokedCode: -159,
       lateOrders: 0,
       lateProcessingMs: 0,
       ...options.faults,
@@ -683,7 +689,12 @@ export class ScmEmulator {
     if (typeof body.reason !== 'string' || body.reason.trim() === '')
       throw scmError(400, -7, 'reason is required but missing');
     if (body.reason.length > 512) throw scmError(400, -1601, 'Invalid field value: reason');
-    if (order.status === 'Revoked') throw scmError(400, -159, 'Your certificate already revoked');
+    if (order.status === 'Revoked') {
+      if (this.faults.alreadyRevokedCode === -102) {
+        throw scmError(400, -102, 'Only issued certificates could be revoked.');
+      }
+      throw scmError(400, -159, 'Your certificate already revoked');
+    }
     if (order.status !== 'Issued') throw scmError(400, -102, 'Only issued certificates could be revoked.');
     order.status = 'Revoked';
     order.revoked = this.#clock();

@@ -29,7 +29,7 @@ describe('ordering exactly once', () => {
     await emulator?.stop();
   });
   beforeEach(() => {
-    Object.assign(emulator.faults, { lateOrders: 0, lateProcessingMs: 0, dropResponses: 0 });
+    Object.assign(emulator.faults, { lateOrders: 0, lateProcessingMs: 0, dropResponses: 0, alreadyRevokedCode: -159 });
   });
 
   const ordersFor = (name: string) =>
@@ -143,6 +143,50 @@ describe('ordering exactly once', () => {
     );
     assert.equal(renewals.length, 1, 'one renewal order');
     assert.equal(second.certificateId, renewals[0]?.id);
+  });
+
+  for (const code of [-159, -102] as const) {
+    it(`ends a revocation whose answer was lost as revoked, once, when SCM then says ${code}`, async () => {
+      emulator.faults.alreadyRevokedCode = code;
+      const activities = createSectigoActivities({ scm: client(), profiles });
+      const once = new MockActivityEnvironment({ attempt: 1 });
+      const { certificateId } = await call(
+        once,
+        activities.enrollCertificate,
+        enrollInput(`revoke${-code}.example.com`, `tok-r${-code}`),
+      );
+      await call(once, activities.collectCertificate, certificateId);
+      const revoke = { certificateId, reasonCode: 4 as const, reason: 'Superseded: test' };
+      emulator.faults.dropResponses = 1; // revoked in SCM, the 204 lost
+      const { second } = await withRetry((env) => call(env, activities.revokeCertificate, revoke));
+      assert.equal(second, 'already-revoked');
+      assert.equal(emulator.orders().find((o) => o.id === certificateId)?.status, 'Revoked');
+    });
+  }
+
+  it('does not take -102 for a certificate that was never issued as revoked', async () => {
+    emulator.faults.alreadyRevokedCode = -102;
+    const activities = createSectigoActivities({ scm: client(), profiles });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    emulator.issuanceDelayMs = 60_000;
+    try {
+      const { certificateId } = await call(
+        once,
+        activities.enrollCertificate,
+        enrollInput('pending102.example.com', 'tok-p102'),
+      );
+      const failure = await call(once, activities.revokeCertificate, {
+        certificateId,
+        reasonCode: 0,
+        reason: 'Unspecified: test',
+      }).then(
+        () => assert.fail('a pending order was taken as revoked'),
+        (err: unknown) => err,
+      );
+      assert.match(String(failure), /Only issued certificates could be revoked/);
+    } finally {
+      emulator.issuanceDelayMs = 0;
+    }
   });
 
   it('bounds the search for an order of a CSR without a CN', async () => {
