@@ -341,11 +341,18 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
         const ids: number[] = [];
         const filter = { orgId: profile.orgId, sslTypeId: profile.certType, commonName: request.domain ?? '' };
         for await (const item of scm.search({ ...filter, status: 'Issued' })) ids.push(item.sslId);
+        // Whether SCM's commonName filter is exact or a pattern is not documented: a certificate counts only
+        // when its CN or one of its SANs is the domain itself, never a neighbour that merely contains it.
+        const domain = (request.domain ?? '').toLowerCase();
+        const names = (d: { commonName: string; subjectAlternativeNames: string[] }) =>
+          [d.commonName, ...d.subjectAlternativeNames].map((n) => n.toLowerCase());
         const candidates: FoundCertificate[] = [];
         for (const id of ids.sort((a, b) => b - a).slice(0, searchLimit)) {
           heartbeat();
           const details = await scm.getCertificate(id);
-          if (details.status === 'Issued' && ours(details)) candidates.push(found(details));
+          if (details.status === 'Issued' && ours(details) && names(details).includes(domain)) {
+            candidates.push(found(details));
+          }
         }
         if (candidates.length === 0) return { kind: 'none' as const };
         if (candidates.length > 1) return { kind: 'ambiguous' as const, candidates };

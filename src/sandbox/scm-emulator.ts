@@ -603,8 +603,14 @@ export class ScmEmulator {
         ['serialNumber', (o) => o.serialNumber],
         ['externalRequester', (o) => o.externalRequester],
       ];
+      // Whether SCM's commonName filter is exact or a pattern is not documented (the report API calls its
+      // field a pattern): the emulator answers the wider reading, every CN that contains the value, so that a
+      // client that trusts the filter to be exact fails a test (docs/compatibility.md, "list filters").
+      const wanted = q.get('commonName')?.toLowerCase();
+      if (wanted !== undefined && !order.commonName.toLowerCase().includes(wanted)) return false;
       return checks.every(
-        ([name, read]) => !q.has(name) || String(read(order)).toLowerCase() === q.get(name)?.toLowerCase(),
+        ([name, read]) =>
+          name === 'commonName' || !q.has(name) || String(read(order)).toLowerCase() === q.get(name)?.toLowerCase(),
       );
     });
     const headers = { 'x-total-count': String(matches.length) };

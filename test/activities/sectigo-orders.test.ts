@@ -189,6 +189,24 @@ describe('ordering exactly once', () => {
     }
   });
 
+  it('revokes by domain only a certificate whose CN or SAN is the domain, never a neighbour', async () => {
+    const activities = createSectigoActivities({ scm: client(), profiles });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    // The list filter answers every CN that contains the domain: the substring and the suffix neighbour.
+    const ids = new Map<string, number>();
+    for (const domain of ['shop.example.com', 'myshop.example.com', 'a.shop.example.com']) {
+      const { certificateId } = await call(once, activities.enrollCertificate, enrollInput(domain, `tok-${domain}`));
+      await call(once, activities.collectCertificate, certificateId);
+      ids.set(domain, certificateId);
+    }
+    const lookUp = (domain: string) =>
+      call(once, activities.lookUpCertificate, { profileName: 'OV Server Certificate', domain });
+    const found = await lookUp('shop.example.com');
+    assert.equal(found.kind, 'found');
+    assert.equal(found.kind === 'found' ? found.certificate.certificateId : undefined, ids.get('shop.example.com'));
+    assert.deepEqual(await lookUp('hop.example.com'), { kind: 'none' });
+  });
+
   it('bounds the search for an order of a CSR without a CN', async () => {
     const scm = client();
     const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 0, searchLimit: 5 });
