@@ -186,6 +186,28 @@ describe('Sectigo SCM client', () => {
     }
   });
 
+  it("writes details' dates in each dateFormat as SCM does, and the reason code as a string", async () => {
+    const { sslId } = await client.enroll({ ...ORDER, csr: opensslCsr('/CN=dates.example.com', 'ec-p256') });
+    await eventually(
+      async () => ((await client.getCertificate(sslId)).status === 'Issued' ? true : undefined),
+      'issuance',
+    );
+    await client.revoke(sslId, 4, 'Superseded: dates');
+    const c = scm.credentials;
+    const details = async (dateFormat?: string) =>
+      (await (
+        await fetch(`${scm.apiUrl}/ssl/v1/${sslId}${dateFormat ? `?dateFormat=${dateFormat}` : ''}`, {
+          headers: { login: c.login, password: c.password, customerUri: c.customerUri },
+        })
+      ).json()) as { expires: string; revoked: string; reasonCode: unknown };
+    assert.match((await details()).expires, /^\d{2}\/\d{2}\/\d{4}$/);
+    assert.match((await details('ISO')).expires, /^\d{4}-\d{2}-\d{2}$/);
+    assert.match((await details('ISO_HMS')).revoked, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.equal((await details()).reasonCode, '4');
+    const expires = (await client.getCertificate(sslId)).expires;
+    assert.equal(parseScmDate((await details('ISO')).expires), expires, 'both readings name one day');
+  });
+
   it('serves the legacy collect path and counts requests', async () => {
     const { sslId } = await client.enroll({ ...ORDER, csr: opensslCsr('/CN=legacy.example.com', 'ec-p256') });
     await eventually(
@@ -208,6 +230,7 @@ describe('SCM value parsing', () => {
   const cases: Array<[string | undefined, number | undefined]> = [
     ['05/21/2026', Date.UTC(2026, 4, 21)],
     ['2026-05-21T10:00:00.000Z', Date.UTC(2026, 4, 21, 10)],
+    ['2026-05-21', Date.UTC(2026, 4, 21)],
     ['', undefined],
     [undefined, undefined],
     ['soon', undefined],

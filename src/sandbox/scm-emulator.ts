@@ -796,7 +796,8 @@ export class ScmEmulator {
       declined: date(order.declined),
       expires: date(order.expires),
       revoked: date(order.revoked),
-      reasonCode: order.reasonCode,
+      // A string enum in the details ("0" … "10"; Sectigo's OpenAPI, CertDetailsResponse).
+      reasonCode: order.reasonCode === undefined ? undefined : String(order.reasonCode),
       backendCertId: String(order.id * 7),
     };
   }
@@ -887,10 +888,14 @@ function normaliseSerial(serial: string): string {
   return serial.replace(/:/g, '').toUpperCase().replace(/^0+/, '');
 }
 
-/** MM/dd/yyyy by default; `dateFormat=ISO` (or ISO_HMS) gives ISO-8601 instants. */
+/**
+ * MM/dd/yyyy by default; `dateFormat=ISO` gives yyyy-MM-dd and `ISO_HMS` yyyy-MM-dd'T'HH:mm:ss.SSS'Z'
+ * (Sectigo's reference, "Date formatting").
+ */
 function formatDate(ms: number, dateFormat: string | null): string {
   const d = new Date(ms);
-  if (dateFormat?.toUpperCase().startsWith('ISO')) return d.toISOString();
+  if (dateFormat?.toUpperCase() === 'ISO_HMS') return d.toISOString();
+  if (dateFormat?.toUpperCase() === 'ISO') return d.toISOString().slice(0, 10);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${d.getUTCFullYear()}`;
 }
