@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DCV_MODES } from './sectigo/client.ts';
 
 const domainPattern = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
@@ -37,6 +38,15 @@ const profileSchema = z
       .refine((policy) => policy.maxRsaBits >= policy.minRsaBits, 'maxRsaBits must be at least minRsaBits')
       .default({ minRsaBits: 2048, maxRsaBits: 4096, ecCurves: ['P-256', 'P-384'] }),
     maxSubjectAltNames: z.number().int().positive().default(100),
+    /**
+     * Domain control validation, sent with every order when set: SCM requires it of accounts whose domains
+     * are not pre-validated (Sectigo's reference, "Request SSL certificate").
+     */
+    dcv: z
+      .object({ mode: z.enum(DCV_MODES), email: z.email().optional() })
+      .strict()
+      .refine((dcv) => dcv.mode === 'EMAIL' || dcv.email === undefined, 'email goes with mode EMAIL only')
+      .optional(),
   })
   .strict();
 

@@ -131,6 +131,15 @@ profiles:
     ]);
   });
 
+  it('takes a DCV mode, and refuses an unknown one or an email without EMAIL', () => {
+    assert.deepEqual(Profiles.parse(`${valid}    dcv: { mode: CNAME }\n`).all[0]?.dcv, { mode: 'CNAME' });
+    assert.throws(() => Profiles.parse(`${valid}    dcv: { mode: DNS }\n`), /profiles\.0\.dcv\.mode/);
+    assert.throws(
+      () => Profiles.parse(`${valid}    dcv: { mode: TXT, email: a@example.com }\n`),
+      /email goes with mode EMAIL only/,
+    );
+  });
+
   it('refuses duplicate names', () => {
     assert.throws(
       () => Profiles.parse(valid + valid.replace('profiles:\n', '').replace('id: ov', 'id: ov2')),

@@ -153,6 +153,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           csr: input.csr,
           subjAltNames: input.subjectAltNames.length > 0 ? input.subjectAltNames : undefined,
           comments: `Requested through Jira issue ${input.issueKey} [${input.token}]`,
+          dcv: profile.dcv,
         });
         log.info('order placed', { certificateId: sslId, issueKey: input.issueKey });
         return { certificateId: sslId };
@@ -188,7 +189,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
         const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
         await scm.setComments(input.certificateId, comments);
         posting();
-        const { sslId } = await scm.renewById(input.certificateId, input.csr);
+        const { sslId } = await scm.renewById(input.certificateId, input.csr, profile.dcv);
         await scm.setComments(sslId, comments);
         log.info('renewal ordered', { from: input.certificateId, certificateId: sslId, issueKey: input.issueKey });
         return { certificateId: sslId };

@@ -49,6 +49,11 @@ export interface ScmFaults {
    * "Only issued certificates could be revoked", as a real client met it (docs/compatibility.md, "revoke").
    */
   alreadyRevokedCode: -159 | -102;
+  /**
+   * The account validates domains per order, not ahead: an order without `dcvMode` is refused (Sectigo's
+   * reference, "Request SSL certificate": required when DCV pre-validation is off).
+   */
+  dcvRequired: boolean;
   /** When set, renewById is refused with this SCM error (e.g. -107, domain validation expired). */
   refuseRenewals: { code: number; description: string } | null;
   /**
@@ -188,6 +193,7 @@ export class ScmEmulator {
       retryAfterSeconds: 1,
       dropResponses: 0,
       alreadyRevokedCode: -159,
+      dcvRequired: false,
       lateOrders: 0,
       lateProcessingMs: 0,
       ...options.faults,
@@ -434,6 +440,7 @@ export class ScmEmulator {
     if (!type) throw scmError(400, -111, 'Unknown certificate profile id');
     const term = Number(body.term);
     if (!type.terms.includes(term)) throw scmError(400, -36, `Invalid term for certificate profile "${type.name}"`);
+    this.#checkDcv(body);
     const comments = typeof body.comments === 'string' ? body.comments : '';
     if (comments.length > 1024)
       throw scmError(400, -1601, 'Invalid field value: comments is longer than 1024 characters');
@@ -656,10 +663,9 @@ export class ScmEmulator {
     }
     const raw = (await readBody(req, 64 * 1024)).toString().trim();
     let csrText = original.csr;
-    if (raw !== '' && raw !== '""') {
-      const body = JSON.parse(raw) as { csr?: unknown };
-      if (typeof body.csr === 'string' && body.csr.trim() !== '') csrText = body.csr;
-    }
+    const body = (raw !== '' && raw !== '""' ? JSON.parse(raw) : {}) as Record<string, unknown>;
+    if (typeof body.csr === 'string' && body.csr.trim() !== '') csrText = body.csr;
+    this.#checkDcv(body);
     const csr = await parseCsr(csrText);
     await this.#maybeProcessLate();
     const now = this.#clock();
@@ -708,6 +714,20 @@ export class ScmEmulator {
     this.#save();
     this.#maybeDrop();
     sendJson(res, 204, undefined);
+  }
+
+  #checkDcv(body: Record<string, unknown>): void {
+    const mode = body.dcvMode;
+    if (mode === undefined) {
+      if (this.faults.dcvRequired) throw scmError(400, -7, 'dcvMode is required but missing');
+      return;
+    }
+    if (typeof mode !== 'string' || !['EMAIL', 'CNAME', 'HTTP', 'HTTPS', 'AUTO', 'TXT'].includes(mode)) {
+      throw scmError(400, -1601, 'Invalid field value: dcvMode');
+    }
+    if (mode === 'EMAIL' && typeof body.dcvEmail !== 'string') {
+      throw scmError(400, -7, 'dcvEmail is required but missing');
+    }
   }
 
   #order(id: string | undefined): Order {

@@ -33,6 +33,16 @@ export interface EnrollRequest {
   subjAltNames?: string[];
   comments?: string;
   externalRequester?: string;
+  /** How SCM validates the domains; required by accounts without DCV pre-validation. Sent only when set. */
+  dcv?: DcvSettings;
+}
+
+/** SCM's domain control validation mode (Sectigo's OpenAPI, EnrollRequest.dcvMode, RenewInfo.dcvMode). */
+export const DCV_MODES = ['EMAIL', 'CNAME', 'HTTP', 'HTTPS', 'AUTO', 'TXT'] as const;
+export interface DcvSettings {
+  mode: (typeof DCV_MODES)[number];
+  /** The approver's address, with mode EMAIL. */
+  email?: string;
 }
 
 /** SCM order statuses; `SA Approved` is normalised to `SAApproved`. */
@@ -185,6 +195,7 @@ export class ScmClient {
       subjAltNames: req.subjAltNames?.join(','),
       comments: req.comments,
       externalRequester: req.externalRequester,
+      ...dcvFields(req.dcv),
     };
     const res = await this.#call<{ sslId: number; renewId: string }>('POST', '/ssl/v1/enroll', body);
     return { sslId: Number(res.sslId), renewId: String(res.renewId ?? '') };
@@ -277,8 +288,9 @@ export class ScmClient {
   }
 
   /** POST /ssl/v1/renewById/{sslId}: a new order, with a new id, from the old one's parameters. */
-  async renewById(sslId: number, csr?: string): Promise<{ sslId: number }> {
-    const res = await this.#call<{ sslId: number }>('POST', `/ssl/v1/renewById/${sslId}`, csr ? { csr } : {});
+  async renewById(sslId: number, csr?: string, dcv?: DcvSettings): Promise<{ sslId: number }> {
+    const body = { ...(csr ? { csr } : {}), ...dcvFields(dcv) };
+    const res = await this.#call<{ sslId: number }>('POST', `/ssl/v1/renewById/${sslId}`, body);
     return { sslId: Number(res.sslId) };
   }
 
@@ -477,6 +489,11 @@ function toCertificate(raw: RawCertificate): ScmCertificate {
     expires: parseScmDate(raw.expires),
     revoked: parseScmDate(raw.revoked),
   };
+}
+
+function dcvFields(dcv: DcvSettings | undefined): { dcvMode?: string; dcvEmail?: string } {
+  if (!dcv) return {};
+  return { dcvMode: dcv.mode, ...(dcv.email ? { dcvEmail: dcv.email } : {}) };
 }
 
 /** SCM dates: MM/dd/yyyy by default, ISO when `dateFormat` asks for it; both are accepted. Epoch ms, UTC. */

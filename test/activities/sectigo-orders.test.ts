@@ -29,7 +29,13 @@ describe('ordering exactly once', () => {
     await emulator?.stop();
   });
   beforeEach(() => {
-    Object.assign(emulator.faults, { lateOrders: 0, lateProcessingMs: 0, dropResponses: 0, alreadyRevokedCode: -159 });
+    Object.assign(emulator.faults, {
+      lateOrders: 0,
+      lateProcessingMs: 0,
+      dropResponses: 0,
+      alreadyRevokedCode: -159,
+      dcvRequired: false,
+    });
   });
 
   const ordersFor = (name: string) =>
@@ -205,6 +211,31 @@ describe('ordering exactly once', () => {
     assert.equal(found.kind, 'found');
     assert.equal(found.kind === 'found' ? found.certificate.certificateId : undefined, ids.get('shop.example.com'));
     assert.deepEqual(await lookUp('hop.example.com'), { kind: 'none' });
+  });
+
+  it("sends the profile's DCV mode with enrollment and renewal, which an account without pre-validation requires", async () => {
+    emulator.faults.dcvRequired = true;
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    const without = createSectigoActivities({ scm: client(), profiles });
+    const refused = await call(once, without.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv0')).then(
+      () => assert.fail('ordered without dcvMode'),
+      (err: unknown) => err,
+    );
+    assert.match(String(refused), /dcvMode is required/);
+    const withDcv = new Profiles(profiles.all.map((p) => ({ ...p, dcv: { mode: 'CNAME' as const } })));
+    const activities = createSectigoActivities({ scm: client(), profiles: withDcv });
+    const { certificateId } = await call(once, activities.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv'));
+    await call(once, activities.collectCertificate, certificateId);
+    const renewed = await call(once, activities.renewCertificate, {
+      certificateId,
+      csr: opensslCsr('/CN=dcv.example.com', 'ec-p256'),
+      commonName: 'dcv.example.com',
+      subjectAltNames: [],
+      profileId: 'ov-server',
+      issueKey: 'CERT-1',
+      token: 'tok-dcv-renew',
+    });
+    assert.ok(renewed.certificateId > certificateId);
   });
 
   it('bounds the search for an order of a CSR without a CN', async () => {
