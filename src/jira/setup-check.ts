@@ -33,7 +33,23 @@ export interface SetupCheckOptions {
   polling?: boolean;
   /** Create the missing custom fields, contexts and options. */
   fix?: boolean;
+  /** JIRA_REVOKERS_GROUP: reading a revoker's groups needs the "Browse users and groups" permission. */
+  revokersGroup?: string;
 }
+
+/**
+ * What the connector's account must be allowed to do, by Jira permission key (GET /mypermissions): read
+ * issues, comment, attach, edit its fields, run transitions; and, to check a revoker's groups, see users'
+ * groups, which is the global "Browse users and groups" (docs/compatibility.md, "permissions").
+ */
+const PERMISSIONS: Array<[key: string, name: string, purpose: string]> = [
+  ['BROWSE_PROJECTS', 'Browse projects', 'read the requests'],
+  ['ADD_COMMENTS', 'Add comments', 'tell requesters what happened'],
+  ['CREATE_ATTACHMENTS', 'Create attachments', 'attach the certificate'],
+  ['EDIT_ISSUES', 'Edit issues', 'write the Certificate ID and expiry date'],
+  ['TRANSITION_ISSUES', 'Transition issues', 'move the issues'],
+  ['USER_PICKER', 'Browse users and groups', 'check that a revoker is in JIRA_REVOKERS_GROUP'],
+];
 
 const TYPE_KEY = 'com.atlassian.jira.plugin.system.customfieldtypes:';
 type FieldKey = keyof JiraNames['fields'];
@@ -93,6 +109,8 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
     });
     return items;
   }
+
+  items.push(...(await checkPermissions(api, options)));
 
   const types = new Map((project.issueTypes ?? []).map((t) => [t.name, t.id]));
   for (const [name, purpose] of [
@@ -237,6 +255,30 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
 }
 
 type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+async function checkPermissions(api: Api, options: SetupCheckOptions): Promise<CheckItem[]> {
+  const keys = PERMISSIONS.map(([key]) => key).join(',');
+  const mine = (await api(
+    'GET',
+    `/rest/api/3/mypermissions?projectKey=${encodeURIComponent(options.names.projectKey)}&permissions=${keys}`,
+  )) as { permissions?: Record<string, { havePermission?: boolean }> };
+  return PERMISSIONS.map(([key, name, purpose]): CheckItem => {
+    const item = `permission "${name}"`;
+    if (mine.permissions?.[key]?.havePermission) return { item, verdict: 'ok', detail: `to ${purpose}` };
+    if (key === 'USER_PICKER' && !options.revokersGroup) {
+      return { item, verdict: 'ok', detail: 'not needed: JIRA_REVOKERS_GROUP is not set' };
+    }
+    return {
+      item,
+      verdict: 'problem',
+      detail: `the connector's account lacks it (needed to ${purpose})`,
+      fix:
+        key === 'USER_PICKER'
+          ? `grant the global permission "${name}" to a group of the connector's account`
+          : `grant "${name}" to the connector's account in ${options.names.projectKey}'s permission scheme`,
+    };
+  });
+}
 
 async function checkOptions(
   api: Api,

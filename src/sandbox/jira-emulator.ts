@@ -54,6 +54,30 @@ const SANDBOX_GROUPS: Record<string, string[]> = {
   [SANDBOX_USERS.alice.accountId]: ['jira-software-users', 'certificate-revokers'],
 };
 
+/**
+ * What each sandbox account may do, by Jira permission key. Neither administers the project, so quiet
+ * edits (notifyUsers=false) are refused to both; `permissions` can take one away to show the setup check.
+ */
+const SANDBOX_PERMISSIONS: Record<string, string[]> = {
+  [SANDBOX_USERS.connector.accountId]: [
+    'BROWSE_PROJECTS',
+    'CREATE_ISSUES',
+    'ADD_COMMENTS',
+    'CREATE_ATTACHMENTS',
+    'EDIT_ISSUES',
+    'TRANSITION_ISSUES',
+    'USER_PICKER',
+  ],
+  [SANDBOX_USERS.alice.accountId]: [
+    'BROWSE_PROJECTS',
+    'CREATE_ISSUES',
+    'ADD_COMMENTS',
+    'CREATE_ATTACHMENTS',
+    'EDIT_ISSUES',
+    'TRANSITION_ISSUES',
+  ],
+};
+
 interface Comment {
   id: string;
   author: string;
@@ -154,6 +178,8 @@ export class JiraEmulator {
   readonly projectKey: string;
   /** The project's administration: fields, options, screens, workflows; `site.change` misconfigures it. */
   readonly site: JiraSite;
+  /** Permission keys by account id (project and global alike). */
+  readonly permissions = new Map(Object.entries(SANDBOX_PERMISSIONS).map(([id, keys]) => [id, new Set(keys)]));
   readonly faults: JiraFaults;
   readonly deliveries: Delivery[] = [];
   readonly #options: JiraEmulatorOptions;
@@ -208,8 +234,20 @@ export class JiraEmulator {
     r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
     r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
     this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req));
+    r.on('GET', `${v3}/mypermissions`, ({ req, res, url }) => {
+      const mine = this.permissions.get(this.#user(req).accountId) ?? new Set();
+      const keys = (url.searchParams.get('permissions') ?? '').split(',').filter((k) => k !== '');
+      if (keys.length === 0) throw jiraError(400, 'The permissions query parameter is required.');
+      sendJson(res, 200, {
+        permissions: Object.fromEntries(keys.map((key) => [key, { key, havePermission: mine.has(key) }])),
+      });
+    });
+    // Another user's groups are shown only to holders of the global "Browse users and groups"
+    // (docs/compatibility.md, "permissions").
     r.on('GET', `${v3}/user/groups`, ({ req, res, url }) => {
-      this.#user(req);
+      if (!this.permissions.get(this.#user(req).accountId)?.has('USER_PICKER')) {
+        throw jiraError(403, 'Browse users and groups permission is required to view the groups of a user.');
+      }
       const user = this.#userById(url.searchParams.get('accountId') ?? '');
       sendJson(
         res,

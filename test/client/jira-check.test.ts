@@ -40,11 +40,15 @@ describe('jira-check', () => {
 
   /** The CLI as an administrator runs it; answers its output and exit code. */
   async function check(...args: string[]): Promise<{ out: string; code: number }> {
+    return checkWith({}, ...args);
+  }
+  async function checkWith(env: Record<string, string>, ...args: string[]): Promise<{ out: string; code: number }> {
     const { connector } = SANDBOX_USERS;
     try {
       const { stdout } = await execFileAsync(process.execPath, ['src/client/cli.ts', 'jira-check', ...args], {
         env: {
           ...process.env,
+          ...env,
           JIRA_BASE_URL: jira.url,
           JIRA_EMAIL: connector.emailAddress,
           JIRA_API_TOKEN: connector.apiToken,
@@ -70,6 +74,9 @@ describe('jira-check', () => {
       'custom field "Certificate CSR text"',
       'option "OV Server Certificate" of "Certificate profile"',
       'option "Key compromise" of "Revocation reason"',
+      'permission "Edit issues"',
+      'permission "Transition issues"',
+      'permission "Browse users and groups"',
       '"Certificate profile" on the Certificate create screen',
       '"Certificate expiry date" on the Certificate edit screen',
       '"Summary" on the Certificate edit screen',
@@ -81,6 +88,27 @@ describe('jira-check', () => {
       assert.ok(line(out, 'ok', item), `${item} ok in:\n${out}`);
     }
     assert.match(out, /\d+ checks: \d+ ok, 0 fixed, 0 warnings, 0 problems$/m);
+  });
+
+  it('reports a permission the connector lacks, and "Browse users and groups" only where revokers are checked', async () => {
+    const granted = jira.permissions.get(SANDBOX_USERS.connector.accountId);
+    assert.ok(granted);
+    granted.delete('USER_PICKER');
+    granted.delete('CREATE_ATTACHMENTS');
+    try {
+      const plain = await check('--receiver-url', receiverUrl);
+      assert.match(
+        plain.out,
+        /PROBLEM {2}permission "Create attachments": the connector's account lacks it \(needed to attach the certificate\)/,
+      );
+      assert.ok(line(plain.out, 'ok', 'permission "Browse users and groups": not needed'), plain.out);
+      const grouped = await checkWith({ JIRA_REVOKERS_GROUP: 'certificate-revokers' }, '--receiver-url', receiverUrl);
+      assert.ok(line(grouped.out, 'PROBLEM', 'permission "Browse users and groups"'), grouped.out);
+      assert.equal(grouped.code, 1);
+    } finally {
+      granted.add('USER_PICKER');
+      granted.add('CREATE_ATTACHMENTS');
+    }
   });
 
   it('reports a broken setup item by item with the fix, and --fix repairs what it can', async () => {
