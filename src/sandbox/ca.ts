@@ -7,6 +7,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '../csr/x509.ts';
+import { ocspAnswer, type SerialStatus } from './ocsp.ts';
 
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -18,6 +19,11 @@ export interface IssueOptions {
   subjectAltNames: string[];
   notBefore: Date;
   notAfter: Date;
+  /**
+   * Where relying parties check the certificate, as real Sectigo certificates say: the CRL (CRL
+   * distribution point), the OCSP responder and the issuer's certificate (Authority Information Access).
+   */
+  urls?: { crl: string; ocsp: string; caIssuers: string };
 }
 
 export class LocalCa {
@@ -99,7 +105,7 @@ export class LocalCa {
   }
 
   /** Signs a server certificate for the CSR's public key and subject. */
-  async issue({ csr, subjectAltNames, notBefore, notAfter }: IssueOptions): Promise<x509.X509Certificate> {
+  async issue({ csr, subjectAltNames, notBefore, notAfter, urls }: IssueOptions): Promise<x509.X509Certificate> {
     const names = subjectAltNames.map((value) => ({ type: 'dns' as const, value }));
     return x509.X509CertificateGenerator.create({
       serialNumber: serial(),
@@ -117,8 +123,19 @@ export class LocalCa {
         ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
         await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
         await x509.AuthorityKeyIdentifierExtension.create(this.intermediate),
+        ...(urls
+          ? [
+              new x509.CRLDistributionPointsExtension([urls.crl]),
+              new x509.AuthorityInfoAccessExtension({ ocsp: urls.ocsp, caIssuers: urls.caIssuers }),
+            ]
+          : []),
       ],
     });
+  }
+
+  /** Answers a DER OCSP request about certificates of the intermediate, signed by it. */
+  ocsp(requestDer: Uint8Array, statusOf: (serialHex: string) => SerialStatus, now: number): Promise<Uint8Array> {
+    return ocspAnswer(requestDer, { certificate: this.intermediate, signingKey: this.#signingKey }, statusOf, now);
   }
 
   /**

@@ -13,6 +13,7 @@ import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
 import { Router, type RouteContext } from './router.ts';
 import * as x509 from '../csr/x509.ts';
 import { LocalCa } from './ca.ts';
+import type { SerialStatus } from './ocsp.ts';
 
 export interface ScmCertType {
   id: number;
@@ -329,6 +330,20 @@ export class ScmEmulator {
       const pem = await this.ca.crl(revoked, this.#clock());
       res.writeHead(200, { 'content-type': 'application/pkix-crl', 'content-length': Buffer.byteLength(pem) });
       res.end(pem);
+    });
+    r.on('POST', '/ocsp', async ({ req, res }) => {
+      const answer = await this.ca.ocsp(
+        await readBody(req, 64 * 1024),
+        (serial) => this.#serialStatus(serial),
+        this.#clock(),
+      );
+      res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': answer.byteLength });
+      res.end(answer);
+    });
+    r.on('GET', '/ca/intermediate.cer', ({ res }) => {
+      const body = Buffer.from(this.ca.intermediate.rawData);
+      res.writeHead(200, { 'content-type': 'application/pkix-cert', 'content-length': body.byteLength });
+      res.end(body);
     });
     r.on('GET', '/__emulator/stats', ({ res }) => sendJson(res, 200, this.stats));
     r.on('GET', '/__emulator/orders', ({ res }) => sendJson(res, 200, this.orders()));
@@ -716,6 +731,16 @@ export class ScmEmulator {
     sendJson(res, 204, undefined);
   }
 
+  /** What the CA's OCSP responder says of a serial: issued by it, revoked by it, or not its own. */
+  #serialStatus(serialHex: string): SerialStatus {
+    const order = [...this.#orders.values()].find(
+      (o) => o.serialNumber !== undefined && normaliseSerial(o.serialNumber) === serialHex,
+    );
+    if (!order) return { kind: 'unknown' };
+    if (order.status !== 'Revoked') return { kind: 'good' };
+    return { kind: 'revoked', revokedAt: order.revoked ?? this.#clock(), reasonCode: order.reasonCode ?? 0 };
+  }
+
   #checkDcv(body: Record<string, unknown>): void {
     const mode = body.dcvMode;
     if (mode === undefined) {
@@ -782,6 +807,7 @@ export class ScmEmulator {
       subjectAltNames: order.subjectAlternativeNames,
       notBefore,
       notAfter,
+      urls: { crl: `${this.url}/crl`, ocsp: `${this.url}/ocsp`, caIssuers: `${this.url}/ca/intermediate.cer` },
     });
     order.certificatePem = certificate.toString('pem');
     order.serialNumber = colonHex(certificate.serialNumber);
