@@ -473,8 +473,12 @@ export class JiraClient {
   ): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
     if (issue.status === statusName || alsoFine.includes(issue.status)) return false;
+    const withFields = Object.keys(fields).length > 0;
     const { transitions = [] } = await this.#call('getTransitions', `list transitions of ${issueKey}`, () =>
-      this.#jira.issues.getTransitions({ issueIdOrKey: issueKey }),
+      this.#jira.issues.getTransitions({
+        issueIdOrKey: issueKey,
+        ...(withFields ? { expand: 'transitions.fields' } : {}),
+      }),
     );
     const transition = transitions.find((t) => t.to?.name === statusName);
     if (!transition?.id) {
@@ -485,11 +489,15 @@ export class JiraClient {
       );
     }
     const id = transition.id;
+    // Jira sets only the fields on the transition's screen and refuses the whole transition for any other
+    // (400, "not on the appropriate screen"): a field the screen lacks is left as the issue has it.
+    const onScreen = new Set(Object.keys((transition.fields ?? {}) as Record<string, unknown>));
+    const settable = Object.fromEntries(Object.entries(fields).filter(([fieldId]) => onScreen.has(fieldId)));
     await this.#call('doTransition', `transition ${issueKey}`, () =>
       this.#jira.issues.doTransition({
         issueIdOrKey: issueKey,
         transition: { id },
-        ...(Object.keys(fields).length > 0 ? { fields } : {}),
+        ...(Object.keys(settable).length > 0 ? { fields: settable } : {}),
       }),
     );
     return true;

@@ -92,7 +92,7 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
       const reason = revocationReasonName(reasonCode);
       const code = reasonCode as RevocationReasonCode;
       if (certificate.status === 'Revoked') {
-        await finish(say.revoked(certificate, reason, by, true));
+        await finish(say.revoked(certificate, reason, by, true), reason);
         return { outcome: 'already-revoked', certificateId: certificate.certificateId, message: lastSaid };
       }
       const managing = await fleet.revokeThroughLifecycle(certificate.certificateId, {
@@ -103,7 +103,7 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
         requestId: workflowId,
       });
       if (managing) {
-        await finish(say.revokedThroughIssue(certificate, managing.replace(/^certificate:/, '')));
+        await finish(say.revokedThroughIssue(certificate, managing.replace(/^certificate:/, '')), reason);
         return {
           outcome: 'revoked-through-workflow',
           certificateId: certificate.certificateId,
@@ -116,7 +116,7 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
         reasonCode: code,
         reason: `${reason}: revoked ${issueKey ? `through Jira issue ${issueKey}` : 'by an operator'} for ${by}`,
       });
-      await finish(say.revoked(certificate, reason, by, outcome === 'already-revoked'));
+      await finish(say.revoked(certificate, reason, by, outcome === 'already-revoked'), reason);
       return {
         outcome: outcome === 'already-revoked' ? 'already-revoked' : 'revoked',
         certificateId: certificate.certificateId,
@@ -131,9 +131,12 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
     if (issueKey) await jira.commentOnce(issueKey, `${workflowId}/${event}`, text);
   }
 
-  /** The last word: a comment, and the issue moved to its done status. */
-  async function finish(text: string): Promise<void> {
+  /**
+   * The last word: a comment, and the issue moved to its done status with the requester's reason (set only
+   * where the transition's screen has the field; the issue keeps the reason it was filed with).
+   */
+  async function finish(text: string, reason: string): Promise<void> {
     await tell('done', text);
-    if (issueKey) await jira.moveIssue(issueKey, 'revoked');
+    if (issueKey) await jira.moveIssue(issueKey, 'revoked', [], reason);
   }
 }

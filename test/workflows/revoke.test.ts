@@ -44,7 +44,7 @@ describe('revocation', () => {
       id: number;
       status: string;
       serialNumber: string;
-      reasonCode?: number;
+      reasonCode?: string;
     }>;
   const revokeCalls = () => world.sandbox.scmEmulator.stats.byOperation['POST /api/ssl/v1/revoke/{id}'] ?? 0;
   const until = (key: string, what: string, check: (s: CertificateStatus) => boolean) =>
@@ -78,7 +78,7 @@ describe('revocation', () => {
     assert.equal(end.renewAt, undefined, 'no renewal planned');
     const [order] = orders(domain);
     assert.equal(order?.status, 'Revoked');
-    assert.equal(order?.reasonCode, 1, 'the reason code reached SCM');
+    assert.equal(order?.reasonCode, '1', 'the reason code reached SCM');
     assert.equal(revokeCalls() - before, 1, 'one SCM revoke call');
     const crl = await crlText();
     const serial = (order?.serialNumber ?? '').replace(/:/g, '').toUpperCase();
@@ -104,8 +104,8 @@ describe('revocation', () => {
     assert.deepEqual(
       orders(domain).map((o) => [o.status, o.reasonCode]),
       [
-        ['Revoked', 4],
-        ['Revoked', 4],
+        ['Revoked', '4'],
+        ['Revoked', '4'],
       ],
     );
     assert.equal(revokeCalls() - before, 2);
@@ -233,7 +233,7 @@ describe('revocation', () => {
       /revocation accepted/,
     );
     assert.equal((await handle(key).result()).phase, 'Revoked');
-    assert.equal(orders('cli-revoke.example.com')[0]?.reasonCode, 3);
+    assert.equal(orders('cli-revoke.example.com')[0]?.reasonCode, '3');
     await assert.rejects(runCli(['revoke', key, '--reason', 'superseded'], world.env.client), /revoked already/);
     await assert.rejects(runCli(['revoke', key], world.env.client), /needs --reason/);
   });
@@ -319,8 +319,10 @@ describe('revocation', () => {
       const result = (await revokeRun(key).result()) as { outcome: string };
       assert.equal(result.outcome, 'revoked');
       const order = orders('outside.example.com')[0];
-      assert.deepEqual([order?.status, order?.reasonCode], ['Revoked', 4]);
+      assert.deepEqual([order?.status, order?.reasonCode], ['Revoked', '4']);
       assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+      const reason = (issue(key).fields as unknown as Record<string, { value?: string } | null>).customfield_10055;
+      assert.equal(reason?.value, 'Superseded', "the requester's reason stays on the closed issue");
       assert.match(
         comments(key).at(-1) ?? '',
         new RegExp(`Certificate ${id} \\(outside\\.example\\.com.*has been revoked, reason: Superseded`),
@@ -410,7 +412,7 @@ describe('revocation', () => {
       assert.equal((await handle(managed).result()).phase, 'Revoked');
       assert.match(comments(managed).at(-1) ?? '', new RegExp(`Revoked through Jira issue ${key}`));
       assert.match(comments(key).at(-1) ?? '', new RegExp(`enrolled through Jira issue ${managed}`));
-      assert.equal(orders(domain)[0]?.reasonCode, 1);
+      assert.equal(orders(domain)[0]?.reasonCode, '1');
     });
 
     it('revokes by ID from the CLI', async () => {
