@@ -1,5 +1,5 @@
 /** Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition. */
-import { log } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import type { IssueState } from '../contract.ts';
 import { translated } from './failures.ts';
 import type { CertificateIssue, JiraClient, RevokeIssue, StatusChange } from '../jira/client.ts';
@@ -34,8 +34,18 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
       return translated(() => jira.getRevokeIssue(issueKey));
     },
 
-    /** Comments once per `eventId`, however often it runs. */
-    async commentOnce(issueKey: string, eventId: string, text: string): Promise<void> {
+    /**
+     * Comments once per `eventId`, however often it runs. With `unique`, the caller says that no other
+     * activity ever posts this event id: a first attempt then has nothing to look for, and posts at once.
+     */
+    async commentOnce(
+      issueKey: string,
+      eventId: string,
+      text: string,
+      options: { unique?: boolean } = {},
+    ): Promise<void> {
+      if (options.unique && firstAttempt())
+        return void (await translated(() => jira.addComment(issueKey, eventId, text)));
       const posted = await translated(() => jira.addCommentOnce(issueKey, eventId, text));
       if (!posted) log.info('comment already on the issue', { issueKey, eventId });
     },
@@ -55,20 +65,31 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
 
     /**
      * Puts an issued certificate on its issue in one go — the comment, the PEM, the fields, the
-     * "attached" comment, the status — each step idempotent, so a retry after any of them finishes the
-     * rest and repeats nothing.
+     * "attached" comment, the status. Its comments and file belong to this certificate alone, so a first
+     * attempt writes them without looking; a retry reads the comments and the issue once, and finishes
+     * what an earlier attempt left, repeating nothing. The status comes back with the edit.
      */
     async publishCertificate(issueKey: string, publication: Publication): Promise<void> {
       await translated(async () => {
         const { statuses } = jira.names;
-        await jira.addCommentOnce(issueKey, publication.comment.eventId, publication.comment.text);
-        await jira.attachOnce(issueKey, publication.filename, publication.pem);
-        await jira.updateIssue(issueKey, publication.fields);
-        await jira.addCommentOnce(issueKey, publication.attached.eventId, publication.attached.text);
+        const retry = !firstAttempt();
+        const posted = retry ? await jira.commentEventIds(issueKey) : new Set<string>();
+        const attached = retry ? (await jira.getCertificateIssue(issueKey)).attachments : [];
+        const { comment } = publication;
+        if (!posted.has(comment.eventId)) await jira.addComment(issueKey, comment.eventId, comment.text);
+        if (!attached.some((a) => a.filename === publication.filename)) {
+          await jira.attach(issueKey, publication.filename, publication.pem);
+        }
+        const status = await jira.updateIssue(issueKey, publication.fields);
+        if (!posted.has(publication.attached.eventId)) {
+          await jira.addComment(issueKey, publication.attached.eventId, publication.attached.text);
+        }
         await jira.moveTo(
           issueKey,
           statuses[publication.moveTo],
           publication.orAlreadyIn.map((s) => statuses[s]),
+          {},
+          status,
         );
       });
     },
@@ -100,3 +121,15 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
   };
 }
 export type JiraActivities = ReturnType<typeof createJiraActivities>;
+
+/**
+ * Whether this is an activity's first attempt: nothing it writes can be there from an earlier one. Outside
+ * an activity (or where the SDK cannot say) it answers false, and the caller looks before it writes.
+ */
+function firstAttempt(): boolean {
+  try {
+    return activityInfo().attempt === 1 && !activityInfo().isLocal;
+  } catch {
+    return false;
+  }
+}

@@ -271,7 +271,17 @@ export class JiraClient {
    */
   async addCommentOnce(issueKey: string, eventId: string, text: string): Promise<boolean> {
     assertIssueKey(issueKey);
-    if (await this.#hasComment(issueKey, eventId)) return false;
+    if ((await this.commentEventIds(issueKey)).has(eventId)) return false;
+    await this.addComment(issueKey, eventId, text);
+    return true;
+  }
+
+  /**
+   * Posts `text` as a comment carrying `eventId`, without looking first: for a caller that knows no comment
+   * carries it yet. The property is written with the comment, in one request, so a retry can always see it.
+   */
+  async addComment(issueKey: string, eventId: string, text: string): Promise<void> {
+    assertIssueKey(issueKey);
     const body = text.length > MAX_COMMENT_LENGTH ? `${text.slice(0, MAX_COMMENT_LENGTH)}\n\n(cut short)` : text;
     await this.#call('addComment', `comment on ${issueKey}`, () =>
       this.#jira.issueComments.addComment({
@@ -280,7 +290,6 @@ export class JiraClient {
         properties: [{ key: COMMENT_PROPERTY, value: { eventId } }],
       }),
     );
-    return true;
   }
 
   /**
@@ -298,7 +307,10 @@ export class JiraClient {
     return found?.body;
   }
 
-  async #hasComment(issueKey: string, eventId: string): Promise<boolean> {
+  /** The event ids of the connector's comments on the issue, read once, all pages. */
+  async commentEventIds(issueKey: string): Promise<Set<string>> {
+    assertIssueKey(issueKey);
+    const ids = new Set<string>();
     for (let startAt = 0; ;) {
       const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>
         this.#jira.issueComments.getComments({
@@ -309,14 +321,12 @@ export class JiraClient {
         }),
       );
       const comments = page.comments ?? [];
-      const found = comments.some((c) =>
-        (c.properties ?? []).some(
-          (p) => p.key === COMMENT_PROPERTY && (p.value as { eventId?: string } | undefined)?.eventId === eventId,
-        ),
-      );
-      if (found) return true;
+      for (const property of comments.flatMap((c) => c.properties ?? [])) {
+        const eventId = (property.value as { eventId?: unknown } | undefined)?.eventId;
+        if (property.key === COMMENT_PROPERTY && typeof eventId === 'string') ids.add(eventId);
+      }
       startAt += comments.length;
-      if (comments.length === 0 || startAt >= (page.total ?? 0)) return false;
+      if (comments.length === 0 || startAt >= (page.total ?? 0)) return ids;
     }
   }
 
@@ -329,13 +339,24 @@ export class JiraClient {
   ): Promise<boolean> {
     const issue = await this.getCertificateIssue(issueKey);
     if (issue.attachments.some((a) => a.filename === filename)) return false;
+    await this.attach(issueKey, filename, content, mimeType);
+    return true;
+  }
+
+  /** Attaches a file, without looking for one of the same name first. */
+  async attach(
+    issueKey: string,
+    filename: string,
+    content: string,
+    mimeType = 'application/x-pem-file',
+  ): Promise<void> {
+    assertIssueKey(issueKey);
     await this.#call('addAttachment', `attach ${filename} to ${issueKey}`, () =>
       this.#jira.issueAttachments.addAttachment({
         issueIdOrKey: issueKey,
         attachments: { filename, content: new Blob([content], { type: mimeType }) },
       }),
     );
-    return true;
   }
 
   async downloadAttachment(id: string): Promise<Buffer> {
@@ -347,21 +368,26 @@ export class JiraClient {
     );
   }
 
-  /** Sets the summary and the connector's fields; undefined values are left alone. Editing is idempotent. */
+  /**
+   * Sets the summary and the connector's fields; undefined values are left alone. Editing is idempotent.
+   * Answers the issue's status, which Jira returns with the edit (`returnIssue`): no read for it after.
+   */
   async updateIssue(
     issueKey: string,
     update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const ids = this.#fieldIds;
     const fields: Record<string, unknown> = {};
     if (update.summary !== undefined) fields.summary = update.summary;
     if (update.certificateId !== undefined) fields[ids.certificateId] = update.certificateId;
     if (update.domain !== undefined) fields[ids.domain] = update.domain;
     if (update.expiryDate !== undefined) fields[ids.expiryDate] = update.expiryDate;
-    await this.#call('editIssue', `update ${issueKey}`, () =>
+    const edited = (await this.#call('editIssue', `update ${issueKey}`, () =>
       // Not notifyUsers=false: Jira refuses it (403) to any account that is not an administrator.
-      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields }),
-    );
+      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields, returnIssue: true }),
+    )) as { fields?: { status?: { name?: unknown } } } | undefined;
+    const status = edited?.fields?.status?.name;
+    return typeof status === 'string' ? status : undefined;
   }
 
   /** The "Revocation reason" a transition to the revoked status carries (its screen requires one). */
@@ -470,9 +496,11 @@ export class JiraClient {
     statusName: string,
     alsoFine: readonly string[] = [],
     fields: Record<string, unknown> = {},
+    /** The issue's status, where the caller has just read it. */
+    currentStatus?: string,
   ): Promise<boolean> {
-    const issue = await this.getCertificateIssue(issueKey);
-    if (issue.status === statusName || alsoFine.includes(issue.status)) return false;
+    const status = currentStatus ?? (await this.getCertificateIssue(issueKey)).status;
+    if (status === statusName || alsoFine.includes(status)) return false;
     const withFields = Object.keys(fields).length > 0;
     const { transitions = [] } = await this.#call('getTransitions', `list transitions of ${issueKey}`, () =>
       this.#jira.issues.getTransitions({
@@ -483,7 +511,7 @@ export class JiraClient {
     const transition = transitions.find((t) => t.to?.name === statusName);
     if (!transition?.id) {
       throw new JiraError(
-        `${issueKey} cannot move from "${issue.status}" to "${statusName}": no transition leads there ` +
+        `${issueKey} cannot move from "${status}" to "${statusName}": no transition leads there ` +
           `(available: ${transitions.map((t) => `"${t.name}"`).join(', ') || 'none'})`,
         400,
       );

@@ -157,6 +157,8 @@ export interface JiraFaults {
   deliveryCopies: number;
   /** While set, adding a comment answers 503: Jira down just when the connector reports something. */
   commentOutage: boolean;
+  /** When set, this many more comments are added, then the comment outage begins. */
+  commentOutageAfter: number | null;
 }
 
 export interface JiraEmulatorOptions {
@@ -200,6 +202,7 @@ export class JiraEmulator {
       retryAfterSeconds: 1,
       deliveryCopies: 1,
       commentOutage: false,
+      commentOutageAfter: null,
       ...options.faults,
     };
     this.#load();
@@ -386,6 +389,9 @@ export class JiraEmulator {
     });
   }
 
+  /** REST requests by account and route: what the connector asks of Jira, apart from the requester's. */
+  readonly requestsBy = new Map<string, Map<string, number>>();
+
   /** How many requests each route has answered (`GET /rest/api/3/issue/:key/changelog`: n). */
   served(route: string): number {
     return this.#router.served.get(route) ?? 0;
@@ -396,7 +402,10 @@ export class JiraEmulator {
     try {
       const route = this.#router.match(req.method ?? 'GET', url.pathname);
       if (url.pathname.startsWith('/rest/')) {
-        this.#user(req);
+        const { accountId } = this.#user(req);
+        const byRoute = this.requestsBy.get(accountId) ?? new Map<string, number>();
+        const name = route?.name ?? `${req.method ?? 'GET'} ${url.pathname}`;
+        this.requestsBy.set(accountId, byRoute.set(name, (byRoute.get(name) ?? 0) + 1));
         if (this.faults.rateLimitRate > 0 && Math.random() < this.faults.rateLimitRate) {
           throw new HttpError(
             429,
@@ -555,7 +564,9 @@ export class JiraEmulator {
     }
     const changelog = items.length > 0 ? this.#record(issue, user, items) : undefined;
     this.#save();
-    sendJson(res, 204, undefined);
+    // `returnIssue=true` answers the edited issue, as Jira Cloud does (jira.js editIssue.returnIssue).
+    if (url.searchParams.get('returnIssue') === 'true') sendJson(res, 200, this.#issueJson(issue, undefined));
+    else sendJson(res, 204, undefined);
     this.#emit('jira:issue_updated', issue, user, changelog, 'issue_updated');
   }
 
@@ -694,6 +705,10 @@ export class JiraEmulator {
   async #addComment({ req, res, params, url }: RouteContext, version: 2 | 3): Promise<void> {
     const user = this.#user(req);
     const issue = this.#issue(params.key);
+    if (this.faults.commentOutageAfter !== null && this.faults.commentOutageAfter-- <= 0) {
+      this.faults.commentOutageAfter = null;
+      this.faults.commentOutage = true;
+    }
     if (this.faults.commentOutage) throw jiraError(503, 'Service Unavailable');
     const body = (await readJsonBody(req)) as { body?: unknown; properties?: Array<{ key: string; value: unknown }> };
     const content = version === 2 && typeof body.body === 'string' ? textToAdf(body.body) : body.body;

@@ -27,7 +27,10 @@ export class Router {
   }
 
   /** Finds the route; returns undefined when none matches the path (405 is reported as 404, as Jira does). */
-  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } | undefined {
+  match(
+    method: string,
+    pathname: string,
+  ): { name: string; handler: RouteHandler; params: Record<string, string> } | undefined {
     for (const route of this.#routes) {
       if (route.method !== method) continue;
       const found = route.pattern.exec(pathname);
@@ -36,7 +39,7 @@ export class Router {
       route.keys.forEach((key, i) => (params[key] = decodeURIComponent(found[i + 1] ?? '')));
       const name = `${method} ${route.path}`;
       this.served.set(name, (this.served.get(name) ?? 0) + 1);
-      return { handler: route.handler, params };
+      return { name, handler: route.handler, params };
     }
     return undefined;
   }

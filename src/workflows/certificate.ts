@@ -544,6 +544,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         { key: searchAttributes.domain, value: csr.domain },
         { key: searchAttributes.profile, value: profileId },
       ]);
+      // Posted by this one activity alone, once per run: a first attempt need not look for it.
       const requested = () =>
         tracker.commentOnce(
           issueKey,
@@ -554,6 +555,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
             issue.profileName ?? profileId,
             csr.keyType,
           ),
+          { unique: true },
         );
       if (!changes.orderBesideRequestComment) await requested();
 

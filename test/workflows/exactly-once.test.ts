@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
+import { adfToText } from '../../src/jira/adf.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
@@ -176,6 +177,39 @@ describe('exactly-once effects', () => {
     assert.equal(attached.length, 1);
     assert.equal(ordersFor(domain).length, 1, 'one order, for the latest Enroll');
     assert.equal(issue(key).fields.status.name, 'Certificate Enrolled');
+  });
+
+  it('publishes each comment and the PEM once when Jira fails in the middle of publishing', async () => {
+    const domain = 'half-published.example.com';
+    const jira = world.sandbox.jiraEmulator;
+    const connectorComments = (key: string) =>
+      (
+        jira.issue(key).fields as { comment: { comments: Array<{ author: { accountId: string }; body: unknown }> } }
+      ).comment.comments
+        .filter((c) => c.author.accountId === SANDBOX_USERS.connector.accountId)
+        .map((c) => adfToText(c.body));
+    world.sandbox.scmEmulator.issuanceDelayMs = 1500;
+    try {
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await eventually(() => (connectorComments(key).length === 1 ? true : undefined), 'the "requested" comment');
+      // Publishing posts "enrolled", attaches, edits, then meets the outage at "attached"; its retry goes on.
+      jira.faults.commentOutageAfter = 1;
+      await eventually(() => (jira.faults.commentOutage ? true : undefined), 'the outage', 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      jira.faults.commentOutage = false;
+      await eventually(() => (connectorComments(key).length >= 3 ? true : undefined), 'publishing done', 30_000);
+      const said = connectorComments(key);
+      assert.equal(said.filter((t) => t.startsWith('Certificate enrolled:')).length, 1, said.join('\n'));
+      assert.equal(said.filter((t) => t.startsWith('Certificate attached:')).length, 1, said.join('\n'));
+      assert.equal(issue(key).fields.attachment.length, 1);
+    } finally {
+      world.sandbox.scmEmulator.issuanceDelayMs = 200;
+      Object.assign(jira.faults, { commentOutage: false, commentOutageAfter: null });
+    }
   });
 
   it('orders nothing for an old delivery replayed later, on an issue nobody moved', async () => {
