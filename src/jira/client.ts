@@ -63,6 +63,11 @@ export interface JiraClientOptions {
   names?: JiraNames;
   /** Told of every request: its operation, HTTP status (0 without an answer) and duration. */
   observer?: UpstreamObserver;
+  /**
+   * Told of every answer that jira.js's schemas (Atlassian's OpenAPI) do not describe. Unset, such answers
+   * are taken as they are: a site that adds a field must not stop the connector. The contract test sets it.
+   */
+  onSchemaMismatch?: (report: { endpoint: string; issues: unknown[] }) => void;
 }
 
 /** A failed Jira call; `status` 0 is a network failure. */
@@ -172,7 +177,7 @@ export class JiraClient {
         options.auth.kind === 'basic'
           ? { type: 'basic', email: options.auth.email, apiToken: options.auth.apiToken }
           : { type: 'bearer', token: options.auth.token },
-      onSchemaMismatch: 'silent',
+      onSchemaMismatch: options.onSchemaMismatch ?? 'silent',
     });
     const fields = await call(options.observer, 'getFields', 'list fields', () => jira.issueFields.getFields());
     const problems: string[] = [];

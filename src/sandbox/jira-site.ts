@@ -305,6 +305,7 @@ export class JiraSite {
           key: 'summary',
           name: 'Summary',
           required: true,
+          operations: ['set'],
           schema: { type: 'string', system: 'summary' },
         },
         ...screen.fields
@@ -315,6 +316,8 @@ export class JiraSite {
             key: def?.id,
             name: def?.name,
             required: f.required,
+            // Required by Atlassian's schema (FieldCreateMetadata.operations).
+            operations: ['set'],
             schema: this.#schema(def as FieldDef),
             ...(def?.type === 'select'
               ? { allowedValues: (this.optionValues(def.id) ?? []).map((value) => ({ value })) }
