@@ -113,6 +113,44 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
   }
 
   /**
+   * The renewal of `renewedId` when SCM did not copy the old order's comments into it (whether it does is
+   * not documented): the one newer order of the same names that carries no connector token and was
+   * requested no earlier than the day the lost request was sent. Several such orders, or none: undefined,
+   * and the caller orders again — a second order is recoverable, a wrong adoption is not.
+   */
+  async function untokenedRenewal(
+    names: ReadonlyArray<Pick<OrderNames, 'commonName' | 'subjectAltNames'>>,
+    profile: Profile,
+    renewedId: number,
+    postedAt: number | undefined,
+  ): Promise<number | undefined> {
+    if (postedAt === undefined) return undefined;
+    const sentDay = Date.parse(utcDay(postedAt));
+    const ids = new Set<number>();
+    for (const name of names) {
+      const byName = name.commonName
+        ? { commonName: name.commonName }
+        : { subjectAlternativeName: name.subjectAltNames[0] ?? '' };
+      for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType, ...byName })) {
+        if (item.sslId > renewedId) ids.add(item.sslId);
+      }
+    }
+    const candidates: number[] = [];
+    for (const id of [...ids].sort((a, b) => b - a).slice(0, searchLimit)) {
+      heartbeat(activityInfo().heartbeatDetails);
+      const details = await scm.getCertificate(id);
+      const wanted = names.map((n) => (n.commonName ?? n.subjectAltNames[0] ?? '').toLowerCase());
+      const sameName = [details.commonName, ...details.subjectAlternativeNames]
+        .map((n) => n.toLowerCase())
+        .some((n) => wanted.includes(n));
+      if (sameName && !TOKEN.test(details.comments ?? '') && (details.requested ?? 0) >= sentDay) {
+        candidates.push(details.id);
+      }
+    }
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  /**
    * On a retried attempt: the order an earlier attempt placed, looked for until SCM can no longer be
    * processing that attempt's request. Undefined on a first attempt, or when there is none.
    */
@@ -171,22 +209,28 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
       return translated(async () => {
         // SCM renews the old order's parameters, so the renewal bears the old order's names, whatever the
         // new CSR says (a CSR for another host pasted before "Renew Certificate"): look under both.
+        const earlier = activityInfo().heartbeatDetails as OrderAttempt | undefined;
         const existing = await earlierOrder(async () => {
           const renewed = await scm.getCertificate(input.certificateId);
           if (!renewed.renewed) return undefined;
           const old = { commonName: renewed.commonName, subjectAltNames: renewed.subjectAlternativeNames ?? [] };
-          return findByToken(input.token, [old, input], profile, input.certificateId);
+          return (
+            (await findByToken(input.token, [old, input], profile, input.certificateId)) ??
+            (await untokenedRenewal([old, input], profile, input.certificateId, earlier?.postedAt))
+          );
         });
+        const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
         if (existing !== undefined) {
           log.info('adopting the renewal an earlier attempt placed', {
             from: input.certificateId,
             certificateId: existing,
           });
+          await scm.setComments(existing, comments);
           return { certificateId: existing };
         }
-        // SCM copies the old order's parameters into the renewal, comments included: with the token on the
-        // old order first, the new order carries it from the moment it exists, even if the answer is lost.
-        const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
+        // SCM copies the old order's parameters into the renewal, perhaps its comments too: with the token on
+        // the old order first, the new order may carry it from the moment it exists, even if the answer is
+        // lost; where it does not, the retry finds the one untokened renewal of the old order's names.
         await scm.setComments(input.certificateId, comments);
         posting();
         const { sslId } = await scm.renewById(input.certificateId, input.csr, profile.dcv);
@@ -254,18 +298,31 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
         const revoked = await scm.report({ ...window, certificateStatus: 3, certificateDateAttribute: 2 });
         const expired = await scm.report({ ...window, certificateStatus: 4, certificateDateAttribute: 3 });
         const total = await scm.count({ status: 'Replaced' });
-        const replaced: number[] = [];
-        for (let position = Math.min(input.replacedSeen ?? 0, total); position < total;) {
-          heartbeat();
-          const { items } = await scm.list({ status: 'Replaced' }, position);
-          if (items.length === 0) break;
-          replaced.push(...items.map((item) => item.sslId));
-          position += items.length;
+        // In which order SCM lists them is not documented: the ones added since are either the last `added`
+        // (oldest first) or the first (newest first), so both ends are read. One already seen is harmless.
+        const seen = Math.min(input.replacedSeen ?? 0, total);
+        const added = total - seen;
+        const ranges: Array<[from: number, to: number]> =
+          added > 0
+            ? [
+                [seen, total],
+                [0, Math.min(added, seen)],
+              ]
+            : [];
+        const replaced = new Set<number>();
+        for (const [from, to] of ranges) {
+          for (let position = from; position < to;) {
+            heartbeat();
+            const { items } = await scm.list({ status: 'Replaced' }, position);
+            if (items.length === 0) break;
+            for (const item of items.slice(0, to - position)) replaced.add(item.sslId);
+            position += items.length;
+          }
         }
         const changes: ScmChange[] = [
           ...revoked.map((e) => ({ certificateId: e.sslId, status: 'Revoked' as const })),
           ...expired.map((e) => ({ certificateId: e.sslId, status: 'Expired' as const })),
-          ...replaced.map((certificateId) => ({ certificateId, status: 'Replaced' as const })),
+          ...[...replaced].map((certificateId) => ({ certificateId, status: 'Replaced' as const })),
         ];
         return { changes, replacedSeen: total };
       });

@@ -55,6 +55,16 @@ export interface ScmFaults {
    * reference, "Request SSL certificate": required when DCV pre-validation is off).
    */
   dcvRequired: boolean;
+  /**
+   * Whether renewById copies the old order's comments into the renewal. Sectigo does not say; off, the
+   * stricter reading, a client that finds its renewal by the copied comments fails (docs/compatibility.md).
+   */
+  renewalCopiesComments: boolean;
+  /**
+   * Lists (`GET /ssl/v1`) newest first. In which order SCM lists is not documented; the connector must
+   * find what was added since it last looked either way (docs/compatibility.md).
+   */
+  listNewestFirst: boolean;
   /** When set, renewById is refused with this SCM error (e.g. -107, domain validation expired). */
   refuseRenewals: { code: number; description: string } | null;
   /**
@@ -195,6 +205,8 @@ export class ScmEmulator {
       dropResponses: 0,
       alreadyRevokedCode: -159,
       dcvRequired: false,
+      renewalCopiesComments: false,
+      listNewestFirst: false,
       lateOrders: 0,
       lateProcessingMs: 0,
       ...options.faults,
@@ -635,6 +647,7 @@ export class ScmEmulator {
           name === 'commonName' || !q.has(name) || String(read(order)).toLowerCase() === q.get(name)?.toLowerCase(),
       );
     });
+    if (this.faults.listNewestFirst) matches.reverse();
     const headers = { 'x-total-count': String(matches.length) };
     if (headOnly) {
       res.writeHead(200, headers);
@@ -699,6 +712,7 @@ export class ScmEmulator {
       certificatePem: undefined,
       renewed: false,
       renewedDate: undefined,
+      comments: this.faults.renewalCopiesComments ? original.comments : '',
     };
     original.renewed = true;
     original.renewedDate = now;

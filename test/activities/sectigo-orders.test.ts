@@ -35,6 +35,8 @@ describe('ordering exactly once', () => {
       dropResponses: 0,
       alreadyRevokedCode: -159,
       dcvRequired: false,
+      renewalCopiesComments: false,
+      listNewestFirst: false,
     });
   });
 
@@ -88,14 +90,45 @@ describe('ordering exactly once', () => {
     await eventually(() => (ordersFor('late2.example.com').length === 2 ? true : undefined), 'two orders');
   });
 
+  for (const copies of [true, false]) {
+    it(`adopts its renewal after a lost answer when SCM ${copies ? 'copies' : 'does not copy'} the comments`, async () => {
+      emulator.faults.renewalCopiesComments = copies;
+      const activities = createSectigoActivities({ scm: client(), profiles, orderGraceMs: 2000 });
+      const once = new MockActivityEnvironment({ attempt: 1 });
+      const domain = `lost-renewal-${copies}.example.com`;
+      const { certificateId } = await call(once, activities.enrollCertificate, enrollInput(domain, `tok-${domain}`));
+      await call(once, activities.collectCertificate, certificateId);
+      emulator.faults.dropResponses = 1; // renewById carried out, its answer lost
+      const { second } = await withRetry((env) =>
+        call(env, activities.renewCertificate, {
+          certificateId,
+          csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+          commonName: domain,
+          subjectAltNames: [],
+          profileId: 'ov-server',
+          issueKey: 'CERT-1',
+          token: `tok-${domain}-renew`,
+        }),
+      );
+      assert.deepEqual(
+        ordersFor(domain).map((o) => o.id),
+        [certificateId, second.certificateId],
+        'one renewal order, adopted',
+      );
+      const adopted = emulator.orders().find((o) => o.id === second.certificateId) as { comments?: string };
+      assert.match(adopted.comments ?? '', new RegExp(`tok-${domain}-renew`), 'the adopted order carries the token');
+    });
+  }
+
   it("adopts only its own renewal, not another issue's renewal of the same domain", async () => {
     const scm = client();
     const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 2000 });
     const once = new MockActivityEnvironment({ attempt: 1 });
     const domain = 'shared.example.com';
-    const ours = await call(once, activities.enrollCertificate, enrollInput(domain, 'tok-ours'));
+    // Tokens as the workflows write them: an untokened order is never another issue's.
+    const ours = await call(once, activities.enrollCertificate, enrollInput(domain, 'certificate:CERT-1/r/g0/enroll'));
     const theirs = await call(once, activities.enrollCertificate, {
-      ...enrollInput(domain, 'tok-theirs'),
+      ...enrollInput(domain, 'certificate:CERT-2/r/g0/enroll'),
       issueKey: 'CERT-2',
     });
     for (const { certificateId } of [ours, theirs]) await call(once, activities.collectCertificate, certificateId);
@@ -113,11 +146,11 @@ describe('ordering exactly once', () => {
     const theirRenewal = await call(
       once,
       activities.renewCertificate,
-      renewal(theirs.certificateId, 'CERT-2', 'tok-theirs-renew'),
+      renewal(theirs.certificateId, 'CERT-2', 'certificate:CERT-2/r/g1/renew'),
     );
     emulator.faults.dropResponses = 2; // our renewById is carried out, its answer lost
     const { second } = await withRetry((env) =>
-      call(env, activities.renewCertificate, renewal(ours.certificateId, 'CERT-1', 'tok-ours-renew')),
+      call(env, activities.renewCertificate, renewal(ours.certificateId, 'CERT-1', 'certificate:CERT-1/r/g1/renew')),
     );
     const newest = Math.max(...ordersFor(domain).map((o) => o.id));
     assert.notEqual(second.certificateId, theirRenewal.certificateId);
@@ -237,6 +270,32 @@ describe('ordering exactly once', () => {
     });
     assert.ok(renewed.certificateId > certificateId);
   });
+
+  for (const newestFirst of [false, true]) {
+    it(`finds the orders replaced since the last sweep when SCM lists ${newestFirst ? 'newest' : 'oldest'} first`, async () => {
+      const activities = createSectigoActivities({ scm: client(), profiles });
+      const once = new MockActivityEnvironment({ attempt: 1 });
+      const ids: number[] = [];
+      for (const n of [1, 2, 3]) {
+        const domain = `replaced-${n}-${newestFirst}.example.com`;
+        const { certificateId } = await call(once, activities.enrollCertificate, enrollInput(domain, `tok-${domain}`));
+        await call(once, activities.collectCertificate, certificateId);
+        ids.push(certificateId);
+      }
+      const changes = (replacedSeen: number) =>
+        call(once, activities.changesInScm, { since: Date.now(), replacedSeen });
+      const seenBefore = (await changes(0)).replacedSeen;
+      emulator.replaceDirectly(ids[0] ?? 0);
+      const first = await changes(seenBefore);
+      emulator.faults.listNewestFirst = newestFirst;
+      emulator.replaceDirectly(ids[1] ?? 0);
+      emulator.replaceDirectly(ids[2] ?? 0);
+      const next = await changes(first.replacedSeen);
+      const replaced = next.changes.filter((c) => c.status === 'Replaced').map((c) => c.certificateId);
+      assert.ok(first.changes.some((c) => c.certificateId === ids[0]));
+      assert.ok(replaced.includes(ids[1] ?? 0) && replaced.includes(ids[2] ?? 0), `${replaced.join(', ')}`);
+    });
+  }
 
   it('bounds the search for an order of a CSR without a CN', async () => {
     const scm = client();
