@@ -185,7 +185,8 @@ export function loadConfig(
         ? { kind: 'polling', intervalMs: 1000 * int('JIRA_POLL_INTERVAL_SECONDS', 30, 1, 3600) }
         : { kind: 'webhook' },
     metrics: {
-      host: text('METRICS_HOST') ?? '0.0.0.0',
+      // Loopback unless told otherwise: /metrics names issue keys and domains, and has no authentication.
+      host: text('METRICS_HOST') ?? '127.0.0.1',
       port: int('METRICS_PORT', 9464, 0, 65535),
     },
     certificateSeries: series === 'attention' ? 'attention' : 'all',

@@ -208,6 +208,16 @@ export const REVOCATION_REASONS = {
 export type RevocationReasonName = keyof typeof REVOCATION_REASONS;
 export type RevocationReasonCode = (typeof REVOCATION_REASONS)[RevocationReasonName];
 
+/**
+ * The code of a reason named in Jira, or undefined for any other text. Looked up as an own property: a
+ * select option named "constructor" or "toString" is no reason.
+ */
+export function revocationReasonCode(name: string | undefined): RevocationReasonCode | undefined {
+  return name !== undefined && Object.hasOwn(REVOCATION_REASONS, name)
+    ? REVOCATION_REASONS[name as RevocationReasonName]
+    : undefined;
+}
+
 /** The reason's name for a code, for comments. */
 export function revocationReasonName(code: number): string {
   return Object.entries(REVOCATION_REASONS).find(([, c]) => c === code)?.[0] ?? `code ${code}`;

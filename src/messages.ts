@@ -98,7 +98,7 @@ export const comments = {
     comment: string | undefined,
     unpublished: number[],
   ) =>
-    `Certificate${certificates.length === 1 ? '' : 's'} revoked on ${isoTime(at)} by ${by}, reason: ${reason}.\n\n` +
+    `Certificate${certificates.length === 1 ? '' : 's'} revoked on ${isoTime(at)} by ${shown(by)}, reason: ${reason}.\n\n` +
     certificates
       .map(
         (c) =>
@@ -113,7 +113,7 @@ export const comments = {
     '\n\nNothing on this issue is renewed any more.',
 
   revokedNothingIssued: (by: string, at: number) =>
-    `Revocation asked for by ${by} on ${isoTime(at)}, before any certificate was issued: the request is ` +
+    `Revocation asked for by ${shown(by)} on ${isoTime(at)}, before any certificate was issued: the request is ` +
     'withdrawn and nothing was ordered. Nothing on this issue is renewed.',
 
   profileMissing: (profileId: string) =>
@@ -192,7 +192,7 @@ export const externalRevocation = {
       ? `Certificate ${c.certificateId} (${c.commonName}, serial ${c.serialNumber}) was revoked already in ` +
         'Sectigo Certificate Manager; nothing more to do.'
       : `Certificate ${c.certificateId} (${c.commonName}, serial ${c.serialNumber}) has been revoked, reason: ` +
-        `${reason}, asked for by ${by}.`,
+        `${reason}, asked for by ${shown(by)}.`,
   revokedThroughIssue: (c: FoundCertificate, issueKey: string) =>
     `Certificate ${c.certificateId} (${c.commonName}) was enrolled through Jira issue ${issueKey}; it has been ` +
     `revoked through that issue, which no longer renews it.`,

@@ -67,6 +67,7 @@ describe('docker-compose.yml', () => {
   it('checks the readiness of the worker and the receiver on the ports they serve it', () => {
     const worker = services.worker;
     assert.deepEqual(worker?.ports, ['9464:9464'], 'METRICS_PORT defaults to 9464');
+    assert.equal(worker?.environment?.METRICS_HOST, '0.0.0.0', 'the published port is served beyond loopback');
     assert.match(([] as string[]).concat(worker?.healthcheck?.test ?? []).join(' '), /127\.0\.0\.1:9464\/readyz/);
     const receiver = services.receiver;
     assert.match(([] as string[]).concat(receiver?.healthcheck?.test ?? []).join(' '), /127\.0\.0\.1:8782\/readyz/);

@@ -22,6 +22,11 @@ describe('configuration', () => {
     );
   });
 
+  it('serves metrics and health on loopback unless told otherwise: they name issue keys and domains', () => {
+    assert.equal(loadConfig({}).metrics.host, '127.0.0.1');
+    assert.equal(loadConfig({ METRICS_HOST: '0.0.0.0' }).metrics.host, '0.0.0.0');
+  });
+
   it('reads real Jira and SCM settings', () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: 'temporal:7233',

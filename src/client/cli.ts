@@ -239,9 +239,11 @@ async function revokeById(
   client: Client,
   values: { 'certificate-id'?: string; profile?: string; reason?: string },
 ): Promise<string> {
-  const certificateId = Number(values['certificate-id']);
-  if (!Number.isInteger(certificateId) || certificateId <= 0) {
-    throw new UsageError("--certificate-id takes the certificate's SCM id, a whole number");
+  // Decimal digits only: Number() also reads 0x443 (1091) and 1e3, and a revocation is irreversible.
+  const text = values['certificate-id'] ?? '';
+  const certificateId = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(certificateId)) {
+    throw new UsageError(`--certificate-id takes the certificate's SCM id in decimal digits, not "${text}"`);
   }
   if (!values.profile) throw new UsageError("revoke --certificate-id needs --profile, the profile's name in Jira");
   const reasonCode = reasonFromCli(values.reason);
@@ -354,7 +356,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'j
     }
   };
   main().catch((err: unknown) => {
-    console.error(err instanceof UsageError || (err instanceof TypeError && 'code' in err) ? err.message : err);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    // A word the CLI does not know (parseArgs says so with a coded TypeError) is a usage error like any other.
+    const usage = err instanceof UsageError || (err instanceof TypeError && 'code' in err);
+    console.error(usage ? err.message : err);
+    process.exit(usage ? 2 : 1);
   });
 }

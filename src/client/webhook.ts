@@ -29,8 +29,7 @@ import {
   TASK_QUEUE,
   type CertificateRequest,
   type RenewRequest,
-  type RevocationReasonCode,
-  type RevocationReasonName,
+  revocationReasonCode,
   type RevokeRequest,
 } from '../contract.ts';
 
@@ -126,6 +125,8 @@ export function interpretEvent(
   const key = event.issue?.key;
   if (!key) return { action: 'ignore', reason: 'no issue key' };
   if (!ISSUE_KEY.test(key)) return { action: 'ignore', reason: 'not a Jira issue key' };
+  // A webhook (or its JQL) may cover more than the project: another project's issues are not ours.
+  if (!key.startsWith(`${names.projectKey}-`)) return { action: 'ignore', reason: `another project's issue ${key}` };
   if (event.issue?.fields?.issuetype?.name === names.revokeIssueType) {
     const actor = event.user?.accountId;
     if (!actor || actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own change" };
@@ -368,8 +369,7 @@ async function requestRevocation(
     log.info('revocation refused', { workflowId, requestId, reason });
     return { result: 'revocation-refused', workflowId, reason };
   };
-  const reasonCode = REVOCATION_REASONS[decision.reasonName as RevocationReasonName] as
-    RevocationReasonCode | undefined;
+  const reasonCode = revocationReasonCode(decision.reasonName);
   if (reasonCode === undefined) {
     return refuse(
       revocationRefusals.noReason(options.names.fields.revocationReason, Object.keys(REVOCATION_REASONS).join(', ')),

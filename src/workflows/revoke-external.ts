@@ -14,8 +14,7 @@ import {
   revokeIssueChangedSignal,
   type ExternalRevocationInput,
   type ExternalRevocationResult,
-  type RevocationReasonCode,
-  type RevocationReasonName,
+  revocationReasonCode,
 } from '../contract.ts';
 import { externalRevocation as say } from '../messages.ts';
 import { jira, orders } from './activities.ts';
@@ -56,7 +55,7 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
     changed = false;
 
     async function attempt(fields: typeof issue): Promise<ExternalRevocationResult | undefined> {
-      const reasonCode = REVOCATION_REASONS[fields.reasonName as RevocationReasonName] as number | undefined;
+      const reasonCode = revocationReasonCode(fields.reasonName);
       if (reasonCode === undefined) {
         return void (await tell(
           `ask-reason-${round}`,
@@ -90,7 +89,7 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
       }
       const certificate = found.certificate;
       const reason = revocationReasonName(reasonCode);
-      const code = reasonCode as RevocationReasonCode;
+      const code = reasonCode;
       if (certificate.status === 'Revoked') {
         await finish(say.revoked(certificate, reason, by, true), reason);
         return { outcome: 'already-revoked', certificateId: certificate.certificateId, message: lastSaid };

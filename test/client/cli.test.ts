@@ -112,6 +112,12 @@ describe('CLI', () => {
     );
     assert.equal(refused.code, 2);
     assert.match(refused.stderr ?? '', /enroll needs --csr FILE and --profile P/);
+    const unknownOption = await run('status', key, '--frobnicate').then(
+      () => assert.fail('accepted'),
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    assert.equal(unknownOption.code, 2, 'an unknown option is a usage error too');
+    assert.match(unknownOption.stderr ?? '', /--frobnicate/);
   });
 
   it('says what is wrong with bad input', async () => {
@@ -119,6 +125,13 @@ describe('CLI', () => {
     assert.match(await refusal('status', 'CERT-1/../../x'), /needs an issue key such as CERT-45/);
     assert.match(await refusal('status', 'CERT-99999'), /no certificate workflow for CERT-99999/);
     assert.match(await refusal('frobnicate'), /unknown command "frobnicate"/);
+    // 0x443 is 1091 to Number(): an irreversible revocation takes decimal digits only.
+    for (const id of ['0x443', '1e3', '12abc', '-5', '0']) {
+      assert.match(
+        await refusal('revoke', '--certificate-id', id, '--profile', 'OV Server Certificate'),
+        /--certificate-id takes the certificate's SCM id in decimal digits/,
+      );
+    }
     assert.match(await cli('--help'), /^Usage: npm run cli/);
   });
 

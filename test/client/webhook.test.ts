@@ -7,11 +7,19 @@ import { interpretEvent, verifySignature } from '../../src/client/webhook.ts';
 
 const CONNECTOR = '557058:connector';
 const transition = (
-  overrides: { user?: string; type?: string; from?: string; to?: string; event?: string; field?: string } = {},
+  overrides: {
+    user?: string;
+    type?: string;
+    from?: string;
+    to?: string;
+    event?: string;
+    field?: string;
+    key?: string;
+  } = {},
 ) => ({
   webhookEvent: overrides.event ?? 'jira:issue_updated',
   user: { accountId: overrides.user ?? '557058:alice' },
-  issue: { key: 'CERT-45', fields: { issuetype: { name: overrides.type ?? 'Certificate' } } },
+  issue: { key: overrides.key ?? 'CERT-45', fields: { issuetype: { name: overrides.type ?? 'Certificate' } } },
   changelog: {
     id: '30001',
     items: [
@@ -67,6 +75,7 @@ describe('interpreting Jira events', () => {
       /no change/,
     ],
     ['a move to another status', { to: 'Certificate Request' }, /no change the connector acts on/],
+    ["another project's issue", { key: 'OTHER-7' }, /another project's issue OTHER-7/],
     ['issue creation', { event: 'jira:issue_created' }, /event jira:issue_created/],
   ];
   for (const [label, overrides, reason] of ignored) {
