@@ -266,6 +266,8 @@ export interface FoundCertificate {
   certificateId: number;
   serialNumber: string;
   commonName: string;
+  /** SCM's names of the certificate; absent in workflows started before they were kept. */
+  subjectAlternativeNames?: string[];
   status: string;
   expires?: number;
   requester?: string;

@@ -193,6 +193,12 @@ export const externalRevocation = {
         'Sectigo Certificate Manager; nothing more to do.'
       : `Certificate ${c.certificateId} (${c.commonName}, serial ${c.serialNumber}) has been revoked, reason: ` +
         `${reason}, asked for by ${shown(by)}.`,
+  notIssued: (c: FoundCertificate) =>
+    `Certificate ${c.certificateId} (${c.commonName}) is ${c.status} in Sectigo Certificate Manager, not issued: ` +
+    'there is nothing to revoke. Nothing was revoked; correct "Certificate ID" if you meant another one.',
+  contradictory: (c: FoundCertificate, domain: string) =>
+    `"Certificate ID" ${c.certificateId} is a certificate for ${c.commonName}, not for ${shown(domain)} as ` +
+    '"Certificate domain" says. Nothing was revoked: correct the field that is wrong, or empty one of them.',
   revokedThroughIssue: (c: FoundCertificate, issueKey: string) =>
     `Certificate ${c.certificateId} (${c.commonName}) was enrolled through Jira issue ${issueKey}; it has been ` +
     `revoked through that issue, which no longer renews it.`,

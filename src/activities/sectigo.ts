@@ -377,6 +377,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           certificateId: d.id,
           serialNumber: (d.serialNumber ?? '').replace(/:/g, '').toUpperCase(),
           commonName: d.commonName,
+          subjectAlternativeNames: d.subjectAlternativeNames,
           status: d.status,
           ...(d.expires !== undefined ? { expires: d.expires } : {}),
           ...(d.requester ? { requester: d.requester } : {}),

@@ -88,6 +88,17 @@ export async function revokeExternalCertificate(input: ExternalRevocationInput):
           break;
       }
       const certificate = found.certificate;
+      // Both fields filled in must name one certificate: a domain that is not the ID's is a mistake in one.
+      const names = [certificate.commonName, ...(certificate.subjectAlternativeNames ?? [])].map((n) =>
+        n.toLowerCase(),
+      );
+      if (certificateId !== undefined && fields.domain && !names.includes(fields.domain)) {
+        return void (await tell(`contradictory-${round}`, say.contradictory(certificate, fields.domain)));
+      }
+      // Declined, still being processed, expired: SCM refuses to revoke what it did not issue (-102).
+      if (certificate.status !== 'Issued' && certificate.status !== 'Revoked') {
+        return void (await tell(`not-issued-${round}`, say.notIssued(certificate)));
+      }
       const reason = revocationReasonName(reasonCode);
       const code = reasonCode;
       if (certificate.status === 'Revoked') {

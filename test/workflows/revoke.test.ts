@@ -329,6 +329,57 @@ describe('revocation', () => {
       );
     });
 
+    it('says so, and revokes nothing, when the ID names a certificate SCM declined', async () => {
+      const { sslId } = await world.sandbox.scm.enroll({
+        orgId: 1,
+        certType: 1001,
+        term: 365,
+        csr: opensslCsr('/CN=www.declined.example', 'ec-p256'),
+        comments: 'ordered in the SCM web UI',
+      });
+      await eventually(
+        async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Declined' ? true : undefined),
+        `order ${sslId} declined`,
+      );
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: String(sslId),
+        reason: 'Superseded',
+      });
+      await started(key);
+      const said = await eventually(
+        () => comments(key).find((c) => c.includes('not issued: there is nothing to revoke')),
+        'the comment',
+      );
+      assert.match(said, new RegExp(`Certificate ${sslId} \\(www\\.declined\\.example\\) is Declined`));
+      assert.equal((await revokeRun(key).describe()).status.name, 'RUNNING', 'waiting for the issue to be corrected');
+      assert.equal((await world.sandbox.scm.getCertificate(sslId)).status, 'Declined');
+    });
+
+    it('refuses an ID and a domain that name different certificates', async () => {
+      const id = await issuedOutsideJira('named-by-id.example.com');
+      await issuedOutsideJira('named-by-domain.example.com');
+      const key = await world.alice.createRevokeIssue({
+        profile: 'OV Server Certificate',
+        certificateId: String(id),
+        domain: 'named-by-domain.example.com',
+        reason: 'Superseded',
+      });
+      await started(key);
+      await eventually(
+        () =>
+          comments(key).find((c) =>
+            c.includes(`"Certificate ID" ${id} is a certificate for named-by-id.example.com, not for named-by-domain`),
+          ),
+        'the refusal',
+      );
+      assert.deepEqual(
+        [...orders('named-by-id.example.com'), ...orders('named-by-domain.example.com')].map((o) => o.status),
+        ['Issued', 'Issued'],
+        'nothing revoked',
+      );
+    });
+
     it('revokes by domain when exactly one issued certificate matches', async () => {
       const id = await issuedOutsideJira('only-one.example.com');
       const key = await world.alice.createRevokeIssue({
