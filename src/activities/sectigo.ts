@@ -276,7 +276,11 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
         const orders: TokenedOrder[] = [];
         for (const id of examined) {
           heartbeat();
-          const token = TOKEN.exec((await scm.getCertificate(id)).comments ?? '');
+          const details = await scm.getCertificate(id);
+          // Only an order still issued, or on its way, asks for anything: one revoked already (a revocation
+          // revokes what was issued while it was asked for), declined or expired is no duplicate to report.
+          if (details.status !== 'Issued' && !IN_PROGRESS.has(details.status)) continue;
+          const token = TOKEN.exec(details.comments ?? '');
           if (token?.[1] && token[2]) orders.push({ certificateId: id, issueKey: token[2], token: token[1] });
         }
         return { orders, highest: examined.at(-1) ?? after };

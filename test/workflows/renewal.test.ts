@@ -348,4 +348,24 @@ describe('renewal', () => {
     assert.equal(said.length, 1, 'said once on the issue');
     assert.match(await runCli(['unowned'], world.env.client), new RegExp(`${duplicate.sslId}\\s+${key}`));
   });
+
+  it('reports no order that is revoked already, such as one the revocation revoked with the rest', async () => {
+    const domain = 'unowned-revoked.example.com';
+    const key = await enroll(domain, 'OV Server Certificate');
+    const duplicate = await world.sandbox.scm.enroll({
+      orgId: 1,
+      certType: 1001,
+      term: 365,
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      comments: `Requested through Jira issue ${key} [certificate:${key}/other-run/g0/enroll]`,
+    });
+    await eventually(
+      async () => ((await world.sandbox.scm.getCertificate(duplicate.sslId)).status === 'Issued' ? true : undefined),
+      'the duplicate issued',
+    );
+    world.sandbox.scmEmulator.revokeDirectly(duplicate.sslId, 4);
+    const reported = ((await sweep()).unownedOrders ?? []).map((o) => o.certificateId);
+    assert.ok(!reported.includes(duplicate.sslId), `reported ${reported.join(', ')}`);
+    assert.equal(comments(key).filter((c) => c.includes(`order ${duplicate.sslId}`)).length, 0, 'no false alarm');
+  });
 });
