@@ -1,6 +1,7 @@
 /** Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition. */
 import { activityInfo, log } from '@temporalio/activity';
 import type { IssueState } from '../contract.ts';
+import { withoutPrivateKeys } from '../csr/inspect.ts';
 import { translated } from './failures.ts';
 import type { CertificateIssue, JiraClient, RevokeIssue, StatusChange } from '../jira/client.ts';
 
@@ -17,13 +18,17 @@ export interface Publication {
 
 export function createJiraActivities({ jira }: { jira: JiraClient }) {
   return {
-    /** The issue's request fields; with `statusChange`, also its latest status change (to confirm a trigger). */
+    /**
+     * The issue's request fields; with `statusChange`, also its latest status change (to confirm a trigger).
+     * A private key pasted into the CSR field is removed here, before the answer reaches workflow history.
+     */
     async readCertificateIssue(
       issueKey: string,
       options: { statusChange?: boolean } = {},
     ): Promise<CertificateIssue & { lastStatusChange?: StatusChange }> {
       return translated(async () => {
-        const issue = await jira.getCertificateIssue(issueKey);
+        const read = await jira.getCertificateIssue(issueKey);
+        const issue = { ...read, csr: withoutPrivateKeys(read.csr) };
         const lastStatusChange = options.statusChange ? await jira.latestStatusChange(issueKey) : undefined;
         return lastStatusChange ? { ...issue, lastStatusChange } : issue;
       });

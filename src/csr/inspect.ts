@@ -34,6 +34,20 @@ export class CsrProblem extends Error {
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 
+/** A private key block, ended or cut short (a paste that stops halfway is still a key). */
+const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?(?:-----END \1-----|$)/g;
+
+/**
+ * The field's text with each private key's body removed, its armour kept: the CSR check still refuses the
+ * field, and says why, but the key itself goes no further — not into workflow history, logs or Jira.
+ */
+export function withoutPrivateKeys(text: string): string {
+  return text.replace(
+    PRIVATE_KEY_BLOCK,
+    (_block, label: string) => `-----BEGIN ${label}-----\n(removed by the connector)\n-----END ${label}-----`,
+  );
+}
+
 /** The domain a CSR asks for (its CN, else its first SAN), unchecked; undefined when there is no one CSR. */
 export function requestedDomain(text: string): string | undefined {
   try {

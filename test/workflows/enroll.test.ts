@@ -8,6 +8,7 @@ import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
 import * as x509 from '../../src/csr/x509.ts';
+import { generateCsr } from '../../src/sandbox/requester.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 
 const PROFILE = 'OV Server Certificate';
@@ -150,6 +151,22 @@ describe('enrollment', () => {
       assert.equal(status.phase, 'Rejected');
     });
   }
+
+  it('refuses a pasted private key, and keeps the key out of workflow history', async () => {
+    const { csr, privateKeyPem } = await generateCsr('leaked-key.example.com');
+    const body = privateKeyPem.split('\n').find((line) => line.length > 40) ?? '';
+    assert.ok(body.length > 40, 'a line of the key to look for');
+    for (const pasted of [`${csr}\n${privateKeyPem}`, `${csr}\n${privateKeyPem.split('-----END')[0] ?? ''}`]) {
+      const key = await enroll('leaked', pasted);
+      await settledStatus(key, 'Certificate Request');
+      assert.match(comments(key)[0] ?? '', /contains a private key.*compromised/);
+      const handle = world.env.client.workflow.getHandle(certificateWorkflowId(key));
+      await handle.result();
+      const history = JSON.stringify(await handle.fetchHistory());
+      assert.ok(!history.includes(body), 'no line of the key in the history');
+      assert.ok(!history.includes(Buffer.from(body).toString('base64')), 'not even encoded');
+    }
+  });
 
   it('runs a fresh enrollment after the requester fixes a rejected CSR', async () => {
     const domain = 'fixed.example.com';
