@@ -365,7 +365,7 @@ async function requestRevocation(
   const workflowId = certificateWorkflowId(issueKey);
   const refuse = async (reason: string, returnTo = decision.returnToStatus) => {
     await options.jira.addCommentOnce(issueKey, `receiver/${issueKey}/${requestId}/revocation-refused`, reason);
-    if (returnTo) await options.jira.moveTo(issueKey, returnTo);
+    if (returnTo) await returnIssue(options, issueKey, options.names.statuses.revoked, returnTo);
     log.info('revocation refused', { workflowId, requestId, reason });
     return { result: 'revocation-refused', workflowId, reason };
   };
@@ -543,14 +543,31 @@ async function requestRenewal(
     return { result: accepted.result === 'accepted' ? 'renewal-requested' : accepted.result, workflowId };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) refusal = err.cause?.message ?? err.message;
-    else if (err instanceof WorkflowNotFoundError) refusal = renewalRefusals.notEnrolled;
-    else throw err;
+    else if (err instanceof WorkflowNotFoundError) {
+      const run = await latestRun(options.client, workflowId);
+      refusal = run?.phase === 'Revoked' ? renewalRefusals.revoked : renewalRefusals.notEnrolled;
+    } else throw err;
   }
   const eventId = `receiver/${issueKey}/${request.requestId ?? 'renew'}/refused`;
   await options.jira.addCommentOnce(issueKey, eventId, refusal);
-  if (request.returnToStatus) await options.jira.moveTo(issueKey, request.returnToStatus);
+  if (request.returnToStatus) {
+    await returnIssue(options, issueKey, options.names.statuses.renewed, request.returnToStatus);
+  }
   log.info('renewal refused', { workflowId, requestId: request.requestId, refusal });
   return { result: 'renewal-refused', workflowId, reason: refusal };
+}
+
+/**
+ * Returns a refused request's issue to where it came from, but only from where the request put it: a late
+ * or redelivered event must not move an issue that has moved on since (a revoked issue back to Enrolled).
+ */
+async function returnIssue(options: Receiver, issueKey: string, requestedStatus: string, returnTo: string) {
+  const { status } = await options.jira.getCertificateIssue(issueKey);
+  if (status !== requestedStatus) {
+    log.info('issue not returned: it has moved on', { issueKey, status, returnTo });
+    return;
+  }
+  await options.jira.moveTo(issueKey, returnTo, [], {}, status);
 }
 
 /** The CSR on the issue changed: a waiting renewal retry should not wait out its backoff. */

@@ -63,6 +63,37 @@ describe('exactly-once effects', () => {
       changelog: { id: changelogId, items: [{ field: 'status', toString: 'Certificate Enrolled' }] },
     });
 
+  it('leaves a revoked issue where it is when a Renew event arrives late', async () => {
+    const key = await world.alice.createCertificateIssue({
+      profile: 'Manual Server Certificate',
+      csr: opensslCsr('/CN=late-renew.example.com', 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await enrolled(key);
+    await world.alice.revoke(key, 'Superseded');
+    await world.env.client.workflow.getHandle(certificateWorkflowId(key)).result();
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    // A Renew made before the revocation, delivered after it (Jira retries, reorders, redelivers).
+    const body = JSON.stringify({
+      timestamp: Date.now(),
+      webhookEvent: 'jira:issue_updated',
+      user: { accountId: SANDBOX_USERS.alice.accountId },
+      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Renewed' } } },
+      changelog: {
+        id: '880001',
+        items: [{ field: 'status', fromString: 'Certificate Enrolled', toString: 'Certificate Renewed' }],
+      },
+    });
+    const res = await post(body, { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': 'late-renew' });
+    assert.equal(((await res.json()) as { result: string }).result, 'renewal-refused');
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked', 'not moved back');
+    const said = adfToText(
+      (issue(key).fields as unknown as { comment: { comments: Array<{ body: unknown }> } }).comment.comments.at(-1)
+        ?.body,
+    );
+    assert.match(said, /was revoked, so it cannot be renewed/);
+  });
+
   it('refuses forged, unsigned and altered webhooks with 401 and starts nothing', async () => {
     const body = transitionEvent('CERT-9001', '777');
     const forged = await post(body, { 'x-hub-signature': sign(body, 'not-the-secret') });
