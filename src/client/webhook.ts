@@ -265,6 +265,31 @@ export async function handleEvent(
   event: JiraEvent,
   deliveryId: string,
 ): Promise<Record<string, unknown>> {
+  // One event of an issue at a time: two copies of a delivery at once (Jira sends them) would both find it
+  // unhandled and both act — two refusal comments, two updates racing. The second now waits, then finds
+  // the delivery handled.
+  return oneAtATime(event.issue?.key ?? deliveryId, () => handleOnce(options, event, deliveryId));
+}
+
+const pending = new Map<string, Promise<unknown>>();
+
+/** Runs `task` after every earlier task of the same key has finished, whatever their outcome. */
+async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const before = pending.get(key) ?? Promise.resolve();
+  const run = before.then(task, task);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  pending.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (pending.get(key) === settled) pending.delete(key);
+  }
+}
+
+async function handleOnce(options: Receiver, event: JiraEvent, deliveryId: string): Promise<Record<string, unknown>> {
   if (deliveryId !== '' && options.deliveries.seen(deliveryId)) {
     log.info('delivery already handled', { deliveryId });
     return { result: 'duplicate-delivery' };

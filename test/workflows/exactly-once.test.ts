@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
 import { adfToText } from '../../src/jira/adf.ts';
+import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
@@ -92,6 +93,37 @@ describe('exactly-once effects', () => {
         ?.body,
     );
     assert.match(said, /was revoked, so it cannot be renewed/);
+  });
+
+  it('answers two copies of one Renew delivered at once with one refusal', async () => {
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr('/CN=twice-at-once.example.com', 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await enrolled(key);
+    const body = JSON.stringify({
+      timestamp: Date.now(),
+      webhookEvent: 'jira:issue_updated',
+      user: { accountId: SANDBOX_USERS.alice.accountId },
+      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Renewed' } } },
+      changelog: {
+        id: '880002',
+        items: [{ field: 'status', fromString: 'Certificate Enrolled', toString: 'Certificate Renewed' }],
+      },
+    });
+    const headers = { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': 'renew-twice-at-once' };
+    const answers = await Promise.all([post(body, headers), post(body, headers)]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202],
+    );
+    const results = await Promise.all(answers.map(async (a) => ((await a.json()) as { result: string }).result));
+    assert.deepEqual(results.sort(), ['duplicate-delivery', 'renewal-refused']);
+    const refusals = (
+      issue(key).fields as unknown as { comment: { comments: Array<{ body: unknown }> } }
+    ).comment.comments.filter((c) => adfToText(c.body) === RENEWAL_OUTSIDE_WINDOW);
+    assert.equal(refusals.length, 1, 'one refusal comment');
   });
 
   it('refuses forged, unsigned and altered webhooks with 401 and starts nothing', async () => {
