@@ -61,23 +61,33 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The words of a command; a word the CLI does not know is a usage error like any other (exit 2). */
+function parsed(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        force: { type: 'boolean', default: false },
+        status: { type: 'string' },
+        profile: { type: 'string' },
+        domain: { type: 'string' },
+        reason: { type: 'string' },
+        'certificate-id': { type: 'string' },
+        csr: { type: 'string' },
+        comment: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    if (err instanceof TypeError && 'code' in err) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** Runs one command; resolves with the text to print. */
 export async function runCli(argv: string[], client: Client): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      force: { type: 'boolean', default: false },
-      status: { type: 'string' },
-      profile: { type: 'string' },
-      domain: { type: 'string' },
-      reason: { type: 'string' },
-      'certificate-id': { type: 'string' },
-      csr: { type: 'string' },
-      comment: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals } = parsed(argv);
   const [command, issueKey] = positionals;
   if (values.help || command === undefined || command === 'help') return HELP;
   const needKey = () => {
@@ -356,9 +366,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'j
     }
   };
   main().catch((err: unknown) => {
-    // A word the CLI does not know (parseArgs says so with a coded TypeError) is a usage error like any other.
-    const usage = err instanceof UsageError || (err instanceof TypeError && 'code' in err);
-    console.error(usage ? err.message : err);
-    process.exit(usage ? 2 : 1);
+    console.error(err instanceof UsageError ? err.message : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
   });
 }
