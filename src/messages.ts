@@ -54,6 +54,16 @@ export const comments = {
     `Certificate renewed${RENEWAL_KIND_WORDS[how]}: Certificate ID ${certificateId} replaces ${replaces}, ` +
     `serial ${serial}, valid until ${isoTime(notAfter)}.`,
 
+  /** Said with the enrolled or renewed comment when the request changed under it. */
+  csrChangedWhileIssued:
+    'The "Certificate CSR text" was edited while this certificate was being issued: it is for the CSR as it was ' +
+    'at the request, with that key. Run "Renew Certificate" to get one for the CSR now on the issue.',
+  namesChanged: (before: string, now: string) =>
+    `The CSR on the issue names ${now} instead of ${before}: the renewed certificate is for ${now}.`,
+  profileKept: (asked: string, kept: string) =>
+    `The issue's "Certificate profile" is now "${asked}", but a renewal keeps the profile of the certificate it ` +
+    `renews ("${kept}"). To move to "${asked}", revoke this certificate and request a new one.`,
+
   attached: (filename: string) => `Certificate attached: ${filename} (certificate and chain, PEM).`,
 
   enrollmentFailed: (reason: string, remedy: Remedy) =>

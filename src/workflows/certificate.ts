@@ -192,6 +192,8 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   /** Certificates issued after a revocation was asked for: revoked with the rest, never published. */
   const unpublished: CertificateRecord[] = [];
   let csrChanged = false;
+  /** Edits of the CSR field signalled so far: one after the issue was read changed the request under it. */
+  let csrEdits = 0;
   let nextAttemptAt = 0;
   const escalated: number[] = [];
   let lastReportedFailure: string | undefined;
@@ -221,6 +223,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
   setHandler(reevaluateSignal, () => void (stale = true));
   setHandler(csrChangedSignal, () => {
     csrChanged = true;
+    csrEdits++;
     stale = true;
   });
   setHandler(scmObservationSignal, (seen) => void (observation = seen));
@@ -522,6 +525,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     const startedAt = Date.now();
     enter('Validating');
     try {
+      const editsWhenRead = csrEdits;
       const issue = await tracker.readCertificateIssue(issueKey, { statusChange: true });
       const latest = issue.lastStatusChange;
       if (!triggerIsCurrent(latest)) {
@@ -588,7 +592,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       }
 
       enter('Publishing');
-      await publish(certificate, 'enrolled');
+      // Said in the "enrolled" comment (no step of its own): the certificate is for the CSR of the request.
+      const edited = csrEdits > editsWhenRead;
+      await publish(certificate, 'enrolled', undefined, edited ? [comments.csrChangedWhileIssued] : []);
       metrics.completed('enroll', profileId, secondsSince(startedAt));
       return certificate;
     } catch (err) {
@@ -655,9 +661,18 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     enter('Renewing');
     log.info('renewing', { issueKey, reason, certificateId: from.certificateId });
     try {
+      const editsWhenRead = csrEdits;
       const issue = await tracker.readCertificateIssue(issueKey);
       const { csr } = await validate({ profileName: settings?.profileName, csr: issue.csr });
       if (revocation) return 'revoking';
+      // What changed on the issue since the certificate renewed was issued is said with the renewal.
+      const notes: string[] = [];
+      if (status.domain !== undefined && csr.domain !== status.domain) {
+        notes.push(comments.namesChanged(status.domain, csr.domain));
+      }
+      if (issue.profileName && settings && issue.profileName !== settings.profileName) {
+        notes.push(comments.profileKept(issue.profileName, settings.profileName));
+      }
       const { certificateId } = await orders.renewCertificate.executeWithOptions(
         { summary: `renew certificate ${from.certificateId} (${reason}) in SCM` },
         [
@@ -677,9 +692,12 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
         unpublished.push(record(certificate));
         return 'revoking';
       }
-      await publish(certificate, reason, from);
+      if (csrEdits > editsWhenRead) notes.push(comments.csrChangedWhileIssued);
+      await publish(certificate, reason, from, notes);
       metrics.completed('renew', status.profileId ?? '', secondsSince(startedAt));
       status.renewalFailures = 0;
+      // The next generation is known by the names it was issued for.
+      status.domain = csr.domain;
       return record(certificate);
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ActivityFailure || err instanceof ApplicationFailure)) throw err;
@@ -709,16 +727,18 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     certificate: IssuedCertificate,
     reason: IssueReason,
     replaces?: CertificateRecord,
+    notes: string[] = [],
   ): Promise<void> {
     const domain = status.domain ?? String(certificate.certificateId);
     const filename = `${domain.replace(/^\*\./, 'wildcard.').replace(/[^a-zA-Z0-9.-]/g, '_')}_${certificate.certificateId}.pem`;
     const { certificateId, serialNumber, notAfter } = certificate;
-    const comment = replaces
-      ? {
-          eventId: eventId('renewed'),
-          text: comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter),
-        }
-      : { eventId: eventId('enrolled'), text: comments.enrolled(certificateId, serialNumber, notAfter) };
+    const said = replaces
+      ? comments.renewed(reason, certificateId, replaces.certificateId, serialNumber, notAfter)
+      : comments.enrolled(certificateId, serialNumber, notAfter);
+    const comment = {
+      eventId: eventId(replaces ? 'renewed' : 'enrolled'),
+      text: [said, ...notes].join('\n\n'),
+    };
     const fields = {
       ...(replaces ? {} : { summary: `Certificate enrolled:${domain}` }),
       certificateId: String(certificateId),

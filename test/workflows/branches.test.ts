@@ -16,6 +16,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import {
   certificateWorkflowId,
+  csrChangedSignal,
   ErrorType,
   reevaluateSignal,
   renewUpdate,
@@ -66,6 +67,9 @@ class FakeIssue {
   attachRefused = false;
   /** Set: Jira refuses the "requested" comment (a 4xx), the one posted while the order is placed. */
   requestedCommentRefused = false;
+  /** What the CSR on the issue names, and the profile chosen on it. */
+  domain = 'www.example.com';
+  profileName = 'OV Server Certificate';
   /** Resolves when collecting may answer; lets a test act while the workflow is busy. */
   issuance: Promise<void> = Promise.resolve();
   texts(): string[] {
@@ -109,7 +113,7 @@ function harness() {
       issueType: 'Certificate',
       status: fake(issueKey).status,
       summary: 'Certificate request',
-      profileName: 'OV Server Certificate',
+      profileName: fake(issueKey).profileName,
       csr: '-----BEGIN CERTIFICATE REQUEST-----',
       certificateId: undefined,
       reporterAccountId: 'alice',
@@ -157,9 +161,9 @@ function harness() {
       profileId: 'ov-server',
       csr: {
         pem: '-----BEGIN CERTIFICATE REQUEST-----',
-        commonName: 'www.example.com',
+        commonName: callingIssue().domain,
         subjectAltNames: [],
-        domain: 'www.example.com',
+        domain: callingIssue().domain,
         keyType: 'EC - P-256',
       },
     }),
@@ -461,6 +465,33 @@ describe('renewal requests while the workflow is busy, with time skipping', need
     await waitFor(handle, 'refusal said', () => issue.texts().includes(RENEWAL_OUTSIDE_WINDOW));
     assert.equal(issue.status, 'Certificate Enrolled');
     assert.ok(!issue.texts().some((t) => /Publishing|Renewing|Validating/.test(t)), 'no phase name reaches Jira');
+  });
+
+  it('says with the enrolled certificate that the CSR was edited while it was being issued', async () => {
+    const gate = Promise.withResolvers<void>();
+    const { issue, handle } = await start((i) => void (i.issuance = gate.promise));
+    await waitFor(handle, 'awaiting issuance', (s) => s.phase === 'AwaitingIssuance');
+    await handle.signal(csrChangedSignal);
+    gate.resolve();
+    await active(handle);
+    const enrolled = issue.texts().find((t) => t.startsWith('Certificate enrolled:')) ?? '';
+    assert.match(enrolled, /was edited while this certificate was being issued: it is for the CSR as it was/);
+  });
+
+  it('says with a renewal that the CSR names another host, and that the profile stays the certificate’s', async () => {
+    const { issue, handle } = await start();
+    await active(handle);
+    issue.domain = 'new-host.example.com';
+    issue.profileName = 'Short-lived Server Certificate';
+    await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'alice', force: true, requestId: 'moved' }] });
+    const renewed = await waitFor(handle, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
+    const said = issue.texts().find((t) => t.startsWith('Certificate renewed')) ?? '';
+    assert.match(said, /names new-host\.example\.com instead of www\.example\.com/);
+    assert.match(
+      said,
+      /profile" is now "Short-lived Server Certificate", but a renewal keeps .*"OV Server Certificate"/,
+    );
+    assert.equal(renewed.domain, 'new-host.example.com');
   });
 
   it('renews at once on a forced request that arrived while publishing (Forced)', async () => {
