@@ -158,6 +158,8 @@ async function main(): Promise<void> {
     scmRequestsPerSecond: config.sectigoRequestsPerSecond,
     observer: metrics.observeCall,
     trigger: config.trigger.kind,
+    // Revocation is restricted in the sandbox exactly as with a real Jira: by the receiver and by polling.
+    ...(config.receiver.revokersGroup ? { revokersGroup: config.receiver.revokersGroup } : {}),
   });
   profiles = sandbox.profiles;
   await ensureSweepSchedule(t.client);
@@ -172,6 +174,7 @@ async function main(): Promise<void> {
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
     workflowBundle: await loadWorkflowBundle(config.workflowBundle),
+    revokersGroup: config.receiver.revokersGroup,
     metrics,
   });
   const ops = await serveOps({
