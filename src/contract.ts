@@ -355,6 +355,11 @@ export interface PollCursor {
   /** Epoch ms when polling began: changes before it belong to whatever triggered the workflows then. */
   startedAt: number;
   /**
+   * Whether `since` and `startedAt` are on Jira's clock, as every timestamp they are compared with is. A
+   * cursor the workflow makes is on Temporal's; the first poll moves it over by the clocks' difference.
+   */
+  jiraClock?: boolean;
+  /**
    * Issues whose changelog the last poll read, with their `updated` then: an issue that shows the same
    * `updated` again has no new entry, and its changelog is not read again.
    */

@@ -50,6 +50,7 @@ describe('Jira emulator against Atlassian’s schemas', () => {
     });
     await alice.transition(key, 'Enroll Certificate');
     await jira.myAccountId();
+    await jira.serverTime();
     await jira.getCertificateIssue(key);
     await jira.latestStatusChange(key);
     await jira.changelog(key);

@@ -53,8 +53,15 @@ export function createPollingActivities({
       // A retried attempt skips what the lost one handled (kept in its heartbeats).
       const progress = activityInfo().heartbeatDetails as { handled?: string[] } | undefined;
       const done = new Set([...cursor.handled, ...(progress?.handled ?? [])]);
-      const from = Math.max(cursor.startedAt, cursor.since - POLL_OVERLAP_MS);
-      const { changes, read } = await changesSince(jira, from, cursor.read ?? {});
+      // Jira's timestamps are compared only with times on Jira's clock: a cursor made on Temporal's (the
+      // workflow's) is moved by the difference of the two clocks, once. Three minutes of skew otherwise
+      // hid every change made in the first three minutes.
+      const jiraNow = await jira.serverTime();
+      const shift = cursor.jiraClock ? 0 : jiraNow - Date.now();
+      const startedAt = cursor.startedAt + shift;
+      const cursorSince = cursor.since + shift;
+      const from = Math.max(startedAt, cursorSince - POLL_OVERLAP_MS);
+      const { changes, read } = await changesSince(jira, from, jiraNow, cursor.read ?? {});
       const handled: PolledEvent[] = [];
       for (const change of changes) {
         if (done.has(change.id)) continue;
@@ -68,9 +75,19 @@ export function createPollingActivities({
         log.info('polled change handled', { id: change.id, issueKey: change.issueKey, result: answer.result });
         heartbeat({ handled: [...done] });
       }
-      const since = Math.max(cursor.since, ...changes.map((c) => c.at));
+      const since = Math.max(cursorSince, ...changes.map((c) => c.at));
       const keep = new Set(changes.filter((c) => c.at >= since - POLL_OVERLAP_MS).map((c) => c.id));
-      return { cursor: { ...cursor, since, handled: [...done].filter((id) => keep.has(id)), read }, handled };
+      return {
+        cursor: {
+          ...cursor,
+          since,
+          startedAt,
+          jiraClock: true,
+          handled: [...done].filter((id) => keep.has(id)),
+          read,
+        },
+        handled,
+      };
     },
   };
 }
@@ -85,9 +102,10 @@ export type PollingActivities = ReturnType<typeof createPollingActivities>;
 async function changesSince(
   jira: JiraClient,
   from: number,
+  jiraNow: number,
   lastRead: Record<string, string>,
 ): Promise<{ changes: Derived[]; read: Record<string, string> }> {
-  const issues = await jira.recentlyUpdated((Date.now() - from) / 60_000);
+  const issues = await jira.recentlyUpdated((jiraNow - from) / 60_000);
   const changes: Derived[] = [];
   const read: Record<string, string> = {};
   for (const { key, fields } of issues) {

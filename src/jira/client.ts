@@ -440,6 +440,14 @@ export class JiraClient {
     return issues;
   }
 
+  /** Jira's own clock (`GET /serverInfo`), epoch ms: the clock its timestamps and JQL dates follow. */
+  async serverTime(): Promise<number> {
+    const info = await this.#call('getServerInfo', 'read the server time', () => this.#jira.serverInfo.getServerInfo());
+    const at = info.serverTime === undefined ? Number.NaN : new Date(info.serverTime).getTime();
+    if (Number.isNaN(at)) throw new JiraError('Jira answered no server time', 502);
+    return at;
+  }
+
   /** Every changelog entry of the issue, oldest first. */
   async changelog(issueKey: string): Promise<ChangelogEntry[]> {
     assertIssueKey(issueKey);

@@ -153,6 +153,11 @@ export interface JiraFaults {
   /** Share of REST requests answered 429 with Retry-After. */
   rateLimitRate: number;
   retryAfterSeconds: number;
+  /**
+   * How far Jira's clock is from the machine's: every timestamp it writes (created, updated, changelog),
+   * the relative dates of JQL and its server time follow it. A connector must not compare them with its own.
+   */
+  clockSkewMs: number;
   /** Each webhook delivery is sent this many times (same identifier), as Jira may. */
   deliveryCopies: number;
   /** While set, adding a comment answers 503: Jira down just when the connector reports something. */
@@ -174,7 +179,6 @@ export interface JiraEmulatorOptions {
 }
 
 const BODY_LIMIT = 10 * 1024 * 1024;
-const nowJira = () => new Date().toISOString().replace('Z', '+0000');
 
 export class JiraEmulator {
   readonly projectKey: string;
@@ -203,6 +207,7 @@ export class JiraEmulator {
       deliveryCopies: 1,
       commentOutage: false,
       commentOutageAfter: null,
+      clockSkewMs: 0,
       ...options.faults,
     };
     this.#load();
@@ -235,6 +240,15 @@ export class JiraEmulator {
     const r = this.#router;
     const v3 = '/rest/api/3';
     r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
+    r.on('GET', `${v3}/serverInfo`, ({ res }) =>
+      sendJson(res, 200, {
+        baseUrl: this.url,
+        deploymentType: 'Cloud',
+        serverTime: this.#nowJira(),
+        serverTimeZone: 'Etc/UTC',
+        version: '1001.0.0-SNAPSHOT',
+      }),
+    );
     r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
     this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req));
     r.on('GET', `${v3}/mypermissions`, ({ req, res, url }) => {
@@ -389,6 +403,16 @@ export class JiraEmulator {
     });
   }
 
+  /** Jira's "now": the machine's clock moved by `faults.clockSkewMs`. */
+  #now(): number {
+    return Date.now() + this.faults.clockSkewMs;
+  }
+
+  /** A timestamp as Jira Cloud writes it (`2026-12-01T10:00:00.000+0000`). */
+  #nowJira(): string {
+    return new Date(this.#now()).toISOString().replace('Z', '+0000');
+  }
+
   /** REST requests by account and route: what the connector asks of Jira, apart from the requester's. */
   readonly requestsBy = new Map<string, Map<string, number>>();
 
@@ -511,8 +535,8 @@ export class JiraEmulator {
       status: issueType.name === 'Revoke Certificate' ? 'Revocation Request' : 'Certificate Request',
       summary: fields.summary,
       reporter: user.accountId,
-      created: nowJira(),
-      updated: nowJira(),
+      created: this.#nowJira(),
+      updated: this.#nowJira(),
       custom: {},
       comments: [],
       attachments: [],
@@ -540,7 +564,7 @@ export class JiraEmulator {
     const before = { summary: issue.summary, custom: { ...issue.custom } };
     if (typeof fields.summary === 'string') issue.summary = fields.summary;
     this.#setCustomFields(issue, fields);
-    issue.updated = nowJira();
+    issue.updated = this.#nowJira();
     const items: ChangelogItem[] = [];
     if (before.summary !== issue.summary) {
       items.push({
@@ -621,7 +645,7 @@ export class JiraEmulator {
 
   /** Adds a changelog entry to the issue; answers it as webhooks carry it. */
   #record(issue: Issue, user: JiraUser, items: ChangelogItem[]): { id: string; items: ChangelogItem[] } {
-    const entry = { id: String(++this.#counter.changelog), author: user.accountId, created: nowJira(), items };
+    const entry = { id: String(++this.#counter.changelog), author: user.accountId, created: this.#nowJira(), items };
     (issue.changelog ??= []).push(entry);
     return { id: entry.id, items };
   }
@@ -663,7 +687,7 @@ export class JiraEmulator {
         id: String(++this.#counter.comment),
         author: user.accountId,
         body: added,
-        created: nowJira(),
+        created: this.#nowJira(),
         properties: [],
       };
       issue.comments.push(comment);
@@ -671,7 +695,7 @@ export class JiraEmulator {
     const from = STATUSES.find((s) => s.name === issue.status);
     const to = STATUSES.find((s) => s.name === transition.to);
     issue.status = transition.to;
-    issue.updated = nowJira();
+    issue.updated = this.#nowJira();
     const changelog = this.#record(issue, user, [
       {
         field: 'status',
@@ -720,11 +744,11 @@ export class JiraEmulator {
       id: String(++this.#counter.comment),
       author: user.accountId,
       body: content,
-      created: nowJira(),
+      created: this.#nowJira(),
       properties: (body.properties ?? []).map(({ key, value }) => ({ key, value })),
     };
     issue.comments.push(comment);
-    issue.updated = nowJira();
+    issue.updated = this.#nowJira();
     this.#save();
     sendJson(res, 201, this.#commentJson(issue.key, comment, url.searchParams.get('expand')));
   }
@@ -751,14 +775,14 @@ export class JiraEmulator {
         id: String(++this.#counter.attachment),
         filename: file.name,
         author: user.accountId,
-        created: nowJira(),
+        created: this.#nowJira(),
         mimeType: file.type || 'application/octet-stream',
         content: Buffer.from(await file.arrayBuffer()).toString('base64'),
       };
       issue.attachments.push(attachment);
       created.push(attachment);
     }
-    issue.updated = nowJira();
+    issue.updated = this.#nowJira();
     this.#save();
     sendJson(
       res,
@@ -893,7 +917,7 @@ export class JiraEmulator {
       );
     }
     const [, project = '', quoted, singleQuoted, bare, direction] = match;
-    const since = jqlInstant(quoted ?? singleQuoted ?? bare);
+    const since = jqlInstant(quoted ?? singleQuoted ?? bare, this.#now());
     if (since === null)
       throw jiraError(400, `Date value '${quoted ?? singleQuoted ?? bare ?? ''}' for field 'updated' is invalid.`);
     const matching = [...this.#issues.values()]
@@ -1055,12 +1079,12 @@ function transitionJson(site: JiraSite, t: { id: string; name: string; to: strin
 
 /** Jira accepts list parameters comma-joined (jira.js 5) and repeated (jira.js 6). */
 /** A JQL date for `updated`: undefined when absent, null when unreadable, else epoch ms (UTC). */
-function jqlInstant(value: string | undefined): number | undefined | null {
+function jqlInstant(value: string | undefined, now: number): number | undefined | null {
   if (value === undefined) return undefined;
   const relative = /^-(\d+)([mhd])$/.exec(value.trim());
   if (relative) {
     const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd'];
-    return Date.now() - Number(relative[1]) * unit;
+    return now - Number(relative[1]) * unit;
   }
   const absolute = /^(\d{4})[-/](\d\d)[-/](\d\d)(?: (\d\d):(\d\d))?$/.exec(value.trim());
   if (!absolute) return null;

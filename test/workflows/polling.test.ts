@@ -102,3 +102,30 @@ describe('the polling trigger', () => {
     assert.match(said, /Moved to the new load balancer\./, 'the dialog comment, found beside the changelog');
   });
 });
+
+describe('the polling trigger, with Jira’s clock behind Temporal’s', () => {
+  let world: World;
+  before(async () => {
+    // Three minutes behind from the start: every timestamp Jira writes, and its JQL dates, follow its clock.
+    world = await startWorld({
+      trigger: 'polling',
+      scm: { issuanceDelayMs: 100 },
+      jira: { faults: { clockSkewMs: -180_000 } },
+    });
+    await ensureJiraPolling(world.env.client, 200);
+  });
+  after(async () => {
+    await world?.teardown();
+  });
+
+  it('picks up a change made right after polling started', async () => {
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr('/CN=skewed.example.com', 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await untilPhase(world.env.client, key, 'Active');
+    const orders = world.sandbox.scmEmulator.orders().filter((o) => o.commonName === 'skewed.example.com');
+    assert.equal(orders.length, 1);
+  });
+});
