@@ -24,7 +24,7 @@ import {
   serveOps,
   workerReadiness,
 } from '../src/connector.ts';
-import { searchAttributes } from '../src/contract.ts';
+import { describeRevokers, searchAttributes } from '../src/contract.ts';
 import { listen } from '../src/http.ts';
 import { installRuntimeLogger } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         jira,
         secret: config.receiver.webhookSecret,
         maxBodyBytes: config.receiver.maxBodyBytes,
-        revokersGroup: config.receiver.revokersGroup,
+        revokers: config.receiver.revokers,
       });
       receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
     }
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
       maxCachedWorkflows: config.maxCachedWorkflows,
       workflowBundle: await loadWorkflowBundle(config.workflowBundle),
-      revokersGroup: config.receiver.revokersGroup,
+      revokers: config.receiver.revokers,
       metrics,
     });
     const ops = await serveOps({
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
       ['Jira', config.jira.baseUrl],
       ['Sectigo SCM', config.sectigo.baseUrl],
       trigger(receiverUrl),
+      ['Revocation', describeRevokers(config.receiver.revokers)],
       ['Metrics', `${ops.url}/metrics`],
     ]);
     await runWorkers(workers);
@@ -159,7 +160,10 @@ async function main(): Promise<void> {
     observer: metrics.observeCall,
     trigger: config.trigger.kind,
     // Revocation is restricted in the sandbox exactly as with a real Jira: by the receiver and by polling.
-    ...(config.receiver.revokersGroup ? { revokersGroup: config.receiver.revokersGroup } : {}),
+    revokers: {
+      anyone: config.receiver.revokers.anyone,
+      ...(config.receiver.revokers.group ? { group: config.receiver.revokers.group } : {}),
+    },
   });
   profiles = sandbox.profiles;
   await ensureSweepSchedule(t.client);
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
     workflowBundle: await loadWorkflowBundle(config.workflowBundle),
-    revokersGroup: config.receiver.revokersGroup,
+    revokers: sandbox.revokers,
     metrics,
   });
   const ops = await serveOps({
@@ -189,6 +193,7 @@ async function main(): Promise<void> {
     ['Jira (emulated)', `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`],
     ['Sectigo SCM (emulated)', sandbox.scmEmulator.apiUrl],
     trigger(sandbox.receiverUrl),
+    ['Revocation', describeRevokers(sandbox.revokers)],
     ['Metrics', `${ops.url}/metrics`],
     ['Data', resolve(config.sandbox.dataDir)],
   ]);

@@ -4,6 +4,7 @@
  * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
  */
 import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './jira/client.ts';
+import type { RevokerPolicy } from './contract.ts';
 import type { ScmAuth } from './sectigo/client.ts';
 
 /** Workflows a worker keeps cached unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. */
@@ -40,8 +41,8 @@ export interface Config {
     port: number;
     maxBodyBytes: number;
     webhookSecret: string | undefined;
-    /** When set, only members of this Jira group may revoke. */
-    revokersGroup: string | undefined;
+    /** Who may revoke from Jira: JIRA_REVOKERS_GROUP, and JIRA_REVOKERS=anyone to lift the restriction. */
+    revokers: RevokerPolicy;
   };
   profilesFile: string | undefined;
   /** A workflow bundle built ahead of time (`node src/workflow-bundle.ts OUT`); otherwise built at start. */
@@ -172,6 +173,7 @@ export function loadConfig(
 
   const receiverPort = int('RECEIVER_PORT', 8782, 0, 65535);
   const series = text('METRICS_CERTIFICATE_SERIES');
+  const revokers = text('JIRA_REVOKERS');
   const config: Config = {
     temporal: {
       address: text('TEMPORAL_ADDRESS'),
@@ -198,7 +200,7 @@ export function loadConfig(
       port: receiverPort,
       maxBodyBytes: int('RECEIVER_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       webhookSecret: text('JIRA_WEBHOOK_SECRET'),
-      revokersGroup: text('JIRA_REVOKERS_GROUP'),
+      revokers: { group: text('JIRA_REVOKERS_GROUP'), anyone: revokers === 'anyone' },
     },
     profilesFile: text('PROFILES_FILE'),
     workflowBundle: text('WORKFLOW_BUNDLE'),
@@ -209,6 +211,9 @@ export function loadConfig(
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
     },
   };
+  if (revokers !== undefined && revokers !== 'restricted' && revokers !== 'anyone') {
+    problems.push(`JIRA_REVOKERS must be "restricted" (the default) or "anyone", not "${revokers}"`);
+  }
   if (series !== undefined && series !== 'all' && series !== 'attention') {
     problems.push(`METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "${series}"`);
   }

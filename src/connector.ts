@@ -16,7 +16,13 @@ import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
 import { DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
-import { searchAttributeRegistrations, SECTIGO_TASK_QUEUE, TASK_QUEUE, type CertificateSinks } from './contract.ts';
+import {
+  searchAttributeRegistrations,
+  SECTIGO_TASK_QUEUE,
+  TASK_QUEUE,
+  type CertificateSinks,
+  type RevokerPolicy,
+} from './contract.ts';
 import { JiraClient } from './jira/client.ts';
 import { log } from './log.ts';
 import type { ConnectorMetrics } from './metrics.ts';
@@ -81,8 +87,8 @@ export interface WorkerDependencies extends Adapters {
   sectigoRequestsPerSecond: number;
   /** How long a retried order looks for the order of a lost request (default: twice the SCM timeout). */
   orderGraceMs?: number;
-  /** When set, only members of this Jira group may revoke (the polling trigger checks it as the receiver does). */
-  revokersGroup?: string;
+  /** Who may revoke from Jira (the polling trigger checks it as the receiver does). */
+  revokers: RevokerPolicy;
   /** Counts the workflows' outcomes; without it they are not counted. */
   metrics?: ConnectorMetrics;
   /**
@@ -109,7 +115,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...createCsrActivities({ profiles: deps.profiles }),
       ...createProfileActivities({ profiles: deps.profiles }),
       ...createSweepActivities({ client: deps.client }),
-      ...createPollingActivities({ client: deps.client, jira: deps.jira, revokersGroup: deps.revokersGroup }),
+      ...createPollingActivities({ client: deps.client, jira: deps.jira, revokers: deps.revokers }),
     },
     sinks: metricsSinks(deps.metrics),
   });
@@ -203,8 +209,8 @@ export interface ReceiverDependencies {
   /** HMAC secret of the Jira webhook; unsigned or badly signed requests get 401. */
   secret: string | undefined;
   maxBodyBytes: number;
-  /** When set, only members of this Jira group may revoke. */
-  revokersGroup?: string;
+  /** Who may revoke from Jira. */
+  revokers: RevokerPolicy;
 }
 
 /** The webhook receiver, not yet listening; it learns the connector's own Jira account first. */
@@ -216,6 +222,6 @@ export async function createReceiver(deps: ReceiverDependencies): Promise<Server
     connectorAccountId: await deps.jira.myAccountId(),
     names: deps.jira.names,
     jira: deps.jira,
-    ...(deps.revokersGroup ? { revokersGroup: deps.revokersGroup } : {}),
+    revokers: deps.revokers,
   });
 }

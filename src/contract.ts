@@ -223,6 +223,25 @@ export function revocationReasonName(code: number): string {
   return Object.entries(REVOCATION_REASONS).find(([, c]) => c === code)?.[0] ?? `code ${code}`;
 }
 
+/**
+ * Who may revoke from Jira. Restricted unless the operator opts out: the person who requested the
+ * certificate (its issue's reporter) and the members of `group`; a certificate not enrolled through Jira has
+ * no reporter, so only the group's members. Operators revoke from the CLI whatever it says.
+ */
+export interface RevokerPolicy {
+  /** JIRA_REVOKERS_GROUP. */
+  group: string | undefined;
+  /** JIRA_REVOKERS=anyone: whoever may run the transition or create the issue may revoke. */
+  anyone: boolean;
+}
+
+/** The policy in words, for the start-up log. */
+export function describeRevokers(policy: RevokerPolicy): string {
+  if (policy.anyone) return 'anyone who may run "Revoke Certificate" may revoke (JIRA_REVOKERS=anyone)';
+  const group = policy.group ? ` and members of the Jira group "${policy.group}"` : '';
+  return `revocation is restricted to each certificate's requester${group}`;
+}
+
 /** A revocation asked for by a person (the "Revoke Certificate" transition) or an operator (CLI). */
 export interface RevokeRequest {
   reasonCode: RevocationReasonCode;

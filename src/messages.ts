@@ -221,8 +221,15 @@ export const revocationRefusals = {
   notEnrolled: 'This issue has no enrolled certificate to revoke; nothing was revoked.',
   noReason: (field: string, choices: string) =>
     `Choose a "${field}" (${choices}) in the "Revoke Certificate" dialog; nothing was revoked.`,
-  notInGroup: (group: string) =>
-    `Only members of the Jira group "${group}" may revoke certificates; nothing was revoked.`,
+  notInGroup: (group: string, requesterToo = false) =>
+    `Only members of the Jira group "${group}"${requesterToo ? ' and the person who requested the certificate' : ''} ` +
+    'may revoke certificates; nothing was revoked.',
+  notRequester:
+    'Only the person who requested this certificate may revoke it (your connector administrator can name a ' +
+    'group of revokers too); nothing was revoked.',
+  noRevokersGroup:
+    'Certificates not enrolled through Jira may be revoked here only by a group of revokers, which your ' +
+    'connector administrator has not named (JIRA_REVOKERS_GROUP); nothing was revoked.',
   alreadyRevoked: 'The certificates of this issue were revoked already; nothing more to do.',
 };
 

@@ -22,6 +22,7 @@ import { installRuntimeLogger, log } from './log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
+import { describeRevokers } from './contract.ts';
 
 async function main(config: Config): Promise<void> {
   if (!config.jira || !config.sectigo || !config.temporal.address) {
@@ -54,7 +55,7 @@ async function main(config: Config): Promise<void> {
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
     workflowBundle: await loadWorkflowBundle(config.workflowBundle),
-    revokersGroup: config.receiver.revokersGroup,
+    revokers: config.receiver.revokers,
     metrics,
   });
   await ensureJiraPolling(client, config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined);
@@ -64,6 +65,7 @@ async function main(config: Config): Promise<void> {
     ...config.metrics,
   });
   log.info('worker polling', { address, namespace, metrics: `${ops.url}/metrics` });
+  log.info(describeRevokers(config.receiver.revokers));
   await runWorkers(workers);
   await connection.close();
 }

@@ -27,6 +27,20 @@ describe('configuration', () => {
     assert.equal(loadConfig({ METRICS_HOST: '0.0.0.0' }).metrics.host, '0.0.0.0');
   });
 
+  it('restricts revocation unless told JIRA_REVOKERS=anyone, and refuses other values', () => {
+    assert.deepEqual(loadConfig({}).receiver.revokers, { group: undefined, anyone: false });
+    assert.deepEqual(loadConfig({ JIRA_REVOKERS_GROUP: 'pki', JIRA_REVOKERS: 'anyone' }).receiver.revokers, {
+      group: 'pki',
+      anyone: true,
+    });
+    assert.throws(
+      () => loadConfig({ JIRA_REVOKERS: 'everyone' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes('JIRA_REVOKERS must be "restricted" (the default) or "anyone", not "everyone"'),
+    );
+  });
+
   it('reads real Jira and SCM settings', () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: 'temporal:7233',

@@ -5,7 +5,7 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { DeliveryLog, handleEvent, type JiraEvent, type Receiver } from '../client/webhook.ts';
-import type { PollCursor, PolledEvent } from '../contract.ts';
+import type { PollCursor, PolledEvent, RevokerPolicy } from '../contract.ts';
 import type { JiraClient } from '../jira/client.ts';
 import { log } from '../log.ts';
 
@@ -33,11 +33,11 @@ interface Derived {
 export function createPollingActivities({
   client,
   jira,
-  revokersGroup,
+  revokers,
 }: {
   client: Client;
   jira: JiraClient;
-  revokersGroup?: string;
+  revokers: RevokerPolicy;
 }) {
   let receiver: Receiver | undefined;
   return {
@@ -48,7 +48,7 @@ export function createPollingActivities({
         names: jira.names,
         connectorAccountId: await jira.myAccountId(),
         deliveries: new DeliveryLog(),
-        ...(revokersGroup ? { revokersGroup } : {}),
+        revokers,
       };
       // A retried attempt skips what the lost one handled (kept in its heartbeats).
       const progress = activityInfo().heartbeatDetails as { handled?: string[] } | undefined;

@@ -330,7 +330,7 @@ export async function runJiraCheck(argv: string[], env = process.env): Promise<{
     profileNames: profiles.all.map((p) => p.name),
     polling: config.trigger.kind === 'polling',
     fix: values.fix,
-    ...(config.receiver.revokersGroup ? { revokersGroup: config.receiver.revokersGroup } : {}),
+    ...(config.receiver.revokers.group ? { revokersGroup: config.receiver.revokers.group } : {}),
     ...(values['receiver-url'] ? { receiverUrl: values['receiver-url'] } : {}),
   });
   const { text, problems } = formatReport(items, config.jira.baseUrl);

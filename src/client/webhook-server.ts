@@ -9,6 +9,7 @@ import { connectJira, createReceiver } from '../connector.ts';
 import { listen } from '../http.ts';
 import { log } from '../log.ts';
 import { WEBHOOK_PATH } from './webhook.ts';
+import { describeRevokers } from '../contract.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -26,10 +27,11 @@ async function main(): Promise<void> {
     jira: await connectJira(config.jira),
     secret: config.receiver.webhookSecret,
     maxBodyBytes: config.receiver.maxBodyBytes,
-    revokersGroup: config.receiver.revokersGroup,
+    revokers: config.receiver.revokers,
   });
   const url = await listen(server, config.receiver.port, config.receiver.host);
   log.info('receiver listening', { url: `${url}${WEBHOOK_PATH}` });
+  log.info(describeRevokers(config.receiver.revokers));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

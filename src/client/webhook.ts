@@ -31,6 +31,7 @@ import {
   type RenewRequest,
   revocationReasonCode,
   type RevokeRequest,
+  type RevokerPolicy,
 } from '../contract.ts';
 
 export const WEBHOOK_PATH = '/webhooks/jira';
@@ -47,8 +48,8 @@ export interface WebhookOptions {
   jira: JiraClient;
   /** Deliveries already handled (default: a new log with a seven-day retention). */
   deliveries?: DeliveryLog;
-  /** When set, only members of this Jira group may revoke (JIRA_REVOKERS_GROUP). */
-  revokersGroup?: string;
+  /** Who may revoke from Jira. */
+  revokers: RevokerPolicy;
 }
 
 /** The receiver's dependencies and its log of handled deliveries. */
@@ -336,6 +337,26 @@ function act(
   }
 }
 
+/**
+ * Why `accountId` may not revoke (undefined: it may). Unless revocation is open to anyone, the requester of
+ * the certificate — the reporter of `certificateIssue` — may, and so may the revokers group's members.
+ */
+async function revocationRefusal(
+  options: Receiver,
+  accountId: string,
+  certificateIssue: string | undefined,
+): Promise<string | undefined> {
+  const { group, anyone } = options.revokers;
+  if (anyone) return undefined;
+  if (certificateIssue) {
+    const { reporterAccountId } = await options.jira.getCertificateIssue(certificateIssue);
+    if (reporterAccountId === accountId) return undefined;
+  }
+  if (group && (await options.jira.isMemberOf(accountId, group))) return undefined;
+  if (group) return revocationRefusals.notInGroup(group, certificateIssue !== undefined);
+  return certificateIssue ? revocationRefusals.notRequester : revocationRefusals.noRevokersGroup;
+}
+
 /** A "Revoke Certificate" issue was created: its workflow finds the certificate and revokes it. */
 async function startExternalRevocation(
   options: Receiver,
@@ -343,10 +364,10 @@ async function startExternalRevocation(
 ): Promise<Record<string, unknown>> {
   const { issueKey } = decision;
   const workflowId = revokeWorkflowId(issueKey);
-  if (options.revokersGroup && !(await options.jira.isMemberOf(decision.requestedBy, options.revokersGroup))) {
-    const reason = revocationRefusals.notInGroup(options.revokersGroup);
-    await options.jira.addCommentOnce(issueKey, `receiver/${issueKey}/revocation-refused`, reason);
-    return { result: 'revocation-refused', workflowId, reason };
+  const refusal = await revocationRefusal(options, decision.requestedBy, undefined);
+  if (refusal) {
+    await options.jira.addCommentOnce(issueKey, `receiver/${issueKey}/revocation-refused`, refusal);
+    return { result: 'revocation-refused', workflowId, reason: refusal };
   }
   await options.client.workflow.start<typeof revokeExternalCertificate>('revokeExternalCertificate', {
     workflowId,
@@ -400,9 +421,8 @@ async function requestRevocation(
       revocationRefusals.noReason(options.names.fields.revocationReason, Object.keys(REVOCATION_REASONS).join(', ')),
     );
   }
-  if (options.revokersGroup && !(await options.jira.isMemberOf(decision.requestedBy, options.revokersGroup))) {
-    return refuse(revocationRefusals.notInGroup(options.revokersGroup));
-  }
+  const refusal = await revocationRefusal(options, decision.requestedBy, issueKey);
+  if (refusal) return refuse(refusal);
   const request: RevokeRequest = {
     reasonCode,
     requestedBy: decision.requestedBy,

@@ -46,12 +46,20 @@ export const SANDBOX_USERS = {
     emailAddress: 'alice@sandbox.test',
     apiToken: 'sandbox-alice-token',
   },
+  /** A colleague who may work on the project's issues but is no revoker: his revocations are refused. */
+  bob: {
+    accountId: '557058:bob',
+    displayName: 'Bob Colleague',
+    emailAddress: 'bob@sandbox.test',
+    apiToken: 'sandbox-bob-token',
+  },
 } satisfies Record<string, JiraUser>;
 
 /** Group memberships of the sandbox's users. */
 const SANDBOX_GROUPS: Record<string, string[]> = {
   [SANDBOX_USERS.connector.accountId]: ['jira-software-users'],
   [SANDBOX_USERS.alice.accountId]: ['jira-software-users', 'certificate-revokers'],
+  [SANDBOX_USERS.bob.accountId]: ['jira-software-users'],
 };
 
 /**
@@ -76,6 +84,7 @@ const SANDBOX_PERMISSIONS: Record<string, string[]> = {
     'EDIT_ISSUES',
     'TRANSITION_ISSUES',
   ],
+  [SANDBOX_USERS.bob.accountId]: ['BROWSE_PROJECTS', 'CREATE_ISSUES', 'ADD_COMMENTS', 'TRANSITION_ISSUES'],
 };
 
 interface Comment {

@@ -12,6 +12,7 @@ import { WEBHOOK_PATH } from '../client/webhook.ts';
 import { createReceiver } from '../connector.ts';
 import { close, listen } from '../http.ts';
 import { Profiles } from '../profiles.ts';
+import type { RevokerPolicy } from '../contract.ts';
 import { JiraEmulator, SANDBOX_USERS, type JiraEmulatorOptions } from './jira-emulator.ts';
 import { ScmEmulator, type ScmEmulatorOptions } from './scm-emulator.ts';
 
@@ -29,8 +30,11 @@ export interface SandboxOptions {
   maxBodyBytes?: number;
   /** The connector's own limit on SCM requests per second. */
   scmRequestsPerSecond?: number;
-  /** Only members of this Jira group may revoke (the sandbox's alice is in "certificate-revokers"). */
-  revokersGroup?: string;
+  /**
+   * Who may revoke: by default each certificate's requester and the group "certificate-revokers", which
+   * the sandbox's alice is in.
+   */
+  revokers?: Partial<RevokerPolicy>;
   /** The connector's SCM request timeout (default 10 s). */
   scmTimeoutMs?: number;
   /**
@@ -51,13 +55,22 @@ export interface Sandbox {
   scm: ScmClient;
   jira: JiraClient;
   profiles: Profiles;
+  /** Who may revoke in this sandbox, for the workers' polling trigger as for the receiver. */
+  revokers: RevokerPolicy;
   /** Undefined when the sandbox polls instead of receiving webhooks. */
   receiverUrl: string | undefined;
   webhookSecret: string;
   stop(): Promise<void>;
 }
 
+/** The sandbox's group of revokers: alice is in it. */
+export const SANDBOX_REVOKERS_GROUP = 'certificate-revokers';
+
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const revokers: RevokerPolicy = {
+    group: options.revokers?.group ?? SANDBOX_REVOKERS_GROUP,
+    anyone: options.revokers?.anyone ?? false,
+  };
   const profiles = Profiles.load(SANDBOX_PROFILES_FILE);
   const host = options.host ?? '127.0.0.1';
   const scmEmulator = await ScmEmulator.start({
@@ -102,7 +115,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       jira,
       secret: webhookSecret,
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-      revokersGroup: options.revokersGroup,
+      revokers,
     });
     receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
     await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
@@ -114,6 +127,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     scm,
     jira,
     profiles,
+    revokers,
     receiverUrl,
     webhookSecret,
     async stop() {

@@ -88,6 +88,7 @@ export async function runWorker(
     jira: sandbox.jira,
     scm: sandbox.scm,
     profiles: sandbox.profiles,
+    revokers: sandbox.revokers,
     sectigoRequestsPerSecond: activitiesPerSecond,
     workflowBundle: await workflowBundle(),
     ...(metrics ? { metrics } : {}),

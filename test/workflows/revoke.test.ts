@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { runCli } from '../../src/client/cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
 import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
@@ -91,6 +92,30 @@ describe('revocation', () => {
     const description = await handle(key).describe();
     assert.equal(description.typedSearchAttributes.get(searchAttributes.status), 'Revoked');
     assert.equal(description.status.name, 'COMPLETED');
+  });
+
+  it('refuses a revocation by someone who neither requested the certificate nor is a revoker', async () => {
+    const domain = 'not-bobs.example.com';
+    const key = await enroll(domain);
+    const bob = new Requester(world.sandbox.jiraEmulator.url, SANDBOX_USERS.bob);
+    await bob.revoke(key, 'Key compromise');
+    const said = await eventually(() => comments(key).find((c) => c.includes('nothing was revoked')), 'the refusal');
+    assert.match(
+      said,
+      /Only members of the Jira group "certificate-revokers" and the person who requested the certificate/,
+    );
+    await eventually(
+      () => (issue(key).fields.status.name === 'Certificate Enrolled' ? true : undefined),
+      'back in Certificate Enrolled',
+    );
+    assert.equal(orders(domain)[0]?.status, 'Issued', 'nothing revoked');
+    const outside = await bob.createRevokeIssue({ profile: 'OV Server Certificate', domain, reason: 'Superseded' });
+    await eventually(
+      () =>
+        comments(outside).find((c) => c.includes('Only members of the Jira group "certificate-revokers" may revoke')),
+      'the refusal of the Revoke Certificate issue',
+    );
+    assert.equal(orders(domain)[0]?.status, 'Issued', 'still nothing revoked');
   });
 
   it('revokes every valid generation of the issue, each once', async () => {
