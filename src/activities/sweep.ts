@@ -57,7 +57,11 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
       const pending: number[] = [];
       for (const order of orders) {
         heartbeat();
-        const query = `${searchAttributes.certificateId.name} = '${order.certificateId}'`;
+        // Owned by a run that is live or ended as it should (renewed on, or revoked). A failed run — its
+        // issue deleted while SCM issued, say — owns nothing: its certificate is issued and untracked.
+        const query =
+          `${searchAttributes.certificateId.name} = '${order.certificateId}' AND ` +
+          `ExecutionStatus IN ('Running', 'ContinuedAsNew', 'Completed')`;
         if ((await client.workflow.count(query)).count > 0) continue;
         const owner = await client.workflow
           .getHandle(certificateWorkflowId(order.issueKey))

@@ -193,7 +193,13 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
         const when = run.closeTime?.toISOString() ?? '';
         return rows.length === 0
           ? `no unowned orders (sweep of ${when})`
-          : [`ORDER      ISSUE        TOKEN   (sweep of ${when})`, ...rows].join('\n');
+          : [
+              `ORDER      ISSUE        TOKEN   (sweep of ${when})`,
+              ...rows,
+              '',
+              'Each is issued (or being issued) and nothing renews or tracks it. Revoke one with',
+              '  npm run cli -- revoke --certificate-id ORDER --profile P --reason superseded',
+            ].join('\n');
       }
       return 'no sweep has finished yet: run `sweep` first';
     }

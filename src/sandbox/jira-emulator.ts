@@ -286,6 +286,13 @@ export class JiraEmulator {
       sendJson(res, 200, this.#issueJson(this.#issue(params.key), listParam(url, 'fields')));
     });
     r.on('PUT', `${v3}/issue/:key`, (ctx) => this.#editIssue(ctx));
+    // Deleting an issue (its comments and attachments with it); Jira answers 204.
+    r.on('DELETE', `${v3}/issue/:key`, ({ req, res, params }) => {
+      this.#user(req);
+      this.#issues.delete(this.#issue(params.key).key);
+      this.#save();
+      sendJson(res, 204, undefined);
+    });
     r.on('GET', `${v3}/issue/:key/transitions`, ({ res, url, params }) => {
       const issue = this.#issue(params.key);
       const withFields = (url.searchParams.get('expand') ?? '').split(',').includes('transitions.fields');

@@ -8,6 +8,7 @@
  * sends nothing.
  */
 import {
+  ActivityFailure,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
@@ -140,11 +141,17 @@ async function reportUnownedOrders(
       : await scm.findTokenedOrders(watermark, 500, requestedSince);
   const { unowned, pending } = await fleet.unownedOrders(orders);
   for (const order of unowned) {
-    await jira.commentOnce(
-      order.issueKey,
-      `sweep/unowned-order/${order.certificateId}`,
-      comments.unownedOrder(order.certificateId),
-    );
+    // An issue deleted since is no reason to stop: the order is still reported (`cli unowned`).
+    await jira
+      .commentOnce(
+        order.issueKey,
+        `sweep/unowned-order/${order.certificateId}`,
+        comments.unownedOrder(order.certificateId),
+      )
+      .catch((err: unknown) => {
+        if (!(err instanceof ActivityFailure)) throw err;
+        log.warn('could not tell an unowned order on its issue', { issueKey: order.issueKey, error: err.message });
+      });
   }
   // Orders still being placed are looked at again next time.
   return { orders: unowned, watermark: pending.length > 0 ? Math.min(...pending) - 1 : highest };

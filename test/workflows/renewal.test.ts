@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../../src/jira/adf.ts';
 import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
@@ -347,6 +348,47 @@ describe('renewal', () => {
     const said = comments(key).filter((c) => c.includes(`order ${duplicate.sslId}`));
     assert.equal(said.length, 1, 'said once on the issue');
     assert.match(await runCli(['unowned'], world.env.client), new RegExp(`${duplicate.sslId}\\s+${key}`));
+  });
+
+  it('reports the certificate of an issue deleted while SCM issued it, and says how to revoke it', async () => {
+    const domain = 'deleted-issue.example.com';
+    const scm = world.sandbox.scmEmulator;
+    const delay = scm.issuanceDelayMs;
+    scm.issuanceDelayMs = 1500;
+    let key: string;
+    try {
+      key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await eventually(() => (scm.orders().some((o) => o.commonName === domain) ? true : undefined), 'ordered');
+      const { alice } = SANDBOX_USERS;
+      const deleted = await fetch(`${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}`, {
+        method: 'DELETE',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
+        },
+      });
+      assert.equal(deleted.status, 204);
+    } finally {
+      scm.issuanceDelayMs = delay;
+    }
+    const handle = world.env.client.workflow.getHandle(certificateWorkflowId(key));
+    await handle.result().then(
+      () => assert.fail('the workflow of a deleted issue completed'),
+      () => undefined,
+    );
+    const order = scm.orders().find((o) => o.commonName === domain);
+    await eventually(
+      async () => ((await world.sandbox.scm.getCertificate(Number(order?.id))).status === 'Issued' ? true : undefined),
+      'issued',
+    );
+    const reported = ((await sweep()).unownedOrders ?? []).map((o) => o.certificateId);
+    assert.ok(reported.includes(Number(order?.id)), `reported ${reported.join(', ')}`);
+    const listed = await runCli(['unowned'], world.env.client);
+    assert.match(listed, new RegExp(`${Number(order?.id)}\\s+${key}`));
+    assert.match(listed, /revoke --certificate-id ORDER --profile P/);
   });
 
   it('reports no order that is revoked already, such as one the revocation revoked with the rest', async () => {
