@@ -1,0 +1,30 @@
+/**
+ * `npm run chaos -- [--seed N] [--seeds K] [--steps S]`: runs seeded fault schedules (test/chaos/harness.ts)
+ * and reports, for each seed, its schedule when an invariant failed. `--seed N` reproduces one seed; by
+ * default seeds 1 to K (10) run, S (12) steps each. Exits 1 on any violation.
+ */
+import { parseArgs } from 'node:util';
+import { describeStep, runSchedule } from './harness.ts';
+
+const { values } = parseArgs({
+  options: { seed: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' } },
+});
+const steps = Number(values.steps ?? 12);
+const seeds =
+  values.seed !== undefined
+    ? [Number(values.seed)]
+    : Array.from({ length: Number(values.seeds ?? 10) }, (_, i) => i + 1);
+let violations = 0;
+for (const seed of seeds) {
+  const outcome = await runSchedule(seed, steps);
+  violations += outcome.violations.length;
+  const verdict = outcome.violations.length === 0 ? 'ok' : `${outcome.violations.length} violation(s)`;
+  console.log(`seed ${seed}: ${steps} steps, ${verdict}`);
+  if (outcome.violations.length > 0) {
+    console.log(`  schedule: ${outcome.steps.map(describeStep).join(', ')}`);
+    for (const v of outcome.violations) console.log(`  - ${v}`);
+    console.log(`  reproduce: npm run chaos -- --seed ${seed} --steps ${steps}`);
+  }
+}
+console.log(`${seeds.length} schedules, ${seeds.length * steps} steps: ${violations} violations`);
+process.exitCode = violations > 0 ? 1 : 0;
