@@ -66,25 +66,18 @@ const SANDBOX_GROUPS: Record<string, string[]> = {
  * What each sandbox account may do, by Jira permission key. Neither administers the project, so quiet
  * edits (notifyUsers=false) are refused to both; `permissions` can take one away to show the setup check.
  */
+const PROJECT_USER = [
+  'BROWSE_PROJECTS',
+  'CREATE_ISSUES',
+  'ADD_COMMENTS',
+  'CREATE_ATTACHMENTS',
+  'EDIT_ISSUES',
+  'TRANSITION_ISSUES',
+];
 const SANDBOX_PERMISSIONS: Record<string, string[]> = {
-  [SANDBOX_USERS.connector.accountId]: [
-    'BROWSE_PROJECTS',
-    'CREATE_ISSUES',
-    'ADD_COMMENTS',
-    'CREATE_ATTACHMENTS',
-    'EDIT_ISSUES',
-    'TRANSITION_ISSUES',
-    'USER_PICKER',
-  ],
-  [SANDBOX_USERS.alice.accountId]: [
-    'BROWSE_PROJECTS',
-    'CREATE_ISSUES',
-    'ADD_COMMENTS',
-    'CREATE_ATTACHMENTS',
-    'EDIT_ISSUES',
-    'TRANSITION_ISSUES',
-  ],
-  [SANDBOX_USERS.bob.accountId]: ['BROWSE_PROJECTS', 'CREATE_ISSUES', 'ADD_COMMENTS', 'TRANSITION_ISSUES'],
+  [SANDBOX_USERS.connector.accountId]: [...PROJECT_USER, 'USER_PICKER'],
+  [SANDBOX_USERS.alice.accountId]: PROJECT_USER,
+  [SANDBOX_USERS.bob.accountId]: PROJECT_USER.filter((key) => key !== 'CREATE_ATTACHMENTS' && key !== 'EDIT_ISSUES'),
 };
 
 interface Comment {

@@ -64,6 +64,19 @@ describe('exactly-once effects', () => {
       changelog: { id: changelogId, items: [{ field: 'status', toString: 'Certificate Enrolled' }] },
     });
 
+  /** A "Renew Certificate" run by alice, as Jira delivers it. */
+  const renewEvent = (key: string, changelogId: string) =>
+    JSON.stringify({
+      timestamp: Date.now(),
+      webhookEvent: 'jira:issue_updated',
+      user: { accountId: SANDBOX_USERS.alice.accountId },
+      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Renewed' } } },
+      changelog: {
+        id: changelogId,
+        items: [{ field: 'status', fromString: 'Certificate Enrolled', toString: 'Certificate Renewed' }],
+      },
+    });
+
   it('leaves a revoked issue where it is when a Renew event arrives late', async () => {
     const key = await world.alice.createCertificateIssue({
       profile: 'Manual Server Certificate',
@@ -75,16 +88,7 @@ describe('exactly-once effects', () => {
     await world.env.client.workflow.getHandle(certificateWorkflowId(key)).result();
     assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
     // A Renew made before the revocation, delivered after it (Jira retries, reorders, redelivers).
-    const body = JSON.stringify({
-      timestamp: Date.now(),
-      webhookEvent: 'jira:issue_updated',
-      user: { accountId: SANDBOX_USERS.alice.accountId },
-      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Renewed' } } },
-      changelog: {
-        id: '880001',
-        items: [{ field: 'status', fromString: 'Certificate Enrolled', toString: 'Certificate Renewed' }],
-      },
-    });
+    const body = renewEvent(key, '880001');
     const res = await post(body, { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': 'late-renew' });
     assert.equal(((await res.json()) as { result: string }).result, 'renewal-refused');
     assert.equal(issue(key).fields.status.name, 'Certificate Revoked', 'not moved back');
@@ -102,16 +106,7 @@ describe('exactly-once effects', () => {
     });
     await world.alice.transition(key, 'Enroll Certificate');
     await enrolled(key);
-    const body = JSON.stringify({
-      timestamp: Date.now(),
-      webhookEvent: 'jira:issue_updated',
-      user: { accountId: SANDBOX_USERS.alice.accountId },
-      issue: { key, fields: { issuetype: { name: 'Certificate' }, status: { name: 'Certificate Renewed' } } },
-      changelog: {
-        id: '880002',
-        items: [{ field: 'status', fromString: 'Certificate Enrolled', toString: 'Certificate Renewed' }],
-      },
-    });
+    const body = renewEvent(key, '880002');
     const headers = { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': 'renew-twice-at-once' };
     const answers = await Promise.all([post(body, headers), post(body, headers)]);
     assert.deepEqual(
