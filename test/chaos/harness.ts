@@ -160,7 +160,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
 
 /** Waits until no certificate workflow is busy: each idle, ended, or given up after a minute. */
 async function settle(world: World, handles: Array<ReturnType<World['env']['client']['workflow']['getHandle']>>) {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000; // retries back off: generous on a busy machine
   // A running workflow that shows Revoked is still saying so on the issue: it ends once it has.
   const busy = new Set([
     'Validating',

@@ -257,7 +257,16 @@ describe('exactly-once effects', () => {
       // Publishing posts "enrolled", attaches, edits, then meets the outage at "attached"; its retry goes on.
       jira.faults.commentOutageAfter = 1;
       await eventually(() => (jira.faults.commentOutage ? true : undefined), 'the outage', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Jira comes back once a retry has met the outage too: the retry is what must repeat nothing.
+      const publishing = world.env.client.workflow.getHandle(certificateWorkflowId(key));
+      await eventually(
+        async () =>
+          ((await publishing.describe()).raw.pendingActivities ?? []).some((a) => (a.attempt ?? 0) >= 2)
+            ? true
+            : undefined,
+        'a retry of publishing',
+        30_000,
+      );
       jira.faults.commentOutage = false;
       await eventually(() => (connectorComments(key).length >= 3 ? true : undefined), 'publishing done', 30_000);
       const said = connectorComments(key);
