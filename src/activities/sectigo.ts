@@ -80,17 +80,13 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     return profile;
   }
 
+  type Names = ReadonlyArray<Pick<OrderNames, 'commonName' | 'subjectAltNames'>>;
+
   /**
-   * The order carrying `token`, among the newest orders of the same organization and type that bear one
-   * of `names` (by CN, or by the first SAN for a name without one), newer than `after`. Bounded: at most
-   * `searchLimit` reads.
+   * The newest orders of the profile's organization and type that bear one of `names` (by CN, or by the
+   * first SAN for a name without one), newer than `after`, with their details: at most `searchLimit` reads.
    */
-  async function findByToken(
-    token: string,
-    names: ReadonlyArray<Pick<OrderNames, 'commonName' | 'subjectAltNames'>>,
-    profile: Profile,
-    after = 0,
-  ): Promise<number | undefined> {
+  async function* newerOrdersNamed(names: Names, profile: Profile, after: number) {
     const filters = new Map<string, { commonName: string } | { subjectAlternativeName: string }>();
     for (const name of names) {
       const filter = name.commonName
@@ -106,48 +102,46 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     }
     for (const id of [...ids].sort((a, b) => b - a).slice(0, searchLimit)) {
       heartbeat(activityInfo().heartbeatDetails);
-      const details = await scm.getCertificate(id);
+      yield await scm.getCertificate(id);
+    }
+  }
+
+  /** The order carrying `token` among the newest orders of `names` newer than `after`. */
+  async function findByToken(token: string, names: Names, profile: Profile, after = 0): Promise<number | undefined> {
+    for await (const details of newerOrdersNamed(names, profile, after)) {
       if (details.comments?.includes(token)) return details.id;
     }
     return undefined;
   }
 
   /**
-   * The renewal of `renewedId` when SCM did not copy the old order's comments into it (whether it does is
-   * not documented): the one newer order of the same names that carries no connector token and was
-   * requested no earlier than the day the lost request was sent. Several such orders, or none: undefined,
-   * and the caller orders again — a second order is recoverable, a wrong adoption is not.
+   * The renewal of `renewedId` an earlier attempt placed: the newer order of `names` carrying `token`; or,
+   * where SCM did not copy the old order's comments into it (whether it does is not documented), the one
+   * newer order of those names that carries no connector token and was requested no earlier than the day
+   * the lost request was sent. Several such orders, or none: undefined, and the caller orders again — a
+   * second order is recoverable, a wrong adoption is not. Each order's details are read once for both.
    */
-  async function untokenedRenewal(
-    names: ReadonlyArray<Pick<OrderNames, 'commonName' | 'subjectAltNames'>>,
+  async function earlierRenewal(
+    token: string,
+    names: Names,
     profile: Profile,
     renewedId: number,
     postedAt: number | undefined,
   ): Promise<number | undefined> {
-    if (postedAt === undefined) return undefined;
-    const sentDay = Date.parse(utcDay(postedAt));
-    const ids = new Set<number>();
-    for (const name of names) {
-      const byName = name.commonName
-        ? { commonName: name.commonName }
-        : { subjectAlternativeName: name.subjectAltNames[0] ?? '' };
-      for await (const item of scm.search({ orgId: profile.orgId, sslTypeId: profile.certType, ...byName })) {
-        if (item.sslId > renewedId) ids.add(item.sslId);
-      }
-    }
-    const candidates: number[] = [];
-    for (const id of [...ids].sort((a, b) => b - a).slice(0, searchLimit)) {
-      heartbeat(activityInfo().heartbeatDetails);
-      const details = await scm.getCertificate(id);
-      const wanted = names.map((n) => (n.commonName ?? n.subjectAltNames[0] ?? '').toLowerCase());
+    const sentDay = postedAt === undefined ? undefined : Date.parse(utcDay(postedAt));
+    const wanted = names.map((n) => (n.commonName ?? n.subjectAltNames[0] ?? '').toLowerCase());
+    const untokened: number[] = [];
+    for await (const details of newerOrdersNamed(names, profile, renewedId)) {
+      const comments = details.comments ?? '';
+      if (comments.includes(token)) return details.id;
       const sameName = [details.commonName, ...details.subjectAlternativeNames]
         .map((n) => n.toLowerCase())
         .some((n) => wanted.includes(n));
-      if (sameName && !TOKEN.test(details.comments ?? '') && (details.requested ?? 0) >= sentDay) {
-        candidates.push(details.id);
+      if (sentDay !== undefined && sameName && !TOKEN.test(comments) && (details.requested ?? 0) >= sentDay) {
+        untokened.push(details.id);
       }
     }
-    return candidates.length === 1 ? candidates[0] : undefined;
+    return untokened.length === 1 ? untokened[0] : undefined;
   }
 
   /**
@@ -214,10 +208,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
           const renewed = await scm.getCertificate(input.certificateId);
           if (!renewed.renewed) return undefined;
           const old = { commonName: renewed.commonName, subjectAltNames: renewed.subjectAlternativeNames ?? [] };
-          return (
-            (await findByToken(input.token, [old, input], profile, input.certificateId)) ??
-            (await untokenedRenewal([old, input], profile, input.certificateId, earlier?.postedAt))
-          );
+          return earlierRenewal(input.token, [old, input], profile, input.certificateId, earlier?.postedAt);
         });
         const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
         if (existing !== undefined) {
