@@ -24,8 +24,11 @@ const { pollJira } = proxyActivities<PollingActivities>({
 const POLLS_PER_RUN = 500;
 
 export async function jiraPolling(input: JiraPollingInput): Promise<void> {
+  const startedAt = workflowInfo().startTime.getTime();
   const status: JiraPollingStatus = {
-    cursor: input.cursor ?? { since: Date.now(), handled: [], startedAt: Date.now() },
+    // From the moment the start was accepted, not from this first task: on a busy worker that runs later,
+    // and a change made in between would be older than the cursor.
+    cursor: input.cursor ?? { since: startedAt, handled: [], startedAt },
     polls: 0,
     handledTotal: input.handledTotal ?? 0,
     recent: input.recent ?? [],

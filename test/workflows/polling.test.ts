@@ -112,18 +112,21 @@ describe('the polling trigger, with Jira’s clock behind Temporal’s', () => {
       scm: { issuanceDelayMs: 100 },
       jira: { faults: { clockSkewMs: -180_000 } },
     });
-    await ensureJiraPolling(world.env.client, 200);
   });
   after(async () => {
     await world?.teardown();
   });
 
-  it('picks up a change made right after polling started', async () => {
+  it('picks up a change made after polling started and before its first poll ran', async () => {
+    // No worker: the poller is started, but its first task runs only once the change is made.
+    await world.stopWorker();
+    await ensureJiraPolling(world.env.client, 200);
     const key = await world.alice.createCertificateIssue({
       profile: 'OV Server Certificate',
       csr: opensslCsr('/CN=skewed.example.com', 'ec-p256'),
     });
     await world.alice.transition(key, 'Enroll Certificate');
+    await world.startWorker();
     await untilPhase(world.env.client, key, 'Active');
     const orders = world.sandbox.scmEmulator.orders().filter((o) => o.commonName === 'skewed.example.com');
     assert.equal(orders.length, 1);
