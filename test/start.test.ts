@@ -1,0 +1,99 @@
+/**
+ * `npm start` as a person runs it, with nothing configured: the sandbox in a process of its own. What it
+ * is told through the environment reaches the parts that act on it, and one signal stops it.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { adfToText } from '../src/jira/adf.ts';
+import { freeLoopbackPort } from '../src/metrics.ts';
+import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
+import { Requester } from '../src/sandbox/requester.ts';
+import { eventually } from './helpers/environment.ts';
+
+describe('npm start, the sandbox', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'start-'));
+  let child: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+  let temporalPort: number;
+
+  before(async () => {
+    child = spawn(process.execPath, ['scripts/start.ts'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: dataDir,
+        TEMPORAL_PORT: String((temporalPort = await freeLoopbackPort())),
+        TEMPORAL_UI_PORT: String(await freeLoopbackPort()),
+        JIRA_EMULATOR_PORT: '0',
+        SCM_EMULATOR_PORT: '0',
+        RECEIVER_PORT: '0',
+        METRICS_PORT: '0',
+        JIRA_REVOKERS_GROUP: 'platform-admins',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    await eventually(
+      () => (output.includes('Stop with Ctrl-C') ? true : child.exitCode !== null ? fail() : undefined),
+      'the sandbox to say it is running',
+      180_000,
+    );
+    function fail(): never {
+      throw new Error(`npm start ended:\n${output}`);
+    }
+  });
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('restricts revocation to the group JIRA_REVOKERS_GROUP names, in what it prints and in what it does', async () => {
+    assert.match(
+      output,
+      /Revocation\s+revocation is restricted to each certificate's requester and members of the Jira group "platform-admins"/,
+    );
+    const jiraUrl = /Jira \(emulated\)\s+(http:\/\/\S+)\/rest\/api\/3/.exec(output)?.[1];
+    assert.ok(jiraUrl, `the Jira URL in:\n${output}`);
+    // Bob is in no such group: his "Revoke Certificate" issue is refused with the group's name.
+    const bob = new Requester(jiraUrl, SANDBOX_USERS.bob);
+    const key = await bob.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      domain: 'anything.example.com',
+      reason: 'Superseded',
+    });
+    const { alice } = SANDBOX_USERS;
+    const said = await eventually(
+      async () => {
+        const res = await fetch(`${jiraUrl}/rest/api/3/issue/${key}/comment`, {
+          headers: {
+            authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
+          },
+        });
+        const page = (await res.json()) as { comments?: Array<{ body: unknown }> };
+        return (page.comments ?? []).map((c) => adfToText(c.body)).find((text) => text.includes('may revoke'));
+      },
+      'the refusal on the issue',
+      60_000,
+    );
+    assert.match(said, /Only members of the Jira group "platform-admins" may revoke/);
+  });
+
+  it('stops on one SIGTERM, with its dev server', async () => {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+    // Its dev server went with it: the port is free again.
+    const server = createServer();
+    await new Promise<void>((resolve, reject) =>
+      server.once('error', reject).listen(temporalPort, '127.0.0.1', resolve),
+    );
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
