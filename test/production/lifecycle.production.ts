@@ -59,6 +59,8 @@ describe('on the production stack (Temporal on PostgreSQL, two workers)', () => 
       .getHandle(certificateWorkflowId(key))
       .query(statusQuery)
       .catch(() => undefined);
+  // A task lost with the killed worker is retried once its timeout has passed: up to a minute for a Jira
+  // write, a minute of missed heartbeats for an order. The wait allows several such losses in a row.
   const until = (key: string, what: string, check: (s: CertificateStatus) => boolean) =>
     eventually(
       async () => {
@@ -66,8 +68,15 @@ describe('on the production stack (Temporal on PostgreSQL, two workers)', () => 
         return s && check(s) ? s : undefined;
       },
       `${key}: ${what}`,
-      120_000,
-    );
+      300_000,
+    ).catch(async (err: unknown) => {
+      // What the workflow was waiting for, to tell a slow machine from a stuck workflow.
+      const { raw } = await client.workflow.getHandle(certificateWorkflowId(key)).describe();
+      const pending = (raw.pendingActivities ?? []).map(
+        (a) => `${a.activityType?.name} attempt ${a.attempt} (${a.lastFailure?.message ?? 'no failure'})`,
+      );
+      throw new Error(`${String(err)}; phase ${(await status(key))?.phase}; pending: ${pending.join(', ') || 'none'}`);
+    });
 
   const domains = ['prod-a.example.com', 'prod-b.example.com', 'prod-c.example.com'];
   const keys: string[] = [];
