@@ -160,8 +160,15 @@ export interface JiraFaults {
    * the relative dates of JQL and its server time follow it. A connector must not compare them with its own.
    */
   clockSkewMs: number;
+  /** Share of REST requests answered 503 before anything is done: Jira overloaded or restarting. */
+  serverErrorRate: number;
   /** Each webhook delivery is sent this many times (same identifier), as Jira may. */
   deliveryCopies: number;
+  /**
+   * Each webhook delivery waits a random time up to this before its first attempt: deliveries arrive late
+   * and out of order, which Jira does not rule out (docs/compatibility.md, "webhook delivery").
+   */
+  deliveryDelayMs: number;
   /** While set, adding a comment answers 503: Jira down just when the connector reports something. */
   commentOutage: boolean;
   /** When set, this many more comments are added, then the comment outage begins. */
@@ -206,7 +213,9 @@ export class JiraEmulator {
     this.faults = {
       rateLimitRate: 0,
       retryAfterSeconds: 1,
+      serverErrorRate: 0,
       deliveryCopies: 1,
+      deliveryDelayMs: 0,
       commentOutage: false,
       commentOutageAfter: null,
       clockSkewMs: 0,
@@ -439,6 +448,9 @@ export class JiraEmulator {
         const byRoute = this.requestsBy.get(accountId) ?? new Map<string, number>();
         const name = route?.name ?? `${req.method ?? 'GET'} ${url.pathname}`;
         this.requestsBy.set(accountId, byRoute.set(name, (byRoute.get(name) ?? 0) + 1));
+        if (this.faults.serverErrorRate > 0 && Math.random() < this.faults.serverErrorRate) {
+          throw new HttpError(503, { errorMessages: ['Service Unavailable'], errors: {} });
+        }
         if (this.faults.rateLimitRate > 0 && Math.random() < this.faults.rateLimitRate) {
           throw new HttpError(
             429,
@@ -858,8 +870,9 @@ export class JiraEmulator {
   /** Posts like Jira: signed when the hook has a secret; retried on 408/409/425/429/5xx and network errors. */
   async #deliver(hook: Webhook, delivery: Delivery, body: string): Promise<void> {
     const delays = this.#options.retryDelaysMs ?? [200, 1000, 3000, 10_000];
+    const late = this.faults.deliveryDelayMs > 0 ? Math.random() * this.faults.deliveryDelayMs : 0;
     for (let attempt = 0; attempt <= delays.length; attempt++) {
-      if (attempt > 0) await sleep(delays[attempt - 1] ?? 0);
+      if (attempt > 0 || late > 0) await sleep(attempt > 0 ? (delays[attempt - 1] ?? 0) : late);
       const headers: Record<string, string> = {
         'content-type': 'application/json; charset=utf-8',
         'x-atlassian-webhook-identifier': delivery.id,

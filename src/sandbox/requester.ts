@@ -76,6 +76,14 @@ export class Requester {
     });
   }
 
+  /** Chooses another profile in the issue's select. */
+  async setProfile(issueKey: string, profile: string): Promise<void> {
+    await this.#jira.issues.editIssue({
+      issueIdOrKey: issueKey,
+      fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.profile)]: { value: profile } },
+    });
+  }
+
   /** Runs "Revoke Certificate", filling its dialog: the reason (as the select shows it) and a comment. */
   async revoke(issueKey: string, reason: string | undefined, comment?: string): Promise<void> {
     const { transitions = [] } = await this.#jira.issues.getTransitions({ issueIdOrKey: issueKey });

@@ -8,10 +8,19 @@
  * faults are short and the lifetimes long (no renewal falls due by itself).
  */
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  certificateWorkflowId,
+  revokeWorkflowId,
+  statusQuery,
+  TASK_QUEUE,
+  type CertificateStatus,
+} from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import { runCli } from '../../src/client/cli.ts';
-import { opensslCsr, startWorld, type World } from '../helpers/environment.ts';
+import type { SweepTotals } from '../../src/workflows/renewal-sweep.ts';
+import { opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
 /** Mulberry32: small, fast and the same everywhere. */
 export function random(seed: number): () => number {
@@ -31,13 +40,19 @@ export type Step =
   | { kind: 'renew'; issue: number }
   | { kind: 'revoke'; issue: number }
   | { kind: 'cli-revoke'; issue: number }
+  | { kind: 'revoke-issue'; issue: number }
+  | { kind: 'edit-csr'; issue: number }
+  | { kind: 'edit-profile'; issue: number }
   | { kind: 'scm-errors' }
   | { kind: 'scm-lost-answer' }
   | { kind: 'scm-late-order' }
   | { kind: 'jira-rate-limit' }
   | { kind: 'jira-comment-outage' }
+  | { kind: 'jira-errors' }
   | { kind: 'duplicate-deliveries' }
-  | { kind: 'restart-worker' };
+  | { kind: 'late-deliveries' }
+  | { kind: 'restart-worker' }
+  | { kind: 'kill-worker' };
 
 /** The schedule a seed draws: `steps` steps, the first always a request (something to act on). */
 export function schedule(seed: number, steps: number): Step[] {
@@ -52,7 +67,18 @@ export function schedule(seed: number, steps: number): Step[] {
       out.push({ kind: 'request', profile: pick(['OV Server Certificate', 'Manual Server Certificate'] as const) });
       requests++;
     } else if (roll < 0.6) {
-      out.push({ kind: pick(['enroll-again', 'renew', 'revoke', 'cli-revoke'] as const), issue });
+      out.push({
+        kind: pick([
+          'enroll-again',
+          'renew',
+          'revoke',
+          'cli-revoke',
+          'revoke-issue',
+          'edit-csr',
+          'edit-profile',
+        ] as const),
+        issue,
+      });
     } else {
       out.push(
         pick([
@@ -61,8 +87,11 @@ export function schedule(seed: number, steps: number): Step[] {
           { kind: 'scm-late-order' },
           { kind: 'jira-rate-limit' },
           { kind: 'jira-comment-outage' },
+          { kind: 'jira-errors' },
           { kind: 'duplicate-deliveries' },
+          { kind: 'late-deliveries' },
           { kind: 'restart-worker' },
+          { kind: 'kill-worker' },
         ] as const),
       );
     }
@@ -94,9 +123,16 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
   const { scmEmulator: scm, jiraEmulator: jira } = world.sandbox;
   const alice = world.alice;
   const issues: string[] = [];
+  const domains: string[] = [];
+  const revokeIssues: string[] = [];
   const key = (index: number) => issues[index % Math.max(1, issues.length)] ?? '';
+  const domainOf = (index: number) => domains[index % Math.max(1, domains.length)] ?? '';
+  // A worker process of its own, killed with SIGKILL at the end of the step after the one that started it.
+  let doomed: ChildProcess | undefined;
+  let killAfter = -1;
   const quietly = (work: Promise<unknown>) => work.catch(() => undefined);
   const workflow = (issueKey: string) => world.env.client.workflow.getHandle(certificateWorkflowId(issueKey));
+  const revocation = (issueKey: string) => world.env.client.workflow.getHandle(revokeWorkflowId(issueKey));
 
   for (const [index, step] of plan.entries()) {
     const domain = `chaos-${seed}-${index}.example.com`;
@@ -107,9 +143,27 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
           csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
         });
         issues.push(issueKey);
+        domains.push(domain);
         await quietly(alice.transition(issueKey, 'Enroll Certificate'));
         break;
       }
+      case 'revoke-issue':
+        // "Revoke Certificate" issues name a certificate by domain, as one not enrolled through Jira would be.
+        revokeIssues.push(
+          await alice.createRevokeIssue({
+            profile: 'OV Server Certificate',
+            domain: domainOf(step.issue),
+            reason: 'Superseded',
+          }),
+        );
+        break;
+      case 'edit-csr':
+        // A new key for the same name, pasted whatever the issue's state.
+        await quietly(alice.setCsr(key(step.issue), opensslCsr(`/CN=${domainOf(step.issue)}`, 'ec-p256')));
+        break;
+      case 'edit-profile':
+        await quietly(alice.setProfile(key(step.issue), 'Manual Server Certificate'));
+        break;
       case 'enroll-again':
         // Return to Request and Enroll again at once: a person changing their mind, quickly.
         if (await quietly(alice.transition(key(step.issue), 'Return to Request')).then(() => true)) {
@@ -140,26 +194,72 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
       case 'jira-comment-outage':
         jira.faults.commentOutage = true;
         break;
+      case 'jira-errors':
+        jira.faults.serverErrorRate = 0.3;
+        break;
       case 'duplicate-deliveries':
         jira.faults.deliveryCopies = 2;
+        break;
+      case 'late-deliveries':
+        // Held back up to two seconds each: the deliveries of this step and the next arrive out of order.
+        jira.faults.deliveryDelayMs = 2000;
         break;
       case 'restart-worker':
         await world.stopWorker();
         await world.startWorker();
         break;
+      case 'kill-worker':
+        if (doomed) break;
+        await world.stopWorker();
+        doomed = await workerProcess(world);
+        killAfter = index + 1;
+        break;
     }
     await pause(250);
+    if (doomed && index >= killAfter) {
+      doomed.kill('SIGKILL');
+      await once(doomed, 'exit');
+      doomed = undefined;
+      await world.startWorker();
+    }
     // Faults last one step: each clears before the next.
     Object.assign(scm.faults, { serverErrorRate: 0, lateOrders: 0, lateProcessingMs: 0 });
-    Object.assign(jira.faults, { rateLimitRate: 0, commentOutage: false, deliveryCopies: 1 });
+    Object.assign(jira.faults, {
+      rateLimitRate: 0,
+      serverErrorRate: 0,
+      commentOutage: false,
+      deliveryCopies: 1,
+      deliveryDelayMs: 0,
+    });
+  }
+  if (doomed) {
+    doomed.kill('SIGKILL');
+    await once(doomed, 'exit');
+    await world.startWorker();
   }
   await jira.settled();
-  await settle(world, issues.map(workflow));
-  return invariants(world, issues);
+  await settle(world, issues.map(workflow), revokeIssues.map(revocation));
+  return invariants(world, issues, revokeIssues);
 }
 
-/** Waits until no certificate workflow is busy: each idle, ended, or given up after a minute. */
-async function settle(world: World, handles: Array<ReturnType<World['env']['client']['workflow']['getHandle']>>) {
+/** `node src/worker.ts` against the world's dev server and emulators; resolves once it polls. */
+async function workerProcess(world: World): Promise<ChildProcess> {
+  const child = spawnWorker(world, { stdout: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 120_000;
+  while (!output.includes('"worker polling"') && child.exitCode === null && Date.now() < deadline) await pause(100);
+  child.stdout?.removeAllListeners('data').resume();
+  return child;
+}
+
+type Handle = ReturnType<World['env']['client']['workflow']['getHandle']>;
+
+/**
+ * Waits until no workflow is busy: each certificate workflow idle or ended, each revocation workflow
+ * ended or waiting for its issue to change with nothing in flight; given up on after three minutes.
+ */
+async function settle(world: World, handles: Handle[], revocations: Handle[]) {
   const deadline = Date.now() + 180_000; // retries back off: generous on a busy machine
   // A running workflow that shows Revoked is still saying so on the issue: it ends once it has.
   const busy = new Set([
@@ -180,7 +280,30 @@ async function settle(world: World, handles: Array<ReturnType<World['env']['clie
       await pause(200);
     }
   }
+  for (const handle of revocations) {
+    for (;;) {
+      const description = await handle.describe().catch(() => undefined);
+      const waiting =
+        description?.status.name === 'RUNNING' &&
+        (description.raw.pendingActivities ?? []).length === 0 &&
+        !description.raw.pendingWorkflowTask;
+      if (description?.status.name !== 'RUNNING' || Date.now() > deadline) break;
+      // Waiting with nothing in flight: it has said what it found, and waits for the issue to change.
+      if (waiting && (await quiet(handle))) break;
+      await pause(200);
+    }
+  }
   await world.sandbox.jiraEmulator.settled();
+}
+
+/** Nothing in flight now and a moment later: not between two activities. */
+async function quiet(handle: Handle): Promise<boolean> {
+  await pause(500);
+  const again = await handle.describe();
+  return (
+    again.status.name !== 'RUNNING' ||
+    ((again.raw.pendingActivities ?? []).length === 0 && !again.raw.pendingWorkflowTask)
+  );
 }
 
 /** The connector's comments on an issue, with the event id each carries, as Jira holds them. */
@@ -206,10 +329,38 @@ async function connectorComments(world: World, issueKey: string): Promise<Array<
 }
 
 /** The invariants, from SCM's orders and Jira's issues and comments. Each violation is a sentence. */
-async function invariants(world: World, issues: string[]): Promise<string[]> {
+async function invariants(world: World, issues: string[], revokeIssues: string[]): Promise<string[]> {
   const { scmEmulator: scm, jiraEmulator: jira } = world.sandbox;
   const violations: string[] = [];
   const orders = scm.orders() as Array<{ id: number; status: string; comments?: string; renewed?: boolean }>;
+
+  // Every certificate the connector ordered that SCM shows issued is one a workflow holds, or one the
+  // sweep reports as nobody's: none is left valid and forgotten.
+  const sweep = (await world.env.client.workflow.execute('renewalSweep', {
+    taskQueue: TASK_QUEUE,
+    workflowId: `chaos-sweep-${Date.now()}`,
+    args: [{}],
+  })) as SweepTotals;
+  const reported = new Set((sweep.unownedOrders ?? []).map((o) => o.certificateId));
+  const held = new Set<number>();
+  for (const issueKey of issues) {
+    const status = await currentStatus(world, issueKey);
+    for (const entry of status?.history ?? []) held.add(entry.certificateId);
+    if (status?.certificateId !== undefined) held.add(status.certificateId);
+  }
+  for (const order of orders) {
+    if (order.status !== 'Issued' || !/\[certificate:/.test(order.comments ?? '')) continue;
+    if (!held.has(order.id) && !reported.has(order.id)) {
+      violations.push(`order ${order.id} issued, held by no workflow and not reported (${order.comments ?? ''})`);
+    }
+  }
+
+  // Every "Revoke Certificate" issue is answered: revoked, or told why not.
+  for (const issueKey of revokeIssues) {
+    if ((await connectorComments(world, issueKey)).length === 0) {
+      violations.push(`${issueKey}: a "Revoke Certificate" issue with no answer`);
+    }
+  }
 
   // At most one order per request: a token names one request (enrollment or renewal) of one workflow. A
   // renewal's token is also written on the order it renews, before renewById: that one was not placed for it.
@@ -242,7 +393,7 @@ async function invariants(world: World, issues: string[]): Promise<string[]> {
       .getHandle(certificateWorkflowId(issueKey))
       .describe()
       .catch(() => undefined);
-    const phase = run ? await workflowPhase(world, issueKey) : undefined;
+    const phase = run ? (await currentStatus(world, issueKey))?.phase : undefined;
     // An accepted revocation is carried out: a certificate workflow that ended revoked leaves nothing
     // of its issue issued in SCM, and the issue says so.
     if (phase === 'Revoked') {
@@ -269,15 +420,15 @@ async function invariants(world: World, issues: string[]): Promise<string[]> {
   return violations;
 }
 
-/** The phase a certificate workflow ended or stands in: its result, or its status query while running. */
-async function workflowPhase(world: World, issueKey: string): Promise<string | undefined> {
+/** What a certificate workflow ended with or stands at: its result, or its status query while running. */
+async function currentStatus(world: World, issueKey: string): Promise<CertificateStatus | undefined> {
   const handle = world.env.client.workflow.getHandle(certificateWorkflowId(issueKey));
-  const description = await handle.describe();
-  if (description.status.name === 'RUNNING') {
-    return (await handle.query<CertificateStatus>(statusQuery).catch(() => undefined))?.phase;
+  const description = await handle.describe().catch(() => undefined);
+  if (description?.status.name === 'RUNNING') {
+    return handle.query<CertificateStatus>(statusQuery).catch(() => undefined);
   }
-  if (description.status.name !== 'COMPLETED') return undefined;
-  return ((await handle.result()) as CertificateStatus | undefined)?.phase;
+  if (description?.status.name !== 'COMPLETED') return undefined;
+  return (await handle.result()) as CertificateStatus | undefined;
 }
 
 /** A step as a schedule prints it. */
