@@ -870,9 +870,9 @@ export class JiraEmulator {
   /** Posts like Jira: signed when the hook has a secret; retried on 408/409/425/429/5xx and network errors. */
   async #deliver(hook: Webhook, delivery: Delivery, body: string): Promise<void> {
     const delays = this.#options.retryDelaysMs ?? [200, 1000, 3000, 10_000];
-    const late = this.faults.deliveryDelayMs > 0 ? Math.random() * this.faults.deliveryDelayMs : 0;
+    if (this.faults.deliveryDelayMs > 0) await sleep(Math.random() * this.faults.deliveryDelayMs);
     for (let attempt = 0; attempt <= delays.length; attempt++) {
-      if (attempt > 0 || late > 0) await sleep(attempt > 0 ? (delays[attempt - 1] ?? 0) : late);
+      if (attempt > 0) await sleep(delays[attempt - 1] ?? 0);
       const headers: Record<string, string> = {
         'content-type': 'application/json; charset=utf-8',
         'x-atlassian-webhook-identifier': delivery.id,
