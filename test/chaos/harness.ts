@@ -216,12 +216,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
         break;
     }
     await pause(250);
-    if (doomed && index >= killAfter) {
-      doomed.kill('SIGKILL');
-      await once(doomed, 'exit');
-      doomed = undefined;
-      await world.startWorker();
-    }
+    if (doomed && index >= killAfter) doomed = await kill(world, doomed);
     // Faults last one step: each clears before the next.
     Object.assign(scm.faults, { serverErrorRate: 0, lateOrders: 0, lateProcessingMs: 0 });
     Object.assign(jira.faults, {
@@ -232,11 +227,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
       deliveryDelayMs: 0,
     });
   }
-  if (doomed) {
-    doomed.kill('SIGKILL');
-    await once(doomed, 'exit');
-    await world.startWorker();
-  }
+  if (doomed) await kill(world, doomed);
   await jira.settled();
   await settle(world, issues.map(workflow), revokeIssues.map(revocation));
   return invariants(world, issues, revokeIssues);
@@ -251,6 +242,17 @@ async function workerProcess(world: World): Promise<ChildProcess> {
   while (!output.includes('"worker polling"') && child.exitCode === null && Date.now() < deadline) await pause(100);
   child.stdout?.removeAllListeners('data').resume();
   return child;
+}
+
+/** Kills the worker process with SIGKILL and starts the in-process worker in its place. */
+async function kill(world: World, child: ChildProcess): Promise<undefined> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+  await world.startWorker();
+  return undefined;
 }
 
 type Handle = ReturnType<World['env']['client']['workflow']['getHandle']>;
@@ -280,30 +282,25 @@ async function settle(world: World, handles: Handle[], revocations: Handle[]) {
       await pause(200);
     }
   }
+  // Ended, or waiting for its issue to change with nothing in flight (it has said what it found) now and
+  // a moment later: not between two activities.
+  const idle = async (handle: Handle) => {
+    const description = await handle.describe().catch(() => undefined);
+    return (
+      description?.status.name !== 'RUNNING' ||
+      ((description.raw.pendingActivities ?? []).length === 0 && !description.raw.pendingWorkflowTask)
+    );
+  };
   for (const handle of revocations) {
-    for (;;) {
-      const description = await handle.describe().catch(() => undefined);
-      const waiting =
-        description?.status.name === 'RUNNING' &&
-        (description.raw.pendingActivities ?? []).length === 0 &&
-        !description.raw.pendingWorkflowTask;
-      if (description?.status.name !== 'RUNNING' || Date.now() > deadline) break;
-      // Waiting with nothing in flight: it has said what it found, and waits for the issue to change.
-      if (waiting && (await quiet(handle))) break;
+    while (Date.now() < deadline) {
+      if (await idle(handle)) {
+        await pause(500);
+        if (await idle(handle)) break;
+      }
       await pause(200);
     }
   }
   await world.sandbox.jiraEmulator.settled();
-}
-
-/** Nothing in flight now and a moment later: not between two activities. */
-async function quiet(handle: Handle): Promise<boolean> {
-  await pause(500);
-  const again = await handle.describe();
-  return (
-    again.status.name !== 'RUNNING' ||
-    ((again.raw.pendingActivities ?? []).length === 0 && !again.raw.pendingWorkflowTask)
-  );
 }
 
 /** The connector's comments on an issue, with the event id each carries, as Jira holds them. */
@@ -342,9 +339,10 @@ async function invariants(world: World, issues: string[], revokeIssues: string[]
     args: [{}],
   })) as SweepTotals;
   const reported = new Set((sweep.unownedOrders ?? []).map((o) => o.certificateId));
+  const statuses = new Map<string, CertificateStatus | undefined>();
+  for (const issueKey of issues) statuses.set(issueKey, await currentStatus(world, issueKey));
   const held = new Set<number>();
-  for (const issueKey of issues) {
-    const status = await currentStatus(world, issueKey);
+  for (const status of statuses.values()) {
     for (const entry of status?.history ?? []) held.add(entry.certificateId);
     if (status?.certificateId !== undefined) held.add(status.certificateId);
   }
@@ -393,7 +391,7 @@ async function invariants(world: World, issues: string[], revokeIssues: string[]
       .getHandle(certificateWorkflowId(issueKey))
       .describe()
       .catch(() => undefined);
-    const phase = run ? (await currentStatus(world, issueKey))?.phase : undefined;
+    const phase = statuses.get(issueKey)?.phase;
     // An accepted revocation is carried out: a certificate workflow that ended revoked leaves nothing
     // of its issue issued in SCM, and the issue says so.
     if (phase === 'Revoked') {
