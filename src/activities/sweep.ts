@@ -1,5 +1,5 @@
 /** Activities of the daily sweep: find running certificate workflows and read their state. */
-import { heartbeat } from '@temporalio/activity';
+import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
@@ -37,14 +37,19 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
      */
     async revokeThroughLifecycle(certificateId: number, request: RevokeRequest): Promise<string | undefined> {
       const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
-      for await (const run of client.workflow.list({ query })) {
-        await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
-          args: [request],
-          ...(request.requestId ? { updateId: request.requestId } : {}),
-        });
-        return run.workflowId;
-      }
-      return undefined;
+      // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
+      // attempt is cancelled (shutdown included), or the worker would wait on itself forever. The update
+      // id makes the next attempt's update the same one.
+      return client.withAbortSignal(cancellationSignal(), async () => {
+        for await (const run of client.workflow.list({ query })) {
+          await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
+            args: [request],
+            ...(request.requestId ? { updateId: request.requestId } : {}),
+          });
+          return run.workflowId;
+        }
+        return undefined;
+      });
     },
 
     /**

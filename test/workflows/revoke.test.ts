@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createSweepActivities } from '../../src/activities/sweep.ts';
 import { runCli } from '../../src/client/cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
@@ -489,6 +491,40 @@ describe('revocation', () => {
       assert.match(comments(managed).at(-1) ?? '', new RegExp(`Revoked through Jira issue ${key}`));
       assert.match(comments(key).at(-1) ?? '', new RegExp(`enrolled through Jira issue ${managed}`));
       assert.equal(orders(domain)[0]?.reasonCode, '1');
+    });
+
+    it('gives up a revocation handed to a certificate workflow when the attempt is cancelled, as a stopping worker does', async () => {
+      // The update needs a workflow task that a stopping worker no longer takes: an attempt that waited on
+      // it regardless would keep its worker from ever stopping.
+      const domain = 'handed-back.example.com';
+      const managed = await enroll(domain);
+      const id = orders(domain)[0]?.id ?? 0;
+      const fleet = createSweepActivities({ client: world.env.client });
+      const request = {
+        reasonCode: 4 as const,
+        requestedBy: SANDBOX_USERS.alice.accountId,
+        comment: 'Revoked by an operator.',
+        requestId: 'revoke:handed-back',
+      };
+      await world.stopWorker();
+      try {
+        const attempt = new MockActivityEnvironment();
+        const waiting = attempt.run(() => fleet.revokeThroughLifecycle(id, request));
+        await eventually(
+          async () => ((await handle(managed).describe()).raw.pendingWorkflowTask ? true : undefined),
+          'the update waiting for a workflow task',
+        );
+        attempt.cancel();
+        await assert.rejects(waiting);
+      } finally {
+        await world.startWorker();
+      }
+      // The next attempt is the same update: one revocation.
+      const again = await new MockActivityEnvironment().run(() => fleet.revokeThroughLifecycle(id, request));
+      assert.equal(again, certificateWorkflowId(managed));
+      assert.equal((await handle(managed).result()).phase, 'Revoked');
+      assert.equal(orders(domain)[0]?.status, 'Revoked');
+      assert.equal(comments(managed).filter((c) => /Revoked by an operator/.test(c)).length, 1);
     });
 
     it('revokes by ID from the CLI', async () => {
