@@ -105,6 +105,11 @@ export interface Outcome {
   violations: string[];
 }
 
+/** With CHAOS_TRACE set, what the harness is doing, on stderr: where a schedule hangs. */
+const trace = (what: string) => {
+  if (process.env.CHAOS_TRACE) console.error(`${new Date().toISOString()} chaos: ${what}`);
+};
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs one seed's schedule against a world of its own, then checks the invariants. */
@@ -136,6 +141,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
 
   for (const [index, step] of plan.entries()) {
     const domain = `chaos-${seed}-${index}.example.com`;
+    trace(`step ${index}: ${describeStep(step)}`);
     switch (step.kind) {
       case 'request': {
         const issueKey = await alice.createCertificateIssue({
@@ -211,7 +217,9 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
       case 'kill-worker':
         if (doomed) break;
         await world.stopWorker();
+        trace('in-process worker stopped; starting a worker process');
         doomed = await workerProcess(world);
+        trace(`worker process ${doomed.pid ?? '?'} polling`);
         killAfter = index + 1;
         break;
     }
@@ -228,6 +236,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
     });
   }
   if (doomed) await kill(world, doomed);
+  trace('schedule done; settling');
   await jira.settled();
   await settle(world, issues.map(workflow), revokeIssues.map(revocation));
   return invariants(world, issues, revokeIssues);
@@ -251,6 +260,7 @@ async function kill(world: World, child: ChildProcess): Promise<undefined> {
     child.kill('SIGKILL');
     await exited;
   }
+  trace('worker process killed; starting the in-process worker');
   await world.startWorker();
   return undefined;
 }
