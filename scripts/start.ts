@@ -5,6 +5,7 @@
  * receiver against them; with TEMPORAL_ADDRESS it uses that Temporal service instead of the dev server.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,8 +26,8 @@ import {
   workerReadiness,
 } from '../src/connector.ts';
 import { describeRevokers, searchAttributes } from '../src/contract.ts';
-import { listen } from '../src/http.ts';
-import { installRuntimeLogger } from '../src/log.ts';
+import { close, listen } from '../src/http.ts';
+import { installRuntimeLogger, log } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
 import type { Profiles } from '../src/profiles.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
@@ -87,7 +88,8 @@ async function main(): Promise<void> {
     ]);
   }
   const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
-  installRuntimeLogger('warn', sdkMetricsAddress);
+  // Quiet by default, under the table of URLs it prints; LOG_LEVEL, when set, is honoured.
+  installRuntimeLogger(process.env.LOG_LEVEL ? undefined : 'warn', sdkMetricsAddress);
   const t = await temporal(config);
   let profiles: Profiles | undefined; // loaded below, from the file or the sandbox's
   const fleet = fleetReader(t.client, {
@@ -104,8 +106,9 @@ async function main(): Promise<void> {
   if (config.jira && config.sectigo) {
     const jira = await connectJira(config.jira, metrics);
     let receiverUrl: string | undefined;
+    let receiver: Server | undefined;
     if (pollingMs === undefined) {
-      const receiver = await createReceiver({
+      receiver = await createReceiver({
         client: t.client,
         jira,
         secret: config.receiver.webhookSecret,
@@ -144,7 +147,13 @@ async function main(): Promise<void> {
       ['Revocation', describeRevokers(config.receiver.revokers)],
       ['Metrics', `${ops.url}/metrics`],
     ]);
-    await runWorkers(workers);
+    await runWorkers(workers, [
+      ...(receiver ? [() => close(receiver)] : []),
+      () => close(ops.server),
+      () => t.client.connection.close(),
+      () => t.stop(),
+    ]);
+    log.info('connector stopped');
     return;
   }
 

@@ -66,7 +66,8 @@ export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number, 
 export function loadProfiles(path: string, watch = true): Profiles {
   const profiles = Profiles.load(path);
   if (watch) {
-    watchFile(path, { interval: 5000 }, () => {
+    // Not persistent: the watch alone never keeps a stopping process alive.
+    watchFile(path, { interval: 5000, persistent: false }, () => {
       try {
         profiles.replace(Profiles.load(path));
         log.info('profiles reloaded', { path });
@@ -110,6 +111,8 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     taskQueue: TASK_QUEUE,
     workflowBundle: deps.workflowBundle,
     maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
+    shutdownGraceTime: SHUTDOWN_GRACE,
+    shutdownForceTime: SHUTDOWN_FORCE,
     activities: {
       ...createJiraActivities({ jira: deps.jira }),
       ...createCsrActivities({ profiles: deps.profiles }),
@@ -125,6 +128,8 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     taskQueue: SECTIGO_TASK_QUEUE,
     activities: createSectigoActivities({ scm: deps.scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
     maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,
+    shutdownGraceTime: SHUTDOWN_GRACE,
+    shutdownForceTime: SHUTDOWN_FORCE,
   });
   return [certificates, sectigo];
 }
@@ -198,9 +203,26 @@ export async function serveOps(
   return { server, url: `http://${host}:${port}` };
 }
 
-/** Runs the workers until SIGINT/SIGTERM, letting activities under way finish. */
-export async function runWorkers(workers: Worker[]): Promise<void> {
-  await Promise.all(workers.map((worker) => worker.run()));
+/**
+ * How long activities under way get to finish once a stop is asked for; then they are cancelled, and their
+ * attempts fail and are retried by another worker. Past the force time the workers stop regardless.
+ */
+const SHUTDOWN_GRACE = '5 seconds';
+const SHUTDOWN_FORCE = '9 seconds';
+
+/**
+ * Runs the workers until SIGINT/SIGTERM (the Temporal runtime's handlers shut them down), then closes
+ * what the process opened beside them — servers, connections — so that nothing holds it up: one signal,
+ * and it exits.
+ */
+export async function runWorkers(workers: Worker[], opened: Array<() => Promise<unknown>> = []): Promise<void> {
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    for (const close of opened) {
+      await close().catch((err: unknown) => log.warn('could not close on the way out', { error: String(err) }));
+    }
+  }
 }
 
 export interface ReceiverDependencies {

@@ -18,6 +18,7 @@ import {
   serveOps,
   workerReadiness,
 } from './connector.ts';
+import { close } from './http.ts';
 import { installRuntimeLogger, log } from './log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
@@ -66,8 +67,8 @@ async function main(config: Config): Promise<void> {
   });
   log.info('worker polling', { address, namespace, metrics: `${ops.url}/metrics` });
   log.info(describeRevokers(config.receiver.revokers));
-  await runWorkers(workers);
-  await connection.close();
+  await runWorkers(workers, [() => close(ops.server), () => client.connection.close(), () => connection.close()]);
+  log.info('worker stopped');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

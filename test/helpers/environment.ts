@@ -275,23 +275,28 @@ export function spawnWorker(
   world: Pick<World, 'sandbox'> & { env: { address: string } },
   { stdout = 'ignore' }: { stdout?: 'ignore' | 'pipe' } = {},
 ): ChildProcess {
-  const { connector } = SANDBOX_USERS;
-  const scm = world.sandbox.scmEmulator.credentials;
   return spawn(process.execPath, ['src/worker.ts'], {
     stdio: ['ignore', stdout, 'inherit'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: world.env.address,
-      METRICS_PORT: '0',
-      JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
-      JIRA_EMAIL: connector.emailAddress,
-      JIRA_API_TOKEN: connector.apiToken,
-      JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
-      SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
-      SECTIGO_LOGIN: scm.login,
-      SECTIGO_PASSWORD: scm.password,
-      SECTIGO_CUSTOMER_URI: scm.customerUri,
-      PROFILES_FILE: SANDBOX_PROFILES_FILE,
-    },
+    env: productionEnv(world),
   });
+}
+
+/** The environment of a process of the product run against the world's server and emulators as real systems. */
+export function productionEnv(world: Pick<World, 'sandbox'> & { env: { address: string } }): NodeJS.ProcessEnv {
+  const { connector } = SANDBOX_USERS;
+  const scm = world.sandbox.scmEmulator.credentials;
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: world.env.address,
+    METRICS_PORT: '0',
+    JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
+    JIRA_EMAIL: connector.emailAddress,
+    JIRA_API_TOKEN: connector.apiToken,
+    JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
+    SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
+    SECTIGO_LOGIN: scm.login,
+    SECTIGO_PASSWORD: scm.password,
+    SECTIGO_CUSTOMER_URI: scm.customerUri,
+    PROFILES_FILE: SANDBOX_PROFILES_FILE,
+  };
 }

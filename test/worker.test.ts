@@ -1,0 +1,71 @@
+/**
+ * The product's processes against real systems — the worker (`node src/worker.ts`, the image's command)
+ * and `npm start` with Jira and SCM configured: one SIGTERM or SIGINT drains them and they exit 0, saying
+ * so, with nothing of their own left holding the event loop or a port. A rolling deploy never waits for
+ * its kill timeout.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../src/metrics.ts';
+import { productionEnv, spawnWorker, startWorld, type World } from './helpers/environment.ts';
+
+describe('stopping the processes', () => {
+  let world: World;
+  const children: ChildProcess[] = [];
+  before(async () => {
+    world = await startWorld();
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await world?.teardown();
+  });
+
+  /** Collects the child's output until it has printed `ready`; fails if it exits first. */
+  async function running(child: ChildProcess, ready: string): Promise<() => string> {
+    children.push(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    while (!output.includes(ready)) {
+      if (child.exitCode !== null) assert.fail(`exited before it was running:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return () => output;
+  }
+
+  async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill(signal);
+    const [code, killedBy] = await exited;
+    assert.deepEqual({ code, killedBy }, { code: 0, killedBy: null });
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`the worker exits 0 on one ${signal}, after saying it stopped`, async () => {
+      const child = spawnWorker(world, { stdout: 'pipe' });
+      const output = await running(child, '"worker polling"');
+      await stop(child, signal);
+      assert.match(output(), /"worker stopped"/);
+    });
+  }
+
+  it('npm start with Jira and SCM configured exits 0 on one SIGTERM, and frees the receiver’s port', async () => {
+    const receiverPort = await freeLoopbackPort();
+    const child = spawn(process.execPath, ['scripts/start.ts'], {
+      env: { ...productionEnv(world), RECEIVER_PORT: String(receiverPort), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = await running(child, 'Metrics');
+    await stop(child, 'SIGTERM');
+    assert.match(output(), /"connector stopped"/);
+    const free = createServer();
+    await new Promise<void>((resolve, reject) => {
+      free.once('error', reject);
+      free.listen(receiverPort, '127.0.0.1', () => resolve());
+    });
+    free.close();
+  });
+});
