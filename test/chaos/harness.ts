@@ -52,7 +52,8 @@ export type Step =
   | { kind: 'duplicate-deliveries' }
   | { kind: 'late-deliveries' }
   | { kind: 'restart-worker' }
-  | { kind: 'kill-worker' };
+  | { kind: 'kill-worker' }
+  | { kind: 'crash-temporal' };
 
 /** The schedule a seed draws: `steps` steps, the first always a request (something to act on). */
 export function schedule(seed: number, steps: number): Step[] {
@@ -92,6 +93,7 @@ export function schedule(seed: number, steps: number): Step[] {
           { kind: 'late-deliveries' },
           { kind: 'restart-worker' },
           { kind: 'kill-worker' },
+          { kind: 'crash-temporal' },
         ] as const),
       );
     }
@@ -115,7 +117,13 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs one seed's schedule against a world of its own, then checks the invariants. */
 export async function runSchedule(seed: number, steps: number): Promise<Outcome> {
   const plan = schedule(seed, steps);
-  const world = await startWorld({ scm: { issuanceDelayMs: 300 } });
+  // Jira retries a delivery that failed for about a quarter of a minute here (the real one longer): long
+  // enough to outlast a dev server that crashed and is starting again.
+  const world = await startWorld({
+    scm: { issuanceDelayMs: 300 },
+    jira: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] },
+    crashableTemporal: true,
+  });
   try {
     const violations = await drive(world, seed, plan);
     return { seed, steps: plan, violations };
@@ -211,8 +219,15 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
         jira.faults.deliveryDelayMs = 2000;
         break;
       case 'restart-worker':
+        // While a worker process stands in for it, the in-process worker is not running: nothing to restart.
+        if (doomed) break;
         await world.stopWorker();
         await world.startWorker();
+        break;
+      case 'crash-temporal':
+        // kill -9 of the Temporal server, then the same server on the same data: every client reconnects.
+        await world.crashTemporal();
+        trace('dev server crashed and started again');
         break;
       case 'kill-worker':
         if (doomed) break;

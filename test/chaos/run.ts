@@ -4,7 +4,7 @@
  * default seeds 1 to K (10) run, S (12) steps each. Exits 1 on any violation.
  */
 import { parseArgs } from 'node:util';
-import { describeStep, runSchedule } from './harness.ts';
+import { describeStep, runSchedule, schedule } from './harness.ts';
 
 const { values } = parseArgs({
   options: { seed: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' } },
@@ -16,7 +16,10 @@ const seeds =
     : Array.from({ length: Number(values.seeds ?? 10) }, (_, i) => i + 1);
 let violations = 0;
 for (const seed of seeds) {
-  const outcome = await runSchedule(seed, steps);
+  const outcome = await runSchedule(seed, steps).catch((err: unknown) => ({
+    steps: schedule(seed, steps),
+    violations: [`the schedule could not be run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`],
+  }));
   violations += outcome.violations.length;
   const verdict = outcome.violations.length === 0 ? 'ok' : `${outcome.violations.length} violation(s)`;
   console.log(`seed ${seed}: ${steps} steps, ${verdict}`);

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +23,10 @@ import {
   type CertificatePhase,
   type CertificateStatus,
 } from '../../src/contract.ts';
-import type { Client } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { createWorkers, DEV_SERVER_ARGS } from '../../src/connector.ts';
 import { workflowsPath } from '../../src/workflow-bundle.ts';
-import type { ConnectorMetrics } from '../../src/metrics.ts';
+import { freeLoopbackPort, type ConnectorMetrics } from '../../src/metrics.ts';
 
 let runtimeInstalled = false;
 
@@ -55,6 +56,70 @@ export async function startTemporal(
   });
 }
 
+/**
+ * A dev server in a process of its own, as `npm start` runs one, which a test can kill outright and start
+ * again on the same port and SQLite file: the clients and workers connected to it reconnect by themselves.
+ */
+export interface DevServerProcess {
+  address: string;
+  /** SIGKILL, as a crash or an OOM kill would, then the same command again; resolves once it listens. */
+  crashAndRestart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDevServerProcess(dbFilename: string): Promise<DevServerProcess> {
+  const path = findTemporalCli();
+  if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
+  const port = await freeLoopbackPort();
+  const args = [
+    ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)],
+    ...['--ui-port', String(await freeLoopbackPort()), '--namespace', 'default', '--log-level', 'error'],
+    ...['--db-filename', dbFilename],
+    ...searchAttributeRegistrations.flatMap(({ name, cliType }) => ['--search-attribute', `${name}=${cliType}`]),
+    ...DEV_SERVER_ARGS,
+  ];
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn(path, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the dev server exited with ${child.exitCode}`);
+      if (await answers(port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  };
+  await start();
+  return {
+    address: `127.0.0.1:${port}`,
+    async crashAndRestart() {
+      await kill('SIGKILL');
+      await start();
+    },
+    stop: () => kill('SIGTERM'),
+  };
+}
+
+/** Whether a Temporal frontend on the loopback port serves the default namespace (not merely listens). */
+async function answers(port: number): Promise<boolean> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: '1 second' }).catch(
+    () => undefined,
+  );
+  if (!connection) return false;
+  try {
+    await connection.workflowService.describeNamespace({ namespace: 'default' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
+}
+
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
@@ -72,6 +137,8 @@ export interface World {
   cachedWorkflows(): number;
   /** Shuts the worker down, as a crash or deploy would; in-flight activities are abandoned after a grace period. */
   stopWorker(): Promise<void>;
+  /** Kills the dev server outright and starts it again on its data (`crashableTemporal` worlds only). */
+  crashTemporal(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -112,9 +179,21 @@ export async function startWorld(
     uiPort?: number;
     /** The dev server's SQLite file (default: a new temporary one). */
     dbFilename?: string;
+    /** Runs the dev server as a process of the test's own, so that `crashTemporal` can kill it. */
+    crashableTemporal?: boolean;
   } = {},
 ): Promise<World> {
-  const env = await startTemporal({ uiPort: options.uiPort, dbFilename: options.dbFilename });
+  let server: DevServerProcess | undefined;
+  let env: TestWorkflowEnvironment;
+  if (options.crashableTemporal) {
+    startTemporalRuntime();
+    server = await startDevServerProcess(
+      options.dbFilename ?? join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
+    );
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
+  } else {
+    env = await startTemporal({ uiPort: options.uiPort, dbFilename: options.dbFilename });
+  }
   const sandbox = await startSandbox({
     client: env.client,
     ...(options.metrics ? { observer: options.metrics.observeCall } : {}),
@@ -134,10 +213,15 @@ export async function startWorld(
       await worker?.stop();
       worker = undefined;
     },
+    async crashTemporal() {
+      if (!server) throw new Error('startWorld({ crashableTemporal: true }) runs a dev server that can crash');
+      await server.crashAndRestart();
+    },
     async teardown() {
       await world.stopWorker();
       await sandbox.stop();
       await env.teardown();
+      await server?.stop();
     },
   };
   await world.startWorker();
