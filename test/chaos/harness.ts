@@ -19,6 +19,7 @@ import {
 } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import { runCli } from '../../src/client/cli.ts';
+import { ensureJiraPolling } from '../../src/schedule.ts';
 import type { SweepTotals } from '../../src/workflows/renewal-sweep.ts';
 import { opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
@@ -101,6 +102,9 @@ export function schedule(seed: number, steps: number): Step[] {
   return out;
 }
 
+/** How Jira's changes reach the connector under a seed: every fourth seed polls Jira instead of webhooks. */
+export const triggerOf = (seed: number): 'webhook' | 'polling' => (seed % 4 === 0 ? 'polling' : 'webhook');
+
 export interface Outcome {
   seed: number;
   steps: Step[];
@@ -123,7 +127,9 @@ export async function runSchedule(seed: number, steps: number): Promise<Outcome>
     scm: { issuanceDelayMs: 300 },
     jira: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] },
     crashableTemporal: true,
+    trigger: triggerOf(seed),
   });
+  if (triggerOf(seed) === 'polling') await ensureJiraPolling(world.env.client, 200);
   try {
     const violations = await drive(world, seed, plan);
     return { seed, steps: plan, violations };
@@ -233,7 +239,7 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
         if (doomed) break;
         await world.stopWorker();
         trace('in-process worker stopped; starting a worker process');
-        doomed = await workerProcess(world);
+        doomed = await workerProcess(world, seed);
         trace(`worker process ${doomed.pid ?? '?'} polling`);
         killAfter = index + 1;
         break;
@@ -253,13 +259,21 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
   if (doomed) await kill(world, doomed);
   trace('schedule done; settling');
   await jira.settled();
-  await settle(world, issues.map(workflow), revokeIssues.map(revocation));
+  await settle(
+    world,
+    issues.map((issueKey) => [issueKey, workflow(issueKey)]),
+    revokeIssues.map(revocation),
+  );
   return invariants(world, issues, revokeIssues);
 }
 
-/** `node src/worker.ts` against the world's dev server and emulators; resolves once it polls. */
-async function workerProcess(world: World): Promise<ChildProcess> {
-  const child = spawnWorker(world, { stdout: 'pipe' });
+/**
+ * `node src/worker.ts` against the world's dev server and emulators, with the seed's trigger (a worker
+ * started for webhooks would stop the polling); resolves once it polls.
+ */
+async function workerProcess(world: World, seed: number): Promise<ChildProcess> {
+  const polling = { JIRA_TRIGGER: 'polling', JIRA_POLL_INTERVAL_SECONDS: '1' };
+  const child = spawnWorker(world, { stdout: 'pipe', env: triggerOf(seed) === 'polling' ? polling : {} });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 120_000;
@@ -282,11 +296,15 @@ async function kill(world: World, child: ChildProcess): Promise<undefined> {
 
 type Handle = ReturnType<World['env']['client']['workflow']['getHandle']>;
 
+/** The issue's status, as Jira holds it. */
+const statusName = (world: World, issueKey: string) =>
+  (world.sandbox.jiraEmulator.issue(issueKey) as { fields: { status: { name: string } } }).fields.status.name;
+
 /**
  * Waits until no workflow is busy: each certificate workflow idle or ended, each revocation workflow
  * ended or waiting for its issue to change with nothing in flight; given up on after three minutes.
  */
-async function settle(world: World, handles: Handle[], revocations: Handle[]) {
+async function settle(world: World, handles: Array<[string, Handle]>, revocations: Handle[]) {
   const deadline = Date.now() + 180_000; // retries back off: generous on a busy machine
   // A running workflow that shows Revoked is still saying so on the issue: it ends once it has.
   const busy = new Set([
@@ -298,9 +316,16 @@ async function settle(world: World, handles: Handle[], revocations: Handle[]) {
     'Revoking',
     'Revoked',
   ]);
-  for (const handle of handles) {
+  for (const [issueKey, handle] of handles) {
     for (;;) {
       const description = await handle.describe().catch(() => undefined);
+      // No workflow yet for an issue moved on from "Certificate Request": its change is still on the way
+      // (a delivery retried, the next poll).
+      const unseen = !description && statusName(world, issueKey) !== 'Certificate Request';
+      if (unseen && Date.now() < deadline) {
+        await pause(200);
+        continue;
+      }
       const running = description?.status.name === 'RUNNING';
       const status = running ? await handle.query<CertificateStatus>(statusQuery).catch(() => undefined) : undefined;
       if (!running || (status && !busy.has(status.phase)) || Date.now() > deadline) break;
@@ -311,8 +336,10 @@ async function settle(world: World, handles: Handle[], revocations: Handle[]) {
   // a moment later: not between two activities.
   const idle = async (handle: Handle) => {
     const description = await handle.describe().catch(() => undefined);
+    // No workflow yet: the issue's creation is still on the way.
+    if (!description) return false;
     return (
-      description?.status.name !== 'RUNNING' ||
+      description.status.name !== 'RUNNING' ||
       ((description.raw.pendingActivities ?? []).length === 0 && !description.raw.pendingWorkflowTask)
     );
   };

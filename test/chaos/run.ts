@@ -4,7 +4,7 @@
  * default seeds 1 to K (10) run, S (12) steps each. Exits 1 on any violation.
  */
 import { parseArgs } from 'node:util';
-import { describeStep, runSchedule, schedule } from './harness.ts';
+import { describeStep, runSchedule, schedule, triggerOf } from './harness.ts';
 
 const { values } = parseArgs({
   options: { seed: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' } },
@@ -22,7 +22,7 @@ for (const seed of seeds) {
   }));
   violations += outcome.violations.length;
   const verdict = outcome.violations.length === 0 ? 'ok' : `${outcome.violations.length} violation(s)`;
-  console.log(`seed ${seed}: ${steps} steps, ${verdict}`);
+  console.log(`seed ${seed} (${triggerOf(seed)}): ${steps} steps, ${verdict}`);
   if (outcome.violations.length > 0) {
     console.log(`  schedule: ${outcome.steps.map(describeStep).join(', ')}`);
     for (const v of outcome.violations) console.log(`  - ${v}`);

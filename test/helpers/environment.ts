@@ -357,11 +357,11 @@ export async function rejectionOf<E extends Error>(
 /** The real worker entry point in its own process, configured like production through the environment. */
 export function spawnWorker(
   world: Pick<World, 'sandbox'> & { env: { address: string } },
-  { stdout = 'ignore' }: { stdout?: 'ignore' | 'pipe' } = {},
+  { stdout = 'ignore', env = {} }: { stdout?: 'ignore' | 'pipe'; env?: NodeJS.ProcessEnv } = {},
 ): ChildProcess {
   return spawn(process.execPath, ['src/worker.ts'], {
     stdio: ['ignore', stdout, 'inherit'],
-    env: productionEnv(world),
+    env: { ...productionEnv(world), ...env },
   });
 }
 
