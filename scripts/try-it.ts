@@ -1,7 +1,8 @@
 /**
  * `npm run try-it -- <domain> [profile]`: what a requester does in the sandbox, end to end. Makes a key
  * and CSR (the key stays in DATA_DIR/try-it), creates a "Certificate" issue as alice, runs "Enroll
- * Certificate", waits for the PEM on the issue and prints what Jira shows.
+ * Certificate", waits for the PEM on the issue and prints what Jira shows. A key of an earlier run is
+ * never overwritten.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -36,7 +37,23 @@ async function readIssue(key: string): Promise<Issue> {
 const dir = resolve(config.sandbox.dataDir, 'try-it');
 mkdirSync(dir, { recursive: true });
 const { csr, privateKeyPem } = await generateCsr(domain, 'ec');
-writeFileSync(join(dir, `${domain}.key`), privateKeyPem, { mode: 0o600 });
+const keyFile = saveKey(domain, privateKeyPem);
+
+/**
+ * Writes the key to `<domain>.key`, or `<domain>.2.key`, `.3.key`… when an earlier run's key is there:
+ * a key is never overwritten (its certificate may still be in use).
+ */
+function saveKey(name: string, pem: string): string {
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? `${name}.key` : `${name}.${n}.key`);
+    try {
+      writeFileSync(path, pem, { mode: 0o600, flag: 'wx' });
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
 
 const requester = new Requester(jiraUrl, alice);
 const key = await requester.createCertificateIssue({ summary: `TLS certificate for ${domain}`, profile, csr });
@@ -75,4 +92,4 @@ for (const comment of issue.fields.comment.comments)
 console.log(
   `\nThe workflow: http://127.0.0.1:${config.temporal.uiPort}/namespaces/default/workflows/certificate:${key}`,
 );
-console.log(`Private key: ${join(dir, `${domain}.key`)}`);
+console.log(`Private key: ${keyFile}`);

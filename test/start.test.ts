@@ -3,11 +3,12 @@
  * is told through the environment reaches the parts that act on it, and one signal stops it.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../src/jira/adf.ts';
 import { freeLoopbackPort } from '../src/metrics.ts';
@@ -15,12 +16,15 @@ import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { Requester } from '../src/sandbox/requester.ts';
 import { eventually } from './helpers/environment.ts';
 
+const execFileAsync = promisify(execFile);
+
 describe('npm start, the sandbox', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'start-'));
   let child: ChildProcess;
   let output = '';
   let exited: Promise<number | null>;
   let temporalPort: number;
+  let jiraPort: number;
 
   before(async () => {
     child = spawn(process.execPath, ['scripts/start.ts'], {
@@ -30,7 +34,7 @@ describe('npm start, the sandbox', () => {
         DATA_DIR: dataDir,
         TEMPORAL_PORT: String((temporalPort = await freeLoopbackPort())),
         TEMPORAL_UI_PORT: String(await freeLoopbackPort()),
-        JIRA_EMULATOR_PORT: '0',
+        JIRA_EMULATOR_PORT: String((jiraPort = await freeLoopbackPort())),
         SCM_EMULATOR_PORT: '0',
         RECEIVER_PORT: '0',
         METRICS_PORT: '0',
@@ -84,6 +88,27 @@ describe('npm start, the sandbox', () => {
       60_000,
     );
     assert.match(said, /Only members of the Jira group "platform-admins" may revoke/);
+  });
+
+  it('enrolls with npm run try-it, and a second run for the same name keeps the first run’s key', async () => {
+    const tryIt = () =>
+      execFileAsync(process.execPath, ['scripts/try-it.ts', 'try.example.com'], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATA_DIR: dataDir,
+          JIRA_EMULATOR_PORT: String(jiraPort),
+        },
+      });
+    const first = await tryIt();
+    assert.match(first.stdout, /Attachment:\s+try\.example\.com_\d+\.pem/);
+    const firstKey = join(dataDir, 'try-it', 'try.example.com.key');
+    assert.ok(first.stdout.includes(`Private key: ${firstKey}\n`), first.stdout);
+    const key = readFileSync(firstKey, 'utf8');
+    const second = await tryIt();
+    assert.match(second.stdout, /Private key: \S+try\.example\.com\.2\.key/);
+    assert.equal(readFileSync(firstKey, 'utf8'), key, 'the first key is untouched');
+    assert.notEqual(readFileSync(join(dataDir, 'try-it', 'try.example.com.2.key'), 'utf8'), key);
   });
 
   it('stops on one SIGTERM, with its dev server', async () => {
