@@ -1,18 +1,25 @@
 /**
  * The Temporal Web UI as an operator's console, in a real browser (Debian's Chromium, driven by
  * playwright-core; nothing is downloaded): find a certificate with a search-attribute query, open it, and
- * read its summary, details and current details. The screenshots it takes are the README's pictures
- * (docs/screenshots/).
+ * read its summary, details and current details. With UPDATE_SCREENSHOTS=1 the screenshots it takes
+ * become the README's pictures (docs/screenshots/).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { certificateWorkflowId, statusQuery } from '../src/contract.ts';
 import { freeLoopbackPort } from '../src/metrics.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
 
-const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url);
+// The README's pictures are refreshed on purpose (UPDATE_SCREENSHOTS=1); otherwise the shots go to a
+// temporary directory and the tracked ones stay as they are.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? new URL('../docs/screenshots/', import.meta.url)
+  : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'web-ui-'))}/`);
 
 /** Chromium from the OS packages (CHROMIUM_PATH overrides); .ci/run installs Debian's. */
 const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
