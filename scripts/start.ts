@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -230,13 +230,15 @@ async function main(): Promise<void> {
 async function stopLeftoverDevServer(dbFilename: string): Promise<void> {
   if (process.platform !== 'linux') return;
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let args: string[];
-    try {
-      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // ended meanwhile, or not ours to read
-    }
+    const args = commandLine(pid); // empty if it ended meanwhile, or is not ours to read
     if (!args.includes('start-dev') || !args.includes(dbFilename)) continue;
+    // Its parent still running this script: not a leftover, but another `npm start` on the same data.
+    const parent = parentOf(pid);
+    if (parent !== undefined && commandLine(parent).some((arg) => arg.endsWith('scripts/start.ts'))) {
+      throw new ConfigError([
+        `npm start is already running on ${dirname(dbFilename)} (pid ${parent}): stop it first, or give this one another DATA_DIR and ports`,
+      ]);
+    }
     console.log(
       `Found a Temporal dev server left running by an earlier start (pid ${pid}, ${dbFilename}); stopping it.`,
     );
@@ -245,6 +247,25 @@ async function stopLeftoverDevServer(dbFilename: string): Promise<void> {
       if (waited === 10_000) process.kill(Number(pid), 'SIGKILL');
       await sleep(100);
     }
+  }
+}
+
+/** A process's command line, empty once it has ended or when it is not ours to read. */
+function commandLine(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** A process's parent, from /proc/<pid>/stat (the field after the parenthesised command name). */
+function parentOf(pid: string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+  } catch {
+    return undefined;
   }
 }
 

@@ -25,23 +25,22 @@ describe('npm start, the sandbox', () => {
   let exited: Promise<number | null>;
   let temporalPort: number;
   let jiraPort: number;
+  let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    child = spawn(process.execPath, ['scripts/start.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATA_DIR: dataDir,
-        TEMPORAL_PORT: String((temporalPort = await freeLoopbackPort())),
-        TEMPORAL_UI_PORT: String(await freeLoopbackPort()),
-        JIRA_EMULATOR_PORT: String((jiraPort = await freeLoopbackPort())),
-        SCM_EMULATOR_PORT: '0',
-        RECEIVER_PORT: '0',
-        METRICS_PORT: '0',
-        JIRA_REVOKERS_GROUP: 'platform-admins',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dataDir,
+      TEMPORAL_PORT: String((temporalPort = await freeLoopbackPort())),
+      TEMPORAL_UI_PORT: String(await freeLoopbackPort()),
+      JIRA_EMULATOR_PORT: String((jiraPort = await freeLoopbackPort())),
+      SCM_EMULATOR_PORT: '0',
+      RECEIVER_PORT: '0',
+      METRICS_PORT: '0',
+      JIRA_REVOKERS_GROUP: 'platform-admins',
+    };
+    child = spawn(process.execPath, ['scripts/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -109,6 +108,33 @@ describe('npm start, the sandbox', () => {
     assert.match(second.stdout, /Private key: \S+try\.example\.com\.2\.key/);
     assert.equal(readFileSync(firstKey, 'utf8'), key, 'the first key is untouched');
     assert.notEqual(readFileSync(join(dataDir, 'try-it', 'try.example.com.2.key'), 'utf8'), key);
+  });
+
+  it('refuses a second start on the same data and ports, and leaves the first one running', async () => {
+    // Before the fix the second one stopped the first one's dev server and waited on it for ever.
+    const second = await execFileAsync(process.execPath, ['scripts/start.ts'], { env, timeout: 120_000 }).then(
+      () => assert.fail('a second npm start on the same data started'),
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    assert.equal(second.code, 1);
+    assert.match(second.stderr ?? '', /npm start is already running on \S+ \(pid \d+\): stop it first/);
+    // The first one's Temporal and Jira still answer.
+    const { stdout } = await execFileAsync(join('.temporal', 'bin', 'temporal'), [
+      'operator',
+      'namespace',
+      'list',
+      '--address',
+      `127.0.0.1:${temporalPort}`,
+    ]);
+    assert.match(stdout, /default/);
+    const { alice } = SANDBOX_USERS;
+    const myself = await fetch(`http://127.0.0.1:${jiraPort}/rest/api/3/myself`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
+      },
+    });
+    assert.equal(myself.status, 200);
+    assert.equal(child.exitCode, null);
   });
 
   it('stops on one SIGTERM, with its dev server', async () => {
