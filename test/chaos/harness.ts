@@ -4,14 +4,20 @@
  * orders, Jira's issues, comments and attachments), never against what the workflows say of themselves.
  *
  * A schedule is a list of steps drawn from the seed; the same seed draws the same steps. What the steps
- * do meets a real dev server, the emulators over loopback and the real worker; time is real, so the
- * faults are short and the lifetimes long (no renewal falls due by itself).
+ * do meets a real dev server, the emulators over loopback and the real worker. Time is real, so the faults
+ * are short, and the months a certificate lives are compressed instead of skipped: "Short-lived Server
+ * Certificate" orders live for CERTIFICATE_LIFETIME_MS, and their automatic renewals fall due during the
+ * schedule and the lifetime that passes after its last step, racing whatever else is in flight. (A dev server that can crash cannot skip time; the renewal
+ * policy itself runs under time skipping in test/workflows/time-skipping.test.ts.)
  */
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
+import { Profiles } from '../../src/profiles.ts';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
   certificateWorkflowId,
+  reevaluateSignal,
   revokeWorkflowId,
   statusQuery,
   TASK_QUEUE,
@@ -35,8 +41,13 @@ export function random(seed: number): () => number {
   };
 }
 
+/** How long a "Short-lived Server Certificate" lives here: its automatic renewal falls due at half of it. */
+export const CERTIFICATE_LIFETIME_MS = 6_000;
+
+const PROFILES = ['OV Server Certificate', 'Manual Server Certificate', 'Short-lived Server Certificate'] as const;
+
 export type Step =
-  | { kind: 'request'; profile: 'OV Server Certificate' | 'Manual Server Certificate' }
+  | { kind: 'request'; profile: (typeof PROFILES)[number] }
   | { kind: 'enroll-again'; issue: number }
   | { kind: 'renew'; issue: number }
   | { kind: 'revoke'; issue: number }
@@ -66,7 +77,7 @@ export function schedule(seed: number, steps: number): Step[] {
     const roll = i === 0 ? 0 : next();
     const issue = Math.floor(next() * Math.max(1, requests));
     if (roll < 0.3 || requests === 0) {
-      out.push({ kind: 'request', profile: pick(['OV Server Certificate', 'Manual Server Certificate'] as const) });
+      out.push({ kind: 'request', profile: pick(PROFILES) });
       requests++;
     } else if (roll < 0.6) {
       out.push({
@@ -109,6 +120,8 @@ export interface Outcome {
   seed: number;
   steps: Step[];
   violations: string[];
+  /** Renewals that fell due by themselves during the schedule (short-lived certificates). */
+  automaticRenewals: number;
 }
 
 /** With CHAOS_TRACE set, what the harness is doing, on stderr: where a schedule hangs. */
@@ -124,21 +137,28 @@ export async function runSchedule(seed: number, steps: number): Promise<Outcome>
   // Jira retries a delivery that failed for about a quarter of a minute here (the real one longer): long
   // enough to outlast a dev server that crashed and is starting again.
   const world = await startWorld({
-    scm: { issuanceDelayMs: 300 },
+    scm: {
+      issuanceDelayMs: 300,
+      // The short-lived profile's type: one "day" of term is the whole lifetime.
+      certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: CERTIFICATE_LIFETIME_MS } : t)),
+    },
     jira: { retryDelaysMs: [500, 1000, 2000, 4000, 8000] },
     crashableTemporal: true,
     trigger: triggerOf(seed),
   });
   if (triggerOf(seed) === 'polling') await ensureJiraPolling(world.env.client, 200);
   try {
-    const violations = await drive(world, seed, plan);
-    return { seed, steps: plan, violations };
+    return { seed, steps: plan, ...(await drive(world, seed, plan)) };
   } finally {
     await world.teardown();
   }
 }
 
-async function drive(world: World, seed: number, plan: Step[]): Promise<string[]> {
+async function drive(
+  world: World,
+  seed: number,
+  plan: Step[],
+): Promise<Pick<Outcome, 'violations' | 'automaticRenewals'>> {
   const { scmEmulator: scm, jiraEmulator: jira } = world.sandbox;
   const alice = world.alice;
   const issues: string[] = [];
@@ -257,7 +277,11 @@ async function drive(world: World, seed: number, plan: Step[]): Promise<string[]
     });
   }
   if (doomed) await kill(world, doomed);
-  trace('schedule done; settling');
+  // A lifetime passes before the clock stops: each short-lived certificate still live falls due once more,
+  // among the deliveries, retries and recoveries the schedule left in flight.
+  await pause(CERTIFICATE_LIFETIME_MS);
+  trace('schedule done; stopping the renewals, then settling');
+  await stopRenewals(world, issues.map(workflow));
   await jira.settled();
   await settle(
     world,
@@ -295,6 +319,16 @@ async function kill(world: World, child: ChildProcess): Promise<undefined> {
 }
 
 type Handle = ReturnType<World['env']['client']['workflow']['getHandle']>;
+
+/**
+ * The end of the schedule stops the clock: automatic renewal off for every profile, and each running
+ * certificate workflow told to plan again, so the checks read a fleet at rest rather than one renewing.
+ */
+async function stopRenewals(world: World, handles: Handle[]) {
+  const { profiles } = world.sandbox;
+  profiles.replace(new Profiles(profiles.all.map((p) => ({ ...p, autoRenew: false }))));
+  for (const handle of handles) await handle.signal(reevaluateSignal).catch(() => undefined);
+}
 
 /** The issue's status, as Jira holds it. */
 const statusName = (world: World, issueKey: string) =>
@@ -378,7 +412,11 @@ async function connectorComments(world: World, issueKey: string): Promise<Array<
 }
 
 /** The invariants, from SCM's orders and Jira's issues and comments. Each violation is a sentence. */
-async function invariants(world: World, issues: string[], revokeIssues: string[]): Promise<string[]> {
+async function invariants(
+  world: World,
+  issues: string[],
+  revokeIssues: string[],
+): Promise<Pick<Outcome, 'violations' | 'automaticRenewals'>> {
   const { scmEmulator: scm, jiraEmulator: jira } = world.sandbox;
   const violations: string[] = [];
   const orders = scm.orders() as Array<{ id: number; status: string; comments?: string; renewed?: boolean }>;
@@ -467,7 +505,10 @@ async function invariants(world: World, issues: string[], revokeIssues: string[]
       violations.push(`${issueKey}: in "Certificate Enrolled" with nothing issued, no workflow and no comment`);
     }
   }
-  return violations;
+  const automaticRenewals = [...statuses.values()]
+    .flatMap((status) => status?.history ?? [])
+    .filter((entry) => entry.reason === 'automatic').length;
+  return { violations, automaticRenewals };
 }
 
 /** What a certificate workflow ended with or stands at: its result, or its status query while running. */

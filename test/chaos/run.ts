@@ -15,19 +15,26 @@ const seeds =
     ? [Number(values.seed)]
     : Array.from({ length: Number(values.seeds ?? 10) }, (_, i) => i + 1);
 let violations = 0;
+let renewals = 0;
 for (const seed of seeds) {
   const outcome = await runSchedule(seed, steps).catch((err: unknown) => ({
     steps: schedule(seed, steps),
     violations: [`the schedule could not be run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`],
+    automaticRenewals: 0,
   }));
   violations += outcome.violations.length;
+  renewals += outcome.automaticRenewals;
   const verdict = outcome.violations.length === 0 ? 'ok' : `${outcome.violations.length} violation(s)`;
-  console.log(`seed ${seed} (${triggerOf(seed)}): ${steps} steps, ${verdict}`);
+  console.log(
+    `seed ${seed} (${triggerOf(seed)}): ${steps} steps, ${outcome.automaticRenewals} automatic renewal(s), ${verdict}`,
+  );
   if (outcome.violations.length > 0) {
     console.log(`  schedule: ${outcome.steps.map(describeStep).join(', ')}`);
     for (const v of outcome.violations) console.log(`  - ${v}`);
     console.log(`  reproduce: npm run chaos -- --seed ${seed} --steps ${steps}`);
   }
 }
-console.log(`${seeds.length} schedules, ${seeds.length * steps} steps: ${violations} violations`);
+console.log(
+  `${seeds.length} schedules, ${seeds.length * steps} steps, ${renewals} automatic renewals: ${violations} violations`,
+);
 process.exitCode = violations > 0 ? 1 : 0;
