@@ -16,6 +16,7 @@ import { WEBHOOK_PATH } from '../src/client/webhook.ts';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import {
   connectJira,
+  exitOnStartupFailure,
   connectScm,
   createReceiver,
   createWorkers,
@@ -31,7 +32,7 @@ import { installRuntimeLogger, log } from '../src/log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
 import type { Profiles } from '../src/profiles.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
-import { startSandbox } from '../src/sandbox/sandbox.ts';
+import { SANDBOX_PROFILES_FILE, startSandbox } from '../src/sandbox/sandbox.ts';
 import { loadWorkflowBundle } from '../src/workflow-bundle.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from '../src/schedule.ts';
 import { installTemporalCli } from './temporal-cli.ts';
@@ -205,6 +206,15 @@ async function main(): Promise<void> {
     ['Revocation', describeRevokers(sandbox.revokers)],
     ['Metrics', `${ops.url}/metrics`],
     ['Data', resolve(config.sandbox.dataDir)],
+    // The sandbox's profiles match its emulated SCM's certificate types: a file of the operator's would not.
+    ...(config.profilesFile
+      ? [
+          [
+            'Profiles',
+            `${SANDBOX_PROFILES_FILE} (PROFILES_FILE is for real systems; the sandbox ignores it)`,
+          ] satisfies [string, string],
+        ]
+      : []),
   ]);
   console.log(
     [
@@ -302,7 +312,4 @@ function print(rows: Array<[string, string]>): void {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure);

@@ -217,6 +217,10 @@ export function loadConfig(
   if (series !== undefined && series !== 'all' && series !== 'attention') {
     problems.push(`METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "${series}"`);
   }
+  const logLevel = text('LOG_LEVEL');
+  if (logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(logLevel.toLowerCase())) {
+    problems.push(`LOG_LEVEL must be debug, info (the default), warn or error, not "${logLevel}"`);
+  }
   const trigger = text('JIRA_TRIGGER');
   if (trigger !== undefined && trigger !== 'webhook' && trigger !== 'polling') {
     problems.push(`JIRA_TRIGGER must be "webhook" (the default) or "polling", not "${trigger}"`);

@@ -15,7 +15,7 @@ import { createProfileActivities } from './activities/profiles.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
 import { createWebhookServer } from './client/webhook.ts';
-import { DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
+import { ConfigError, DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
 import {
   searchAttributeRegistrations,
   SECTIGO_TASK_QUEUE,
@@ -23,11 +23,11 @@ import {
   type CertificateSinks,
   type RevokerPolicy,
 } from './contract.ts';
-import { JiraClient } from './jira/client.ts';
+import { JiraClient, JiraError } from './jira/client.ts';
 import { log } from './log.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
-import { Profiles } from './profiles.ts';
+import { ProfileError, Profiles } from './profiles.ts';
 import { ScmClient } from './sectigo/client.ts';
 
 /**
@@ -53,18 +53,52 @@ export interface Adapters {
   profiles: Profiles;
 }
 
-/** The Jira client for a configured site; fails with every missing custom field named. */
-export function connectJira(config: JiraConfig, metrics?: ConnectorMetrics): Promise<JiraClient> {
-  return JiraClient.connect({ ...config, ...(metrics ? { observer: metrics.observeCall } : {}) });
+/**
+ * The Jira client for a configured site. What the operator must fix — credentials Jira refuses, a site
+ * that does not answer, custom fields missing — is a ConfigError naming the setting.
+ */
+export async function connectJira(config: JiraConfig, metrics?: ConnectorMetrics): Promise<JiraClient> {
+  try {
+    return await JiraClient.connect({ ...config, ...(metrics ? { observer: metrics.observeCall } : {}) });
+  } catch (err) {
+    if (!(err instanceof JiraError)) throw err;
+    const credentials = config.auth.kind === 'basic' ? 'JIRA_EMAIL and JIRA_API_TOKEN' : 'JIRA_BEARER_TOKEN';
+    if (err.status === 401 || err.status === 403) {
+      throw new ConfigError([
+        `Jira at ${config.baseUrl} refused the connector's credentials (HTTP ${err.status}): check ${credentials}`,
+      ]);
+    }
+    if (err.status === 0) {
+      throw new ConfigError([`Jira at ${config.baseUrl} did not answer (${err.message}): check JIRA_BASE_URL`]);
+    }
+    if (err.status === 400) {
+      throw new ConfigError([`${err.message}: \`npm run cli -- jira-check --fix\` creates what is missing`]);
+    }
+    throw err;
+  }
 }
 
 export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number, metrics?: ConnectorMetrics): ScmClient {
   return new ScmClient({ ...config, maxRequestsPerSecond, ...(metrics ? { observer: metrics.observeCall } : {}) });
 }
 
-/** Loads the profiles file and reloads it when it changes; a broken edit is reported and the last good set kept. */
+/**
+ * Loads the profiles file and reloads it when it changes; a broken edit is reported and the last good set
+ * kept. A file that is missing or invalid at start is a ConfigError, a line per problem.
+ */
 export function loadProfiles(path: string, watch = true): Profiles {
-  const profiles = Profiles.load(path);
+  let profiles: Profiles;
+  try {
+    profiles = Profiles.load(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ConfigError([
+        `PROFILES_FILE: there is no file ${path}; set PROFILES_FILE to your profiles (profiles.example.yaml shows the shape)`,
+      ]);
+    }
+    if (err instanceof ProfileError) throw new ConfigError(err.problems.map((problem) => `${path}: ${problem}`));
+    throw err;
+  }
   if (watch) {
     // Not persistent: the watch alone never keeps a stopping process alive.
     watchFile(path, { interval: 5000, persistent: false }, () => {
@@ -246,4 +280,20 @@ export async function createReceiver(deps: ReceiverDependencies): Promise<Server
     jira: deps.jira,
     revokers: deps.revokers,
   });
+}
+
+/** Exit code of a process that cannot start as configured (as for a usage error): the operator must fix it. */
+export const CONFIGURATION_EXIT_CODE = 2;
+
+/**
+ * How a process of the connector ends when it cannot start: a configuration problem as plain lines on
+ * stderr, one per problem with its fix, and exit code 2; anything else logged and exit code 1.
+ */
+export function exitOnStartupFailure(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(CONFIGURATION_EXIT_CODE);
+  }
+  log.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
 }

@@ -17,10 +17,13 @@ const profileSchema = z
     certType: z.number().int().positive(),
     term: z.number().int().positive(),
     orgId: z.number().int().positive(),
-    expiryWindow: z.union([
-      z.object({ days: z.number().positive() }).strict(),
-      z.object({ fraction: z.number().gt(0).lt(1) }).strict(),
-    ]),
+    expiryWindow: z.union(
+      [z.object({ days: z.number().positive() }).strict(), z.object({ fraction: z.number().gt(0).lt(1) }).strict()],
+      {
+        error:
+          'give { days: N } (renew N days before expiry) or { fraction: F } (the last F of the lifetime, 0 < F < 1)',
+      },
+    ),
     autoRenew: z.boolean().default(true),
     allowRenewalOutsideWindow: z.boolean().default(false),
     forceRenewalRequestedAt: z.iso.datetime({ offset: true }).nullable().default(null),

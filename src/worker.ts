@@ -12,6 +12,7 @@ import {
   connectJira,
   connectScm,
   createWorkers,
+  exitOnStartupFailure,
   loadProfiles,
   missingSearchAttributes,
   runWorkers,
@@ -21,17 +22,37 @@ import {
 import { close } from './http.ts';
 import { installRuntimeLogger, log } from './log.ts';
 import { ConnectorMetrics, fleetReader, freeLoopbackPort } from './metrics.ts';
+import type { Profiles } from './profiles.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
 import { describeRevokers } from './contract.ts';
 
-async function main(config: Config): Promise<void> {
-  if (!config.jira || !config.sectigo || !config.temporal.address) {
-    throw new ConfigError([
+/** The environment and the profiles file read together, so that one start names every problem of both. */
+function configure(): { config: Config; profiles: Profiles } {
+  const problems: string[] = [];
+  const collect = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const config = collect(() => loadConfig());
+  const profiles = collect(() => loadProfiles(config?.profilesFile ?? process.env.PROFILES_FILE ?? 'profiles.yaml'));
+  if (config && (!config.jira || !config.sectigo || !config.temporal.address)) {
+    problems.push(
       'the worker on its own needs TEMPORAL_ADDRESS, Jira (JIRA_*) and Sectigo (SECTIGO_*) settings; ' +
         '`npm start` runs everything with the sandbox instead',
-    ]);
+    );
   }
+  if (!config || !profiles || problems.length > 0) throw new ConfigError(problems);
+  return { config, profiles };
+}
+
+async function main({ config, profiles }: { config: Config; profiles: Profiles }): Promise<void> {
+  if (!config.jira || !config.sectigo || !config.temporal.address) throw new Error('configure() checked these');
   const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   installRuntimeLogger(undefined, sdkMetricsAddress);
   const { address, namespace } = config.temporal;
@@ -40,7 +61,6 @@ async function main(config: Config): Promise<void> {
   const missing = await missingSearchAttributes(client, namespace);
   if (missing.length > 0) throw new ConfigError(missing);
   await ensureSweepSchedule(client);
-  const profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
   const fleet = fleetReader(client, {
     series: config.certificateSeries,
     profileIds: () => profiles.all.map((p) => p.id),
@@ -72,8 +92,7 @@ async function main(config: Config): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(loadConfig()).catch((err: unknown) => {
-    log.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  Promise.resolve()
+    .then(() => main(configure()))
+    .catch(exitOnStartupFailure);
 }

@@ -116,7 +116,7 @@ describe('npm start, the sandbox', () => {
       () => assert.fail('a second npm start on the same data started'),
       (err: { code?: number; stderr?: string }) => err,
     );
-    assert.equal(second.code, 1);
+    assert.equal(second.code, 2);
     assert.match(second.stderr ?? '', /npm start is already running on \S+ \(pid \d+\): stop it first/);
     // The first one's Temporal and Jira still answer.
     const { stdout } = await execFileAsync(join('.temporal', 'bin', 'temporal'), [

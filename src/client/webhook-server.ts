@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config.ts';
-import { connectJira, createReceiver } from '../connector.ts';
+import { connectJira, createReceiver, exitOnStartupFailure } from '../connector.ts';
 import { listen } from '../http.ts';
 import { log } from '../log.ts';
 import { WEBHOOK_PATH } from './webhook.ts';
@@ -35,8 +35,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((err: unknown) => {
-    log.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  main().catch(exitOnStartupFailure);
 }
