@@ -58,7 +58,19 @@ export function installRuntimeLogger(level?: Level, sdkMetricsAddress?: string):
     logger,
     telemetryOptions: {
       logging: { forward: { level: sdkLevel } },
-      ...(sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } : {}),
+      // Prometheus's conventions: counters end in _total, durations are in seconds and say so.
+      ...(sdkMetricsAddress
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: sdkMetricsAddress,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          }
+        : {}),
     },
   });
 }

@@ -51,7 +51,6 @@ export interface MetricsOptions {
   fleetTtlMs?: number;
   /** Where the SDK's Prometheus exporter listens; its text is served with ours. */
   sdkMetricsAddress?: string;
-  now?: () => number;
 }
 
 export class ConnectorMetrics {
@@ -68,11 +67,14 @@ export class ConnectorMetrics {
     this.#options = options;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const now = () => (options.now ?? Date.now)();
+    // prom-client names these gauges *_total, which Prometheus keeps for counters; the same counts by type
+    // (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources) stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      this.registry.removeSingleMetric(name);
     const readFleet = () => this.#readFleet();
 
     new Gauge({
-      name: 'certificate_count',
+      name: 'certificate_workflows',
       help: 'Certificate workflows running, by phase and profile.',
       labelNames: ['phase', 'profile'],
       registers,
@@ -85,29 +87,45 @@ export class ConnectorMetrics {
         }
       },
     });
+    // Points in time, as cert-manager's certmanager_certificate_expiration_timestamp_seconds: alerts compare
+    // them with time(), and a series keeps its value between scrapes. The Certificate ID, which changes
+    // with every renewal, lives on certificate_info alone, so that a renewal does not start new series.
     new Gauge({
-      name: 'certificate_expiry_seconds',
-      help: 'Seconds until the certificate expires (negative once expired).',
-      labelNames: ['issue_key', 'domain', 'profile', 'certificate_id'],
+      name: 'certificate_expiration_timestamp_seconds',
+      help: 'When the certificate expires (its notAfter), in seconds since the epoch; absent once revoked.',
+      labelNames: ['issue_key', 'domain', 'profile'],
       registers,
       async collect() {
         this.reset();
         for (const entry of (await readFleet()).entries) {
           if (!entry.notAfter || entry.phase === 'Revoked') continue;
-          this.set(labelsOf(entry), Math.round((entry.notAfter.getTime() - now()) / 1000));
+          this.set(labelsOf(entry), Math.round(entry.notAfter.getTime() / 1000));
         }
       },
     });
     new Gauge({
-      name: 'certificate_renewal_seconds',
-      help: 'Seconds until the planned automatic renewal (negative when overdue); absent when none is planned.',
-      labelNames: ['issue_key', 'domain', 'profile', 'certificate_id'],
+      name: 'certificate_renewal_timestamp_seconds',
+      help: 'When the automatic renewal is planned, in seconds since the epoch; absent when none is planned.',
+      labelNames: ['issue_key', 'domain', 'profile'],
       registers,
       async collect() {
         this.reset();
         for (const entry of (await readFleet()).entries) {
           if (!entry.renewAt) continue;
-          this.set(labelsOf(entry), Math.round((entry.renewAt.getTime() - now()) / 1000));
+          this.set(labelsOf(entry), Math.round(entry.renewAt.getTime() / 1000));
+        }
+      },
+    });
+    new Gauge({
+      name: 'certificate_info',
+      help: 'The certificate an issue holds now (always 1): join on issue_key for its SCM Certificate ID.',
+      labelNames: ['issue_key', 'domain', 'profile', 'certificate_id'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const entry of (await readFleet()).entries) {
+          if (!entry.certificateId || entry.phase === 'Revoked') continue;
+          this.set({ ...labelsOf(entry), certificate_id: entry.certificateId }, 1);
         }
       },
     });
@@ -191,12 +209,7 @@ export class ConnectorMetrics {
 }
 
 function labelsOf(entry: FleetEntry) {
-  return {
-    issue_key: entry.issueKey,
-    domain: entry.domain,
-    profile: entry.profile,
-    certificate_id: entry.certificateId,
-  };
+  return { issue_key: entry.issueKey, domain: entry.domain, profile: entry.profile };
 }
 
 /** Which certificates get series of their own: every one, or only those that need attention. */

@@ -4,11 +4,12 @@
  * unit tests run — each alert firing on the series it is meant for, and not on the others.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { needsPromtool, promtool } from './helpers/promtool.ts';
 
 const rulesFile = fileURLToPath(new URL('../docs/prometheus/certificate-alerts.yml', import.meta.url));
 const testsFile = fileURLToPath(new URL('../docs/prometheus/certificate-alerts.test.yml', import.meta.url));
@@ -24,13 +25,6 @@ interface Rule {
 const rules = (
   parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }
 ).groups.flatMap((g) => g.rules);
-
-/** promtool from PROMTOOL_PATH, .tools/ (.ci/run puts Debian's there) or PATH. */
-const promtool = [
-  process.env.PROMTOOL_PATH,
-  fileURLToPath(new URL('../.tools/promtool', import.meta.url)),
-  spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim(),
-].find((path) => path && existsSync(path));
 
 describe('alert rules', () => {
   it('has the alerts operators need, each with a severity and a summary', () => {
@@ -61,16 +55,12 @@ describe('alert rules', () => {
     }
   });
 
-  it(
-    'passes promtool check and its unit tests',
-    { skip: promtool || process.env.CI ? false : 'no promtool (.ci/run installs Debian’s into .tools/)' },
-    () => {
-      assert.ok(promtool, 'promtool is needed in CI');
-      assert.match(
-        execFileSync(promtool, ['check', 'rules', rulesFile], { encoding: 'utf8' }),
-        /SUCCESS: \d+ rules found/,
-      );
-      assert.match(execFileSync(promtool, ['test', 'rules', testsFile], { encoding: 'utf8' }), /SUCCESS/);
-    },
-  );
+  it('passes promtool check and its unit tests', needsPromtool, () => {
+    assert.ok(promtool, 'promtool is needed in CI');
+    assert.match(
+      execFileSync(promtool, ['check', 'rules', rulesFile], { encoding: 'utf8' }),
+      /SUCCESS: \d+ rules found/,
+    );
+    assert.match(execFileSync(promtool, ['test', 'rules', testsFile], { encoding: 'utf8' }), /SUCCESS/);
+  });
 });

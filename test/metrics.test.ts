@@ -61,23 +61,23 @@ describe('metrics and health', () => {
     return key;
   }
 
-  it('exports the seconds until expiry of a known certificate, with its issue, domain and profile', async () => {
+  it('exports when a known certificate expires, with its issue, domain and profile', async () => {
     const key = await enroll('metrics.example.com');
     const { notAfter, certificateId, profileId } = await handle(key).query(statusQuery);
     const labels = { issue_key: key, domain: 'metrics.example.com', profile: profileId ?? '' };
     const { text, seconds } = await eventually(async () => {
       const text = await scrape();
-      const seconds = sample(text, 'certificate_expiry_seconds', labels);
+      const seconds = sample(text, 'certificate_expiration_timestamp_seconds', labels);
       return seconds === undefined ? undefined : { text, seconds };
     }, 'the expiry gauge of the certificate');
-    const expected = ((notAfter ?? 0) - Date.now()) / 1000;
-    assert.ok(Math.abs(seconds - expected) < 120, `expiry ${seconds} s, expected about ${Math.round(expected)} s`);
-    assert.equal(
-      sample(text, 'certificate_expiry_seconds', { ...labels, certificate_id: String(certificateId) }),
-      seconds,
+    assert.equal(seconds, Math.round((notAfter ?? 0) / 1000), 'notAfter, in seconds since the epoch');
+    assert.equal(sample(text, 'certificate_info', { ...labels, certificate_id: String(certificateId) }), 1);
+    assert.ok(!/^certificate_expiration_timestamp_seconds\{[^}]*certificate_id=/m.test(text), 'no id on the gauge');
+    assert.ok(
+      (sample(text, 'certificate_renewal_timestamp_seconds', labels) ?? 0) > Date.now() / 1000,
+      'a renewal is planned, in the future',
     );
-    assert.ok((sample(text, 'certificate_renewal_seconds', labels) ?? 0) > 0, 'a renewal is planned');
-    assert.ok((sample(text, 'certificate_count', { phase: 'Active', profile: profileId ?? '' }) ?? 0) >= 1);
+    assert.ok((sample(text, 'certificate_workflows', { phase: 'Active', profile: profileId ?? '' }) ?? 0) >= 1);
     assert.ok((sample(text, 'certificate_operation_duration_seconds_count', { operation: 'enroll' }) ?? 0) >= 1);
     assert.ok(
       (sample(text, 'connector_upstream_requests_total', {
@@ -139,17 +139,28 @@ describe('metrics and health', () => {
     const { all, focused } = await eventually(async () => {
       const [all, focused] = [await scrape(), await attention.text()];
       // Visibility is eventually consistent: wait until it shows the refused renewal to both readers.
-      return sample(all, 'certificate_count', { phase: 'RenewalDue' }) !== undefined &&
-        sample(focused, 'certificate_count', { phase: 'RenewalDue' }) !== undefined
+      return sample(all, 'certificate_workflows', { phase: 'RenewalDue' }) !== undefined &&
+        sample(focused, 'certificate_workflows', { phase: 'RenewalDue' }) !== undefined
         ? { all, focused }
         : undefined;
     }, 'the renewal-due certificate in visibility');
-    assert.ok(sample(all, 'certificate_expiry_seconds', { issue_key: healthy }) !== undefined);
-    assert.equal(sample(focused, 'certificate_expiry_seconds', { issue_key: healthy }), undefined, 'a healthy one');
-    assert.ok(sample(focused, 'certificate_expiry_seconds', { issue_key: renewalDue }) !== undefined, 'a due one');
+    assert.ok(sample(all, 'certificate_expiration_timestamp_seconds', { issue_key: healthy }) !== undefined);
+    assert.equal(
+      sample(focused, 'certificate_expiration_timestamp_seconds', { issue_key: healthy }),
+      undefined,
+      'a healthy one',
+    );
+    assert.ok(
+      sample(focused, 'certificate_expiration_timestamp_seconds', { issue_key: renewalDue }) !== undefined,
+      'a due one',
+    );
     for (const phase of ['Active', 'RenewalDue']) {
       const labels = { phase, profile: 'ov-server' };
-      assert.equal(sample(focused, 'certificate_count', labels), sample(all, 'certificate_count', labels), phase);
+      assert.equal(
+        sample(focused, 'certificate_workflows', labels),
+        sample(all, 'certificate_workflows', labels),
+        phase,
+      );
     }
   });
 

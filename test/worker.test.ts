@@ -5,12 +5,21 @@
  * its kill timeout.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freeLoopbackPort } from '../src/metrics.ts';
-import { productionEnv, spawnWorker, startWorld, type World } from './helpers/environment.ts';
+import {
+  eventually,
+  opensslCsr,
+  productionEnv,
+  spawnWorker,
+  startWorld,
+  untilPhase,
+  type World,
+} from './helpers/environment.ts';
+import { needsPromtool, promtool } from './helpers/promtool.ts';
 
 describe('stopping the processes', () => {
   let world: World;
@@ -51,6 +60,29 @@ describe('stopping the processes', () => {
       assert.match(output(), /"worker stopped"/);
     });
   }
+
+  it('serves /metrics by Prometheus’s conventions: promtool check metrics finds nothing', needsPromtool, async () => {
+    const key = await world.alice.createCertificateIssue({
+      profile: 'OV Server Certificate',
+      csr: opensslCsr('/CN=conventions.example.com', 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await untilPhase(world.env.client, key, 'Active');
+    const port = await freeLoopbackPort();
+    const child = spawnWorker(world, { stdout: 'pipe', env: { METRICS_PORT: String(port) } });
+    await running(child, '"worker polling"');
+    // The fleet's series come from visibility: the certificate enrolled above is among them.
+    const text = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /^certificate_expiration_timestamp_seconds\{[^}]*issue_key="CERT-\d+"/m.test(text) ? text : undefined;
+    }, 'the certificate in the worker’s metrics');
+    assert.match(text, /^certificate_info\{[^}]*certificate_id="\d+"[^}]*\} 1$/m);
+    assert.match(text, /^temporal_\w+_total\b/m, 'the SDK’s counters end in _total');
+    const check = spawnSync(promtool ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(`${check.stdout}${check.stderr}`, '');
+    assert.equal(check.status, 0);
+    await stop(child, 'SIGTERM');
+  });
 
   it('npm start with Jira and SCM configured exits 0 on one SIGTERM, and frees the receiver’s port', async () => {
     const receiverPort = await freeLoopbackPort();
