@@ -66,11 +66,7 @@ export class ConnectorMetrics {
   constructor(options: MetricsOptions = {}) {
     this.#options = options;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    // prom-client names these gauges *_total, which Prometheus keeps for counters; the same counts by type
-    // (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources) stay.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
-      this.registry.removeSingleMetric(name);
+    collectProcessMetrics(this.registry);
     const readFleet = () => this.#readFleet();
 
     new Gauge({
@@ -271,6 +267,44 @@ async function listCertificates(client: Client, query: string): Promise<FleetEnt
     });
   }
   return entries;
+}
+
+/**
+ * The process's own metrics (memory, CPU, event loop) into `registry`. prom-client names three of its
+ * gauges *_total, which Prometheus keeps for counters: they go; the same counts by type
+ * (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources) stay.
+ */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
+}
+
+/**
+ * The receiver's /metrics: every delivery to the webhook path by its outcome — the result it was answered
+ * 202 with (`started`, `ignored`, `duplicate_delivery`, …) or why it was refused (`bad_signature` 401,
+ * `malformed` 400, `too_large` 413, `unavailable` 503, Jira then delivering again).
+ */
+export class ReceiverMetrics {
+  readonly registry = new Registry();
+  readonly #deliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Jira webhook deliveries, by what the receiver made of them.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectProcessMetrics(this.registry);
+  }
+
+  delivered(outcome: string): void {
+    this.#deliveries.inc({ outcome: outcome.replaceAll('-', '_') });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
 }
 
 /** A loopback port free right now, for the SDK's exporter (which needs a fixed address). */

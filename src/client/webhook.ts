@@ -13,6 +13,7 @@ import { ISSUE_KEY } from '../jira/client.ts';
 import { adfToText } from '../jira/adf.ts';
 import { comments, renewalRefusals, revocationRefusals } from '../messages.ts';
 import { log } from '../log.ts';
+import { ReceiverMetrics } from '../metrics.ts';
 import { readiness } from '../ops.ts';
 import { requestedDomain } from '../csr/inspect.ts';
 import type { certificateLifecycle } from '../workflows/certificate.ts';
@@ -197,13 +198,23 @@ export function verifySignature(rawBody: Buffer, header: string | undefined, sec
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** Why a delivery was refused, by the status it was answered with. */
+const REFUSALS: Record<number, string> = { 400: 'malformed', 401: 'bad_signature', 413: 'too_large' };
+
 export function createWebhookServer(options: WebhookOptions): Server {
   const receiver: Receiver & WebhookOptions = { ...options, deliveries: options.deliveries ?? new DeliveryLog() };
-  return createServer((req, res) => void handle(receiver, req, res));
+  const metrics = new ReceiverMetrics();
+  return createServer((req, res) => void handle(receiver, metrics, req, res));
 }
 
-async function handle(options: Receiver & WebhookOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  options: Receiver & WebhookOptions,
+  metrics: ReceiverMetrics,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://receiver').pathname;
+  const delivery = req.method === 'POST' && path === WEBHOOK_PATH;
   try {
     if (req.method === 'GET' && path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
@@ -216,14 +227,23 @@ async function handle(options: Receiver & WebhookOptions, req: IncomingMessage, 
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
       return;
     }
-    if (req.method !== 'POST' || path !== WEBHOOK_PATH) throw new HttpError(404, { error: 'not found' });
-    sendJson(res, 202, await receive(options, req));
+    if (req.method === 'GET' && path === '/metrics') {
+      const text = await metrics.text();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' }).end(text);
+      return;
+    }
+    if (!delivery) throw new HttpError(404, { error: 'not found' });
+    const answer = await receive(options, req);
+    metrics.delivered(typeof answer.result === 'string' ? answer.result : 'accepted');
+    sendJson(res, 202, answer);
   } catch (err) {
     if (err instanceof HttpError) {
+      if (delivery) metrics.delivered(REFUSALS[err.status] ?? `http_${err.status}`);
       sendJson(res, err.status, typeof err.body === 'string' ? { error: err.body } : err.body);
       return;
     }
     // Temporal unreachable or similar: 503 makes Jira deliver again later.
+    if (delivery) metrics.delivered('unavailable');
     log.error('webhook handling failed', { error: (err as Error).message });
     sendJson(res, 503, { error: 'temporarily unable to process the event' });
   }

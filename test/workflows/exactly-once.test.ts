@@ -3,6 +3,7 @@
  * killed mid-enrollment, and SCM committing an order but losing the response.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +15,7 @@ import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
 import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
+import { needsPromtool, promtool } from '../helpers/promtool.ts';
 
 interface IssueView {
   fields: { status: { name: string }; attachment: Array<{ filename: string }>; comment: { total: number } };
@@ -325,6 +327,32 @@ describe('exactly-once effects', () => {
     const res = await post(traversal, { 'x-hub-signature': sign(traversal) });
     assert.deepEqual(await res.json(), { result: 'ignored', reason: 'not a Jira issue key' });
   });
+
+  it(
+    'counts every delivery on the receiver’s /metrics by its outcome, by Prometheus’s conventions',
+    needsPromtool,
+    async () => {
+      const scrape = async () => (await fetch(`${world.sandbox.receiverUrl}/metrics`)).text();
+      const count = (text: string, outcome: string) =>
+        Number(new RegExp(`^webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const outcomes = ['bad_signature', 'malformed', 'too_large', 'ignored'];
+      const before = await scrape();
+      const event = transitionEvent('CERT-9101', '9101');
+      await post(event, { 'x-hub-signature': sign(event, 'not-the-secret') });
+      await post('[]', { 'x-hub-signature': sign('[]') });
+      const oversized = JSON.stringify({ webhookEvent: 'jira:issue_updated', padding: 'x'.repeat(2 * 1024 * 1024) });
+      await post(oversized, { 'x-hub-signature': sign(oversized) });
+      const harmless = JSON.stringify({ webhookEvent: 'jira:issue_created', issue: { key: 'CERT-9102' } });
+      await post(harmless, { 'x-hub-signature': sign(harmless) });
+      const text = await scrape();
+      assert.deepEqual(
+        outcomes.map((outcome) => count(text, outcome) - count(before, outcome)),
+        [1, 1, 1, 1],
+      );
+      const check = spawnSync(promtool ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(`${check.stdout}${check.stderr}`, '');
+    },
+  );
 
   it('completes with one order when SCM commits the order but the response is lost', async () => {
     world.sandbox.scmEmulator.faults.dropResponses = 1;
