@@ -15,6 +15,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { WEBHOOK_PATH } from '../src/client/webhook.ts';
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import {
+  checkScm,
   connectJira,
   exitOnStartupFailure,
   connectScm,
@@ -23,6 +24,7 @@ import {
   DEV_SERVER_ARGS,
   loadProfiles,
   runWorkers,
+  scmReadiness,
   serveOps,
   workerReadiness,
 } from '../src/connector.ts';
@@ -106,6 +108,8 @@ async function main(): Promise<void> {
 
   if (config.jira && config.sectigo) {
     const jira = await connectJira(config.jira, metrics);
+    const scm = connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics);
+    await checkScm(scm, config.sectigo);
     let receiverUrl: string | undefined;
     let receiver: Server | undefined;
     if (pollingMs === undefined) {
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
       client: t.client,
       namespace: config.temporal.namespace,
       jira,
-      scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
+      scm,
       profiles,
       sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
       maxCachedWorkflows: config.maxCachedWorkflows,
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     });
     const ops = await serveOps({
       metrics,
-      checks: workerReadiness({ client: t.client, profiles, workers }),
+      checks: workerReadiness({ client: t.client, profiles, workers, scm: scmReadiness(scm, config.sectigo) }),
       ...config.metrics,
     });
     print([

@@ -4,6 +4,7 @@
  * receiver on its own, `npm start`, the sandbox and the tests. Nothing else constructs these.
  */
 import { watchFile } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
@@ -28,7 +29,7 @@ import { log } from './log.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { ProfileError, Profiles } from './profiles.ts';
-import { ScmClient } from './sectigo/client.ts';
+import { ScmClient, ScmError } from './sectigo/client.ts';
 
 /**
  * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
@@ -80,6 +81,60 @@ export async function connectJira(config: JiraConfig, metrics?: ConnectorMetrics
 
 export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number, metrics?: ConnectorMetrics): ScmClient {
   return new ScmClient({ ...config, maxRequestsPerSecond, ...(metrics ? { observer: metrics.observeCall } : {}) });
+}
+
+/**
+ * Logs in to SCM with the cheapest authenticated read there is (one entry of the certificate list). What
+ * the operator must fix — credentials SCM refuses, an SCM that does not answer — is a ConfigError naming
+ * the setting; any other failure is passed on as it is.
+ */
+export async function checkScm(scm: ScmClient, config: SectigoConfig, attempts = 3): Promise<void> {
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await scm.list({}, 0, 1);
+        return;
+      } catch (err) {
+        // One lost answer or a 503 is not a misconfiguration: ask again, a second apart.
+        if (!(err instanceof ScmError) || !err.retryable || attempt >= attempts) throw err;
+        await sleep(1000);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof ScmError)) throw err;
+    const credentials =
+      config.auth.kind === 'password'
+        ? 'SECTIGO_LOGIN, SECTIGO_PASSWORD and SECTIGO_CUSTOMER_URI'
+        : 'SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET';
+    if (err.status === 401 || err.status === 403) {
+      const code = err.code === undefined ? '' : `, code ${err.code}`;
+      throw new ConfigError([
+        `SCM at ${config.baseUrl} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}`,
+      ]);
+    }
+    if (err.status === 0) {
+      throw new ConfigError([`SCM at ${config.baseUrl} did not answer (${err.message}): check SECTIGO_BASE_URL`]);
+    }
+    throw err;
+  }
+}
+
+/**
+ * SCM as a readiness check: `checkScm` at most once a minute (probes come every few seconds; SCM's limits
+ * are per account), failing with the one line that names what to fix.
+ */
+export function scmReadiness(scm: ScmClient, config: SectigoConfig, everyMs = 60_000): ReadinessCheck {
+  let last: { at: number; result: Promise<void> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at >= everyMs) {
+      const result = checkScm(scm, config).catch((err: unknown) => {
+        throw new Error(err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message);
+      });
+      result.catch(() => undefined); // read by the probe; never an unhandled rejection meanwhile
+      last = { at: Date.now(), result };
+    }
+    return last.result;
+  };
 }
 
 /**
@@ -208,8 +263,11 @@ export function workerReadiness(deps: {
   client: Client;
   profiles: Profiles;
   workers: Worker[];
+  /** SCM logged in to (`scmReadiness`); absent where no SCM is configured. */
+  scm?: ReadinessCheck;
 }): Record<string, ReadinessCheck> {
   return {
+    ...(deps.scm ? { scm: deps.scm } : {}),
     temporal: async () => void (await deps.client.workflowService.getSystemInfo({})),
     profiles: () =>
       deps.profiles.all.length > 0 ? Promise.resolve() : Promise.reject(new Error('no certificate profiles loaded')),

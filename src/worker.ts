@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import {
+  checkScm,
   connectJira,
   connectScm,
   createWorkers,
@@ -16,6 +17,7 @@ import {
   loadProfiles,
   missingSearchAttributes,
   runWorkers,
+  scmReadiness,
   serveOps,
   workerReadiness,
 } from './connector.ts';
@@ -66,12 +68,14 @@ async function main({ config, profiles }: { config: Config; profiles: Profiles }
     profileIds: () => profiles.all.map((p) => p.id),
   });
   const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress });
+  const scm = connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics);
+  await checkScm(scm, config.sectigo);
   const workers = await createWorkers({
     connection,
     client,
     namespace,
     jira: await connectJira(config.jira, metrics),
-    scm: connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics),
+    scm,
     profiles,
     sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -82,7 +86,7 @@ async function main({ config, profiles }: { config: Config; profiles: Profiles }
   await ensureJiraPolling(client, config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined);
   const ops = await serveOps({
     metrics,
-    checks: workerReadiness({ client, profiles, workers }),
+    checks: workerReadiness({ client, profiles, workers, scm: scmReadiness(scm, config.sectigo) }),
     ...config.metrics,
   });
   log.info('worker polling', { address, namespace, metrics: `${ops.url}/metrics` });

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { serveOps, workerReadiness } from '../src/connector.ts';
+import { connectScm, scmReadiness, serveOps, workerReadiness } from '../src/connector.ts';
+import { readiness } from '../src/ops.ts';
 import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract.ts';
 import { ConnectorMetrics, fleetReader } from '../src/metrics.ts';
 import { Profiles } from '../src/profiles.ts';
@@ -161,6 +162,38 @@ describe('metrics and health', () => {
         sample(all, 'certificate_workflows', labels),
         phase,
       );
+    }
+  });
+
+  it('is not ready while SCM refuses the connector’s credentials, and says which settings to check', async () => {
+    const { scmEmulator } = world.sandbox;
+    const config = {
+      baseUrl: scmEmulator.apiUrl,
+      auth: { kind: 'password' as const, ...scmEmulator.credentials },
+      timeoutMs: 10_000,
+    };
+    const checks = workerReadiness({
+      client: world.env.client,
+      profiles: world.sandbox.profiles,
+      workers: [],
+      scm: scmReadiness(connectScm(config, 10), config, 0),
+    });
+    assert.deepEqual(await readiness(checks), {
+      ready: true,
+      results: { scm: 'ok', temporal: 'ok', profiles: 'ok', workers: 'ok' },
+    });
+    const { password } = scmEmulator.credentials;
+    scmEmulator.credentials.password = 'changed-in-scm';
+    try {
+      const { ready, results } = await readiness(checks);
+      assert.equal(ready, false);
+      assert.match(
+        results.scm ?? '',
+        /^SCM at \S+ refused the connector's credentials \(HTTP 401\b.*: check SECTIGO_LOGIN/,
+      );
+      assert.equal(results.temporal, 'ok');
+    } finally {
+      scmEmulator.credentials.password = password;
     }
   });
 

@@ -62,6 +62,18 @@ describe('starting with a broken configuration', () => {
     assert.match(line ?? '', /check JIRA_EMAIL and JIRA_API_TOKEN$/);
   });
 
+  it('names the credentials SCM refuses', async () => {
+    const [line, ...rest] = problems(await start('src/worker.ts', { SECTIGO_PASSWORD: 'not-the-password' }));
+    assert.deepEqual(rest, []);
+    assert.match(line ?? '', /^SCM at http:\/\/\S+ refused the connector's credentials \(HTTP 401\b/);
+    assert.match(line ?? '', /check SECTIGO_LOGIN, SECTIGO_PASSWORD and SECTIGO_CUSTOMER_URI$/);
+  });
+
+  it('names an SCM that does not answer', async () => {
+    const [line] = problems(await start('src/worker.ts', { SECTIGO_BASE_URL: 'http://127.0.0.1:9/api' }));
+    assert.match(line ?? '', /^SCM at http:\/\/127\.0\.0\.1:9\/api did not answer .*: check SECTIGO_BASE_URL$/);
+  });
+
   it('names a Jira that does not answer', async () => {
     const [line] = problems(await start('src/client/webhook-server.ts', { JIRA_BASE_URL: 'http://127.0.0.1:9' }));
     assert.match(line ?? '', /^Jira at http:\/\/127\.0\.0\.1:9 did not answer .*: check JIRA_BASE_URL$/);
