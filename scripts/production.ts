@@ -14,6 +14,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -94,20 +95,82 @@ export interface ProductionStack {
   stop(): Promise<void>;
 }
 
-/** Starts PostgreSQL and the Temporal server, with schemas, namespace and search attributes in place. */
+/** Every port the stack listens on, as an offset from its base port. */
+const PORT_OFFSETS: Record<string, number> = {
+  PostgreSQL: 432,
+  'frontend gRPC': 233,
+  'frontend HTTP': 243,
+  history: 234,
+  matching: 235,
+  worker: 239,
+  'frontend membership': 933,
+  'history membership': 934,
+  'matching membership': 935,
+  'worker membership': 939,
+  'server metrics': 800,
+};
+
+/** The default base port; `npm run production` takes another from PRODUCTION_BASE_PORT. */
+export const DEFAULT_BASE_PORT = 17_000;
+
+/**
+ * Starts PostgreSQL and the Temporal server, with schemas, namespace and search attributes in place. Every
+ * port is checked free first: a server that cannot bind would leave clients talking to whatever holds the
+ * port. A start that fails stops what it started.
+ */
 export async function startProductionStack(options: ProductionStackOptions): Promise<ProductionStack> {
+  const base = options.basePort ?? DEFAULT_BASE_PORT;
+  if (!Number.isInteger(base) || base < 1024 || base + 939 >= 32_768) {
+    throw new Error(
+      `base port ${base}: give one from 1024 to ${32_767 - 939} (membership ports must stay below 32768)`,
+    );
+  }
+  await assertPortsFree(base);
   const bin = postgresBin();
   if (!bin || !existsSync(SERVER_BINARY)) {
     throw new Error('the production stack is not installed: run `node scripts/production.ts --install`');
   }
-  const base = options.basePort ?? 17_000;
-  if (base + 939 >= 32_768) throw new Error('basePort too high: membership ports must stay below 32768');
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const pgPort = base + 432;
   const password = secret(join(dir, 'db-password'));
   startPostgres(bin, dir, pgPort, password);
+  try {
+    return await startServer(bin, dir, base, pgPort, password);
+  } catch (err) {
+    stopPostgres(bin, dir);
+    throw err;
+  }
+}
 
+async function assertPortsFree(base: number): Promise<void> {
+  const taken: string[] = [];
+  for (const [what, offset] of Object.entries(PORT_OFFSETS)) {
+    if (!(await portFree(base + offset))) taken.push(`${base + offset} (${what})`);
+  }
+  if (taken.length > 0) {
+    throw new Error(
+      `ports in use: ${taken.join(', ')}; stop what holds them (an earlier stack?) or choose other ports ` +
+        `(PRODUCTION_BASE_PORT, now ${base}, moves them all)`,
+    );
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createNetServer();
+    probe.once('error', () => done(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
+}
+
+async function startServer(
+  bin: string,
+  dir: string,
+  base: number,
+  pgPort: number,
+  password: string,
+): Promise<ProductionStack> {
   const sql = (...args: string[]) =>
     execFileSync(SQL_TOOL, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -144,7 +207,6 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
     await registerNamespace(address, server, dir);
   } catch (err) {
     server.kill('SIGKILL');
-    stopPostgres(bin, dir);
     throw err;
   }
   return {
@@ -359,7 +421,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     );
   } else if (command === 'up') {
     installProductionStack();
-    const stack = await startProductionStack({ dir: dirArg ?? join(projectRoot, '.temporal', 'production') });
+    const basePort = Number(process.env.PRODUCTION_BASE_PORT ?? DEFAULT_BASE_PORT);
+    const stack = await startProductionStack({
+      dir: dirArg ?? join(projectRoot, '.temporal', 'production'),
+      basePort,
+    }).catch((err: unknown) => {
+      console.error(`production: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
     console.log(
       `Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL (port ${stack.postgresPort}) at ${stack.address}.\n` +
         `Run the connector against it: TEMPORAL_ADDRESS=${stack.address} npm start\nCtrl-C stops both.`,
