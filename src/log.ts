@@ -12,9 +12,20 @@ const ORDER: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 let threshold: Level = (process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info';
 if (!(threshold in ORDER)) threshold = 'info';
 
+/**
+ * An error as a log field: its name, message and own fields (an ApplicationFailure's type, an upstream
+ * error's status), its cause likewise; no stack. JSON.stringify alone keeps only the own fields, which
+ * dropped the message of every activity failure the SDK logged.
+ */
+function errorFields(_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { stack: _stack, ...own } = value as Error & Record<string, unknown>;
+  return { ...own, name: value.name, message: value.message, ...(value.cause ? { cause: value.cause } : {}) };
+}
+
 function write(level: Level, message: string, fields: Fields = {}, time = new Date()): void {
   if (ORDER[level] < ORDER[threshold]) return;
-  const line = JSON.stringify({ time: time.toISOString(), level, message, ...fields });
+  const line = JSON.stringify({ time: time.toISOString(), level, message, ...fields }, errorFields);
   if (level === 'info' || level === 'debug') process.stdout.write(line + '\n');
   else process.stderr.write(line + '\n');
 }
@@ -46,7 +57,8 @@ export function installRuntimeLogger(level?: Level, sdkMetricsAddress?: string):
   if (level) threshold = level;
   const sdkLevel = (Object.keys(SDK_LEVELS) as LogLevel[]).find((l) => SDK_LEVELS[l] === threshold) ?? 'INFO';
   const logger = new DefaultLogger(sdkLevel, (entry: LogEntry) => {
-    const { sdkComponent, ...meta } = entry.meta ?? {};
+    // The task token is a credential of sorts (it completes the activity): it stays out of the log.
+    const { sdkComponent, taskToken: _taskToken, ...meta } = entry.meta ?? {};
     write(
       EXPECTED_WARNINGS.has(entry.message) ? 'debug' : SDK_LEVELS[entry.level],
       entry.message,

@@ -61,6 +61,48 @@ describe('stopping the processes', () => {
     });
   }
 
+  it('logs each enrollment with its issue and certificate, and a failed attempt with its cause’s message', async () => {
+    await world.stopWorker(); // the enrollment is the process's to run
+    try {
+      const child = spawnWorker(world, { stdout: 'pipe', stderr: 'pipe', env: { LOG_LEVEL: 'info' } });
+      children.push(child);
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await eventually(() => (output.includes('"worker polling"') ? true : undefined), 'the worker polling');
+      const { scmEmulator } = world.sandbox;
+      scmEmulator.faults.serverErrorRate = 1; // SCM fails until an attempt has failed
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr('/CN=logged.example.com', 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      const lines = () =>
+        output
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      const failure = await eventually(
+        () => lines().find((l) => l.level === 'warn' && JSON.stringify(l).includes('ScmError')),
+        'a failed SCM attempt in the log',
+      );
+      scmEmulator.faults.serverErrorRate = 0;
+      assert.match(JSON.stringify(failure), /"message":"[^"]*\b50\d\b/, 'the cause’s message, with its status');
+      const enrolled = await eventually(
+        () => lines().find((l) => l.message === 'certificate enrolled' && l.issueKey === key),
+        'the enrollment in the log',
+        120_000, // after the failed attempts' backoff
+      );
+      assert.match(String(enrolled.certificateId), /^\d+$/);
+      assert.equal(enrolled.domain, 'logged.example.com');
+      assert.doesNotMatch(output, /taskToken/, 'no task token in the log');
+      await stop(child, 'SIGTERM');
+    } finally {
+      world.sandbox.scmEmulator.faults.serverErrorRate = 0;
+      await world.startWorker();
+    }
+  });
+
   it('serves /metrics by Prometheus’s conventions: promtool check metrics finds nothing', needsPromtool, async () => {
     const key = await world.alice.createCertificateIssue({
       profile: 'OV Server Certificate',

@@ -278,6 +278,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       if (!issued) return status;
       current = record(issued);
       status.history.push({ ...current, reason: 'enrolled' });
+      log.info('certificate enrolled', { issueKey, certificateId: current.certificateId, domain: status.domain });
     }
     adopt(current);
 
@@ -367,6 +368,12 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
           nextAttemptAt = Date.now() + renewalBackoff(status.renewalFailures, backoffFor(certificate), false);
           return undefined;
         }
+        log.info('certificate renewed', {
+          issueKey,
+          certificateId: renewed.certificateId,
+          replaces: certificate.certificateId,
+          reason,
+        });
         return {
           generation: status.generation + 1,
           profileId: status.profileId ?? '',
@@ -826,6 +833,7 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       { key: searchAttributes.renewAt, value: null },
     ]);
     status.phase = 'Revoked';
+    log.info('certificate revoked', { issueKey, certificateIds: done.map((d) => d.certificateId) });
     setCurrentDetails(describe(status, input.issueUrl));
     await tracker.commentOnce(
       issueKey,

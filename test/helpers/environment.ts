@@ -357,10 +357,14 @@ export async function rejectionOf<E extends Error>(
 /** The real worker entry point in its own process, configured like production through the environment. */
 export function spawnWorker(
   world: Pick<World, 'sandbox'> & { env: { address: string } },
-  { stdout = 'ignore', env = {} }: { stdout?: 'ignore' | 'pipe'; env?: NodeJS.ProcessEnv } = {},
+  {
+    stdout = 'ignore',
+    stderr = 'inherit',
+    env = {},
+  }: { stdout?: 'ignore' | 'pipe'; stderr?: 'inherit' | 'pipe'; env?: NodeJS.ProcessEnv } = {},
 ): ChildProcess {
   return spawn(process.execPath, ['src/worker.ts'], {
-    stdio: ['ignore', stdout, 'inherit'],
+    stdio: ['ignore', stdout, stderr],
     env: { ...productionEnv(world), ...env },
   });
 }
