@@ -46,18 +46,20 @@ export const ErrorType = {
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** Lifecycle phases, also the `CertificateStatus` search attribute. */
-export type CertificatePhase =
-  | 'Validating'
-  | 'Enrolling'
-  | 'AwaitingIssuance'
-  | 'Publishing'
-  | 'Active'
-  | 'RenewalDue'
-  | 'Renewing'
-  | 'Expired'
-  | 'Revoking'
-  | 'Revoked'
-  | 'Rejected';
+export const CERTIFICATE_PHASES = [
+  'Validating',
+  'Enrolling',
+  'AwaitingIssuance',
+  'Publishing',
+  'Active',
+  'RenewalDue',
+  'Renewing',
+  'Expired',
+  'Revoking',
+  'Revoked',
+  'Rejected',
+] as const;
+export type CertificatePhase = (typeof CERTIFICATE_PHASES)[number];
 
 /** The Jira statuses the connector moves an issue to; their display names are configuration. */
 export type IssueState = 'request' | 'enrolled' | 'renewed' | 'revoked';

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
+  CERTIFICATE_PHASES,
   certificateWorkflowId,
   literal,
   renewUpdate,
@@ -54,12 +55,33 @@ Commands:
                                 fields and options, screens, statuses, transitions, webhook);
                                 --fix creates missing custom fields, contexts and options
 
+Options: --json prints status, history, list, unowned, renew, revoke and sweep as JSON.
+
+Exit codes: 0 done; 1 refused (a renewal outside the window, a revocation SCM declined, a CSR the
+profile does not take) or failed; 2 usage (an unknown command, option, value or issue); 3 Temporal
+unreachable.
+
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default");
 jira-check reads the worker's JIRA_* settings and PROFILES_FILE, and needs no Temporal.`;
 
+/** A command or its options used wrongly, or naming something that is not there: exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** An operation the connector or SCM refused (the reason is the message): exit code 1. */
+export class Refused extends Error {
+  override name = 'Refused';
+}
+
+/** Temporal does not answer: exit code 3. */
+export class Unreachable extends Error {
+  override name = 'Unreachable';
+}
+
+/** The exit code for what a command ended with. */
+export const exitCodeOf = (err: unknown): number =>
+  err instanceof UsageError ? 2 : err instanceof Unreachable ? 3 : 1;
 
 /** The words of a command; a word the CLI does not know is a usage error like any other (exit 2). */
 function parsed(argv: string[]) {
@@ -76,6 +98,7 @@ function parsed(argv: string[]) {
         'certificate-id': { type: 'string' },
         csr: { type: 'string' },
         comment: { type: 'string' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -90,6 +113,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
   const { values, positionals } = parsed(argv);
   const [command, issueKey] = positionals;
   if (values.help || command === undefined || command === 'help') return HELP;
+  const json = (data: unknown) => JSON.stringify(data, null, 2);
   const needKey = () => {
     if (!issueKey || !ISSUE_KEY.test(issueKey)) throw new UsageError(`${command} needs an issue key such as CERT-45`);
     return client.workflow.getHandle(certificateWorkflowId(issueKey));
@@ -106,10 +130,13 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
   switch (command) {
     case 'enroll':
       return enrollWithoutIssue(client, values);
-    case 'status':
-      return formatStatus(await query());
+    case 'status': {
+      const status = await query();
+      return values.json ? json(status) : formatStatus(status);
+    }
     case 'history': {
       const status = await query();
+      if (values.json) return json(status.history);
       return status.history
         .map(
           (h, i) =>
@@ -121,27 +148,50 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       // One row per certificate: a renewed certificate's earlier runs ended in continue-as-new, and only the
       // newest run of a workflow id (listed first) speaks for it.
       const conditions = ["WorkflowType = 'certificateLifecycle'", "ExecutionStatus != 'ContinuedAsNew'"];
-      if (values.status) conditions.push(`CertificateStatus = ${literal(values.status)}`);
+      if (values.status !== undefined) {
+        if (!(CERTIFICATE_PHASES as readonly string[]).includes(values.status)) {
+          throw new UsageError(`unknown status "${values.status}": use one of ${CERTIFICATE_PHASES.join(', ')}`);
+        }
+        conditions.push(`CertificateStatus = ${literal(values.status)}`);
+      }
       if (values.profile) conditions.push(`CertificateProfile = ${literal(values.profile)}`);
       if (values.domain) conditions.push(`CertificateDomain = ${literal(values.domain)}`);
-      const rows: string[] = [];
+      const certificates: Array<{
+        issueKey: string;
+        status: string;
+        certificateId?: string;
+        notAfter?: string;
+        domain?: string;
+      }> = [];
       const listed = new Set<string>();
       for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
         if (listed.has(run.workflowId)) continue;
         listed.add(run.workflowId);
         const sa = run.typedSearchAttributes;
-        const notAfter = sa.get(searchAttributes.notAfter);
-        rows.push(
-          [
-            (sa.get(searchAttributes.issueKey) ?? run.workflowId).padEnd(10),
-            (sa.get(searchAttributes.status) ?? run.status.name).padEnd(16),
-            (sa.get(searchAttributes.certificateId) ?? '-').padEnd(8),
-            (notAfter ? notAfter.toISOString() : '-').padEnd(24),
-            sa.get(searchAttributes.domain) ?? '-',
-          ].join(' '),
-        );
-        if (rows.length >= 500) break;
+        const [certificateId, notAfter, domain] = [
+          sa.get(searchAttributes.certificateId),
+          sa.get(searchAttributes.notAfter),
+          sa.get(searchAttributes.domain),
+        ];
+        certificates.push({
+          issueKey: sa.get(searchAttributes.issueKey) ?? run.workflowId,
+          status: sa.get(searchAttributes.status) ?? run.status.name,
+          ...(certificateId ? { certificateId } : {}),
+          ...(notAfter ? { notAfter: notAfter.toISOString() } : {}),
+          ...(domain ? { domain } : {}),
+        });
+        if (certificates.length >= 500) break;
       }
+      if (values.json) return json(certificates);
+      const rows = certificates.map((c) =>
+        [
+          c.issueKey.padEnd(10),
+          c.status.padEnd(16),
+          (c.certificateId ?? '-').padEnd(8),
+          (c.notAfter ?? '-').padEnd(24),
+          c.domain ?? '-',
+        ].join(' '),
+      );
       return rows.length === 0
         ? 'no certificates'
         : ['ISSUE      STATUS           ID       EXPIRES                  DOMAIN', ...rows].join('\n');
@@ -152,10 +202,11 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
         const accepted = await handle.executeUpdate(renewUpdate, {
           args: [{ requestedBy: `cli:${process.env.USER ?? 'operator'}`, force: values.force }],
         });
+        if (values.json) return json({ issueKey, renewal: accepted.result, forced: values.force });
         return `${issueKey}: renewal ${accepted.result}${values.force ? ' (forced)' : ''}; follow it with \`status ${issueKey}\``;
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError)
-          throw new UsageError(`${issueKey}: ${err.cause?.message ?? err.message}`);
+          throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
         if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
         throw err;
       }
@@ -174,10 +225,11 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
             },
           ],
         });
+        if (values.json) return json({ issueKey, revocation: accepted.result });
         return `${issueKey}: revocation ${accepted.result}; follow it with \`status ${issueKey}\``;
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError)
-          throw new UsageError(`${issueKey}: ${err.cause?.message ?? err.message}`);
+          throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
         if (err instanceof WorkflowNotFoundError)
           throw new UsageError(`no running certificate workflow for ${issueKey} (revoked already, or never enrolled)`);
         throw err;
@@ -187,6 +239,7 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
       const query = "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'";
       for await (const run of client.workflow.list({ query })) {
         const totals = await client.workflow.getHandle<typeof renewalSweep>(run.workflowId, run.runId).result();
+        if (values.json) return json({ sweptAt: run.closeTime?.toISOString(), orders: totals.unownedOrders ?? [] });
         const rows = (totals.unownedOrders ?? []).map(
           (o) => `${String(o.certificateId).padEnd(10)} ${o.issueKey.padEnd(12)} ${o.token}`,
         );
@@ -201,10 +254,12 @@ export async function runCli(argv: string[], client: Client): Promise<string> {
               '  npm run cli -- revoke --certificate-id ORDER --profile P --reason superseded',
             ].join('\n');
       }
+      if (values.json) return json({ sweptAt: null, orders: [] });
       return 'no sweep has finished yet: run `sweep` first';
     }
     case 'sweep':
       await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();
+      if (values.json) return json({ started: true, schedule: SWEEP_SCHEDULE_ID });
       return `sweep started (schedule ${SWEEP_SCHEDULE_ID})`;
     default:
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
@@ -243,7 +298,7 @@ async function enrollWithoutIssue(client: Client, values: { csr?: string; profil
   });
   for (let waited = 0; waited < 60_000; waited += 500) {
     const status = await handle.query(statusQuery).catch(() => undefined);
-    if (status?.phase === 'Rejected') throw new UsageError(`${issueKey}: not enrolled: ${status.lastError ?? ''}`);
+    if (status?.phase === 'Rejected') throw new Refused(`${issueKey}: not enrolled: ${status.lastError ?? ''}`);
     if (status && ['Active', 'RenewalDue', 'Expired'].includes(status.phase)) return formatStatus(status);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -276,7 +331,7 @@ async function revokeById(
     ],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  if (result.outcome === 'not-revoked') throw new UsageError(result.message);
+  if (result.outcome === 'not-revoked') throw new Refused(result.message);
   return `${result.outcome}: ${result.message}`;
 }
 
@@ -358,7 +413,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'j
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const main = async () => {
     const connection = await Connection.connect({ address }).catch((err: unknown) => {
-      throw new UsageError(`cannot reach Temporal at ${address}: ${(err as Error).message}`);
+      throw new Unreachable(`cannot reach Temporal at ${address}: ${(err as Error).message}; check TEMPORAL_ADDRESS`);
     });
     try {
       console.log(
@@ -372,7 +427,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'j
     }
   };
   main().catch((err: unknown) => {
-    console.error(err instanceof UsageError ? err.message : err);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    const known = err instanceof UsageError || err instanceof Refused || err instanceof Unreachable;
+    console.error(known ? err.message : err);
+    process.exit(exitCodeOf(err));
   });
 }

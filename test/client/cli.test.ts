@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { runCli, UsageError } from '../../src/client/cli.ts';
+import { Refused, runCli, UsageError } from '../../src/client/cli.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
 import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
@@ -43,6 +43,28 @@ describe('CLI', () => {
     assert.match(await cli('history', key), /^0 {2}\d+ {2}[0-9A-F]+ {2}.*enrolled$/);
   });
 
+  it('prints status, history and list as JSON with --json', async () => {
+    const status = JSON.parse(await cli('status', key, '--json')) as { issueKey: string; phase: string };
+    assert.equal(status.issueKey, key);
+    assert.ok(['Active', 'Renewing', 'RenewalDue'].includes(status.phase), status.phase);
+    const history = JSON.parse(await cli('history', key, '--json')) as Array<{ reason: string; certificateId: number }>;
+    assert.equal(history[0]?.reason, 'enrolled');
+    assert.equal(typeof history[0]?.certificateId, 'number');
+    const listed = await eventually(async () => {
+      const rows = JSON.parse(await cli('list', '--json')) as Array<{ issueKey: string; domain?: string }>;
+      return rows.find((row) => row.issueKey === key);
+    }, 'the certificate in the JSON list');
+    assert.equal(listed.domain, 'cli.example.com');
+    assert.deepEqual(JSON.parse(await cli('list', '--domain', 'nobody.example.com', '--json')), []);
+  });
+
+  it('refuses a status that is no phase, naming the phases', async () => {
+    assert.match(
+      await refusal('list', '--status', 'Bogus'),
+      /^unknown status "Bogus": use one of Validating, .*Rejected$/,
+    );
+  });
+
   it('lists certificates by search attribute', async () => {
     const listed = await eventually(async () => {
       const out = await cli('list', '--status', 'Active');
@@ -53,7 +75,7 @@ describe('CLI', () => {
   });
 
   it('refuses an early renewal with the exact message, and forces one with --force', async () => {
-    assert.equal(await refusal('renew', key), `${key}: ${RENEWAL_OUTSIDE_WINDOW}`);
+    assert.equal((await rejectionOf(cli('renew', key), Refused)).message, `${key}: ${RENEWAL_OUTSIDE_WINDOW}`);
     assert.match(await cli('renew', key, '--force'), /renewal accepted \(forced\)/);
     await eventually(
       async () => ((await cli('status', key)).match(/^generation\s+1$/m) ? true : undefined),
@@ -118,6 +140,14 @@ describe('CLI', () => {
     );
     assert.equal(unknownOption.code, 2, 'an unknown option is a usage error too');
     assert.match(unknownOption.stderr ?? '', /--frobnicate/);
+    const unreachable = await execFileAsync(process.execPath, ['src/client/cli.ts', 'status', key], {
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:9' },
+    }).then(
+      () => assert.fail('reached'),
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    assert.equal(unreachable.code, 3, 'Temporal unreachable');
+    assert.match(unreachable.stderr ?? '', /^cannot reach Temporal at 127\.0\.0\.1:9: .*; check TEMPORAL_ADDRESS$/m);
   });
 
   it('says what is wrong with bad input', async () => {
