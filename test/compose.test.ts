@@ -58,6 +58,26 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(services.receiver?.ports, [`${services.receiver?.environment?.RECEIVER_PORT}:8782`]);
   });
 
+  it('passes through every setting of the real systems the code reads, JIRA_REVOKERS_GROUP among them', () => {
+    // Settings of the sandbox, of npm start, or fixed by the compose file itself (ports, hosts, paths).
+    const notPassed = new Set([
+      'DATA_DIR',
+      'JIRA_EMULATOR_PORT',
+      'SCM_EMULATOR_PORT',
+      'SANDBOX_ISSUANCE_DELAY_MS',
+      'TEMPORAL_PORT',
+      'TEMPORAL_UI_PORT',
+      'METRICS_PORT',
+      'RECEIVER_PORT',
+      'RECEIVER_HOST',
+      'WORKFLOW_BUNDLE',
+    ]);
+    const given = new Set(Object.keys(services.worker?.environment ?? {}));
+    const missing = [...configVariables].filter((v) => !notPassed.has(v) && !given.has(v));
+    assert.deepEqual(missing, [], 'the worker and receiver do not get these');
+    assert.equal(services.worker?.environment?.JIRA_REVOKERS_GROUP, '${JIRA_REVOKERS_GROUP:-}');
+  });
+
   it('runs the Temporal release that scripts/production.ts builds and the production lane tests', () => {
     assert.equal(services.temporal?.image, `temporalio/auto-setup:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(services['temporal-admin']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
