@@ -65,11 +65,7 @@ describe('stopping the processes', () => {
     await world.stopWorker(); // the enrollment is the process's to run
     try {
       const child = spawnWorker(world, { stdout: 'pipe', stderr: 'pipe', env: { LOG_LEVEL: 'info' } });
-      children.push(child);
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      await eventually(() => (output.includes('"worker polling"') ? true : undefined), 'the worker polling');
+      const output = await running(child, '"worker polling"');
       const { scmEmulator } = world.sandbox;
       scmEmulator.faults.serverErrorRate = 1; // SCM fails until an attempt has failed
       const key = await world.alice.createCertificateIssue({
@@ -78,13 +74,14 @@ describe('stopping the processes', () => {
       });
       await world.alice.transition(key, 'Enroll Certificate');
       const lines = () =>
-        output
+        output()
           .split('\n')
           .filter((line) => line.startsWith('{'))
           .map((line) => JSON.parse(line) as Record<string, unknown>);
       const failure = await eventually(
         () => lines().find((l) => l.level === 'warn' && JSON.stringify(l).includes('ScmError')),
         'a failed SCM attempt in the log',
+        120_000,
       );
       scmEmulator.faults.serverErrorRate = 0;
       assert.match(JSON.stringify(failure), /"message":"[^"]*\b50\d\b/, 'the cause’s message, with its status');
@@ -95,7 +92,7 @@ describe('stopping the processes', () => {
       );
       assert.match(String(enrolled.certificateId), /^\d+$/);
       assert.equal(enrolled.domain, 'logged.example.com');
-      assert.doesNotMatch(output, /taskToken/, 'no task token in the log');
+      assert.doesNotMatch(output(), /taskToken/, 'no task token in the log');
       await stop(child, 'SIGTERM');
     } finally {
       world.sandbox.scmEmulator.faults.serverErrorRate = 0;
@@ -114,10 +111,14 @@ describe('stopping the processes', () => {
     const child = spawnWorker(world, { stdout: 'pipe', env: { METRICS_PORT: String(port) } });
     await running(child, '"worker polling"');
     // The fleet's series come from visibility: the certificate enrolled above is among them.
-    const text = await eventually(async () => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return /^certificate_expiration_timestamp_seconds\{[^}]*issue_key="CERT-\d+"/m.test(text) ? text : undefined;
-    }, 'the certificate in the worker’s metrics');
+    const text = await eventually(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return /^certificate_expiration_timestamp_seconds\{[^}]*issue_key="CERT-\d+"/m.test(text) ? text : undefined;
+      },
+      'the certificate in the worker’s metrics',
+      60_000,
+    );
     assert.match(text, /^certificate_info\{[^}]*certificate_id="\d+"[^}]*\} 1$/m);
     assert.match(text, /^temporal_\w+_total\b/m, 'the SDK’s counters end in _total');
     const check = spawnSync(promtool ?? 'promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
