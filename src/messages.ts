@@ -122,6 +122,12 @@ export const comments = {
     (comment ? `\n\nComment: ${comment}` : '') +
     '\n\nNothing on this issue is renewed any more.',
 
+  revokedAllExpired: (certificates: Array<{ certificateId: number; notAfter: number }>, by: string, at: number) =>
+    `Revocation asked for by ${shown(by)} on ${isoTime(at)}: no certificate of this issue is valid any more, ` +
+    'so none needed to be revoked.\n\n' +
+    certificates.map((c) => `- Certificate ID ${c.certificateId}, expired ${isoTime(c.notAfter)}`).join('\n') +
+    '\n\nNothing on this issue is renewed any more.',
+
   revokedNothingIssued: (by: string, at: number) =>
     `Revocation asked for by ${shown(by)} on ${isoTime(at)}, before any certificate was issued: the request is ` +
     'withdrawn and nothing was ordered. Nothing on this issue is renewed.',

@@ -835,6 +835,8 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
     status.phase = 'Revoked';
     log.info('certificate revoked', { issueKey, certificateIds: done.map((d) => d.certificateId) });
     setCurrentDetails(describe(status, input.issueUrl));
+    // Certificates issued but all expired are not "nothing issued": the issue says which expired when.
+    const expired = candidates.filter((c, i) => candidates.findIndex((d) => d.certificateId === c.certificateId) === i);
     await tracker.commentOnce(
       issueKey,
       eventId('revoked'),
@@ -847,7 +849,9 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
             asked.comment,
             unpublished.map((u) => u.certificateId),
           )
-        : comments.revokedNothingIssued(by, now),
+        : expired.length > 0
+          ? comments.revokedAllExpired(expired, by, now)
+          : comments.revokedNothingIssued(by, now),
     );
     await tracker.moveIssue(issueKey, 'revoked', [], reasonName);
     metrics.completed('revoke', status.profileId ?? '', secondsSince(now));

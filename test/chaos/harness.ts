@@ -419,7 +419,13 @@ async function invariants(
 ): Promise<Pick<Outcome, 'violations' | 'automaticRenewals'>> {
   const { scmEmulator: scm, jiraEmulator: jira } = world.sandbox;
   const violations: string[] = [];
-  const orders = scm.orders() as Array<{ id: number; status: string; comments?: string; renewed?: boolean }>;
+  const orders = scm.orders() as Array<{
+    id: number;
+    status: string;
+    comments?: string;
+    renewed?: boolean;
+    expires?: string;
+  }>;
 
   // Every certificate the connector ordered that SCM shows issued is one a workflow holds, or one the
   // sweep reports as nobody's: none is left valid and forgotten.
@@ -485,10 +491,14 @@ async function invariants(
     // An accepted revocation is carried out: a certificate workflow that ended revoked leaves nothing
     // of its issue issued in SCM, and the issue says so.
     if (phase === 'Revoked') {
-      const live = mine.filter((o) => o.status === 'Issued');
+      // SCM's list moves an order to Expired when it is next read: one past its expiry is not live.
+      const live = mine.filter(
+        (o) => o.status === 'Issued' && !(typeof o.expires === 'string' && Date.parse(o.expires) <= Date.now()),
+      );
       if (live.length > 0)
         violations.push(`${issueKey}: revoked, yet order(s) ${live.map((o) => o.id).join(', ')} issued`);
-      if (!said.some((c) => /revoked/i.test(c.text))) violations.push(`${issueKey}: revoked without a word`);
+      // Revoked, none left valid to revoke, or withdrawn before anything was ordered: each is a word.
+      if (!said.some((c) => /revoked|withdrawn/i.test(c.text))) violations.push(`${issueKey}: revoked without a word`);
     }
     // Every failure is told on the issue.
     if (run?.status.name === 'FAILED' && !said.some((c) => c.text.startsWith('The connector could not finish'))) {

@@ -19,6 +19,7 @@ import { Requester } from '../../src/sandbox/requester.ts';
 import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
 interface IssueView {
@@ -32,7 +33,13 @@ interface IssueView {
 describe('revocation', () => {
   let world: World;
   before(async () => {
-    world = await startWorld({ scm: { issuanceDelayMs: 100 } });
+    world = await startWorld({
+      scm: {
+        issuanceDelayMs: 100,
+        // "Short-lived" profiles' certificates live three seconds here: long enough to publish, soon expired.
+        certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: 3000 } : t)),
+      },
+    });
   });
   after(async () => {
     await world?.teardown();
@@ -94,6 +101,27 @@ describe('revocation', () => {
     const description = await handle(key).describe();
     assert.equal(description.typedSearchAttributes.get(searchAttributes.status), 'Revoked');
     assert.equal(description.status.name, 'COMPLETED');
+  });
+
+  it('says which certificates expired, not that nothing was issued, when none is left to revoke', async () => {
+    const domain = 'long-gone.example.com';
+    const key = await world.alice.createCertificateIssue({
+      profile: 'Short-lived Manual Certificate',
+      csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    });
+    await world.alice.transition(key, 'Enroll Certificate');
+    const expired = await until(key, 'Expired', (s) => s.phase === 'Expired');
+    const before = revokeCalls();
+    await world.alice.revoke(key, 'Cessation of operation');
+    assert.equal((await handle(key).result()).phase, 'Revoked');
+    assert.equal(revokeCalls() - before, 0, 'nothing valid to revoke in SCM');
+    const said = comments(key).at(-1) ?? '';
+    assert.match(
+      said,
+      /^Revocation asked for by Alice Requester on .*: no certificate of this issue is valid any more/,
+    );
+    assert.match(said, new RegExp(`Certificate ID ${expired.certificateId}, expired `));
+    assert.doesNotMatch(said, /nothing was ordered/);
   });
 
   it('refuses a revocation by someone who neither requested the certificate nor is a revoker', async () => {
