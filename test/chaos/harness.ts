@@ -512,7 +512,14 @@ async function invariants(
       !mine.some((o) => o.status === 'Issued') &&
       said.length === 0
     ) {
-      violations.push(`${issueKey}: in "Certificate Enrolled" with nothing issued, no workflow and no comment`);
+      // What Jira's deliveries of the issue met, to tell a lost event from a workflow that ended silently.
+      const deliveries = jira.deliveries
+        .filter((d) => d.issueKey === issueKey)
+        .map((d) => `${d.event} [${d.statuses.join(',')}]${d.delivered ? '' : ' undelivered'}`);
+      violations.push(
+        `${issueKey}: in "Certificate Enrolled" with nothing issued, no workflow and no comment ` +
+          `(workflow ${run?.status.name ?? 'none'}; deliveries: ${deliveries.join('; ') || 'none'})`,
+      );
     }
   }
   const automaticRenewals = [...statuses.values()]
