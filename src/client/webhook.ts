@@ -289,25 +289,7 @@ export async function handleEvent(
   // One event of an issue at a time: two copies of a delivery at once (Jira sends them) would both find it
   // unhandled and both act — two refusal comments, two updates racing. The second now waits, then finds
   // the delivery handled.
-  return oneAtATime(event.issue?.key ?? deliveryId, () => handleOnce(options, event, deliveryId));
-}
-
-const pending = new Map<string, Promise<unknown>>();
-
-/** Runs `task` after every earlier task of the same key has finished, whatever their outcome. */
-async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const before = pending.get(key) ?? Promise.resolve();
-  const run = before.then(task, task);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  pending.set(key, settled);
-  try {
-    return await run;
-  } finally {
-    if (pending.get(key) === settled) pending.delete(key);
-  }
+  return options.deliveries.oneAtATime(event.issue?.key ?? deliveryId, () => handleOnce(options, event, deliveryId));
 }
 
 async function handleOnce(options: Receiver, event: JiraEvent, deliveryId: string): Promise<Record<string, unknown>> {
@@ -474,14 +456,20 @@ async function requestRevocation(
 }
 
 /**
- * Delivery identifiers handled within the retention period. Jira retries a delivery with the same
- * identifier; an old delivery replayed later is dropped here, and the workflow also confirms on the issue
- * that the transition it was started for is still the latest status change.
+ * Delivery identifiers handled within the retention period, and the events of each issue being handled.
+ * Jira retries a delivery with the same identifier; an old delivery replayed later is dropped here, and the
+ * workflow also confirms on the issue that the transition it was started for is still the latest status
+ * change.
  */
 export class DeliveryLog {
   readonly #retentionMs: number;
   readonly #maxEntries: number;
   readonly #seen = new Map<string, number>();
+  /**
+   * The events being handled, by issue: this receiver's own (it was one map for the whole process, so a
+   * call left hanging by one receiver held every later event of that issue key in any other).
+   */
+  readonly #pending = new Map<string, Promise<unknown>>();
   constructor({ retentionMs = 7 * 86_400_000, maxEntries = 100_000 } = {}) {
     this.#retentionMs = retentionMs;
     this.#maxEntries = maxEntries;
@@ -490,6 +478,22 @@ export class DeliveryLog {
   seen(id: string, now = Date.now()): boolean {
     const at = this.#seen.get(id);
     return at !== undefined && now - at < this.#retentionMs;
+  }
+
+  /** Runs `task` after every earlier task of the same key has finished, whatever their outcome. */
+  async oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const before = this.#pending.get(key) ?? Promise.resolve();
+    const run = before.then(task, task);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#pending.get(key) === settled) this.#pending.delete(key);
+    }
   }
 
   remember(id: string, now = Date.now()): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { DEFAULT_JIRA_NAMES } from '../../src/jira/client.ts';
-import { interpretEvent, verifySignature } from '../../src/client/webhook.ts';
+import { DeliveryLog, interpretEvent, verifySignature } from '../../src/client/webhook.ts';
 
 const CONNECTOR = '557058:connector';
 const transition = (
@@ -156,5 +156,20 @@ describe('webhook signatures', () => {
     assert.equal(verifySignature(body, undefined, 's3cret'), false);
     assert.equal(verifySignature(body, 'sha1=abc', 's3cret'), false);
     assert.equal(verifySignature(body, 'sha256=zz', 's3cret'), false);
+  });
+});
+
+describe('events of one issue, one at a time', () => {
+  it('runs a receiver’s events of one issue in order, and no other receiver waits on them', async () => {
+    const [first, second] = [new DeliveryLog(), new DeliveryLog()];
+    // An event of CERT-2 that never finishes (a call left hanging), on the first receiver.
+    void first.oneAtATime('CERT-2', () => new Promise<never>(() => undefined));
+    const order: string[] = [];
+    const queued = first.oneAtATime('CERT-2', () => Promise.resolve(void order.push('after the hanging one')));
+    assert.equal(await second.oneAtATime('CERT-2', () => Promise.resolve('another receiver')), 'another receiver');
+    assert.equal(await first.oneAtATime('CERT-3', () => Promise.resolve('another issue')), 'another issue');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, [], 'the same receiver keeps the issue’s order');
+    void queued;
   });
 });
