@@ -5,9 +5,10 @@
  * workflows are CLI-style (no Jira issue), named PARK-<n>.
  */
 import type { Client } from '@temporalio/client';
-import { certificateWorkflowId, searchAttributes, TASK_QUEUE, type CarriedState } from '../src/contract.ts';
+import { certificateWorkflowId, type CarriedState } from '../src/contract/certificate.ts';
+import { searchAttributes, TASK_QUEUE } from '../src/contract/shared.ts';
 import type { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
-import type { certificateLifecycle } from '../src/workflows/certificate.ts';
+import type { certificateLifecycle } from '../src/workflows/certificate/workflow.ts';
 
 export interface ParkOptions {
   client: Client;

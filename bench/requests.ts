@@ -5,7 +5,7 @@
  * meters API use per site, and SCM rate-limits per account. Figures, never asserted.
  */
 import { report } from './report.ts';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../src/contract/certificate.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
 import { eventually, startWorld } from '../test/helpers/environment.ts';

@@ -5,7 +5,7 @@
  * 100 requests/s (the connector's capacity, not SCM's, is what is measured). Also counts the history
  * events of one enrollment up to its parking. Figures only.
  */
-import { certificateWorkflowId } from '../src/contract.ts';
+import { certificateWorkflowId } from '../src/contract/certificate.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
 import { startWorld } from '../test/helpers/environment.ts';
 import { report } from './report.ts';

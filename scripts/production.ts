@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { searchAttributeRegistrations } from '../src/contract.ts';
+import { searchAttributeRegistrations } from '../src/contract/shared.ts';
 
 /** The server release: temporalio/auto-setup and temporalio/admin-tools in docker-compose.yml carry the same tag. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';

@@ -5,38 +5,19 @@
  * receiver against them; with TEMPORAL_ADDRESS it uses that Temporal service instead of the dev server.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
-import { WEBHOOK_PATH } from '../src/client/webhook.ts';
-import { ConfigError, loadConfig, type Config } from '../src/config.ts';
-import {
-  checkScm,
-  connectJira,
-  exitOnStartupFailure,
-  connectScm,
-  createReceiver,
-  createWorkers,
-  DEV_SERVER_ARGS,
-  loadProfiles,
-  runWorkers,
-  scmReadiness,
-  serveOps,
-  workerReadiness,
-} from '../src/connector.ts';
-import { describeRevokers, searchAttributes } from '../src/contract.ts';
-import { close, listen } from '../src/http.ts';
+import { configuredSystems, ConfigError, loadConfig, type Config } from '../src/config.ts';
+import { DEV_SERVER_ARGS, exitOnStartupFailure, loadProfiles, startConnector } from '../src/connector.ts';
+import { describeRevokers, searchAttributes } from '../src/contract/shared.ts';
 import { installRuntimeLogger, log } from '../src/log.ts';
-import { ConnectorMetrics, fleetReader, freeLoopbackPort } from '../src/metrics.ts';
-import type { Profiles } from '../src/profiles.ts';
+import { freeLoopbackPort } from '../src/metrics.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
-import { SANDBOX_PROFILES_FILE, startSandbox } from '../src/sandbox/sandbox.ts';
-import { loadWorkflowBundle } from '../src/workflow-bundle.ts';
-import { ensureJiraPolling, ensureSweepSchedule } from '../src/schedule.ts';
+import { registerWebhook, SANDBOX_PROFILES_FILE, startEmulators } from '../src/sandbox/sandbox.ts';
 import { installTemporalCli } from './temporal-cli.ts';
 
 interface Temporal {
@@ -85,130 +66,78 @@ async function temporal(config: Config): Promise<Temporal> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (Boolean(config.jira) !== Boolean(config.sectigo)) {
-    throw new ConfigError([
-      'configure both Jira (JIRA_*) and Sectigo (SECTIGO_*) to run against real systems, or neither to run the sandbox',
-    ]);
-  }
+  const systems = configuredSystems(config);
   const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   // Quiet by default, under the table of URLs it prints; LOG_LEVEL, when set, is honoured.
   installRuntimeLogger(process.env.LOG_LEVEL ? undefined : 'warn', sdkMetricsAddress);
   const t = await temporal(config);
-  let profiles: Profiles | undefined; // loaded below, from the file or the sandbox's
-  const fleet = fleetReader(t.client, {
-    series: config.certificateSeries,
-    profileIds: () => profiles?.all.map((p) => p.id) ?? [],
-  });
-  const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress });
-  const pollingMs = config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined;
-  const trigger = (receiverUrl: string | undefined): [string, string] =>
-    receiverUrl
-      ? ['Webhook receiver', `${receiverUrl}${WEBHOOK_PATH}`]
-      : ['Jira trigger', `polling every ${(pollingMs ?? 0) / 1000} s (JIRA_TRIGGER=polling)`];
+  const temporalService = { client: t.client, connection: t.connection, namespace: config.temporal.namespace };
+  const polling = config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined;
+  const trigger = (webhookUrl: string | undefined): [string, string] =>
+    webhookUrl
+      ? ['Webhook receiver', webhookUrl]
+      : ['Jira trigger', `polling every ${(polling ?? 0) / 1000} s (JIRA_TRIGGER=polling)`];
 
-  if (config.jira && config.sectigo) {
-    const jira = await connectJira(config.jira, metrics);
-    const scm = connectScm(config.sectigo, config.sectigoRequestsPerSecond, metrics);
-    await checkScm(scm, config.sectigo);
-    let receiverUrl: string | undefined;
-    let receiver: Server | undefined;
-    if (pollingMs === undefined) {
-      receiver = await createReceiver({
-        client: t.client,
-        jira,
-        secret: config.receiver.webhookSecret,
-        maxBodyBytes: config.receiver.maxBodyBytes,
-        revokers: config.receiver.revokers,
-      });
-      receiverUrl = await listen(receiver, config.receiver.port, config.receiver.host);
-    }
-    await ensureSweepSchedule(t.client);
-    await ensureJiraPolling(t.client, pollingMs);
-    profiles = loadProfiles(config.profilesFile ?? 'profiles.yaml');
-    const workers = await createWorkers({
-      connection: t.connection,
-      client: t.client,
-      namespace: config.temporal.namespace,
-      jira,
-      scm,
-      profiles,
-      sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
-      maxCachedWorkflows: config.maxCachedWorkflows,
-      workflowBundle: await loadWorkflowBundle(config.workflowBundle),
-      revokers: config.receiver.revokers,
-      metrics,
-    });
-    const ops = await serveOps({
-      metrics,
-      checks: workerReadiness({ client: t.client, profiles, workers, scm: scmReadiness(scm, config.sectigo) }),
-      ...config.metrics,
+  if (systems) {
+    const connector = await startConnector({
+      temporal: temporalService,
+      systems,
+      profiles: loadProfiles(config.profilesFile ?? 'profiles.yaml'),
+      settings: config,
+      sdkMetricsAddress,
+      withReceiver: true,
     });
     print([
       ['Temporal', t.address],
       ['Temporal Web UI', t.webUi ?? '(the configured cluster’s UI)'],
-      ['Jira', config.jira.baseUrl],
-      ['Sectigo SCM', config.sectigo.baseUrl],
-      trigger(receiverUrl),
+      ['Jira', systems.jira.baseUrl],
+      ['Sectigo SCM', systems.sectigo.baseUrl],
+      trigger(connector.webhookUrl),
       ['Revocation', describeRevokers(config.receiver.revokers)],
-      ['Metrics', `${ops.url}/metrics`],
+      ['Metrics', connector.metricsUrl],
     ]);
-    await runWorkers(workers, [
-      ...(receiver ? [() => close(receiver)] : []),
-      () => close(ops.server),
-      () => t.client.connection.close(),
-      () => t.stop(),
-    ]);
+    await connector.run();
+    await t.client.connection.close();
+    await t.stop();
     log.info('connector stopped');
     return;
   }
 
-  const sandbox = await startSandbox({
-    client: t.client,
+  const sandbox = await startEmulators({
     dataDir: config.sandbox.dataDir,
     jiraPort: config.sandbox.jiraPort,
     scmPort: config.sandbox.scmPort,
-    receiverPort: config.receiver.port,
-    maxBodyBytes: config.receiver.maxBodyBytes,
     scm: { issuanceDelayMs: config.sandbox.issuanceDelayMs },
-    scmRequestsPerSecond: config.sectigoRequestsPerSecond,
-    observer: metrics.observeCall,
-    trigger: config.trigger.kind,
     // Revocation is restricted in the sandbox exactly as with a real Jira: by the receiver and by polling.
     revokers: {
       anyone: config.receiver.revokers.anyone,
       ...(config.receiver.revokers.group ? { group: config.receiver.revokers.group } : {}),
     },
   });
-  profiles = sandbox.profiles;
-  await ensureSweepSchedule(t.client);
-  await ensureJiraPolling(t.client, pollingMs);
-  const workers = await createWorkers({
-    connection: t.connection,
-    client: t.client,
-    namespace: config.temporal.namespace,
-    jira: sandbox.jira,
-    scm: sandbox.scm,
+  const settings = {
+    ...config,
+    receiver: { ...config.receiver, webhookSecret: sandbox.webhookSecret, revokers: sandbox.revokers },
+  };
+  const connector = await startConnector({
+    temporal: temporalService,
+    systems: sandbox.systems,
     profiles: sandbox.profiles,
-    sectigoRequestsPerSecond: config.sectigoRequestsPerSecond,
-    maxCachedWorkflows: config.maxCachedWorkflows,
-    workflowBundle: await loadWorkflowBundle(config.workflowBundle),
-    revokers: sandbox.revokers,
-    metrics,
+    settings,
+    sdkMetricsAddress,
+    withReceiver: true,
   });
-  const ops = await serveOps({
-    metrics,
-    checks: workerReadiness({ client: t.client, profiles: sandbox.profiles, workers }),
-    ...config.metrics,
-  });
+  if (connector.webhookUrl) {
+    await registerWebhook(sandbox.jiraEmulator.url, connector.webhookUrl, sandbox.webhookSecret);
+  }
   const { alice } = SANDBOX_USERS;
   print([
     ['Temporal Web UI', t.webUi ?? ''],
     ['Temporal (gRPC)', t.address],
     ['Jira (emulated)', `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`],
     ['Sectigo SCM (emulated)', sandbox.scmEmulator.apiUrl],
-    trigger(sandbox.receiverUrl),
+    trigger(connector.webhookUrl),
     ['Revocation', describeRevokers(sandbox.revokers)],
-    ['Metrics', `${ops.url}/metrics`],
+    ['Metrics', connector.metricsUrl],
     ['Data', resolve(config.sandbox.dataDir)],
     // The sandbox's profiles match its emulated SCM's certificate types: a file of the operator's would not.
     ...(config.profilesFile
@@ -232,7 +161,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   // The Temporal runtime shuts the workers down on SIGINT/SIGTERM; run() returns once they have drained.
-  await runWorkers(workers);
+  await connector.run();
   await sandbox.stop();
   await t.stop();
 }

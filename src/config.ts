@@ -3,8 +3,8 @@
  * Jira, SCM and Temporal are each either configured (the real system) or left unset (`npm start` then
  * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
  */
-import { DEFAULT_JIRA_NAMES, type JiraAuth, type JiraNames } from './jira/client.ts';
-import type { RevokerPolicy } from './contract.ts';
+import type { JiraAuth } from './jira/client.ts';
+import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
 import type { ScmAuth } from './sectigo/client.ts';
 
 /** Workflows a worker keeps cached unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. */
@@ -20,6 +20,23 @@ export interface SectigoConfig {
   baseUrl: string;
   auth: ScmAuth;
   timeoutMs: number;
+}
+
+/** Jira and SCM, both configured: what a process that talks to them needs. */
+export interface Systems {
+  jira: JiraConfig;
+  sectigo: SectigoConfig;
+}
+
+/** Jira and SCM when both are configured (real systems); undefined when neither is (the sandbox). */
+export function configuredSystems(config: Config): Systems | undefined {
+  if (config.jira && config.sectigo) return { jira: config.jira, sectigo: config.sectigo };
+  if (config.jira || config.sectigo) {
+    throw new ConfigError([
+      'configure both Jira (JIRA_*) and Sectigo (SECTIGO_*) to run against real systems, or neither to run the sandbox',
+    ]);
+  }
+  return undefined;
 }
 
 export interface Config {
@@ -134,7 +151,11 @@ export function loadConfig(
           renewed: name('JIRA_STATUS_RENEWED', d.statuses.renewed),
           revoked: name('JIRA_STATUS_REVOKED', d.statuses.revoked),
         },
-        transitions: { enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll) },
+        transitions: {
+          enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll),
+          renew: name('JIRA_TRANSITION_RENEW', d.transitions.renew),
+          revoke: name('JIRA_TRANSITION_REVOKE', d.transitions.revoke),
+        },
       },
     };
   }

@@ -1,7 +1,8 @@
 /**
  * The composition root: builds the connector from configuration — the Jira and SCM clients, the
- * profiles, the activities, both workers and the webhook receiver — for `node src/worker.ts`, the
- * receiver on its own, `npm start`, the sandbox and the tests. Nothing else constructs these.
+ * profiles, the activities, both workers and the webhook receiver. `startConnector` starts all of it for
+ * `node src/worker.ts` and `npm start` (real systems or the sandbox's emulators alike); the receiver on
+ * its own and the tests use its parts. Nothing else constructs these.
  */
 import { watchFile } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,18 +16,24 @@ import { createPollingActivities } from './activities/polling.ts';
 import { createProfileActivities } from './activities/profiles.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
-import { createWebhookServer } from './client/webhook.ts';
-import { ConfigError, DEFAULT_CACHED_WORKFLOWS, type JiraConfig, type SectigoConfig } from './config.ts';
+import { createWebhookServer, WEBHOOK_PATH } from './client/webhook.ts';
 import {
-  searchAttributeRegistrations,
-  SECTIGO_TASK_QUEUE,
-  TASK_QUEUE,
-  type CertificateSinks,
-  type RevokerPolicy,
-} from './contract.ts';
+  ConfigError,
+  DEFAULT_CACHED_WORKFLOWS,
+  type Config,
+  type JiraConfig,
+  type SectigoConfig,
+  type Systems,
+} from './config.ts';
+import { Dispatcher } from './events/dispatcher.ts';
+import { close, listen } from './http.ts';
+import { ConnectorMetrics, fleetReader, type UpstreamObserver } from './metrics.ts';
+import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
+import { loadWorkflowBundle } from './workflow-bundle.ts';
+import { searchAttributeRegistrations, SECTIGO_TASK_QUEUE, TASK_QUEUE, type RevokerPolicy } from './contract/shared.ts';
+import type { CertificateSinks } from './contract/certificate.ts';
 import { JiraClient, JiraError } from './jira/client.ts';
 import { log } from './log.ts';
-import type { ConnectorMetrics } from './metrics.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { ProfileError, Profiles } from './profiles.ts';
 import { ScmClient, ScmError } from './sectigo/client.ts';
@@ -58,9 +65,9 @@ export interface Adapters {
  * The Jira client for a configured site. What the operator must fix — credentials Jira refuses, a site
  * that does not answer, custom fields missing — is a ConfigError naming the setting.
  */
-export async function connectJira(config: JiraConfig, metrics?: ConnectorMetrics): Promise<JiraClient> {
+export async function connectJira(config: JiraConfig, observer?: UpstreamObserver): Promise<JiraClient> {
   try {
-    return await JiraClient.connect({ ...config, ...(metrics ? { observer: metrics.observeCall } : {}) });
+    return await JiraClient.connect({ ...config, ...(observer ? { observer } : {}) });
   } catch (err) {
     if (!(err instanceof JiraError)) throw err;
     const credentials = config.auth.kind === 'basic' ? 'JIRA_EMAIL and JIRA_API_TOKEN' : 'JIRA_BEARER_TOKEN';
@@ -79,8 +86,12 @@ export async function connectJira(config: JiraConfig, metrics?: ConnectorMetrics
   }
 }
 
-export function connectScm(config: SectigoConfig, maxRequestsPerSecond: number, metrics?: ConnectorMetrics): ScmClient {
-  return new ScmClient({ ...config, maxRequestsPerSecond, ...(metrics ? { observer: metrics.observeCall } : {}) });
+export function connectScm(
+  config: SectigoConfig,
+  maxRequestsPerSecond: number | undefined,
+  observer?: UpstreamObserver,
+): ScmClient {
+  return new ScmClient({ ...config, maxRequestsPerSecond, ...(observer ? { observer } : {}) });
 }
 
 /**
@@ -204,7 +215,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     shutdownForceTime: SHUTDOWN_FORCE,
     activities: {
       ...createJiraActivities({ jira: deps.jira }),
-      ...createCsrActivities({ profiles: deps.profiles }),
+      ...createCsrActivities({ profiles: deps.profiles, names: deps.jira.names }),
       ...createProfileActivities({ profiles: deps.profiles }),
       ...createSweepActivities({ client: deps.client }),
       ...createPollingActivities({ client: deps.client, jira: deps.jira, revokers: deps.revokers }),
@@ -327,16 +338,14 @@ export interface ReceiverDependencies {
   revokers: RevokerPolicy;
 }
 
-/** The webhook receiver, not yet listening; it learns the connector's own Jira account first. */
+/** The webhook receiver, not yet listening; its dispatcher learns the connector's own Jira account first. */
 export async function createReceiver(deps: ReceiverDependencies): Promise<Server> {
+  const { client, jira, revokers } = deps;
   return createWebhookServer({
-    client: deps.client,
+    client,
+    dispatcher: await Dispatcher.create({ client, jira, revokers }),
     secret: deps.secret,
     maxBodyBytes: deps.maxBodyBytes,
-    connectorAccountId: await deps.jira.myAccountId(),
-    names: deps.jira.names,
-    jira: deps.jira,
-    revokers: deps.revokers,
   });
 }
 
@@ -354,4 +363,101 @@ export function exitOnStartupFailure(err: unknown): never {
   }
   log.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
+}
+
+/** A Temporal service the connector runs on: a client for visibility and messages, a connection for workers. */
+export interface TemporalService {
+  client: Client;
+  connection: NativeConnection;
+  namespace: string;
+}
+
+export interface ConnectorOptions {
+  temporal: TemporalService;
+  /** Jira and SCM: the real ones, or the sandbox's emulators. */
+  systems: Systems;
+  profiles: Profiles;
+  settings: Pick<
+    Config,
+    | 'metrics'
+    | 'certificateSeries'
+    | 'trigger'
+    | 'sectigoRequestsPerSecond'
+    | 'maxCachedWorkflows'
+    | 'workflowBundle'
+    | 'receiver'
+  >;
+  /** Where the SDK's Prometheus exporter listens (`installRuntimeLogger`); its series are served with ours. */
+  sdkMetricsAddress: string;
+  /** Serve the webhook receiver in this process too (with the webhook trigger). */
+  withReceiver: boolean;
+}
+
+/** The connector, started: its clients, its workers, and where it serves. */
+export interface Connector {
+  jira: JiraClient;
+  scm: ScmClient;
+  workers: Worker[];
+  metricsUrl: string;
+  /** The receiver's webhook URL, when this process serves it. */
+  webhookUrl: string | undefined;
+  /** Runs the workers until SIGINT/SIGTERM, then closes what the connector opened (not `temporal`). */
+  run(): Promise<void>;
+}
+
+/**
+ * Starts the connector: checks the namespace's search attributes and both systems' credentials (what is
+ * wrong is a ConfigError naming the setting), makes sure of the sweep's schedule and the polling trigger,
+ * creates both workers, and serves the operations endpoints and, when asked, the webhook receiver.
+ */
+export async function startConnector(options: ConnectorOptions): Promise<Connector> {
+  const { temporal, systems, profiles, settings } = options;
+  const { client, namespace } = temporal;
+  const missing = await missingSearchAttributes(client, namespace);
+  if (missing.length > 0) throw new ConfigError(missing);
+  const fleet = fleetReader(client, {
+    series: settings.certificateSeries,
+    profileIds: () => profiles.all.map((p) => p.id),
+  });
+  const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress: options.sdkMetricsAddress });
+  const jira = await connectJira(systems.jira, metrics.observeCall);
+  const scm = connectScm(systems.sectigo, settings.sectigoRequestsPerSecond, metrics.observeCall);
+  await checkScm(scm, systems.sectigo);
+  const pollingMs = settings.trigger.kind === 'polling' ? settings.trigger.intervalMs : undefined;
+  await ensureSweepSchedule(client);
+  await ensureJiraPolling(client, pollingMs);
+  const { revokers } = settings.receiver;
+  const workers = await createWorkers({
+    ...temporal,
+    jira,
+    scm,
+    profiles,
+    revokers,
+    sectigoRequestsPerSecond: settings.sectigoRequestsPerSecond,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
+    workflowBundle: await loadWorkflowBundle(settings.workflowBundle),
+    metrics,
+  });
+  const opened: Array<() => Promise<unknown>> = [];
+  let webhookUrl: string | undefined;
+  if (options.withReceiver && pollingMs === undefined) {
+    const { webhookSecret: secret, maxBodyBytes, port, host } = settings.receiver;
+    const receiver = await createReceiver({ client, jira, secret, maxBodyBytes, revokers });
+    webhookUrl = `${await listen(receiver, port, host)}${WEBHOOK_PATH}`;
+    opened.push(() => close(receiver));
+  }
+  const ops = await serveOps({
+    metrics,
+    checks: workerReadiness({ client, profiles, workers, scm: scmReadiness(scm, systems.sectigo) }),
+    ...settings.metrics,
+  });
+  opened.push(() => close(ops.server));
+  return {
+    jira,
+    scm,
+    workers,
+    metricsUrl: `${ops.url}/metrics`,
+    webhookUrl,
+    run: () => runWorkers(workers, opened),
+  };
 }

@@ -8,7 +8,8 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { literal, RUNNING_CERTIFICATES, searchAttributes, type MeasuredOperation } from './contract.ts';
+import { literal, searchAttributes } from './contract/shared.ts';
+import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
 import { log } from './log.ts';
 
 /** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */

@@ -3,10 +3,11 @@
  * trigger running exactly when JIRA_TRIGGER=polling. Both idempotent.
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { JIRA_POLLING_WORKFLOW_ID, SWEEP_SCHEDULE_ID, TASK_QUEUE } from './contract.ts';
+import { JIRA_POLLING_WORKFLOW_ID } from './contract/polling.ts';
+import { SWEEP_SCHEDULE_ID } from './contract/sweep.ts';
+import { TASK_QUEUE } from './contract/shared.ts';
 import { log } from './log.ts';
 import type { jiraPolling } from './workflows/jira-polling.ts';
-import { renewalSweep } from './workflows/renewal-sweep.ts';
 
 /** Creates the sweep schedule unless it exists; answers whether it created it. */
 export async function ensureSweepSchedule(client: Client, every = '24h'): Promise<boolean> {
@@ -16,7 +17,7 @@ export async function ensureSweepSchedule(client: Client, every = '24h'): Promis
       spec: { intervals: [{ every }] },
       action: {
         type: 'startWorkflow',
-        workflowType: renewalSweep,
+        workflowType: 'renewalSweep',
         taskQueue: TASK_QUEUE,
         args: [{}],
         staticSummary: 'Daily certificate sweep: profile changes, overdue renewals, changes made in SCM',

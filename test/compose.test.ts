@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION } from '../scripts/production.ts';
-import { searchAttributeRegistrations } from '../src/contract.ts';
+import { searchAttributeRegistrations } from '../src/contract/shared.ts';
 
 interface Service {
   image?: string;

@@ -9,6 +9,7 @@ import { opensslCsr, rejectionOf } from './helpers/environment.ts';
 const allowed = ['example.com', '*.example.com'];
 const policy: CsrPolicy = {
   profileName: 'OV Server Certificate',
+  field: 'Certificate CSR text',
   minRsaBits: 2048,
   maxRsaBits: 4096,
   ecCurves: ['P-256', 'P-384'],
@@ -144,6 +145,13 @@ describe('CSR validation', () => {
   it('refuses two CSRs in the field', async () => {
     const two = opensslCsr('/CN=one.example.com', 'ec-p256') + opensslCsr('/CN=two.example.com', 'ec-p256');
     assert.match(await problem(two), /holds 2 certificate signing requests; paste exactly one/);
+  });
+
+  it("names the site's own CSR field", async () => {
+    const site = { ...policy, field: 'Request (PKCS#10)' };
+    assert.equal(await problem('  ', site), 'The "Request (PKCS#10)" field is empty.');
+    const two = opensslCsr('/CN=one.example.com', 'ec-p256') + opensslCsr('/CN=two.example.com', 'ec-p256');
+    assert.match(await problem(two, site), /^The "Request \(PKCS#10\)" field holds 2/);
   });
 
   it('refuses a pasted private key, and says it is compromised', async () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../src/jira/adf.ts';
-import { DEFAULT_JIRA_NAMES, JiraClient, JiraError } from '../src/jira/client.ts';
+import { JiraClient, JiraError } from '../src/jira/client.ts';
+import { DEFAULT_JIRA_NAMES } from '../src/contract/shared.ts';
 import { JiraEmulator, SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { Requester } from '../src/sandbox/requester.ts';
 import { rejectionOf } from './helpers/environment.ts';

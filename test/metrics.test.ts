@@ -7,10 +7,10 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { connectScm, scmReadiness, serveOps, workerReadiness } from '../src/connector.ts';
 import { readiness } from '../src/ops.ts';
-import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract.ts';
+import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract/certificate.ts';
 import { ConnectorMetrics, fleetReader } from '../src/metrics.ts';
 import { Profiles } from '../src/profiles.ts';
-import type { certificateLifecycle } from '../src/workflows/certificate.ts';
+import type { certificateLifecycle } from '../src/workflows/certificate/workflow.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
 
 /** The value of one sample of `name` whose labels include every pair in `labels`. */

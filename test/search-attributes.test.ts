@@ -9,7 +9,7 @@ import { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { missingSearchAttributes } from '../src/connector.ts';
-import { searchAttributes } from '../src/contract.ts';
+import { searchAttributes } from '../src/contract/shared.ts';
 import { eventually, startTemporal } from './helpers/environment.ts';
 
 describe('search attributes', () => {

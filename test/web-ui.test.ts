@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { certificateWorkflowId, statusQuery } from '../src/contract.ts';
+import { certificateWorkflowId, statusQuery } from '../src/contract/certificate.ts';
 import { freeLoopbackPort } from '../src/metrics.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
 

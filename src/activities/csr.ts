@@ -1,5 +1,6 @@
 /** Activities that check a certificate request before anything is ordered. */
-import { ErrorType, type CsrSummary } from '../contract.ts';
+import type { CsrSummary } from '../contract/certificate.ts';
+import { ErrorType, type JiraNames } from '../contract/shared.ts';
 import { CsrProblem, inspectCsr } from '../csr/inspect.ts';
 import { isDomainAllowed } from '../csr/names.ts';
 import { csrProblems } from '../messages.ts';
@@ -11,12 +12,14 @@ export interface ValidatedRequest {
   csr: CsrSummary;
 }
 
-export function createCsrActivities({ profiles }: { profiles: Profiles }) {
+/** `names`: the site's Jira names, which the refusals speak of. */
+export function createCsrActivities({ profiles, names }: { profiles: Profiles; names: JiraNames }) {
   return {
     /** Resolves the issue's profile and validates its CSR against it; rejections explain what to fix. */
     async validateRequest(request: { profileName: string | undefined; csr: string }): Promise<ValidatedRequest> {
       const choices = profiles.all.map((p) => `"${p.name}"`).join(', ');
-      if (!request.profileName) throw userProblem(ErrorType.RequestIncomplete, csrProblems.noProfile(choices));
+      if (!request.profileName)
+        throw userProblem(ErrorType.RequestIncomplete, csrProblems.noProfile(names.fields.profile, choices));
       const profile = profiles.byName(request.profileName);
       if (!profile) {
         throw userProblem(ErrorType.RequestIncomplete, csrProblems.unknownProfile(request.profileName, choices));
@@ -24,6 +27,7 @@ export function createCsrActivities({ profiles }: { profiles: Profiles }) {
       try {
         const csr = await inspectCsr(request.csr, {
           profileName: profile.name,
+          field: names.fields.csr,
           ...profile.keyPolicy,
           allowedDomains: profile.allowedDomains,
           maxSubjectAltNames: profile.maxSubjectAltNames,

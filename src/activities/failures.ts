@@ -3,7 +3,7 @@
  * explicit `type`, Retry-After carried as `nextRetryDelay`, and "not yet" marked benign.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import { ErrorType } from '../contract.ts';
+import { ErrorType } from '../contract/shared.ts';
 import { JiraError } from '../jira/client.ts';
 import { ScmError, ScmPendingError } from '../sectigo/client.ts';
 

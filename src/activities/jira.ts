@@ -1,17 +1,21 @@
-/** Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition. */
+/**
+ * Jira activities: each one idempotent, so that a retry never duplicates a comment, file or transition.
+ * What the workflows say arrives as `Text` and is rendered here, with the site's names.
+ */
 import { activityInfo, log } from '@temporalio/activity';
-import type { IssueState } from '../contract.ts';
+import type { IssueFields, IssueState } from '../contract/shared.ts';
+import { render, type Text } from '../messages.ts';
 import { withoutPrivateKeys } from '../csr/inspect.ts';
 import { translated } from './failures.ts';
 import type { CertificateIssue, JiraClient, RevokeIssue, StatusChange } from '../jira/client.ts';
 
 /** What publishing a certificate puts on its issue. */
 export interface Publication {
-  comment: { eventId: string; text: string };
+  comment: { eventId: string; text: Text };
   filename: string;
   pem: string;
-  fields: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string };
-  attached: { eventId: string; text: string };
+  fields: IssueFields;
+  attached: { eventId: string; text: Text };
   moveTo: IssueState;
   orAlreadyIn: IssueState[];
 }
@@ -46,12 +50,13 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
     async commentOnce(
       issueKey: string,
       eventId: string,
-      text: string,
+      text: Text,
       options: { unique?: boolean } = {},
     ): Promise<void> {
+      const words = render(text, jira.names);
       if (options.unique && firstAttempt())
-        return void (await translated(() => jira.addComment(issueKey, eventId, text)));
-      const posted = await translated(() => jira.addCommentOnce(issueKey, eventId, text));
+        return void (await translated(() => jira.addComment(issueKey, eventId, words)));
+      const posted = await translated(() => jira.addCommentOnce(issueKey, eventId, words));
       if (!posted) log.info('comment already on the issue', { issueKey, eventId });
     },
 
@@ -61,10 +66,7 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
       if (!uploaded) log.info('attachment already on the issue', { issueKey, filename });
     },
 
-    async updateIssue(
-      issueKey: string,
-      update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
-    ): Promise<void> {
+    async updateIssue(issueKey: string, update: IssueFields): Promise<void> {
       await translated(() => jira.updateIssue(issueKey, update));
     },
 
@@ -81,13 +83,15 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
         const posted = retry ? await jira.commentEventIds(issueKey) : new Set<string>();
         const attached = retry ? (await jira.getCertificateIssue(issueKey)).attachments : [];
         const { comment } = publication;
-        if (!posted.has(comment.eventId)) await jira.addComment(issueKey, comment.eventId, comment.text);
+        if (!posted.has(comment.eventId)) {
+          await jira.addComment(issueKey, comment.eventId, render(comment.text, jira.names));
+        }
         if (!attached.some((a) => a.filename === publication.filename)) {
           await jira.attach(issueKey, publication.filename, publication.pem);
         }
         const status = await jira.updateIssue(issueKey, publication.fields);
         if (!posted.has(publication.attached.eventId)) {
-          await jira.addComment(issueKey, publication.attached.eventId, publication.attached.text);
+          await jira.addComment(issueKey, publication.attached.eventId, render(publication.attached.text, jira.names));
         }
         await jira.moveTo(
           issueKey,
@@ -96,6 +100,22 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
           {},
           status,
         );
+      });
+    },
+
+    /**
+     * Returns a refused request's issue to where it came from, but only from where the request put it: a
+     * late or redelivered event must not move an issue that has moved on since (a revoked issue back to
+     * Enrolled).
+     */
+    async returnIssue(issueKey: string, { from, to }: { from: string; to: string }): Promise<void> {
+      await translated(async () => {
+        const { status } = await jira.getCertificateIssue(issueKey);
+        if (status !== from) {
+          log.info('issue not returned: it has moved on', { issueKey, status, returnTo: to });
+          return;
+        }
+        await jira.moveTo(issueKey, to, [], {}, status);
       });
     },
 

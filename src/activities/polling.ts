@@ -1,11 +1,13 @@
 /**
  * The polling trigger's one activity: reads what changed in the Jira project since the cursor and hands
- * each change to the receiver's own event handling, as the webhook would have delivered it.
+ * each change, as the webhook would have delivered it, to the dispatcher the receiver hands its events to.
  */
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { DeliveryLog, handleEvent, type JiraEvent, type Receiver } from '../client/webhook.ts';
-import type { PollCursor, PolledEvent, RevokerPolicy } from '../contract.ts';
+import { Dispatcher } from '../events/dispatcher.ts';
+import type { JiraEvent } from '../events/jira-event.ts';
+import type { PollCursor, PolledEvent, PollOutcome } from '../contract/polling.ts';
+import type { RevokerPolicy } from '../contract/shared.ts';
 import type { JiraClient } from '../jira/client.ts';
 import { log } from '../log.ts';
 
@@ -17,11 +19,6 @@ export const POLL_OVERLAP_MS = 5 * 60_000;
 
 /** How close a comment's time must be to a revocation's changelog entry to be its dialog's comment. */
 const DIALOG_COMMENT_MS = 2000;
-
-export interface PollOutcome {
-  cursor: PollCursor;
-  handled: PolledEvent[];
-}
 
 interface Derived {
   id: string;
@@ -39,17 +36,13 @@ export function createPollingActivities({
   jira: JiraClient;
   revokers: RevokerPolicy;
 }) {
-  let receiver: Receiver | undefined;
+  let dispatcher: Promise<Dispatcher> | undefined;
   return {
     async pollJira(cursor: PollCursor): Promise<PollOutcome> {
-      receiver ??= {
-        client,
-        jira,
-        names: jira.names,
-        connectorAccountId: await jira.myAccountId(),
-        deliveries: new DeliveryLog(),
-        revokers,
-      };
+      dispatcher ??= Dispatcher.create({ client, jira, revokers }).catch((err: unknown) => {
+        dispatcher = undefined; // the next attempt asks Jira again
+        throw err;
+      });
       // A retried attempt skips what the lost one handled (kept in its heartbeats).
       const progress = activityInfo().heartbeatDetails as { handled?: string[] } | undefined;
       const done = new Set([...cursor.handled, ...(progress?.handled ?? [])]);
@@ -65,12 +58,12 @@ export function createPollingActivities({
       const handled: PolledEvent[] = [];
       for (const change of changes) {
         if (done.has(change.id)) continue;
-        const answer = await handleEvent(receiver, change.event, `poll:${change.id}`);
+        const answer = await (await dispatcher).handle(change.event, `poll:${change.id}`);
         done.add(change.id);
         handled.push({
           id: change.id,
           issueKey: change.issueKey,
-          result: typeof answer.result === 'string' ? answer.result : 'handled',
+          result: answer.result,
         });
         log.info('polled change handled', { id: change.id, issueKey: change.issueKey, result: answer.result });
         heartbeat({ handled: [...done] });

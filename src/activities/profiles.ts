@@ -1,7 +1,7 @@
 /** Profile settings for the workflows: configuration is read through an activity, never baked into history. */
 import { createHash } from 'node:crypto';
 import type { Profile, Profiles } from '../profiles.ts';
-import type { ProfileSettings } from '../contract.ts';
+import type { ProfileSettings } from '../contract/certificate.ts';
 
 /** The settings that decide renewal, and a fingerprint that changes whenever one of them does. */
 export function renewalSettings(profile: Profile): ProfileSettings {

@@ -5,7 +5,9 @@
  */
 import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, type FoundCertificate, type IssuedCertificate, type RevocationReasonCode } from '../contract.ts';
+import { ErrorType, type FoundCertificate, type RevocationReasonCode } from '../contract/shared.ts';
+import type { IssuedCertificate, ScmObservation } from '../contract/certificate.ts';
+import type { TokenedOrder } from '../contract/sweep.ts';
 import type { Profile, Profiles } from '../profiles.ts';
 import { ChainProblem, issuedChain } from '../sectigo/chain.ts';
 import { ScmError, type ScmClient } from '../sectigo/client.ts';
@@ -36,24 +38,11 @@ interface OrderAttempt {
   postedAt: number;
 }
 
-/** An order that carries a token of the connector's: which issue's workflow placed it. */
-export interface TokenedOrder {
-  certificateId: number;
-  issueKey: string;
-  token: string;
-}
-
-/** The connector's token in an order's comments: `[certificate:<KEY>/<run>/g<N>/<event>]`. */
-/** A certificate SCM shows changed outside the connector. */
-export interface ScmChange {
-  certificateId: number;
-  status: 'Revoked' | 'Expired' | 'Replaced';
-}
-
 const DAY_MS = 86_400_000;
 /** The UTC day of an instant, as SCM's report takes it. */
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** The connector's token in an order's comments: `[certificate:<KEY>/<run>/g<N>/<event>]`. */
 const TOKEN = /\[(certificate:([A-Z][A-Z0-9_]*-[1-9][0-9]*)\/[^\]\s]+)\]/;
 
 const IN_PROGRESS = new Set(['Init', 'Requested', 'Approved', 'SAApproved', 'Applied']);
@@ -287,7 +276,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     async changesInScm(input: {
       since: number;
       replacedSeen?: number;
-    }): Promise<{ changes: ScmChange[]; replacedSeen: number }> {
+    }): Promise<{ changes: ScmObservation[]; replacedSeen: number }> {
       return translated(async () => {
         const window = { from: utcDay(input.since - DAY_MS), to: utcDay(Date.now()) };
         const revoked = await scm.report({ ...window, certificateStatus: 3, certificateDateAttribute: 2 });
@@ -314,7 +303,7 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
             position += items.length;
           }
         }
-        const changes: ScmChange[] = [
+        const changes: ScmObservation[] = [
           ...revoked.map((e) => ({ certificateId: e.sslId, status: 'Revoked' as const })),
           ...expired.map((e) => ({ certificateId: e.sslId, status: 'Expired' as const })),
           ...[...replaced].map((certificateId) => ({ certificateId, status: 'Replaced' as const })),
@@ -415,10 +404,6 @@ export function createSectigoActivities({ scm, profiles, orderGraceMs, searchLim
     },
 
     /** The order's status in SCM, for the sweep's reconciliation. */
-    async getOrderStatus(certificateId: number): Promise<{ status: string }> {
-      return translated(async () => ({ status: (await scm.getCertificate(certificateId)).status }));
-    },
-
     /**
      * Answers the issued certificate, or fails benignly while SCM is still processing the order. The issued
      * certificate is the one for `ordered.csr`'s key with SCM's serial, whatever order SCM's answer is in;

@@ -1,35 +1,22 @@
-/** Activities of the daily sweep: find running certificate workflows and read their state. */
+/**
+ * Activities of the daily sweep and of revocations handed over: visibility queries over the certificate
+ * workflows, and the signals and updates they send them. No workflow is loaded to find what needs attention.
+ */
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   certificateWorkflowId,
-  literal,
-  RUNNING_CERTIFICATES,
-  searchAttributes,
-  statusQuery,
   reevaluateSignal,
   revokeUpdate,
+  RUNNING_CERTIFICATES,
   scmObservationSignal,
-  SWEEP_SCHEDULE_ID,
-  type CertificatePhase,
   type RevokeRequest,
-} from '../contract.ts';
-import type { ScmChange, TokenedOrder } from './sectigo.ts';
+  type ScmObservation,
+} from '../contract/certificate.ts';
+import { isLive, literal, LIVE_PHASES, ORDERING_PHASES, phaseList, searchAttributes } from '../contract/shared.ts';
+import { SWEEP_SCHEDULE_ID, type TokenedOrder } from '../contract/sweep.ts';
 
-/** Phases in which a workflow may have placed an order it has not recorded yet. */
-const ORDERING = new Set(['Validating', 'Enrolling', 'AwaitingIssuance', 'Publishing', 'Renewing']);
-
-export interface CertificateSnapshot {
-  workflowId: string;
-  phase: CertificatePhase;
-  certificateId?: number;
-  profileId?: string;
-  profileFingerprint?: string;
-  renewAt?: number;
-  notAfter?: number;
-}
-
-export function createSweepActivities({ client, pageSize = 100 }: { client: Client; pageSize?: number }) {
+export function createSweepActivities({ client }: { client: Client }) {
   return {
     /**
      * Revokes a certificate through the certificate workflow that manages it, if one does (so that it
@@ -73,15 +60,11 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
           .describe()
           .catch(() => undefined);
         const phase = owner?.typedSearchAttributes.get(searchAttributes.status) ?? '';
-        if (owner?.status.name === 'RUNNING' && ORDERING.has(phase)) pending.push(order.certificateId);
+        if (owner?.status.name === 'RUNNING' && (ORDERING_PHASES as readonly string[]).includes(phase))
+          pending.push(order.certificateId);
         else unowned.push(order);
       }
       return { unowned, pending };
-    },
-
-    /** Stores where the next sweep goes on looking for unowned orders: in the schedule's own arguments. */
-    async saveOrderWatermark(orderWatermark: number): Promise<void> {
-      await saveSweepState(client, { orderWatermark });
     },
 
     /** Stores where the next sweep takes up: in the schedule's own arguments. */
@@ -110,7 +93,7 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
         profile: searchAttributes.profile.name,
         profileFingerprint: searchAttributes.profileFingerprint.name,
       };
-      const live = `${status} IN ('Active', 'RenewalDue', 'Expired')`;
+      const live = `${status} IN (${phaseList(LIVE_PHASES)})`;
       const queries = [
         `${status} = 'Active' AND ${renewAt} <= ${at}`,
         `${status} IN ('Active', 'RenewalDue') AND ${notAfter} <= ${at}`,
@@ -144,7 +127,7 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
      * replaced, or expired before its time. Finds the owners through visibility, a hundred ids a query;
      * answers how many it told.
      */
-    async tellOwners({ changes, now }: { changes: ScmChange[]; now: number }): Promise<number> {
+    async tellOwners({ changes, now }: { changes: ScmObservation[]; now: number }): Promise<number> {
       const byId = new Map(changes.map((c) => [c.certificateId, c]));
       const ids = [...byId.keys()];
       let told = 0;
@@ -157,7 +140,7 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
           const change = byId.get(Number(attrs.get(searchAttributes.certificateId)));
           const phase = attrs.get(searchAttributes.status) ?? '';
           const notAfter = attrs.get(searchAttributes.notAfter)?.getTime();
-          if (!change || !['Active', 'RenewalDue', 'Expired'].includes(phase)) continue;
+          if (!change || !isLive(phase)) continue;
           if (change.status === 'Expired' && (notAfter === undefined || notAfter <= now)) continue; // on time
           await client.workflow
             .getHandle(run.workflowId)
@@ -169,45 +152,6 @@ export function createSweepActivities({ client, pageSize = 100 }: { client: Clie
         }
       }
       return told;
-    },
-
-    /** One page of running certificate workflows; `nextPageToken` (base64) is absent on the last page. */
-    async listRunningCertificates(pageToken?: string): Promise<{ workflowIds: string[]; nextPageToken?: string }> {
-      const page = await client.workflowService.listWorkflowExecutions({
-        namespace: client.options.namespace,
-        query: RUNNING_CERTIFICATES,
-        pageSize,
-        nextPageToken: pageToken ? Buffer.from(pageToken, 'base64') : undefined,
-      });
-      const workflowIds = (page.executions ?? []).map((e) => e.execution?.workflowId ?? '').filter((id) => id !== '');
-      const next =
-        page.nextPageToken && page.nextPageToken.length > 0
-          ? Buffer.from(page.nextPageToken).toString('base64')
-          : undefined;
-      return next ? { workflowIds, nextPageToken: next } : { workflowIds };
-    },
-
-    /** Each workflow's own view, by query: queries add nothing to histories. */
-    async inspectCertificates(workflowIds: string[]): Promise<CertificateSnapshot[]> {
-      const snapshots: CertificateSnapshot[] = [];
-      for (const workflowId of workflowIds) {
-        heartbeat();
-        try {
-          const status = await client.workflow.getHandle(workflowId).query(statusQuery);
-          snapshots.push({
-            workflowId,
-            phase: status.phase,
-            certificateId: status.certificateId,
-            profileId: status.profileId,
-            profileFingerprint: status.profileFingerprint,
-            renewAt: status.renewAt,
-            notAfter: status.notAfter,
-          });
-        } catch {
-          // Finished since it was listed, or its worker is busy: the next sweep sees it again.
-        }
-      }
-      return snapshots;
     },
   };
 }

@@ -8,20 +8,22 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   CERTIFICATE_PHASES,
-  certificateWorkflowId,
   literal,
-  renewUpdate,
   REVOCATION_REASONS,
-  revokeUpdate,
   searchAttributes,
+  TASK_QUEUE,
+  type RevocationReasonCode,
+} from '../contract/shared.ts';
+import {
+  certificateWorkflowId,
+  renewUpdate,
+  revokeUpdate,
   statusQuery,
   STANDALONE_PROJECT,
-  SWEEP_SCHEDULE_ID,
-  TASK_QUEUE,
   type CertificateStatus,
-  type RevocationReasonCode,
-} from '../contract.ts';
-import type { certificateLifecycle } from '../workflows/certificate.ts';
+} from '../contract/certificate.ts';
+import { SWEEP_SCHEDULE_ID } from '../contract/sweep.ts';
+import type { certificateLifecycle } from '../workflows/certificate/workflow.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import { loadConfig } from '../config.ts';

@@ -9,7 +9,7 @@ import { connectJira, createReceiver, exitOnStartupFailure } from '../connector.
 import { listen } from '../http.ts';
 import { log } from '../log.ts';
 import { WEBHOOK_PATH } from './webhook.ts';
-import { describeRevokers } from '../contract.ts';
+import { describeRevokers } from '../contract/shared.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -7,7 +7,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { ECParameters } from '@peculiar/asn1-ecc';
 import { RSAPublicKey } from '@peculiar/asn1-rsa';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import type { CsrSummary } from '../contract.ts';
+import type { CsrSummary } from '../contract/certificate.ts';
+import { DEFAULT_JIRA_NAMES } from '../contract/shared.ts';
 import { csrProblems as say, shown } from '../messages.ts';
 import { checkDnsName } from './names.ts';
 import * as x509 from './x509.ts';
@@ -19,6 +20,8 @@ export const MAX_COMMON_NAME = 64;
 
 export interface CsrPolicy {
   profileName: string;
+  /** The name of the Jira field the CSR is pasted into, for the refusals that speak of it. */
+  field: string;
   minRsaBits: number;
   maxRsaBits: number;
   ecCurves: readonly string[];
@@ -51,7 +54,7 @@ export function withoutPrivateKeys(text: string): string {
 /** The domain a CSR asks for (its CN, else its first SAN), unchecked; undefined when there is no one CSR. */
 export function requestedDomain(text: string): string | undefined {
   try {
-    const csr = extractOne(text);
+    const csr = extractOne(text, DEFAULT_JIRA_NAMES.fields.csr);
     const san = csr.extensions.find((ext) => ext instanceof x509.SubjectAlternativeNameExtension);
     const first = san instanceof x509.SubjectAlternativeNameExtension ? san.names.items[0]?.value : undefined;
     return (csr.subjectName.getField('CN')[0] ?? first)?.toLowerCase();
@@ -62,7 +65,7 @@ export function requestedDomain(text: string): string | undefined {
 
 /** Parses and checks a PEM CSR against a profile's policy; throws CsrProblem with the user-facing reason. */
 export async function inspectCsr(text: string, policy: CsrPolicy): Promise<CsrSummary> {
-  const csr = extractOne(text);
+  const csr = extractOne(text, policy.field);
   const keyType = checkKey(csr, policy);
 
   let signatureValid = false;
@@ -107,15 +110,15 @@ export async function inspectCsr(text: string, policy: CsrPolicy): Promise<CsrSu
 }
 
 /** The one CSR of the field; any other PEM block, a second CSR or none at all is refused. */
-function extractOne(text: string): x509.Pkcs10CertificateRequest {
+function extractOne(text: string, field: string): x509.Pkcs10CertificateRequest {
   const trimmed = text.trim();
-  if (trimmed === '') throw new CsrProblem(say.empty);
+  if (trimmed === '') throw new CsrProblem(say.empty(field));
   if (trimmed.length > MAX_CSR_LENGTH) throw new CsrProblem(say.tooLong(trimmed.length, MAX_CSR_LENGTH));
   const blocks = [...trimmed.matchAll(PEM_BLOCK)];
-  if (blocks.some(([, label]) => label?.includes('PRIVATE KEY'))) throw new CsrProblem(say.privateKey);
+  if (blocks.some(([, label]) => label?.includes('PRIVATE KEY'))) throw new CsrProblem(say.privateKey(field));
   const requests = blocks.filter(([, label]) => CSR_LABELS.has(label ?? ''));
   if (requests.length === 0) throw new CsrProblem(say.notPem);
-  if (requests.length > 1) throw new CsrProblem(say.several(requests.length));
+  if (requests.length > 1) throw new CsrProblem(say.several(field, requests.length));
   const body = (requests[0]?.[2] ?? '').replace(/\s+/g, '');
   try {
     return new x509.Pkcs10CertificateRequest(Buffer.from(body, 'base64'));

@@ -8,53 +8,7 @@ import { isApiError, isNetworkError, isRateLimitError } from 'jira.js/core';
 import { adfToText, textToAdf } from './adf.ts';
 
 import type { UpstreamObserver } from '../metrics.ts';
-/** Display names of the Jira objects the connector uses; all configurable, defaults from the user guide. */
-export interface JiraNames {
-  projectKey: string;
-  certificateIssueType: string;
-  /** For certificates not enrolled through Jira (user guide §7). */
-  revokeIssueType: string;
-  fields: {
-    profile: string;
-    csr: string;
-    certificateId: string;
-    domain: string;
-    expiryDate: string;
-    /** The "Revoke Certificate" dialog's select; needed only to revoke by transition. */
-    revocationReason: string;
-  };
-  statuses: {
-    request: string;
-    enrolled: string;
-    renewed: string;
-    revoked: string;
-  };
-  transitions: {
-    enroll: string;
-  };
-}
-
-export const DEFAULT_JIRA_NAMES: JiraNames = {
-  projectKey: 'CERT',
-  certificateIssueType: 'Certificate',
-  revokeIssueType: 'Revoke Certificate',
-  fields: {
-    profile: 'Certificate profile',
-    csr: 'Certificate CSR text',
-    certificateId: 'Certificate ID',
-    domain: 'Certificate domain',
-    expiryDate: 'Certificate expiry date',
-    revocationReason: 'Revocation reason',
-  },
-  statuses: {
-    request: 'Certificate Request',
-    enrolled: 'Certificate Enrolled',
-    renewed: 'Certificate Renewed',
-    revoked: 'Certificate Revoked',
-  },
-  transitions: { enroll: 'Enroll Certificate' },
-};
-
+import { DEFAULT_JIRA_NAMES, type IssueFields, type JiraNames } from '../contract/shared.ts';
 export type JiraAuth = { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
 
 export interface JiraClientOptions {
@@ -377,10 +331,7 @@ export class JiraClient {
    * Sets the summary and the connector's fields; undefined values are left alone. Editing is idempotent.
    * Answers the issue's status, which Jira returns with the edit (`returnIssue`): no read for it after.
    */
-  async updateIssue(
-    issueKey: string,
-    update: { summary?: string; certificateId?: string; domain?: string; expiryDate?: string },
-  ): Promise<string | undefined> {
+  async updateIssue(issueKey: string, update: IssueFields): Promise<string | undefined> {
     const ids = this.#fieldIds;
     const fields: Record<string, unknown> = {};
     if (update.summary !== undefined) fields.summary = update.summary;

@@ -5,8 +5,9 @@
  * the revoke screen, and the webhook — each with how to fix it. `--fix` creates the custom fields,
  * contexts and options it can; screens, workflows and webhooks stay with the Jira administrator.
  */
-import { REVOCATION_REASONS } from '../contract.ts';
-import type { JiraAuth, JiraNames } from './client.ts';
+import { REVOCATION_REASONS } from '../contract/shared.ts';
+import type { JiraAuth } from './client.ts';
+import type { JiraNames } from '../contract/shared.ts';
 
 export type Verdict = 'ok' | 'warning' | 'problem' | 'fixed';
 
@@ -472,8 +473,8 @@ async function checkTransitions(
   const items: CheckItem[] = [];
   const wanted: Array<[string, string, string]> = [
     [names.transitions.enroll, names.statuses.enrolled, 'requesters enroll with it'],
-    ['Renew Certificate', names.statuses.renewed, 'requesters renew with it'],
-    ['Revoke Certificate', names.statuses.revoked, 'requesters revoke with it'],
+    [names.transitions.renew, names.statuses.renewed, 'requesters renew with it'],
+    [names.transitions.revoke, names.statuses.revoked, 'requesters revoke with it'],
   ];
   for (const [name, status, purpose] of wanted) {
     const item = `transition to "${status}" in workflow "${workflowName}"`;

@@ -6,7 +6,7 @@
  * check (`npm run cli -- jira-check`) can be shown, and tested, finding each problem.
  */
 import type { IncomingMessage } from 'node:http';
-import { REVOCATION_REASONS } from '../contract.ts';
+import { REVOCATION_REASONS } from '../contract/shared.ts';
 import { HttpError, readBody, sendJson } from '../http.ts';
 import type { Router } from './router.ts';
 

@@ -5,7 +5,7 @@
 import { webcrypto } from 'node:crypto';
 import { createCloudClient } from 'jira.js';
 import { codeBlockAdf, textToAdf } from '../jira/adf.ts';
-import { DEFAULT_JIRA_NAMES } from '../jira/client.ts';
+import { DEFAULT_JIRA_NAMES } from '../contract/shared.ts';
 import * as x509 from '../csr/x509.ts';
 import { SANDBOX_FIELDS, type JiraUser } from './jira-emulator.ts';
 

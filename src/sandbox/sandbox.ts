@@ -1,18 +1,19 @@
 /**
- * The sandbox's services wired together: SCM emulator, Jira emulator, the connector's adapters pointed at
- * them, and the webhook receiver registered with Jira. `npm start` and the tests both build on this.
+ * The sandbox: the SCM and Jira emulators, and how the connector reaches them. `npm start` runs the
+ * connector against them; the tests run their own workers beside the receiver `startSandbox` registers.
  */
-import type { UpstreamObserver } from '../metrics.ts';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
-import { JiraClient } from '../jira/client.ts';
-import { ScmClient } from '../sectigo/client.ts';
 import { WEBHOOK_PATH } from '../client/webhook.ts';
-import { createReceiver } from '../connector.ts';
+import type { Systems } from '../config.ts';
+import { connectJira, connectScm, createReceiver } from '../connector.ts';
+import { DEFAULT_JIRA_NAMES, type RevokerPolicy } from '../contract/shared.ts';
 import { close, listen } from '../http.ts';
+import type { JiraClient } from '../jira/client.ts';
+import type { UpstreamObserver } from '../metrics.ts';
 import { Profiles } from '../profiles.ts';
-import type { RevokerPolicy } from '../contract.ts';
+import type { ScmClient } from '../sectigo/client.ts';
 import { JiraEmulator, SANDBOX_USERS, type JiraEmulatorOptions } from './jira-emulator.ts';
 import { ScmEmulator, type ScmEmulatorOptions } from './scm-emulator.ts';
 
@@ -48,25 +49,33 @@ export interface SandboxOptions {
   jira?: Omit<JiraEmulatorOptions, 'port' | 'host' | 'dataDir' | 'profileNames'>;
 }
 
-export interface Sandbox {
+/** The emulated systems, and how the connector reaches them. */
+export interface Emulators {
   scmEmulator: ScmEmulator;
   jiraEmulator: JiraEmulator;
+  /** The connector's settings for the emulators, as a real site's would be configured. */
+  systems: Systems;
+  /** The sandbox's profiles, which match the emulated SCM's certificate types. */
+  profiles: Profiles;
+  /** Who may revoke in this sandbox. */
+  revokers: RevokerPolicy;
+  webhookSecret: string;
+  stop(): Promise<void>;
+}
+
+export interface Sandbox extends Emulators {
   /** The connector's adapters, as the worker uses them. */
   scm: ScmClient;
   jira: JiraClient;
-  profiles: Profiles;
-  /** Who may revoke in this sandbox, for the workers' polling trigger as for the receiver. */
-  revokers: RevokerPolicy;
   /** Undefined when the sandbox polls instead of receiving webhooks. */
   receiverUrl: string | undefined;
-  webhookSecret: string;
-  stop(): Promise<void>;
 }
 
 /** The sandbox's group of revokers: alice is in it. */
 export const SANDBOX_REVOKERS_GROUP = 'certificate-revokers';
 
-export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+/** Starts the SCM and Jira emulators, and says how the connector reaches them. */
+export async function startEmulators(options: Omit<SandboxOptions, 'client'>): Promise<Emulators> {
   const revokers: RevokerPolicy = {
     group: options.revokers?.group ?? SANDBOX_REVOKERS_GROUP,
     anyone: options.revokers?.anyone ?? false,
@@ -87,26 +96,41 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     profileNames: profiles.all.map((p) => p.name),
   });
   const { connector } = SANDBOX_USERS;
-  const jira = await JiraClient.connect({
-    ...(options.observer ? { observer: options.observer } : {}),
-    baseUrl: jiraEmulator.url,
-    auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
-  });
-  const credentials = scmEmulator.credentials;
-  const scm = new ScmClient({
-    ...(options.observer ? { observer: options.observer } : {}),
-    baseUrl: scmEmulator.apiUrl,
-    auth: {
-      kind: 'password',
-      login: credentials.login,
-      password: credentials.password,
-      customerUri: credentials.customerUri,
+  const { login, password, customerUri } = scmEmulator.credentials;
+  return {
+    scmEmulator,
+    jiraEmulator,
+    systems: {
+      jira: {
+        baseUrl: jiraEmulator.url,
+        auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+        names: DEFAULT_JIRA_NAMES,
+      },
+      sectigo: {
+        baseUrl: scmEmulator.apiUrl,
+        auth: { kind: 'password', login, password, customerUri },
+        timeoutMs: options.scmTimeoutMs ?? 10_000,
+      },
     },
-    timeoutMs: options.scmTimeoutMs ?? 10_000,
-    maxRequestsPerSecond: options.scmRequestsPerSecond,
-  });
+    profiles,
+    revokers,
+    webhookSecret: options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET,
+    async stop() {
+      await jiraEmulator.stop();
+      await scmEmulator.stop();
+    },
+  };
+}
 
-  const webhookSecret = options.webhookSecret ?? SANDBOX_WEBHOOK_SECRET;
+/**
+ * The emulators with the connector's clients pointed at them and, unless the sandbox polls, the webhook
+ * receiver registered with the emulated Jira: what the tests run their workers against.
+ */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const emulators = await startEmulators(options);
+  const { systems, revokers, webhookSecret } = emulators;
+  const jira = await connectJira(systems.jira, options.observer);
+  const scm = connectScm(systems.sectigo, options.scmRequestsPerSecond, options.observer);
   let receiver: Server | undefined;
   let receiverUrl: string | undefined;
   if (options.trigger !== 'polling') {
@@ -117,29 +141,24 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       revokers,
     });
-    receiverUrl = await listen(receiver, options.receiverPort ?? 0, host);
-    await registerWebhook(jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
+    receiverUrl = await listen(receiver, options.receiverPort ?? 0, options.host ?? '127.0.0.1');
+    await registerWebhook(emulators.jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
   }
-
   return {
-    scmEmulator,
-    jiraEmulator,
+    ...emulators,
     scm,
     jira,
-    profiles,
-    revokers,
     receiverUrl,
-    webhookSecret,
     async stop() {
-      await jiraEmulator.stop();
+      await emulators.jiraEmulator.stop();
       if (receiver) await close(receiver);
-      await scmEmulator.stop();
+      await emulators.scmEmulator.stop();
     },
   };
 }
 
 /** Registers (or re-registers) the receiver as an admin webhook, as a Jira administrator would. */
-async function registerWebhook(jiraUrl: string, url: string, secret: string): Promise<void> {
+export async function registerWebhook(jiraUrl: string, url: string, secret: string): Promise<void> {
   const admin = SANDBOX_USERS.connector;
   const res = await fetch(`${jiraUrl}/rest/webhooks/1.0/webhook`, {
     method: 'POST',

@@ -1,13 +1,15 @@
 /**
- * The activity proxies of the certificate workflows, one per retry profile, so that each call's failure
- * behaviour is visible in one place. Activities are imported as types only.
+ * Every activity proxy of the workflows, in one place, one per retry profile, so that each call's failure
+ * behaviour is visible together. Activities are imported as types only.
  */
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CsrActivities } from '../activities/csr.ts';
 import type { JiraActivities } from '../activities/jira.ts';
+import type { PollingActivities } from '../activities/polling.ts';
 import type { ProfileActivities } from '../activities/profiles.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
-import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract.ts';
+import type { SweepActivities } from '../activities/sweep.ts';
+import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract/shared.ts';
 
 // Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
 const jiraRetry = {
@@ -33,7 +35,7 @@ const requestRetry = {
   nonRetryableErrorTypes: [ErrorType.CsrRejected, ErrorType.RequestIncomplete],
 };
 
-/** Workflows before the 'local-requests' patch: CSR checks and profile reads as ordinary activities. */
+/** Certificate runs before the 'local-requests' patch: CSR checks and profile reads as ordinary activities. */
 export const requests = proxyActivities<CsrActivities & ProfileActivities>({
   startToCloseTimeout: '30 seconds',
   retry: requestRetry,
@@ -74,4 +76,31 @@ export const issuance = proxyActivities<SectigoActivities>({
     maximumInterval: '10 minutes',
     nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined],
   },
+});
+
+/** The sweep's reads of visibility and its signals: a sweep gives up after ten tries, the next one starts over. */
+export const fleet = proxyActivities<SweepActivities & ProfileActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** The sweep's reads of SCM's lists. */
+export const scmLists = proxyActivities<SectigoActivities>({
+  taskQueue: SECTIGO_TASK_QUEUE,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.UpstreamRejected] },
+});
+
+/** A revocation handed from a "Revoke Certificate" issue to the certificate workflow that manages it. */
+export const handOver = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+export const polling = proxyActivities<PollingActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  // Jira or Temporal unavailable: keep trying; the cursor waits, and nothing is skipped.
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
 });

@@ -4,21 +4,14 @@
  * a webhook would have brought. Its cursor lives in the workflow, so a restart of any process resumes
  * where it stopped; one workflow running one activity at a time means at most one poll is in flight.
  */
-import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { PollingActivities } from '../activities/polling.ts';
+import { continueAsNew, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import {
   jiraPollingStatusQuery,
   type JiraPollingInput,
   type JiraPollingStatus,
   type PolledEvent,
-} from '../contract.ts';
-
-const { pollJira } = proxyActivities<PollingActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  // Jira or Temporal unavailable: keep trying; the cursor waits, and nothing is skipped.
-  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
-});
+} from '../contract/polling.ts';
+import { polling } from './activities.ts';
 
 /** Polls per run: the history stays small (each poll adds a handful of events). */
 const POLLS_PER_RUN = 500;
@@ -35,7 +28,7 @@ export async function jiraPolling(input: JiraPollingInput): Promise<void> {
   };
   setHandler(jiraPollingStatusQuery, () => status);
   for (;;) {
-    const { cursor, handled } = await pollJira.executeWithOptions(
+    const { cursor, handled } = await polling.pollJira.executeWithOptions(
       { summary: `changes since ${new Date(status.cursor.since).toISOString()}` },
       [status.cursor],
     );

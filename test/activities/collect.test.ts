@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createSectigoActivities } from '../../src/activities/sectigo.ts';
-import type { IssuedCertificate } from '../../src/contract.ts';
+import type { IssuedCertificate } from '../../src/contract/certificate.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';

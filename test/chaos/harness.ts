@@ -18,15 +18,15 @@ import { once } from 'node:events';
 import {
   certificateWorkflowId,
   reevaluateSignal,
-  revokeWorkflowId,
   statusQuery,
-  TASK_QUEUE,
   type CertificateStatus,
-} from '../../src/contract.ts';
+} from '../../src/contract/certificate.ts';
+import { revokeWorkflowId } from '../../src/contract/revoke-external.ts';
+import { TASK_QUEUE } from '../../src/contract/shared.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import { runCli } from '../../src/client/cli.ts';
 import { ensureJiraPolling } from '../../src/schedule.ts';
-import type { SweepTotals } from '../../src/workflows/renewal-sweep.ts';
+import type { SweepTotals } from '../../src/contract/sweep.ts';
 import { opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 
 /** Mulberry32: small, fast and the same everywhere. */

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DEFAULT_JIRA_NAMES } from '../../src/jira/client.ts';
-import { DeliveryLog, interpretEvent, verifySignature } from '../../src/client/webhook.ts';
+import { DEFAULT_JIRA_NAMES } from '../../src/contract/shared.ts';
+import { verifySignature } from '../../src/client/webhook.ts';
+import { DeliveryLog } from '../../src/events/deliveries.ts';
+import { interpretEvent } from '../../src/events/jira-event.ts';
 
 const CONNECTOR = '557058:connector';
 const transition = (

@@ -15,14 +15,8 @@ import { findTemporalCli, findTestServer } from '../../scripts/temporal-cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
-import {
-  certificateWorkflowId,
-  searchAttributeRegistrations,
-  searchAttributes,
-  statusQuery,
-  type CertificatePhase,
-  type CertificateStatus,
-} from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
+import { searchAttributeRegistrations, searchAttributes, type CertificatePhase } from '../../src/contract/shared.ts';
 import { Connection, type Client } from '@temporalio/client';
 import { createWorkers, DEV_SERVER_ARGS } from '../../src/connector.ts';
 import { workflowsPath } from '../../src/workflow-bundle.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { startProductionStack, type ProductionStack } from '../../scripts/production.ts';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';

@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
-import { certificateWorkflowId, renewUpdate, statusQuery, TASK_QUEUE } from '../../src/contract.ts';
+import { certificateWorkflowId, renewUpdate, statusQuery } from '../../src/contract/certificate.ts';
+import { TASK_QUEUE } from '../../src/contract/shared.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
 import { eventually, opensslCsr, startWorld } from '../helpers/environment.ts';
 

@@ -9,7 +9,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { metricsSinks } from '../../src/connector.ts';
-import { certificateWorkflowId } from '../../src/contract.ts';
+import { certificateWorkflowId } from '../../src/contract/certificate.ts';
 import { workflowBundle } from '../helpers/environment.ts';
 
 const dir = new URL('./histories/', import.meta.url);
@@ -66,7 +66,6 @@ describe('replay', () => {
       'certificate-window-notice-then-expired.json',
       'jira-polling.json',
       'renewal-sweep-by-index.json',
-      'renewal-sweep.json',
       'revoke-external-ambiguous-then-by-id.json',
     ]);
   });

@@ -17,24 +17,26 @@ import { Worker } from '@temporalio/worker';
 import {
   certificateWorkflowId,
   csrChangedSignal,
-  ErrorType,
   reevaluateSignal,
   renewUpdate,
   revokeUpdate,
   scmObservationSignal,
-  searchAttributes,
-  SECTIGO_TASK_QUEUE,
   statusQuery,
-  TASK_QUEUE,
   type CertificateStatus,
   type IssuedCertificate,
-  type IssueState,
   type ProfileSettings,
-} from '../../src/contract.ts';
+} from '../../src/contract/certificate.ts';
+import {
+  ErrorType,
+  searchAttributes,
+  SECTIGO_TASK_QUEUE,
+  TASK_QUEUE,
+  type IssueState,
+} from '../../src/contract/shared.ts';
 import type { Publication } from '../../src/activities/jira.ts';
 import { metricsSinks } from '../../src/connector.ts';
-import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import { render, RENEWAL_OUTSIDE_WINDOW, type Text } from '../../src/messages.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
 import { DAY } from '../../src/workflows/policy/renewal.ts';
 import { startTimeSkipping, workflowBundle, needsTestServer, testServer } from '../helpers/environment.ts';
 
@@ -120,7 +122,8 @@ function harness() {
       attachments: [],
       ...(fake(issueKey).lastStatusChange ? { lastStatusChange: fake(issueKey).lastStatusChange } : {}),
     }),
-    commentOnce: async (issueKey: string, eventId: string, text: string) => {
+    commentOnce: async (issueKey: string, eventId: string, said: Text) => {
+      const text = render(said);
       if (fake(issueKey).requestedCommentRefused && eventId.endsWith('requested')) {
         throw ApplicationFailure.create({
           type: ErrorType.UpstreamRejected,
@@ -195,7 +198,6 @@ function harness() {
         pem: '-----BEGIN CERTIFICATE-----',
       };
     },
-    getOrderStatus: async () => ({ status: 'Issued' }),
     revokeCertificate: async ({ certificateId }: { certificateId: number }) => {
       const issue = callingIssue();
       if (issue.revoked.includes(certificateId)) return 'already-revoked';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../../src/jira/adf.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { generateCsr } from '../../src/sandbox/requester.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';

@@ -9,11 +9,12 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { WEBHOOK_PATH } from '../../src/client/webhook.ts';
+import { noticeWorkflowId } from '../../src/contract/notice.ts';
 import { adfToText } from '../../src/jira/adf.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { certificateWorkflowId, statusQuery } from '../../src/contract.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 import { needsPromtool, promtool } from '../helpers/promtool.ts';
 
@@ -79,6 +80,9 @@ describe('exactly-once effects', () => {
       },
     });
 
+  /** Waits for the notice the receiver started to have said its piece on the issue. */
+  const noticeSaid = (eventId: string) => world.env.client.workflow.getHandle(noticeWorkflowId(eventId)).result();
+
   it('leaves a revoked issue where it is when a Renew event arrives late', async () => {
     const key = await world.alice.createCertificateIssue({
       profile: 'Manual Server Certificate',
@@ -93,6 +97,7 @@ describe('exactly-once effects', () => {
     const body = renewEvent(key, '880001');
     const res = await post(body, { 'x-hub-signature': sign(body), 'x-atlassian-webhook-identifier': 'late-renew' });
     assert.equal(((await res.json()) as { result: string }).result, 'renewal-refused');
+    await noticeSaid(`receiver/${key}/changelog:880001/refused`);
     assert.equal(issue(key).fields.status.name, 'Certificate Revoked', 'not moved back');
     const said = adfToText(
       (issue(key).fields as unknown as { comment: { comments: Array<{ body: unknown }> } }).comment.comments.at(-1)
@@ -117,6 +122,7 @@ describe('exactly-once effects', () => {
     );
     const results = await Promise.all(answers.map(async (a) => ((await a.json()) as { result: string }).result));
     assert.deepEqual(results.sort(), ['duplicate-delivery', 'renewal-refused']);
+    await noticeSaid(`receiver/${key}/changelog:880002/refused`);
     const refusals = (
       issue(key).fields as unknown as { comment: { comments: Array<{ body: unknown }> } }
     ).comment.comments.filter((c) => adfToText(c.body) === RENEWAL_OUTSIDE_WINDOW);

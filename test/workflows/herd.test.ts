@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { generateCsr } from '../../src/sandbox/requester.ts';
 import type { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { MAX_JITTER } from '../../src/workflows/policy/renewal.ts';

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../../src/jira/adf.ts';
-import { certificateWorkflowId, JIRA_POLLING_WORKFLOW_ID, jiraPollingStatusQuery } from '../../src/contract.ts';
+import { certificateWorkflowId } from '../../src/contract/certificate.ts';
+import { JIRA_POLLING_WORKFLOW_ID, jiraPollingStatusQuery } from '../../src/contract/polling.ts';
 import { ensureJiraPolling } from '../../src/schedule.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 

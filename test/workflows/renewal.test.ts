@@ -10,12 +10,18 @@ import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
-import { certificateWorkflowId, renewUpdate, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import {
+  certificateWorkflowId,
+  renewUpdate,
+  statusQuery,
+  type CertificateStatus,
+} from '../../src/contract/certificate.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
-import { renewalSweep, type SweepInput } from '../../src/workflows/renewal-sweep.ts';
+import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import type { SweepInput } from '../../src/contract/sweep.ts';
 import { runCli } from '../../src/client/cli.ts';
-import { TASK_QUEUE } from '../../src/contract.ts';
+import { TASK_QUEUE } from '../../src/contract/shared.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 

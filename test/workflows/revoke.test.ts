@@ -16,9 +16,10 @@ import { createSweepActivities } from '../../src/activities/sweep.ts';
 import { runCli } from '../../src/client/cli.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
-import { certificateWorkflowId, searchAttributes, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
+import { searchAttributes } from '../../src/contract/shared.ts';
 import { adfToText } from '../../src/jira/adf.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
 

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { adfToText } from '../../src/jira/adf.ts';
-import { certificateWorkflowId, statusQuery, TASK_QUEUE } from '../../src/contract.ts';
-import { renewalSweep, type SweepInput } from '../../src/workflows/renewal-sweep.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
+import { TASK_QUEUE } from '../../src/contract/shared.ts';
+import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import type { SweepInput } from '../../src/contract/sweep.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
 describe('sweep by index', () => {

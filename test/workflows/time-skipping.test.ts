@@ -11,7 +11,7 @@ import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
-import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract.ts';
+import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
 import {
   eventually,

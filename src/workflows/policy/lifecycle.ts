@@ -4,6 +4,8 @@
  * Each reason to act has a name, the way cert-manager's policy chain names each reason to reissue, so
  * the workflow, its tests and the Web UI speak of the same things.
  */
+import type { RenewRequest, RevokeRequest, ScmObservation } from '../../contract/certificate.ts';
+import type { CertificatePhase } from '../../contract/shared.ts';
 import {
   escalationsDue,
   forcedByProfile,
@@ -19,13 +21,9 @@ export interface CertificateView {
   obtainedAt: number;
 }
 
-export interface PendingRequest {
-  force?: boolean;
-}
-
 /** What the decision reads; the workflow keeps it up to date. */
 export interface LifecycleState {
-  phase: string;
+  phase: CertificatePhase;
   current: CertificateView;
   /** Undefined until the profile has been read (and while it is missing). */
   settings: RenewalSettings | undefined;
@@ -35,11 +33,11 @@ export interface LifecycleState {
   /** The profile was not found when last read: nothing is planned until it is back. */
   profileMissing: boolean;
   /** A person's or operator's renewal request, waiting for the workflow to be free. */
-  request: PendingRequest | undefined;
+  request: RenewRequest | undefined;
   /** News from the daily sweep about the order in SCM. */
-  observation: boolean;
+  observation: ScmObservation | undefined;
   /** A revocation was asked for: it comes before anything else. */
-  revocation: boolean;
+  revocation: RevokeRequest | undefined;
   /** No automatic or profile-forced attempt before this instant (backoff after a failure). */
   nextAttemptAt: number;
   renewalFailures: number;
@@ -47,13 +45,14 @@ export interface LifecycleState {
   escalated: readonly number[];
 }
 
-/** The named reasons to act. */
+/** The named reasons to act, each with what it acts on. */
 export type Decision =
-  | { action: 'revoke'; reason: 'RevocationRequested' }
+  | { action: 'revoke'; reason: 'RevocationRequested'; revocation: RevokeRequest }
   | { action: 'plan'; reason: 'NoPlanYet' | 'ProfileChanged' }
-  | { action: 'reconcile'; reason: 'ChangedInScm' }
-  | { action: 'renew'; reason: 'Requested' | 'Forced' | 'ForcedByProfile' | 'RenewalDue' }
-  | { action: 'refuse'; reason: 'OutsideWindow' }
+  | { action: 'reconcile'; reason: 'ChangedInScm'; observation: ScmObservation }
+  | { action: 'renew'; reason: 'Requested' | 'Forced'; request: RenewRequest }
+  | { action: 'renew'; reason: 'ForcedByProfile' | 'RenewalDue' }
+  | { action: 'refuse'; reason: 'OutsideWindow'; request: RenewRequest }
   | { action: 'markExpired'; reason: 'Expired' }
   | { action: 'openWindow'; reason: 'WindowOpened' }
   | { action: 'escalate'; reason: 'RenewalFailing'; points: number[] }
@@ -62,16 +61,17 @@ export type Decision =
 /** The next thing to do; `wait` carries the next instant that matters (undefined: only a message can). */
 export function decide(state: LifecycleState, now: number): Decision {
   const { current, settings, plan } = state;
-  if (state.revocation) return { action: 'revoke', reason: 'RevocationRequested' };
+  if (state.revocation) return { action: 'revoke', reason: 'RevocationRequested', revocation: state.revocation };
   if (state.stale) return { action: 'plan', reason: 'ProfileChanged' };
   if (state.profileMissing) return { action: 'wait', reason: 'ProfileMissing', until: undefined };
   if (!settings || !plan) return { action: 'plan', reason: 'NoPlanYet' };
-  if (state.observation) return { action: 'reconcile', reason: 'ChangedInScm' };
+  if (state.observation) return { action: 'reconcile', reason: 'ChangedInScm', observation: state.observation };
 
-  if (state.request) {
-    if (state.request.force) return { action: 'renew', reason: 'Forced' };
-    if (!manualRenewalAllowed(plan, settings, now)) return { action: 'refuse', reason: 'OutsideWindow' };
-    return { action: 'renew', reason: 'Requested' };
+  const { request } = state;
+  if (request) {
+    if (request.force) return { action: 'renew', reason: 'Forced', request };
+    if (!manualRenewalAllowed(plan, settings, now)) return { action: 'refuse', reason: 'OutsideWindow', request };
+    return { action: 'renew', reason: 'Requested', request };
   }
   if (forcedByProfile(current.obtainedAt, settings, now) && now >= state.nextAttemptAt) {
     return { action: 'renew', reason: 'ForcedByProfile' };

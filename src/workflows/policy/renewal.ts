@@ -3,16 +3,15 @@
  * No clock, no randomness, no I/O: the workflow calls them with workflow time, the tests with fixed
  * UTC instants. Instants and durations are epoch milliseconds.
  */
+import type { ExpiryWindow } from '../../contract/shared.ts';
 
 export interface Validity {
   notBefore: number;
   notAfter: number;
 }
 
-/** How long before expiry the renewal window opens: whole days, or a share of the lifetime. */
-export type ExpiryWindow = { days: number } | { fraction: number };
-
 export interface RenewalSettings {
+  /** How long before expiry the renewal window opens: whole days, or a share of the lifetime. */
   expiryWindow: ExpiryWindow;
   autoRenew: boolean;
   allowRenewalOutsideWindow: boolean;

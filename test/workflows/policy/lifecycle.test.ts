@@ -1,7 +1,8 @@
 /** The certificate workflow's decision, table-driven: state and a fixed instant in, one named action out. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, type LifecycleState } from '../../../src/workflows/policy/lifecycle.ts';
+import type { RenewRequest, RevokeRequest, ScmObservation } from '../../../src/contract/certificate.ts';
+import { decide, type Decision, type LifecycleState } from '../../../src/workflows/policy/lifecycle.ts';
 import { DAY, renewalPlan, type RenewalSettings } from '../../../src/workflows/policy/renewal.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -13,6 +14,10 @@ const settings: RenewalSettings = {
   forceRenewalRequestedAt: null,
 };
 const plan = renewalPlan(current, settings, 'certificate:CERT-1');
+const asked: RenewRequest = { requestedBy: 'alice', requestId: 'changelog:7' };
+const forced: RenewRequest = { ...asked, force: true };
+const revocation: RevokeRequest = { reasonCode: 1, requestedBy: 'alice' };
+const replaced: ScmObservation = { certificateId: 5000, status: 'Replaced' };
 const base: LifecycleState = {
   phase: 'Active',
   current,
@@ -21,89 +26,145 @@ const base: LifecycleState = {
   stale: false,
   profileMissing: false,
   request: undefined,
-  observation: false,
-  revocation: false,
+  observation: undefined,
+  revocation: undefined,
   nextAttemptAt: 0,
   renewalFailures: 0,
   escalated: [],
 };
 
 describe('the lifecycle decision', () => {
-  const cases: Array<[string, Partial<LifecycleState>, number, string, string]> = [
-    [
-      'a revocation, before all else',
-      { revocation: true, request: {}, stale: true },
-      plan.renewAt,
-      'revoke',
-      'RevocationRequested',
-    ],
-    ['no plan yet', { settings: undefined, plan: undefined }, T0, 'plan', 'NoPlanYet'],
-    ['a profile change', { stale: true }, T0, 'plan', 'ProfileChanged'],
-    ['a missing profile', { profileMissing: true }, T0, 'wait', 'ProfileMissing'],
-    ['a missing profile, changed since', { profileMissing: true, stale: true }, T0, 'plan', 'ProfileChanged'],
-    ['news from SCM', { observation: true }, T0, 'reconcile', 'ChangedInScm'],
-    ['a request outside the window', { request: {} }, T0 + DAY, 'refuse', 'OutsideWindow'],
-    ['a request inside the window', { request: {} }, plan.windowOpensAt, 'renew', 'Requested'],
-    ['a forced request outside the window', { request: { force: true } }, T0 + DAY, 'renew', 'Forced'],
-    [
-      'a request where the profile allows renewal anywhere',
-      { request: {}, settings: { ...settings, allowRenewalOutsideWindow: true } },
-      T0 + DAY,
-      'renew',
-      'Requested',
-    ],
-    [
-      "the profile's force moment reached",
-      { settings: { ...settings, forceRenewalRequestedAt: T0 + 5 * DAY } },
-      T0 + 5 * DAY,
-      'renew',
-      'ForcedByProfile',
-    ],
-    ['the renewal moment', {}, plan.renewAt, 'renew', 'RenewalDue'],
-    [
-      'the renewal moment, backing off',
-      { nextAttemptAt: plan.renewAt + DAY, phase: 'RenewalDue' },
-      plan.renewAt + 1,
-      'wait',
-      'Waiting',
-    ],
-    [
-      'the window, auto-renewal off',
-      { settings: { ...settings, autoRenew: false } },
-      plan.windowOpensAt,
-      'openWindow',
-      'WindowOpened',
-    ],
-    [
-      'expiry, auto-renewal off',
-      { settings: { ...settings, autoRenew: false }, phase: 'RenewalDue' },
-      current.notAfter,
-      'markExpired',
-      'Expired',
-    ],
-    [
-      'failing renewal 14 days before expiry',
-      { phase: 'RenewalDue', renewalFailures: 2, nextAttemptAt: current.notAfter },
-      current.notAfter - 14 * DAY,
-      'escalate',
-      'RenewalFailing',
-    ],
-    [
-      'failing renewal, already escalated',
-      { phase: 'RenewalDue', renewalFailures: 2, nextAttemptAt: current.notAfter, escalated: [14 * DAY] },
-      current.notAfter - 14 * DAY,
-      'wait',
-      'Waiting',
-    ],
-    ['nothing to do', {}, T0 + DAY, 'wait', 'Waiting'],
+  /** Each row: the state (changed from `base`), the instant, and the action and reason decided. */
+  const cases: Array<{
+    name: string;
+    state: Partial<LifecycleState>;
+    at: number;
+    expect: Pick<Decision, 'action' | 'reason'>;
+  }> = [
+    {
+      name: 'a revocation, before all else',
+      state: { revocation, request: asked, stale: true },
+      at: plan.renewAt,
+      expect: { action: 'revoke', reason: 'RevocationRequested' },
+    },
+    {
+      name: 'no plan yet',
+      state: { settings: undefined, plan: undefined },
+      at: T0,
+      expect: { action: 'plan', reason: 'NoPlanYet' },
+    },
+    { name: 'a profile change', state: { stale: true }, at: T0, expect: { action: 'plan', reason: 'ProfileChanged' } },
+    {
+      name: 'a missing profile',
+      state: { profileMissing: true },
+      at: T0,
+      expect: { action: 'wait', reason: 'ProfileMissing' },
+    },
+    {
+      name: 'a missing profile, changed since',
+      state: { profileMissing: true, stale: true },
+      at: T0,
+      expect: { action: 'plan', reason: 'ProfileChanged' },
+    },
+    {
+      name: 'news from SCM',
+      state: { observation: replaced },
+      at: T0,
+      expect: { action: 'reconcile', reason: 'ChangedInScm' },
+    },
+    {
+      name: 'a request outside the window',
+      state: { request: asked },
+      at: T0 + DAY,
+      expect: { action: 'refuse', reason: 'OutsideWindow' },
+    },
+    {
+      name: 'a request inside the window',
+      state: { request: asked },
+      at: plan.windowOpensAt,
+      expect: { action: 'renew', reason: 'Requested' },
+    },
+    {
+      name: 'a forced request outside the window',
+      state: { request: forced },
+      at: T0 + DAY,
+      expect: { action: 'renew', reason: 'Forced' },
+    },
+    {
+      name: 'a request where the profile allows renewal anywhere',
+      state: { request: asked, settings: { ...settings, allowRenewalOutsideWindow: true } },
+      at: T0 + DAY,
+      expect: { action: 'renew', reason: 'Requested' },
+    },
+    {
+      name: "the profile's force moment reached",
+      state: { settings: { ...settings, forceRenewalRequestedAt: T0 + 5 * DAY } },
+      at: T0 + 5 * DAY,
+      expect: { action: 'renew', reason: 'ForcedByProfile' },
+    },
+    { name: 'the renewal moment', state: {}, at: plan.renewAt, expect: { action: 'renew', reason: 'RenewalDue' } },
+    {
+      name: 'the renewal moment, backing off',
+      state: { nextAttemptAt: plan.renewAt + DAY, phase: 'RenewalDue' },
+      at: plan.renewAt + 1,
+      expect: { action: 'wait', reason: 'Waiting' },
+    },
+    {
+      name: 'the window, auto-renewal off',
+      state: { settings: { ...settings, autoRenew: false } },
+      at: plan.windowOpensAt,
+      expect: { action: 'openWindow', reason: 'WindowOpened' },
+    },
+    {
+      name: 'expiry, auto-renewal off',
+      state: { settings: { ...settings, autoRenew: false }, phase: 'RenewalDue' },
+      at: current.notAfter,
+      expect: { action: 'markExpired', reason: 'Expired' },
+    },
+    {
+      name: 'failing renewal 14 days before expiry',
+      state: { phase: 'RenewalDue', renewalFailures: 2, nextAttemptAt: current.notAfter },
+      at: current.notAfter - 14 * DAY,
+      expect: { action: 'escalate', reason: 'RenewalFailing' },
+    },
+    {
+      name: 'failing renewal, already escalated',
+      state: { phase: 'RenewalDue', renewalFailures: 2, nextAttemptAt: current.notAfter, escalated: [14 * DAY] },
+      at: current.notAfter - 14 * DAY,
+      expect: { action: 'wait', reason: 'Waiting' },
+    },
+    { name: 'nothing to do', state: {}, at: T0 + DAY, expect: { action: 'wait', reason: 'Waiting' } },
   ];
-  for (const [label, change, now, action, reason] of cases) {
-    it(`${label} → ${action} (${reason})`, () => {
-      const decision = decide({ ...base, ...change }, now);
-      assert.equal(decision.action, action);
-      assert.equal(decision.reason, reason);
+  for (const { name, state, at, expect } of cases) {
+    it(`${name} → ${expect.action} (${expect.reason})`, () => {
+      const decision = decide({ ...base, ...state }, at);
+      assert.equal(decision.action, expect.action);
+      assert.equal(decision.reason, expect.reason);
     });
   }
+
+  it('hands over what it acts on: the revocation, the request, the news from SCM', () => {
+    assert.deepEqual(decide({ ...base, revocation, request: asked }, T0), {
+      action: 'revoke',
+      reason: 'RevocationRequested',
+      revocation,
+    });
+    assert.deepEqual(decide({ ...base, request: forced }, T0 + DAY), {
+      action: 'renew',
+      reason: 'Forced',
+      request: forced,
+    });
+    assert.deepEqual(decide({ ...base, request: asked }, T0 + DAY), {
+      action: 'refuse',
+      reason: 'OutsideWindow',
+      request: asked,
+    });
+    assert.deepEqual(decide({ ...base, observation: replaced }, T0), {
+      action: 'reconcile',
+      reason: 'ChangedInScm',
+      observation: replaced,
+    });
+  });
 
   it('waits until the next moment that matters, and without a timer when only a message can help', () => {
     const waiting = decide(base, T0 + DAY);

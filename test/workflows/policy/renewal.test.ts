@@ -13,10 +13,10 @@ import {
   renewalBackoff,
   renewalPlan,
   windowLength,
-  type ExpiryWindow,
   type RenewalSettings,
   type Validity,
 } from '../../../src/workflows/policy/renewal.ts';
+import type { ExpiryWindow } from '../../../src/contract/shared.ts';
 
 const T0 = Date.UTC(2026, 0, 1); // a UTC midnight: expected values are exact
 const days = (n: number): Validity => ({ notBefore: T0, notAfter: T0 + n * DAY });

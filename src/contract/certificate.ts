@@ -1,0 +1,198 @@
+/**
+ * The certificate workflow's contract (`certificateLifecycle`, one per Jira "Certificate" issue): its id,
+ * input and carried state, its messages and what its `status` query answers. Sandbox-safe.
+ */
+import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
+import type { CertificatePhase, ExpiryWindow, RevocationReasonCode } from './shared.ts';
+
+/** One workflow per certificate request, addressed by its Jira issue. */
+export const certificateWorkflowId = (issueKey: string): string => `certificate:${issueKey}`;
+
+/** Visibility's query for every certificate workflow that is still running. */
+export const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running'";
+
+/** Names of certificates enrolled without a Jira issue: issue-key shaped, so every command takes them. */
+export const STANDALONE_PROJECT = 'CLI';
+
+/** How the workflow was started: by whom, from which Jira event. */
+export interface CertificateRequest {
+  issueKey: string;
+  /** Jira account id of the person who ran the transition. */
+  requestedBy: string;
+  /** The Jira changelog id (or delivery id) of the triggering transition; duplicates carry the same one. */
+  triggerId: string;
+  /** Where people open the issue; the Web UI's current details link to it. */
+  issueUrl?: string;
+  /**
+   * A certificate enrolled from the CLI, without a Jira issue: the request itself (the CSR is public).
+   * The workflow then talks to SCM only; `issueKey` is a `CLI-<n>` name for status, list and revoke.
+   */
+  standalone?: { csr: string; profileName: string };
+}
+
+/** What the CSR says, once validated. */
+export interface CsrSummary {
+  /** The one CSR of the field, re-encoded: exactly what is validated is what SCM receives. */
+  pem: string;
+  commonName: string | undefined;
+  subjectAltNames: string[];
+  /** The name the certificate is known by: the CN, else the first SAN. */
+  domain: string;
+  keyType: string;
+}
+
+/** Validity instants are epoch milliseconds: numbers survive the JSON payload converter, Dates do not. */
+export interface IssuedCertificate {
+  certificateId: number;
+  serialNumber: string;
+  notBefore: number;
+  notAfter: number;
+  /** Certificate then chain, PEM. Public data. */
+  pem: string;
+}
+
+/** A certificate generation without its PEM: what the workflow carries from run to run. */
+export interface CertificateRecord {
+  certificateId: number;
+  serialNumber: string;
+  notBefore: number;
+  notAfter: number;
+  /** When the workflow obtained it (workflow time). CAs backdate notBefore, so "issued before" uses this. */
+  obtainedAt: number;
+}
+
+/** Why a generation was issued: enrolled, or renewed by a person, by force, by its profile or on time. */
+export type IssueReason = 'enrolled' | 'manual' | 'forced' | 'profile-forced' | 'automatic';
+
+export interface HistoryEntry extends CertificateRecord {
+  reason: IssueReason;
+}
+
+/** Renewal settings of the certificate's profile, as last read; `fingerprint` changes when any of them does. */
+export interface ProfileSettings {
+  profileId: string;
+  profileName: string;
+  expiryWindow: ExpiryWindow;
+  autoRenew: boolean;
+  allowRenewalOutsideWindow: boolean;
+  forceRenewalRequestedAt: number | null;
+  fingerprint: string;
+}
+
+/** State carried into the next run by continue-as-new: one run per certificate generation. */
+export interface CarriedState {
+  generation: number;
+  profileId: string;
+  domain: string;
+  current: CertificateRecord;
+  history: HistoryEntry[];
+  /** Ids of renewal requests already handled, so that a late duplicate does nothing. */
+  handledRequests: string[];
+  /**
+   * A revocation accepted while the previous run was finishing its renewal: accepted means carried out,
+   * so it crosses continue-as-new and the next run revokes before anything else.
+   */
+  revocation?: RevokeRequest;
+}
+
+export interface CertificateLifecycleInput extends CertificateRequest {
+  carried?: CarriedState;
+}
+
+/** A renewal asked for by a person (Jira), an operator (CLI) or the profile. */
+export interface RenewRequest {
+  requestedBy: string;
+  /** Ignore the expiry window. */
+  force?: boolean;
+  /** Identifies the request (the Jira changelog id, or a CLI-chosen id); duplicates are no-ops. */
+  requestId?: string;
+  /** The Jira status to return the issue to when the renewal cannot happen. */
+  returnToStatus?: string;
+}
+
+/** A revocation asked for by a person (the "Revoke Certificate" transition) or an operator (CLI). */
+export interface RevokeRequest {
+  reasonCode: RevocationReasonCode;
+  /** The person's own words, from the transition's comment. */
+  comment?: string;
+  /** Jira account id, or `cli:<user>`. */
+  requestedBy: string;
+  /** How to name them in the comment (their Jira display name). */
+  requestedByName?: string;
+  /** Identifies the request (the Jira changelog id); duplicates are no-ops. */
+  requestId?: string;
+}
+
+/**
+ * How a renewal or revocation request was taken: `accepted` (acted on as soon as the workflow is free),
+ * `duplicate` (the same request again), or `joined` (one under way already serves this request too).
+ */
+export interface RequestAccepted {
+  result: 'accepted' | 'duplicate' | 'joined';
+  phase: CertificatePhase;
+}
+
+/** What the daily sweep saw in SCM that differs from the workflow's view. */
+export interface ScmObservation {
+  certificateId: number;
+  /** The SCM status that differs: revoked, replaced, or expired before its time. */
+  status: 'Revoked' | 'Replaced' | 'Expired';
+}
+
+/** What `status` answers: everything an operator or a test wants to know without reading history. */
+export interface CertificateStatus {
+  issueKey: string;
+  phase: CertificatePhase;
+  profileId?: string;
+  domain?: string;
+  certificateId?: number;
+  serialNumber?: string;
+  notBefore?: number;
+  notAfter?: number;
+  /** When automatic renewal is planned (absent when auto-renewal is off). */
+  renewAt?: number;
+  /** When the expiry window opens. */
+  windowOpensAt?: number;
+  /** The profile settings fingerprint this plan was made with. */
+  profileFingerprint?: string;
+  generation: number;
+  history: HistoryEntry[];
+  /** Consecutive failed renewal attempts of this generation. */
+  renewalFailures: number;
+  lastError?: string;
+}
+
+/** Phase, current certificate, generations and the last error of this certificate. */
+export const statusQuery = defineQuery<CertificateStatus>('status');
+
+/** Operations whose duration and failures the worker's metrics count. */
+export type MeasuredOperation = 'enroll' | 'renew' | 'revoke';
+
+/**
+ * What workflows tell the worker's metrics. Sinks leave no trace in the history and are not called
+ * again on replay, so each outcome is counted once per worker that carried it out.
+ */
+export interface CertificateSinks extends Sinks {
+  metrics: {
+    completed(operation: MeasuredOperation, profile: string, seconds: number): void;
+    failed(operation: MeasuredOperation, type: string): void;
+  };
+}
+
+/** Renew now: validated against the expiry window unless `force` is set. Jira sends its changelog id as the update id. */
+export const renewUpdate = defineUpdate<RequestAccepted, [RenewRequest]>('renew');
+
+/**
+ * Revoke every still-valid certificate of the issue and end the workflow. Taken in any phase: an order
+ * in flight is revoked once issued and never published. Jira sends its changelog id as the update id.
+ */
+export const revokeUpdate = defineUpdate<RequestAccepted, [RevokeRequest]>('revoke');
+
+/** Profile settings may have changed, or the CSR on the issue did: plan again. */
+export const reevaluateSignal = defineSignal('reevaluate');
+
+/** The CSR on the issue changed: a failed renewal is retried without waiting out its backoff. */
+export const csrChangedSignal = defineSignal('csrChanged');
+
+/** The sweep found the certificate revoked, replaced or expired in SCM. */
+export const scmObservationSignal = defineSignal<[ScmObservation]>('scmObservation');

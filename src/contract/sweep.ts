@@ -1,0 +1,28 @@
+/** The contract of `renewalSweep`, the daily safety net a Temporal Schedule starts. Sandbox-safe. */
+
+/** The schedule that starts the sweep; it also keeps where the next sweep takes up, in its arguments. */
+export const SWEEP_SCHEDULE_ID = 'certificate-renewal-sweep';
+
+/** An order that carries a token of the connector's: which issue's workflow placed it. */
+export interface TokenedOrder {
+  certificateId: number;
+  issueKey: string;
+  token: string;
+}
+
+export interface SweepInput {
+  /** SCM orders up to this id have been checked for an owner; kept in the schedule's arguments. */
+  orderWatermark?: number;
+  /** SCM changes up to this instant (epoch ms) have been told; kept in the schedule's arguments. */
+  scmCheckedUntil?: number;
+  /** How many replaced certificates SCM listed at the last sweep. */
+  replacedSeen?: number;
+}
+
+export interface SweepTotals {
+  inspected: number;
+  reevaluated: number;
+  reconciled: number;
+  /** Orders carrying the connector's token that no workflow owns (told on their issues). */
+  unownedOrders?: TokenedOrder[];
+}

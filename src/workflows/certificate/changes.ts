@@ -1,0 +1,36 @@
+/**
+ * The changes of the certificate workflow that runs started by older code do not follow (their patches,
+ * with the date each may retire, are in src/workflows/patches.ts).
+ */
+import { patched } from '@temporalio/workflow';
+
+export interface Changes {
+  /** The CSR check and the profile read as local activities. */
+  localRequests: boolean;
+  /** A certificate published by one activity. */
+  batchedPublish: boolean;
+  /** The profile fingerprint kept as a search attribute. */
+  fingerprintAttribute: boolean;
+  /** The issue read by a local activity. */
+  localIssueRead: boolean;
+  /** The order placed while the "requested" comment is posted. */
+  orderBesideRequestComment: boolean;
+}
+
+/**
+ * Which changes this run follows, decided once before anything else: a run started by older code keeps its
+ * old shape to the end (its history has none of these markers), and a patch asked for only after a local
+ * activity is sensitive to how that activity's result is replayed. A run started today records one marker
+ * for all five (each marker costs two events, the SDK's TemporalChangeVersion upsert with it); runs from
+ * before recorded each one.
+ */
+export function followedChanges(): Changes {
+  const today = patched('changes-1-to-5');
+  return {
+    localRequests: today || patched('local-requests'),
+    batchedPublish: today || patched('batched-publish'),
+    fingerprintAttribute: today || patched('fingerprint-search-attribute'),
+    localIssueRead: today || patched('local-issue-read'),
+    orderBesideRequestComment: today || patched('order-beside-request-comment'),
+  };
+}

@@ -1,0 +1,83 @@
+/** Planning renewal: the profile read, the plan made and indexed, and a missing profile said once. */
+import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CertificateRecord } from '../../contract/certificate.ts';
+import { searchAttributes } from '../../contract/shared.ts';
+import { comments, lastErrors, said } from '../../messages.ts';
+import { localRequests, requests } from '../activities.ts';
+import { backoffFor, renewalBackoff, renewalPlan } from '../policy/renewal.ts';
+import type { CertificateState } from './state.ts';
+import type { Tracker } from './tracker.ts';
+
+/** Reads the profile and plans renewal; a missing profile is said once and waited out. */
+export async function replan(state: CertificateState, tracker: Tracker, certificate: CertificateRecord): Promise<void> {
+  const { issueKey, status } = state;
+  state.stale = false;
+  if (state.csrChanged) {
+    // A new CSR may be the fix: the next attempt need not wait out the backoff.
+    state.csrChanged = false;
+    state.nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(certificate), true);
+  }
+  const read = await (state.changes.localRequests
+    ? localRequests.getProfileSettings(state.profileId)
+    : requests.getProfileSettings(state.profileId));
+  if (!read) {
+    if (!state.profileMissing) {
+      state.profileMissing = true;
+      status.lastError = lastErrors.profileNotConfigured(state.profileId);
+      status.profileFingerprint = undefined;
+      indexFingerprint(state, null);
+      state.showDetails();
+      await tracker.commentOnce(
+        issueKey,
+        state.eventId(`profile-missing-${Date.now()}`),
+        said(comments.profileMissing, state.profileId),
+      );
+    }
+    return;
+  }
+  if (state.profileMissing) {
+    state.profileMissing = false;
+    status.lastError = undefined;
+    await tracker.commentOnce(
+      issueKey,
+      state.eventId(`profile-restored-${Date.now()}`),
+      said(comments.profileRestored, read.profileName),
+    );
+  }
+  const settings = read;
+  const plan = renewalPlan(certificate, settings, state.workflowId);
+  state.settings = settings;
+  state.plan = plan;
+  if (status.profileFingerprint !== settings.fingerprint) indexFingerprint(state, settings.fingerprint);
+  status.profileFingerprint = settings.fingerprint;
+  status.windowOpensAt = plan.windowOpensAt;
+  status.renewAt = settings.autoRenew ? plan.renewAt : undefined;
+  upsertSearchAttributes([
+    { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
+  ]);
+  if (plan.note) {
+    log.warn('expiry window adjusted', { issueKey, note: plan.note });
+    // Said where people look: the certificate still renews, just not where the profile says.
+    await tracker.commentOnce(
+      issueKey,
+      state.eventId(`window-${plan.note}-${settings.fingerprint}`),
+      said(
+        comments.windowAdjusted,
+        settings.profileName,
+        plan.note === 'WindowClamped',
+        certificate.certificateId,
+        plan.windowOpensAt,
+      ),
+    );
+  }
+  // Requests are validated against the plan, so the certificate is Active only once there is one.
+  if (!state.live) state.enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
+  else state.showDetails();
+}
+
+/** Makes the plan's profile fingerprint searchable: the sweep asks visibility for stale ones. */
+function indexFingerprint(state: CertificateState, fingerprint: string | null): void {
+  if (state.changes.fingerprintAttribute) {
+    upsertSearchAttributes([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Every patch of the workflows, and where it stands in its life cycle (Temporal's patching: `patched` →
+ * `deprecatePatch` → removed). A patch keeps a run started by older code on its old path; that path is
+ * needed only while such a run can exist. A sweep runs for minutes, once a day; a certificate run ends at
+ * its next renewal, so within a certificate's lifetime (a run waiting for a manual renewal can last longer:
+ * the query decides). So every patch has a date, and a query that proves on a live namespace that no run
+ * needing the old path is left. `test/unit/patches.test.ts` fails once a patch outlives its date.
+ *
+ * Sandbox-safe: plain data, read by the workflows and by the test.
+ */
+
+export type PatchedWorkflow = 'certificateLifecycle' | 'renewalSweep';
+
+export interface Patch {
+  id: string;
+  workflow: PatchedWorkflow;
+  /** What the change did, for whoever retires it. */
+  change: string;
+  /** The day the change reached main (UTC). */
+  introduced: string;
+  /**
+   * `patched`: old and new paths both in the code. `deprecated`: only the new path, the marker still
+   * written (`deprecatePatch`), so that workers of the previous stage may run beside it. `removed`: no call
+   * is left; the id is kept here so that it is never used again.
+   */
+  stage: 'patched' | 'deprecated' | 'removed';
+  /**
+   * The day after which the patch should move on (patched → deprecated, deprecated → removed): by then no
+   * run that needs the current stage can exist, if the workflow's runs are as long as they are meant to be.
+   * `runsWithout(patch)` says whether they were. For a removed patch, the day it went.
+   */
+  due: string;
+  /** Other markers that stand for this one (a run that recorded one of them took the new path too). */
+  alsoMarkedBy?: string[];
+}
+
+/** A certificate run lasts at most a certificate's lifetime: 13 months covers the longest term SCM sells. */
+const CERTIFICATE_RUN = '13 months';
+
+export const PATCHES: readonly Patch[] = [
+  {
+    id: 'local-requests',
+    workflow: 'certificateLifecycle',
+    change: 'the CSR check and profile read as local activities',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-5'],
+  },
+  {
+    id: 'batched-publish',
+    workflow: 'certificateLifecycle',
+    change: 'publishing a certificate in one activity instead of five',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-5'],
+  },
+  {
+    id: 'fingerprint-search-attribute',
+    workflow: 'certificateLifecycle',
+    change: 'the profile fingerprint as the CertificateProfileFingerprint search attribute',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-5'],
+  },
+  {
+    id: 'local-issue-read',
+    workflow: 'certificateLifecycle',
+    change: 'the issue read by a local activity',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-5'],
+  },
+  {
+    id: 'order-beside-request-comment',
+    workflow: 'certificateLifecycle',
+    change: 'the order placed while the "requested" comment is posted',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-5'],
+  },
+  {
+    id: 'changes-1-to-5',
+    workflow: 'certificateLifecycle',
+    change:
+      'one marker for the five changes above in runs that start with all of them (a marker costs two events); ' +
+      'it retires with them',
+    introduced: '2026-11-28',
+    stage: 'patched',
+    due: '2027-12-28',
+  },
+  {
+    id: 'index-sweep',
+    workflow: 'renewalSweep',
+    change: 'the sweep reads visibility and SCM change lists instead of querying every workflow',
+    introduced: '2026-11-28',
+    stage: 'deprecated',
+    due: '2027-01-05',
+  },
+  {
+    id: 'unowned-orders',
+    workflow: 'renewalSweep',
+    change:
+      'the sweep reports orders carrying the connector token that no workflow owns (called only on the path ' +
+      'index-sweep replaced, so it went with that path)',
+    introduced: '2026-11-28',
+    stage: 'removed',
+    due: '2026-12-05',
+  },
+];
+
+/** How long a run of each patched workflow is meant to last, for the register's reader. */
+export const LONGEST_RUN: Record<PatchedWorkflow, string> = {
+  certificateLifecycle: CERTIFICATE_RUN,
+  renewalSweep: 'minutes (a run a day)',
+};
+
+/**
+ * The visibility query for the running runs of the patch's workflow that did not take its new path: none
+ * must be left before the patch moves on (`temporal workflow count --query "…"` answers 0).
+ */
+export function runsWithout(patch: Patch): string {
+  const markers = [patch.id, ...(patch.alsoMarkedBy ?? [])].map((m) => `'${m}'`).join(', ');
+  return (
+    `WorkflowType = '${patch.workflow}' AND ExecutionStatus = 'Running' AND ` +
+    `(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN (${markers}))`
+  );
+}
