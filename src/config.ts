@@ -78,88 +78,109 @@ export class ConfigError extends Error {
 
 const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
 
-/** Reads and validates the environment; throws one ConfigError listing every problem. */
-export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  { forReceiving = true }: { forReceiving?: boolean } = {},
-): Config {
-  const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+/** Reads variables of the environment, collecting every problem rather than stopping at the first. */
+class Environment {
+  readonly problems: string[] = [];
+  readonly #env: Readonly<Record<string, string | undefined>>;
+
+  constructor(env: Readonly<Record<string, string | undefined>>) {
+    this.#env = env;
+  }
+
+  text(name: string): string | undefined {
+    const value = this.#env[name]?.trim();
     return value === '' ? undefined : value;
-  };
-  const required = (name: string, why: string): string => {
-    const value = text(name);
-    if (value === undefined) problems.push(`${name} is required ${why}`);
+  }
+
+  required(name: string, why: string): string {
+    const value = this.text(name);
+    if (value === undefined) this.problems.push(`${name} is required ${why}`);
     return value ?? '';
-  };
-  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = text(name);
+  }
+
+  int(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.text(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
       return fallback;
     }
     return n;
-  };
-  const url = (name: string, why: string): string => {
-    const raw = required(name, why);
+  }
+
+  url(name: string, why: string): string {
+    const raw = this.required(name, why);
     if (raw !== '') {
       try {
         const parsed = new URL(raw);
-        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-          problems.push(`${name} must be an http(s) URL`);
+        if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+          this.problems.push(`${name} must be an http(s) URL`);
+        }
       } catch {
-        problems.push(`${name} must be an absolute URL, got "${raw}"`);
+        this.problems.push(`${name} must be an absolute URL, got "${raw}"`);
       }
     }
     return raw.replace(/\/+$/, '');
-  };
-
-  const jiraSet = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_BEARER_TOKEN'].some(
-    (n) => text(n) !== undefined,
-  );
-  let jira: JiraConfig | undefined;
-  if (jiraSet) {
-    const why = 'when Jira is configured';
-    const baseUrl = url('JIRA_BASE_URL', why);
-    let auth: JiraAuth;
-    const bearer = text('JIRA_BEARER_TOKEN');
-    if (bearer !== undefined) auth = { kind: 'bearer', token: bearer };
-    else auth = { kind: 'basic', email: required('JIRA_EMAIL', why), apiToken: required('JIRA_API_TOKEN', why) };
-    const d = DEFAULT_JIRA_NAMES;
-    const name = (key: string, fallback: string) => text(key) ?? fallback;
-    jira = {
-      baseUrl,
-      auth,
-      names: {
-        projectKey: name('JIRA_PROJECT_KEY', d.projectKey),
-        certificateIssueType: name('JIRA_ISSUE_TYPE', d.certificateIssueType),
-        revokeIssueType: name('JIRA_REVOKE_ISSUE_TYPE', d.revokeIssueType),
-        fields: {
-          profile: name('JIRA_FIELD_PROFILE', d.fields.profile),
-          csr: name('JIRA_FIELD_CSR', d.fields.csr),
-          certificateId: name('JIRA_FIELD_CERTIFICATE_ID', d.fields.certificateId),
-          domain: name('JIRA_FIELD_DOMAIN', d.fields.domain),
-          expiryDate: name('JIRA_FIELD_EXPIRY_DATE', d.fields.expiryDate),
-          revocationReason: name('JIRA_FIELD_REVOCATION_REASON', d.fields.revocationReason),
-        },
-        statuses: {
-          request: name('JIRA_STATUS_REQUEST', d.statuses.request),
-          enrolled: name('JIRA_STATUS_ENROLLED', d.statuses.enrolled),
-          renewed: name('JIRA_STATUS_RENEWED', d.statuses.renewed),
-          revoked: name('JIRA_STATUS_REVOKED', d.statuses.revoked),
-        },
-        transitions: {
-          enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll),
-          renew: name('JIRA_TRANSITION_RENEW', d.transitions.renew),
-          revoke: name('JIRA_TRANSITION_REVOKE', d.transitions.revoke),
-        },
-      },
-    };
   }
 
+  /** One of `choices` (the first is the default), or a problem naming them. */
+  choice<T extends string>(name: string, choices: readonly T[], words: string): T {
+    const value = this.text(name);
+    if (value === undefined) return choices[0] as T;
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be ${words}, not "${value}"`);
+    return choices[0] as T;
+  }
+}
+
+/** Jira's settings, when any is given (the sandbox's emulator otherwise). */
+function jiraConfig(e: Environment): JiraConfig | undefined {
+  const jiraSet = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_BEARER_TOKEN'].some(
+    (n) => e.text(n) !== undefined,
+  );
+  if (!jiraSet) return undefined;
+  const why = 'when Jira is configured';
+  const baseUrl = e.url('JIRA_BASE_URL', why);
+  const bearer = e.text('JIRA_BEARER_TOKEN');
+  const auth: JiraAuth =
+    bearer !== undefined
+      ? { kind: 'bearer', token: bearer }
+      : { kind: 'basic', email: e.required('JIRA_EMAIL', why), apiToken: e.required('JIRA_API_TOKEN', why) };
+  const d = DEFAULT_JIRA_NAMES;
+  const name = (key: string, fallback: string) => e.text(key) ?? fallback;
+  return {
+    baseUrl,
+    auth,
+    names: {
+      projectKey: name('JIRA_PROJECT_KEY', d.projectKey),
+      certificateIssueType: name('JIRA_ISSUE_TYPE', d.certificateIssueType),
+      revokeIssueType: name('JIRA_REVOKE_ISSUE_TYPE', d.revokeIssueType),
+      fields: {
+        profile: name('JIRA_FIELD_PROFILE', d.fields.profile),
+        csr: name('JIRA_FIELD_CSR', d.fields.csr),
+        certificateId: name('JIRA_FIELD_CERTIFICATE_ID', d.fields.certificateId),
+        domain: name('JIRA_FIELD_DOMAIN', d.fields.domain),
+        expiryDate: name('JIRA_FIELD_EXPIRY_DATE', d.fields.expiryDate),
+        revocationReason: name('JIRA_FIELD_REVOCATION_REASON', d.fields.revocationReason),
+      },
+      statuses: {
+        request: name('JIRA_STATUS_REQUEST', d.statuses.request),
+        enrolled: name('JIRA_STATUS_ENROLLED', d.statuses.enrolled),
+        renewed: name('JIRA_STATUS_RENEWED', d.statuses.renewed),
+        revoked: name('JIRA_STATUS_REVOKED', d.statuses.revoked),
+      },
+      transitions: {
+        enroll: name('JIRA_TRANSITION_ENROLL', d.transitions.enroll),
+        renew: name('JIRA_TRANSITION_RENEW', d.transitions.renew),
+        revoke: name('JIRA_TRANSITION_REVOKE', d.transitions.revoke),
+      },
+    },
+  };
+}
+
+/** SCM's settings, when any is given (the sandbox's emulator otherwise). */
+function sectigoConfig(e: Environment): SectigoConfig | undefined {
   const scmVars = [
     'SECTIGO_BASE_URL',
     'SECTIGO_LOGIN',
@@ -167,34 +188,42 @@ export function loadConfig(
     'SECTIGO_CLIENT_ID',
     'SECTIGO_CLIENT_SECRET',
   ];
-  let sectigo: SectigoConfig | undefined;
-  if (scmVars.some((n) => text(n) !== undefined)) {
-    const why = 'when Sectigo is configured';
-    const baseUrl = url('SECTIGO_BASE_URL', why);
-    let auth: ScmAuth;
-    if (text('SECTIGO_CLIENT_ID') !== undefined || text('SECTIGO_CLIENT_SECRET') !== undefined) {
-      const oauth = 'for OAuth client credentials';
-      auth = {
-        kind: 'oauth',
-        clientId: required('SECTIGO_CLIENT_ID', oauth),
-        clientSecret: required('SECTIGO_CLIENT_SECRET', oauth),
-        tokenUrl: text('SECTIGO_TOKEN_URL') ?? DEFAULT_SECTIGO_TOKEN_URL,
-      };
-    } else {
-      const password = 'for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)';
-      auth = {
-        kind: 'password',
-        login: required('SECTIGO_LOGIN', password),
-        password: required('SECTIGO_PASSWORD', password),
-        customerUri: required('SECTIGO_CUSTOMER_URI', password),
-      };
-    }
-    sectigo = { baseUrl, auth, timeoutMs: int('SECTIGO_TIMEOUT_MS', 30_000, 1000, 600_000) };
+  if (!scmVars.some((n) => e.text(n) !== undefined)) return undefined;
+  const why = 'when Sectigo is configured';
+  const baseUrl = e.url('SECTIGO_BASE_URL', why);
+  let auth: ScmAuth;
+  if (e.text('SECTIGO_CLIENT_ID') !== undefined || e.text('SECTIGO_CLIENT_SECRET') !== undefined) {
+    const oauth = 'for OAuth client credentials';
+    auth = {
+      kind: 'oauth',
+      clientId: e.required('SECTIGO_CLIENT_ID', oauth),
+      clientSecret: e.required('SECTIGO_CLIENT_SECRET', oauth),
+      tokenUrl: e.text('SECTIGO_TOKEN_URL') ?? DEFAULT_SECTIGO_TOKEN_URL,
+    };
+  } else {
+    const password = 'for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)';
+    auth = {
+      kind: 'password',
+      login: e.required('SECTIGO_LOGIN', password),
+      password: e.required('SECTIGO_PASSWORD', password),
+      customerUri: e.required('SECTIGO_CUSTOMER_URI', password),
+    };
   }
+  return { baseUrl, auth, timeoutMs: e.int('SECTIGO_TIMEOUT_MS', 30_000, 1000, 600_000) };
+}
 
+/** Reads and validates the environment; throws one ConfigError listing every problem. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  { forReceiving = true }: { forReceiving?: boolean } = {},
+): Config {
+  const e = new Environment(env);
+  const { problems } = e;
+  const [text, int] = [e.text.bind(e), e.int.bind(e)];
+  const jira = jiraConfig(e);
+  const sectigo = sectigoConfig(e);
   const receiverPort = int('RECEIVER_PORT', 8782, 0, 65535);
-  const series = text('METRICS_CERTIFICATE_SERIES');
-  const revokers = text('JIRA_REVOKERS');
+  const trigger = e.choice('JIRA_TRIGGER', ['webhook', 'polling'], '"webhook" (the default) or "polling"');
   const config: Config = {
     temporal: {
       address: text('TEMPORAL_ADDRESS'),
@@ -204,7 +233,7 @@ export function loadConfig(
     },
     maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', DEFAULT_CACHED_WORKFLOWS, 0, 100_000),
     trigger:
-      text('JIRA_TRIGGER') === 'polling'
+      trigger === 'polling'
         ? { kind: 'polling', intervalMs: 1000 * int('JIRA_POLL_INTERVAL_SECONDS', 30, 1, 3600) }
         : { kind: 'webhook' },
     metrics: {
@@ -212,7 +241,11 @@ export function loadConfig(
       host: text('METRICS_HOST') ?? '127.0.0.1',
       port: int('METRICS_PORT', 9464, 0, 65535),
     },
-    certificateSeries: series === 'attention' ? 'attention' : 'all',
+    certificateSeries: e.choice(
+      'METRICS_CERTIFICATE_SERIES',
+      ['all', 'attention'],
+      '"all" (the default) or "attention"',
+    ),
     jira,
     sectigo,
     sectigoRequestsPerSecond: int('SECTIGO_MAX_REQUESTS_PER_SECOND', 10, 1, 10_000),
@@ -221,7 +254,11 @@ export function loadConfig(
       port: receiverPort,
       maxBodyBytes: int('RECEIVER_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       webhookSecret: text('JIRA_WEBHOOK_SECRET'),
-      revokers: { group: text('JIRA_REVOKERS_GROUP'), anyone: revokers === 'anyone' },
+      revokers: {
+        group: text('JIRA_REVOKERS_GROUP'),
+        anyone:
+          e.choice('JIRA_REVOKERS', ['restricted', 'anyone'], '"restricted" (the default) or "anyone"') === 'anyone',
+      },
     },
     profilesFile: text('PROFILES_FILE'),
     workflowBundle: text('WORKFLOW_BUNDLE'),
@@ -232,19 +269,9 @@ export function loadConfig(
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
     },
   };
-  if (revokers !== undefined && revokers !== 'restricted' && revokers !== 'anyone') {
-    problems.push(`JIRA_REVOKERS must be "restricted" (the default) or "anyone", not "${revokers}"`);
-  }
-  if (series !== undefined && series !== 'all' && series !== 'attention') {
-    problems.push(`METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "${series}"`);
-  }
   const logLevel = text('LOG_LEVEL');
   if (logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(logLevel.toLowerCase())) {
     problems.push(`LOG_LEVEL must be debug, info (the default), warn or error, not "${logLevel}"`);
-  }
-  const trigger = text('JIRA_TRIGGER');
-  if (trigger !== undefined && trigger !== 'webhook' && trigger !== 'polling') {
-    problems.push(`JIRA_TRIGGER must be "webhook" (the default) or "polling", not "${trigger}"`);
   }
   if (jira && forReceiving && !config.receiver.webhookSecret && config.trigger.kind === 'webhook') {
     problems.push(

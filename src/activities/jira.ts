@@ -77,30 +77,7 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
      * what an earlier attempt left, repeating nothing. The status comes back with the edit.
      */
     async publishCertificate(issueKey: string, publication: Publication): Promise<void> {
-      await translated(async () => {
-        const { statuses } = jira.names;
-        const retry = !firstAttempt();
-        const posted = retry ? await jira.commentEventIds(issueKey) : new Set<string>();
-        const attached = retry ? (await jira.getCertificateIssue(issueKey)).attachments : [];
-        const { comment } = publication;
-        if (!posted.has(comment.eventId)) {
-          await jira.addComment(issueKey, comment.eventId, render(comment.text, jira.names));
-        }
-        if (!attached.some((a) => a.filename === publication.filename)) {
-          await jira.attach(issueKey, publication.filename, publication.pem);
-        }
-        const status = await jira.updateIssue(issueKey, publication.fields);
-        if (!posted.has(publication.attached.eventId)) {
-          await jira.addComment(issueKey, publication.attached.eventId, render(publication.attached.text, jira.names));
-        }
-        await jira.moveTo(
-          issueKey,
-          statuses[publication.moveTo],
-          publication.orAlreadyIn.map((s) => statuses[s]),
-          {},
-          status,
-        );
-      });
+      await translated(() => publish(jira, issueKey, publication));
     },
 
     /**
@@ -108,15 +85,8 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
      * late or redelivered event must not move an issue that has moved on since (a revoked issue back to
      * Enrolled).
      */
-    async returnIssue(issueKey: string, { from, to }: { from: string; to: string }): Promise<void> {
-      await translated(async () => {
-        const { status } = await jira.getCertificateIssue(issueKey);
-        if (status !== from) {
-          log.info('issue not returned: it has moved on', { issueKey, status, returnTo: to });
-          return;
-        }
-        await jira.moveTo(issueKey, to, [], {}, status);
-      });
+    async returnIssue(issueKey: string, move: { from: string; to: string }): Promise<void> {
+      await translated(() => returnIssue(jira, issueKey, move));
     },
 
     /** Moves the issue back to a status it came from (a failed manual renewal); a no-op when it is there. */
@@ -157,4 +127,44 @@ function firstAttempt(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Puts an issued certificate on its issue in one go. Its comments and file belong to this certificate
+ * alone, so a first attempt writes them without looking; a retry reads the comments and the issue once,
+ * and finishes what an earlier attempt left, repeating nothing. The status comes back with the edit.
+ */
+async function publish(jira: JiraClient, issueKey: string, publication: Publication): Promise<void> {
+  const { statuses } = jira.names;
+  const retry = !firstAttempt();
+  const posted = retry ? await jira.commentEventIds(issueKey) : new Set<string>();
+  const attached = retry ? (await jira.getCertificateIssue(issueKey)).attachments : [];
+  const { comment } = publication;
+  if (!posted.has(comment.eventId)) {
+    await jira.addComment(issueKey, comment.eventId, render(comment.text, jira.names));
+  }
+  if (!attached.some((a) => a.filename === publication.filename)) {
+    await jira.attach(issueKey, publication.filename, publication.pem);
+  }
+  const status = await jira.updateIssue(issueKey, publication.fields);
+  if (!posted.has(publication.attached.eventId)) {
+    await jira.addComment(issueKey, publication.attached.eventId, render(publication.attached.text, jira.names));
+  }
+  await jira.moveTo(
+    issueKey,
+    statuses[publication.moveTo],
+    publication.orAlreadyIn.map((s) => statuses[s]),
+    {},
+    status,
+  );
+}
+
+/** Moves the issue from `from` to `to`; an issue that has moved on since stays where it is. */
+async function returnIssue(jira: JiraClient, issueKey: string, { from, to }: { from: string; to: string }) {
+  const { status } = await jira.getCertificateIssue(issueKey);
+  if (status !== from) {
+    log.info('issue not returned: it has moved on', { issueKey, status, returnTo: to });
+    return;
+  }
+  await jira.moveTo(issueKey, to, [], {}, status);
 }

@@ -18,146 +18,165 @@ import { SWEEP_SCHEDULE_ID, type TokenedOrder } from '../contract/sweep.ts';
 
 export function createSweepActivities({ client }: { client: Client }) {
   return {
-    /**
-     * Revokes a certificate through the certificate workflow that manages it, if one does (so that it
-     * stops renewing, and its own issue says so). Answers that workflow's id, or undefined.
-     */
-    async revokeThroughLifecycle(certificateId: number, request: RevokeRequest): Promise<string | undefined> {
-      const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
-      // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
-      // attempt is cancelled (shutdown included), or the worker would wait on itself forever. The update
-      // id makes the next attempt's update the same one.
-      return client.withAbortSignal(cancellationSignal(), async () => {
-        for await (const run of client.workflow.list({ query })) {
-          await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
-            args: [request],
-            ...(request.requestId ? { updateId: request.requestId } : {}),
-          });
-          return run.workflowId;
-        }
-        return undefined;
-      });
-    },
-
-    /**
-     * Of orders carrying the connector's token, those no certificate workflow owns: no run of any
-     * workflow has it as its certificate, and the workflow named in the token is not ordering right now
-     * (such orders are `pending`, to be checked again by the next sweep).
-     */
-    async unownedOrders(orders: TokenedOrder[]): Promise<{ unowned: TokenedOrder[]; pending: number[] }> {
-      const unowned: TokenedOrder[] = [];
-      const pending: number[] = [];
-      for (const order of orders) {
-        heartbeat();
-        // Owned by a run that is live or ended as it should (renewed on, or revoked). A failed run — its
-        // issue deleted while SCM issued, say — owns nothing: its certificate is issued and untracked.
-        const query =
-          `${searchAttributes.certificateId.name} = '${order.certificateId}' AND ` +
-          `ExecutionStatus IN ('Running', 'ContinuedAsNew', 'Completed')`;
-        if ((await client.workflow.count(query)).count > 0) continue;
-        const owner = await client.workflow
-          .getHandle(certificateWorkflowId(order.issueKey))
-          .describe()
-          .catch(() => undefined);
-        const phase = owner?.typedSearchAttributes.get(searchAttributes.status) ?? '';
-        if (owner?.status.name === 'RUNNING' && (ORDERING_PHASES as readonly string[]).includes(phase))
-          pending.push(order.certificateId);
-        else unowned.push(order);
-      }
-      return { unowned, pending };
-    },
-
-    /** Stores where the next sweep takes up: in the schedule's own arguments. */
-    async saveSweepState(state: Record<string, number>): Promise<void> {
-      await saveSweepState(client, state);
-    },
-
-    /**
-     * Signals `reevaluate` to every certificate whose plan is stale, found through visibility alone (no
-     * workflow is queried or loaded): renewal overdue, expired but not marked, planned on other profile
-     * settings than the current ones (or on none: a profile that was missing, or a plan from before the
-     * fingerprint was indexed). Answers how many it signalled.
-     */
-    async reevaluateStale({
-      fingerprints,
-      now,
-    }: {
-      fingerprints: Record<string, string>;
-      now: number;
-    }): Promise<number> {
-      const at = `'${new Date(now).toISOString()}'`;
-      const { status, renewAt, notAfter, profile, profileFingerprint } = {
-        status: searchAttributes.status.name,
-        renewAt: searchAttributes.renewAt.name,
-        notAfter: searchAttributes.notAfter.name,
-        profile: searchAttributes.profile.name,
-        profileFingerprint: searchAttributes.profileFingerprint.name,
-      };
-      const live = `${status} IN (${phaseList(LIVE_PHASES)})`;
-      const queries = [
-        `${status} = 'Active' AND ${renewAt} <= ${at}`,
-        `${status} IN ('Active', 'RenewalDue') AND ${notAfter} <= ${at}`,
-        ...Object.entries(fingerprints).map(
-          ([id, fingerprint]) =>
-            `${live} AND ${profile} = ${literal(id)} AND (${profileFingerprint} != ${literal(fingerprint)} OR ${profileFingerprint} IS NULL)`,
-        ),
-      ];
-      const signalled = new Set<string>();
-      for (const condition of queries) {
-        for await (const run of client.workflow.list({
-          query: `${RUNNING_CERTIFICATES} AND ${condition}`,
-          pageSize: 1000,
-        })) {
-          if (signalled.has(run.workflowId)) continue;
-          heartbeat();
-          await client.workflow
-            .getHandle(run.workflowId)
-            .signal(reevaluateSignal)
-            .catch((err: unknown) => {
-              if (!(err instanceof WorkflowNotFoundError)) throw err; // finished since it was listed
-            });
-          signalled.add(run.workflowId);
-        }
-      }
-      return signalled.size;
-    },
-
-    /**
-     * Tells each certificate workflow what SCM shows changed about its current certificate: revoked,
-     * replaced, or expired before its time. Finds the owners through visibility, a hundred ids a query;
-     * answers how many it told.
-     */
-    async tellOwners({ changes, now }: { changes: ScmObservation[]; now: number }): Promise<number> {
-      const byId = new Map(changes.map((c) => [c.certificateId, c]));
-      const ids = [...byId.keys()];
-      let told = 0;
-      for (let i = 0; i < ids.length; i += 100) {
-        const batch = ids.slice(i, i + 100).map((id) => literal(String(id)));
-        const query = `${RUNNING_CERTIFICATES} AND ${searchAttributes.certificateId.name} IN (${batch.join(', ')})`;
-        for await (const run of client.workflow.list({ query })) {
-          heartbeat();
-          const attrs = run.typedSearchAttributes;
-          const change = byId.get(Number(attrs.get(searchAttributes.certificateId)));
-          const phase = attrs.get(searchAttributes.status) ?? '';
-          const notAfter = attrs.get(searchAttributes.notAfter)?.getTime();
-          if (!change || !isLive(phase)) continue;
-          if (change.status === 'Expired' && (notAfter === undefined || notAfter <= now)) continue; // on time
-          await client.workflow
-            .getHandle(run.workflowId)
-            .signal(scmObservationSignal, change)
-            .catch((err: unknown) => {
-              if (!(err instanceof WorkflowNotFoundError)) throw err;
-            });
-          told++;
-        }
-      }
-      return told;
-    },
+    revokeThroughLifecycle: (...args: Tail<Parameters<typeof revokeThroughLifecycle>>) =>
+      revokeThroughLifecycle(client, ...args),
+    unownedOrders: (...args: Tail<Parameters<typeof unownedOrders>>) => unownedOrders(client, ...args),
+    saveSweepState: (...args: Tail<Parameters<typeof saveSweepState>>) => saveSweepState(client, ...args),
+    reevaluateStale: (...args: Tail<Parameters<typeof reevaluateStale>>) => reevaluateStale(client, ...args),
+    tellOwners: (...args: Tail<Parameters<typeof tellOwners>>) => tellOwners(client, ...args),
   };
 }
+
+/** A function's parameters after the first (the client the factory binds). */
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
+
+/**
+ * Revokes a certificate through the certificate workflow that manages it, if one does (so that it
+ * stops renewing, and its own issue says so). Answers that workflow's id, or undefined.
+ */
+async function revokeThroughLifecycle(
+  client: Client,
+  certificateId: number,
+  request: RevokeRequest,
+): Promise<string | undefined> {
+  const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
+  // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
+  // attempt is cancelled (shutdown included), or the worker would wait on itself forever. The update
+  // id makes the next attempt's update the same one.
+  return client.withAbortSignal(cancellationSignal(), async () => {
+    for await (const run of client.workflow.list({ query })) {
+      await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
+        args: [request],
+        ...(request.requestId ? { updateId: request.requestId } : {}),
+      });
+      return run.workflowId;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * Of orders carrying the connector's token, those no certificate workflow owns: no run of any
+ * workflow has it as its certificate, and the workflow named in the token is not ordering right now
+ * (such orders are `pending`, to be checked again by the next sweep).
+ */
+async function unownedOrders(
+  client: Client,
+  orders: TokenedOrder[],
+): Promise<{ unowned: TokenedOrder[]; pending: number[] }> {
+  const unowned: TokenedOrder[] = [];
+  const pending: number[] = [];
+  for (const order of orders) {
+    heartbeat();
+    // Owned by a run that is live or ended as it should (renewed on, or revoked). A failed run — its
+    // issue deleted while SCM issued, say — owns nothing: its certificate is issued and untracked.
+    const query =
+      `${searchAttributes.certificateId.name} = '${order.certificateId}' AND ` +
+      `ExecutionStatus IN ('Running', 'ContinuedAsNew', 'Completed')`;
+    if ((await client.workflow.count(query)).count > 0) continue;
+    const owner = await client.workflow
+      .getHandle(certificateWorkflowId(order.issueKey))
+      .describe()
+      .catch(() => undefined);
+    const phase = owner?.typedSearchAttributes.get(searchAttributes.status) ?? '';
+    if (owner?.status.name === 'RUNNING' && (ORDERING_PHASES as readonly string[]).includes(phase))
+      pending.push(order.certificateId);
+    else unowned.push(order);
+  }
+  return { unowned, pending };
+}
+
+/**
+ * Signals `reevaluate` to every certificate whose plan is stale, found through visibility alone (no
+ * workflow is queried or loaded): renewal overdue, expired but not marked, planned on other profile
+ * settings than the current ones (or on none: a profile that was missing, or a plan from before the
+ * fingerprint was indexed). Answers how many it signalled.
+ */
+async function reevaluateStale(
+  client: Client,
+  {
+    fingerprints,
+    now,
+  }: {
+    fingerprints: Record<string, string>;
+    now: number;
+  },
+): Promise<number> {
+  const at = `'${new Date(now).toISOString()}'`;
+  const { status, renewAt, notAfter, profile, profileFingerprint } = {
+    status: searchAttributes.status.name,
+    renewAt: searchAttributes.renewAt.name,
+    notAfter: searchAttributes.notAfter.name,
+    profile: searchAttributes.profile.name,
+    profileFingerprint: searchAttributes.profileFingerprint.name,
+  };
+  const live = `${status} IN (${phaseList(LIVE_PHASES)})`;
+  const queries = [
+    `${status} = 'Active' AND ${renewAt} <= ${at}`,
+    `${status} IN ('Active', 'RenewalDue') AND ${notAfter} <= ${at}`,
+    ...Object.entries(fingerprints).map(
+      ([id, fingerprint]) =>
+        `${live} AND ${profile} = ${literal(id)} AND (${profileFingerprint} != ${literal(fingerprint)} OR ${profileFingerprint} IS NULL)`,
+    ),
+  ];
+  const signalled = new Set<string>();
+  for (const condition of queries) {
+    for await (const run of client.workflow.list({
+      query: `${RUNNING_CERTIFICATES} AND ${condition}`,
+      pageSize: 1000,
+    })) {
+      if (signalled.has(run.workflowId)) continue;
+      heartbeat();
+      await client.workflow
+        .getHandle(run.workflowId)
+        .signal(reevaluateSignal)
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // finished since it was listed
+        });
+      signalled.add(run.workflowId);
+    }
+  }
+  return signalled.size;
+}
+
+/**
+ * Tells each certificate workflow what SCM shows changed about its current certificate: revoked,
+ * replaced, or expired before its time. Finds the owners through visibility, a hundred ids a query;
+ * answers how many it told.
+ */
+async function tellOwners(
+  client: Client,
+  { changes, now }: { changes: ScmObservation[]; now: number },
+): Promise<number> {
+  const byId = new Map(changes.map((c) => [c.certificateId, c]));
+  const ids = [...byId.keys()];
+  let told = 0;
+  for (let i = 0; i < ids.length; i += 100) {
+    const batch = ids.slice(i, i + 100).map((id) => literal(String(id)));
+    const query = `${RUNNING_CERTIFICATES} AND ${searchAttributes.certificateId.name} IN (${batch.join(', ')})`;
+    for await (const run of client.workflow.list({ query })) {
+      heartbeat();
+      const attrs = run.typedSearchAttributes;
+      const change = byId.get(Number(attrs.get(searchAttributes.certificateId)));
+      const phase = attrs.get(searchAttributes.status) ?? '';
+      const notAfter = attrs.get(searchAttributes.notAfter)?.getTime();
+      if (!change || !isLive(phase)) continue;
+      if (change.status === 'Expired' && (notAfter === undefined || notAfter <= now)) continue; // on time
+      await client.workflow
+        .getHandle(run.workflowId)
+        .signal(scmObservationSignal, change)
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        });
+      told++;
+    }
+  }
+  return told;
+}
+
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
 
-/** Merges `state` into the sweep schedule's arguments, where the next run reads it. */
+/** Stores where the next sweep takes up: merged into the sweep schedule's arguments, where it reads them. */
 async function saveSweepState(client: Client, state: Record<string, number>): Promise<void> {
   try {
     await client.schedule.getHandle(SWEEP_SCHEDULE_ID).update((schedule) => {

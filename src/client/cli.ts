@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   CERTIFICATE_PHASES,
+  isLive,
   literal,
   REVOCATION_REASONS,
   searchAttributes,
@@ -110,163 +111,193 @@ function parsed(argv: string[]) {
   }
 }
 
+type Values = ReturnType<typeof parsed>['values'];
+
+/** What a command is run with. */
+interface Invocation {
+  client: Client;
+  command: string;
+  /** The issue key the command names, if any (checked by `handle()`). */
+  issueKey: string | undefined;
+  values: Values;
+}
+
 /** Runs one command; resolves with the text to print. */
 export async function runCli(argv: string[], client: Client): Promise<string> {
   const { values, positionals } = parsed(argv);
   const [command, issueKey] = positionals;
   if (values.help || command === undefined || command === 'help') return HELP;
-  const json = (data: unknown) => JSON.stringify(data, null, 2);
-  const needKey = () => {
-    if (!issueKey || !ISSUE_KEY.test(issueKey)) throw new UsageError(`${command} needs an issue key such as CERT-45`);
-    return client.workflow.getHandle(certificateWorkflowId(issueKey));
-  };
-  const query = async () => {
-    try {
-      return await needKey().query(statusQuery);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
-      throw err;
-    }
-  };
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+  return run({ client, command, issueKey, values });
+}
 
-  switch (command) {
-    case 'enroll':
-      return enrollWithoutIssue(client, values);
-    case 'status': {
-      const status = await query();
-      return values.json ? json(status) : formatStatus(status);
-    }
-    case 'history': {
-      const status = await query();
-      if (values.json) return json(status.history);
-      return status.history
-        .map(
-          (h, i) =>
-            `${i}  ${h.certificateId}  ${h.serialNumber}  ${iso(h.notBefore)} → ${iso(h.notAfter)}  ${h.reason}`,
-        )
-        .join('\n');
-    }
-    case 'list': {
-      // One row per certificate: a renewed certificate's earlier runs ended in continue-as-new, and only the
-      // newest run of a workflow id (listed first) speaks for it.
-      const conditions = ["WorkflowType = 'certificateLifecycle'", "ExecutionStatus != 'ContinuedAsNew'"];
-      if (values.status !== undefined) {
-        if (!(CERTIFICATE_PHASES as readonly string[]).includes(values.status)) {
-          throw new UsageError(`unknown status "${values.status}": use one of ${CERTIFICATE_PHASES.join(', ')}`);
-        }
-        conditions.push(`CertificateStatus = ${literal(values.status)}`);
-      }
-      if (values.profile) conditions.push(`CertificateProfile = ${literal(values.profile)}`);
-      if (values.domain) conditions.push(`CertificateDomain = ${literal(values.domain)}`);
-      const certificates: Array<{
-        issueKey: string;
-        status: string;
-        certificateId?: string;
-        notAfter?: string;
-        domain?: string;
-      }> = [];
-      const listed = new Set<string>();
-      for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
-        if (listed.has(run.workflowId)) continue;
-        listed.add(run.workflowId);
-        const sa = run.typedSearchAttributes;
-        const [certificateId, notAfter, domain] = [
-          sa.get(searchAttributes.certificateId),
-          sa.get(searchAttributes.notAfter),
-          sa.get(searchAttributes.domain),
-        ];
-        certificates.push({
-          issueKey: sa.get(searchAttributes.issueKey) ?? run.workflowId,
-          status: sa.get(searchAttributes.status) ?? run.status.name,
-          ...(certificateId ? { certificateId } : {}),
-          ...(notAfter ? { notAfter: notAfter.toISOString() } : {}),
-          ...(domain ? { domain } : {}),
-        });
-        if (certificates.length >= 500) break;
-      }
-      if (values.json) return json(certificates);
-      const rows = certificates.map((c) =>
-        [
-          c.issueKey.padEnd(10),
-          c.status.padEnd(16),
-          (c.certificateId ?? '-').padEnd(8),
-          (c.notAfter ?? '-').padEnd(24),
-          c.domain ?? '-',
-        ].join(' '),
-      );
-      return rows.length === 0
-        ? 'no certificates'
-        : ['ISSUE      STATUS           ID       EXPIRES                  DOMAIN', ...rows].join('\n');
-    }
-    case 'renew': {
-      const handle = needKey();
-      try {
-        const accepted = await handle.executeUpdate(renewUpdate, {
-          args: [{ requestedBy: `cli:${process.env.USER ?? 'operator'}`, force: values.force }],
-        });
-        if (values.json) return json({ issueKey, renewal: accepted.result, forced: values.force });
-        return `${issueKey}: renewal ${accepted.result}${values.force ? ' (forced)' : ''}; follow it with \`status ${issueKey}\``;
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError)
-          throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
-        if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
-        throw err;
-      }
-    }
-    case 'revoke': {
-      if (values['certificate-id'] !== undefined) return revokeById(client, values);
-      const handle = needKey();
-      const reasonCode = reasonFromCli(values.reason);
-      try {
-        const accepted = await handle.executeUpdate(revokeUpdate, {
-          args: [
-            {
-              reasonCode,
-              requestedBy: `cli:${process.env.USER ?? 'operator'}`,
-              ...(values.comment ? { comment: values.comment } : {}),
-            },
-          ],
-        });
-        if (values.json) return json({ issueKey, revocation: accepted.result });
-        return `${issueKey}: revocation ${accepted.result}; follow it with \`status ${issueKey}\``;
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError)
-          throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
-        if (err instanceof WorkflowNotFoundError)
-          throw new UsageError(`no running certificate workflow for ${issueKey} (revoked already, or never enrolled)`);
-        throw err;
-      }
-    }
-    case 'unowned': {
-      const query = "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'";
-      for await (const run of client.workflow.list({ query })) {
-        const totals = await client.workflow.getHandle<typeof renewalSweep>(run.workflowId, run.runId).result();
-        if (values.json) return json({ sweptAt: run.closeTime?.toISOString(), orders: totals.unownedOrders ?? [] });
-        const rows = (totals.unownedOrders ?? []).map(
-          (o) => `${String(o.certificateId).padEnd(10)} ${o.issueKey.padEnd(12)} ${o.token}`,
-        );
-        const when = run.closeTime?.toISOString() ?? '';
-        return rows.length === 0
-          ? `no unowned orders (sweep of ${when})`
-          : [
-              `ORDER      ISSUE        TOKEN   (sweep of ${when})`,
-              ...rows,
-              '',
-              'Each is issued (or being issued) and nothing renews or tracks it. Revoke one with',
-              '  npm run cli -- revoke --certificate-id ORDER --profile P --reason superseded',
-            ].join('\n');
-      }
-      if (values.json) return json({ sweptAt: null, orders: [] });
-      return 'no sweep has finished yet: run `sweep` first';
-    }
-    case 'sweep':
-      await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();
-      if (values.json) return json({ started: true, schedule: SWEEP_SCHEDULE_ID });
-      return `sweep started (schedule ${SWEEP_SCHEDULE_ID})`;
-    default:
-      throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+const COMMANDS: Record<string, (invocation: Invocation) => Promise<string>> = {
+  enroll: ({ client, values }) => enrollWithoutIssue(client, values),
+  status: showStatus,
+  history: showHistory,
+  list: listCertificates,
+  renew,
+  revoke,
+  unowned: showUnowned,
+  sweep: runSweep,
+};
+
+const json = (data: unknown) => JSON.stringify(data, null, 2);
+
+/** The certificate workflow the command names. */
+function handle({ client, command, issueKey }: Invocation) {
+  if (!issueKey || !ISSUE_KEY.test(issueKey)) throw new UsageError(`${command} needs an issue key such as CERT-45`);
+  return client.workflow.getHandle(certificateWorkflowId(issueKey));
+}
+
+async function statusOf(invocation: Invocation): Promise<CertificateStatus> {
+  try {
+    return await handle(invocation).query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new UsageError(`no certificate workflow for ${invocation.issueKey}`);
+    throw err;
   }
 }
+
+async function showStatus(invocation: Invocation): Promise<string> {
+  const status = await statusOf(invocation);
+  return invocation.values.json ? json(status) : formatStatus(status);
+}
+
+async function showHistory(invocation: Invocation): Promise<string> {
+  const { history } = await statusOf(invocation);
+  if (invocation.values.json) return json(history);
+  return history
+    .map((h, i) => `${i}  ${h.certificateId}  ${h.serialNumber}  ${iso(h.notBefore)} → ${iso(h.notAfter)}  ${h.reason}`)
+    .join('\n');
+}
+
+/**
+ * Certificates by search attribute, newest first. One row per certificate: a renewed certificate's earlier
+ * runs ended in continue-as-new, and only the newest run of a workflow id (listed first) speaks for it.
+ */
+async function listCertificates({ client, values }: Invocation): Promise<string> {
+  const conditions = ["WorkflowType = 'certificateLifecycle'", "ExecutionStatus != 'ContinuedAsNew'"];
+  if (values.status !== undefined) {
+    if (!(CERTIFICATE_PHASES as readonly string[]).includes(values.status)) {
+      throw new UsageError(`unknown status "${values.status}": use one of ${CERTIFICATE_PHASES.join(', ')}`);
+    }
+    conditions.push(`CertificateStatus = ${literal(values.status)}`);
+  }
+  if (values.profile) conditions.push(`CertificateProfile = ${literal(values.profile)}`);
+  if (values.domain) conditions.push(`CertificateDomain = ${literal(values.domain)}`);
+  const certificates: Array<{
+    issueKey: string;
+    status: string;
+    certificateId?: string;
+    notAfter?: string;
+    domain?: string;
+  }> = [];
+  const listed = new Set<string>();
+  for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
+    if (listed.has(run.workflowId)) continue;
+    listed.add(run.workflowId);
+    const sa = run.typedSearchAttributes;
+    const [certificateId, notAfter, domain] = [
+      sa.get(searchAttributes.certificateId),
+      sa.get(searchAttributes.notAfter),
+      sa.get(searchAttributes.domain),
+    ];
+    certificates.push({
+      issueKey: sa.get(searchAttributes.issueKey) ?? run.workflowId,
+      status: sa.get(searchAttributes.status) ?? run.status.name,
+      ...(certificateId ? { certificateId } : {}),
+      ...(notAfter ? { notAfter: notAfter.toISOString() } : {}),
+      ...(domain ? { domain } : {}),
+    });
+    if (certificates.length >= 500) break;
+  }
+  if (values.json) return json(certificates);
+  const rows = certificates.map((c) =>
+    [
+      c.issueKey.padEnd(10),
+      c.status.padEnd(16),
+      (c.certificateId ?? '-').padEnd(8),
+      (c.notAfter ?? '-').padEnd(24),
+      c.domain ?? '-',
+    ].join(' '),
+  );
+  return rows.length === 0
+    ? 'no certificates'
+    : ['ISSUE      STATUS           ID       EXPIRES                  DOMAIN', ...rows].join('\n');
+}
+
+async function renew(invocation: Invocation): Promise<string> {
+  const { issueKey, values } = invocation;
+  try {
+    const accepted = await handle(invocation).executeUpdate(renewUpdate, {
+      args: [{ requestedBy: operator(), force: values.force }],
+    });
+    if (values.json) return json({ issueKey, renewal: accepted.result, forced: values.force });
+    return `${issueKey}: renewal ${accepted.result}${values.force ? ' (forced)' : ''}; follow it with \`status ${issueKey}\``;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowNotFoundError) throw new UsageError(`no certificate workflow for ${issueKey}`);
+    throw err;
+  }
+}
+
+async function revoke(invocation: Invocation): Promise<string> {
+  const { client, issueKey, values } = invocation;
+  if (values['certificate-id'] !== undefined) return revokeById(client, values);
+  const certificate = handle(invocation);
+  const reasonCode = reasonFromCli(values.reason);
+  try {
+    const accepted = await certificate.executeUpdate(revokeUpdate, {
+      args: [{ reasonCode, requestedBy: operator(), ...(values.comment ? { comment: values.comment } : {}) }],
+    });
+    if (values.json) return json({ issueKey, revocation: accepted.result });
+    return `${issueKey}: revocation ${accepted.result}; follow it with \`status ${issueKey}\``;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError)
+      throw new Refused(`${issueKey}: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowNotFoundError) {
+      throw new UsageError(`no running certificate workflow for ${issueKey} (revoked already, or never enrolled)`);
+    }
+    throw err;
+  }
+}
+
+/** The orders with the connector's token that no workflow owns, as the last finished sweep found them. */
+async function showUnowned({ client, values }: Invocation): Promise<string> {
+  const query = "WorkflowType = 'renewalSweep' AND ExecutionStatus = 'Completed'";
+  for await (const run of client.workflow.list({ query })) {
+    const totals = await client.workflow.getHandle<typeof renewalSweep>(run.workflowId, run.runId).result();
+    if (values.json) return json({ sweptAt: run.closeTime?.toISOString(), orders: totals.unownedOrders ?? [] });
+    const rows = (totals.unownedOrders ?? []).map(
+      (o) => `${String(o.certificateId).padEnd(10)} ${o.issueKey.padEnd(12)} ${o.token}`,
+    );
+    const when = run.closeTime?.toISOString() ?? '';
+    return rows.length === 0
+      ? `no unowned orders (sweep of ${when})`
+      : [
+          `ORDER      ISSUE        TOKEN   (sweep of ${when})`,
+          ...rows,
+          '',
+          'Each is issued (or being issued) and nothing renews or tracks it. Revoke one with',
+          '  npm run cli -- revoke --certificate-id ORDER --profile P --reason superseded',
+        ].join('\n');
+  }
+  if (values.json) return json({ sweptAt: null, orders: [] });
+  return 'no sweep has finished yet: run `sweep` first';
+}
+
+async function runSweep({ client, values }: Invocation): Promise<string> {
+  await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();
+  if (values.json) return json({ started: true, schedule: SWEEP_SCHEDULE_ID });
+  return `sweep started (schedule ${SWEEP_SCHEDULE_ID})`;
+}
+
+/** Who an operation from the CLI is asked for by. */
+const operator = () => `cli:${process.env.USER ?? 'operator'}`;
 
 /**
  * Starts a certificate workflow for a CSR file, with no Jira issue (the workflow talks to SCM only), and
@@ -287,7 +318,7 @@ async function enrollWithoutIssue(client: Client, values: { csr?: string; profil
     args: [
       {
         issueKey,
-        requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+        requestedBy: operator(),
         triggerId: `cli:${issueKey}`,
         standalone: { csr, profileName: values.profile },
       },
@@ -301,7 +332,7 @@ async function enrollWithoutIssue(client: Client, values: { csr?: string; profil
   for (let waited = 0; waited < 60_000; waited += 500) {
     const status = await handle.query(statusQuery).catch(() => undefined);
     if (status?.phase === 'Rejected') throw new Refused(`${issueKey}: not enrolled: ${status.lastError ?? ''}`);
-    if (status && ['Active', 'RenewalDue', 'Expired'].includes(status.phase)) return formatStatus(status);
+    if (status && isLive(status.phase)) return formatStatus(status);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return `${issueKey}: still being enrolled; follow it with \`status ${issueKey}\``;
@@ -328,7 +359,7 @@ async function revokeById(
         certificateId,
         profileName: values.profile,
         reasonCode,
-        requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+        requestedBy: operator(),
       },
     ],
     workflowIdConflictPolicy: 'USE_EXISTING',

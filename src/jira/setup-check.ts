@@ -80,117 +80,162 @@ interface Field {
 
 export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckItem[]> {
   const { names } = options;
-  const items: CheckItem[] = [];
-  const say = (item: CheckItem) => void items.push(item);
   const api = jiraApi(options);
+  const signIn = await checkSignIn(api);
+  if (signIn.verdict === 'problem') return [signIn];
+  const project = await checkProject(api, names.projectKey);
+  if (!project.found) return [signIn, project.item];
+  const types = new Map((project.found.issueTypes ?? []).map((t) => [t.name, t.id]));
+  const fields = await checkFields(api, options);
+  const statuses = await checkStatuses(api, names, types);
+  const certificateType = types.get(names.certificateIssueType);
+  return [
+    signIn,
+    project.item,
+    ...(await checkPermissions(api, options)),
+    ...checkIssueTypes(names, types),
+    ...fields.items,
+    ...(await checkCreateScreens(api, names, types, fields.ids)),
+    ...statuses.items,
+    ...(await checkEditScreen(api, options, project.found.id, certificateType, fields.ids)),
+    ...(await checkTransitions(api, options, project.found.id, certificateType, statuses.ids, fields.ids)),
+    await checkWebhook(api, options),
+  ];
+}
 
+async function checkSignIn(api: Api): Promise<CheckItem> {
   try {
     const me = (await api('GET', '/rest/api/3/myself')) as { displayName?: string };
-    say({ item: 'credentials', verdict: 'ok', detail: `signed in as ${me.displayName ?? 'the connector'}` });
+    return { item: 'credentials', verdict: 'ok', detail: `signed in as ${me.displayName ?? 'the connector'}` };
   } catch (err) {
-    say({
+    return {
       item: 'credentials',
       verdict: 'problem',
       detail: describe(err),
       fix: 'check JIRA_BASE_URL, and JIRA_EMAIL with JIRA_API_TOKEN (or JIRA_BEARER_TOKEN)',
-    });
-    return items;
+    };
   }
+}
 
-  let project: { id: string; issueTypes?: Array<{ id: string; name: string }> };
+interface Project {
+  id: string;
+  issueTypes?: Array<{ id: string; name: string }>;
+}
+
+async function checkProject(api: Api, projectKey: string): Promise<{ item: CheckItem; found?: Project }> {
+  const item = `project ${projectKey}`;
   try {
-    project = (await api('GET', `/rest/api/3/project/${encodeURIComponent(names.projectKey)}`)) as typeof project;
-    say({ item: `project ${names.projectKey}`, verdict: 'ok', detail: 'found' });
+    const found = (await api('GET', `/rest/api/3/project/${encodeURIComponent(projectKey)}`)) as Project;
+    return { item: { item, verdict: 'ok', detail: 'found' }, found };
   } catch (err) {
-    say({
-      item: `project ${names.projectKey}`,
-      verdict: 'problem',
-      detail: describe(err),
-      fix: `create the project "${names.projectKey}" (user guide §2), or set JIRA_PROJECT_KEY to the project's key`,
-    });
-    return items;
+    return {
+      item: {
+        item,
+        verdict: 'problem',
+        detail: describe(err),
+        fix: `create the project "${projectKey}" (user guide §2), or set JIRA_PROJECT_KEY to the project's key`,
+      },
+    };
   }
+}
 
-  items.push(...(await checkPermissions(api, options)));
+function checkIssueTypes(names: JiraNames, types: Map<string, string>): CheckItem[] {
+  return (
+    [
+      [names.certificateIssueType, 'certificate requests'],
+      [names.revokeIssueType, 'revoking certificates not enrolled through Jira'],
+    ] as const
+  ).map(([name, purpose]) =>
+    types.has(name)
+      ? { item: `issue type "${name}"`, verdict: 'ok', detail: `in ${names.projectKey}` }
+      : {
+          item: `issue type "${name}"`,
+          verdict: 'problem',
+          detail: `not in the project's issue type scheme (needed for ${purpose})`,
+          fix: `add the issue type "${name}" to ${names.projectKey}'s issue type scheme`,
+        },
+  );
+}
 
-  const types = new Map((project.issueTypes ?? []).map((t) => [t.name, t.id]));
-  for (const [name, purpose] of [
-    [names.certificateIssueType, 'certificate requests'],
-    [names.revokeIssueType, 'revoking certificates not enrolled through Jira'],
-  ] as const) {
-    say(
-      types.has(name)
-        ? { item: `issue type "${name}"`, verdict: 'ok', detail: `in ${names.projectKey}` }
-        : {
-            item: `issue type "${name}"`,
-            verdict: 'problem',
-            detail: `not in the project's issue type scheme (needed for ${purpose})`,
-            fix: `add the issue type "${name}" to ${names.projectKey}'s issue type scheme`,
-          },
-    );
-  }
-
-  // Custom fields, their types, and the select fields' contexts and options.
-  let fields = (await api('GET', '/rest/api/3/field')) as Field[];
-  const fieldIds = new Map<FieldKey, string>();
+/** The custom fields, their types, and the select fields' contexts and options; `--fix` creates what is missing. */
+async function checkFields(
+  api: Api,
+  options: SetupCheckOptions,
+): Promise<{ items: CheckItem[]; ids: Map<FieldKey, string> }> {
+  const { names } = options;
+  const items: CheckItem[] = [];
+  const fields = (await api('GET', '/rest/api/3/field')) as Field[];
+  const ids = new Map<FieldKey, string>();
   for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
-    const want = FIELD_TYPES[key];
-    const item = `custom field "${name}"`;
-    const matches = fields.filter((f) => f.custom && f.name === name);
-    if (matches.length > 1) {
-      say({
-        item,
-        verdict: 'problem',
-        detail: `${matches.length} custom fields have this name (${matches.map((m) => m.id).join(', ')})`,
-        fix: 'rename or delete all but one',
-      });
-      continue;
-    }
-    const found = matches[0];
-    if (!found) {
-      if (options.fix) {
-        const created = (await api('POST', '/rest/api/3/field', {
-          name,
-          description: 'Used by the certificate lifecycle connector',
-          type: TYPE_KEY + want.type,
-          searcherKey: TYPE_KEY + want.searcher,
-        })) as Field;
-        fieldIds.set(key, created.id);
-        say({ item, verdict: 'fixed', detail: `created (${created.id}, ${want.shown})` });
-        fields = [...fields, created];
-        continue;
-      }
-      say({
-        item,
-        verdict: 'problem',
-        detail: 'missing',
-        fix: `create a ${want.shown} custom field named "${name}"`,
-        fixable: true,
-      });
-      continue;
-    }
-    fieldIds.set(key, found.id);
-    const type = found.schema?.custom?.replace(TYPE_KEY, '');
-    say(
-      type === want.type
-        ? { item, verdict: 'ok', detail: `${found.id}, ${want.shown}` }
-        : {
-            item,
-            verdict: 'problem',
-            detail: `${found.id} is of type ${type ?? found.schema?.custom ?? 'unknown'}, not ${want.shown}`,
-            fix: `replace it with a ${want.shown} field of the same name (Jira cannot change a field's type)`,
-          },
-    );
+    const field = await checkField(api, fields, key, name, options.fix);
+    items.push(field.item);
+    if (field.id) ids.set(key, field.id);
   }
   for (const [key, wanted] of [
     ['profile', options.profileNames],
     ['revocationReason', Object.keys(REVOCATION_REASONS)],
   ] as const) {
-    const id = fieldIds.get(key);
+    const id = ids.get(key);
     if (id) items.push(...(await checkOptions(api, names.fields[key], id, wanted, key === 'profile', options.fix)));
   }
+  return { items, ids };
+}
 
-  // Create screens: what a requester fills in when creating each issue type.
+async function checkField(
+  api: Api,
+  fields: Field[],
+  key: FieldKey,
+  name: string,
+  fix: boolean | undefined,
+): Promise<{ item: CheckItem; id?: string }> {
+  const want = FIELD_TYPES[key];
+  const item = `custom field "${name}"`;
+  const matches = fields.filter((f) => f.custom && f.name === name);
+  if (matches.length > 1) {
+    return {
+      item: {
+        item,
+        verdict: 'problem',
+        detail: `${matches.length} custom fields have this name (${matches.map((m) => m.id).join(', ')})`,
+        fix: 'rename or delete all but one',
+      },
+    };
+  }
+  const found = matches[0];
+  if (!found && fix) {
+    const created = (await api('POST', '/rest/api/3/field', {
+      name,
+      description: 'Used by the certificate lifecycle connector',
+      type: TYPE_KEY + want.type,
+      searcherKey: TYPE_KEY + want.searcher,
+    })) as Field;
+    return { item: { item, verdict: 'fixed', detail: `created (${created.id}, ${want.shown})` }, id: created.id };
+  }
+  if (!found) {
+    const fixIt = `create a ${want.shown} custom field named "${name}"`;
+    return { item: { item, verdict: 'problem', detail: 'missing', fix: fixIt, fixable: true } };
+  }
+  const type = found.schema?.custom?.replace(TYPE_KEY, '');
+  if (type === want.type) return { item: { item, verdict: 'ok', detail: `${found.id}, ${want.shown}` }, id: found.id };
+  return {
+    item: {
+      item,
+      verdict: 'problem',
+      detail: `${found.id} is of type ${type ?? found.schema?.custom ?? 'unknown'}, not ${want.shown}`,
+      fix: `replace it with a ${want.shown} field of the same name (Jira cannot change a field's type)`,
+    },
+    id: found.id,
+  };
+}
+
+/** Create screens: what a requester fills in when creating each issue type. */
+async function checkCreateScreens(
+  api: Api,
+  names: JiraNames,
+  types: Map<string, string>,
+  fieldIds: Map<FieldKey, string>,
+): Promise<CheckItem[]> {
+  const items: CheckItem[] = [];
   const onCreate: Record<string, FieldKey[]> = {
     [names.certificateIssueType]: ['profile', 'csr'],
     [names.revokeIssueType]: ['profile', 'certificateId', 'domain'],
@@ -206,7 +251,7 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
     for (const key of keys) {
       const id = fieldIds.get(key);
       const item = `"${names.fields[key]}" on the ${typeName} create screen`;
-      say(
+      items.push(
         id && present.has(id)
           ? { item, verdict: 'ok', detail: 'present' }
           : {
@@ -218,8 +263,15 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
       );
     }
   }
+  return items;
+}
 
-  // Statuses of each issue type.
+/** The statuses of each issue type's workflow; answers their ids by name for the transitions' check. */
+async function checkStatuses(
+  api: Api,
+  names: JiraNames,
+  types: Map<string, string>,
+): Promise<{ items: CheckItem[]; ids: Map<string, string> }> {
   const statuses = (await api('GET', `/rest/api/3/project/${encodeURIComponent(names.projectKey)}/statuses`)) as Array<{
     name: string;
     statuses?: Array<{ id: string; name: string }>;
@@ -228,13 +280,14 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
     [names.certificateIssueType]: Object.values(names.statuses),
     [names.revokeIssueType]: [names.statuses.revoked],
   };
-  const statusIds = new Map<string, string>();
+  const items: CheckItem[] = [];
+  const ids = new Map<string, string>();
   for (const [typeName, wanted] of Object.entries(wantedStatuses)) {
     const have = statuses.find((t) => t.name === typeName)?.statuses ?? [];
-    for (const s of have) statusIds.set(s.name, s.id);
+    for (const s of have) ids.set(s.name, s.id);
     for (const name of wanted) {
       const item = `status "${name}" (${typeName})`;
-      say(
+      items.push(
         have.some((s) => s.name === name)
           ? { item, verdict: 'ok', detail: 'in the workflow' }
           : {
@@ -246,13 +299,7 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
       );
     }
   }
-
-  items.push(...(await checkEditScreen(api, options, project.id, types.get(names.certificateIssueType), fieldIds)));
-  items.push(
-    ...(await checkTransitions(api, options, project.id, types.get(names.certificateIssueType), statusIds, fieldIds)),
-  );
-  items.push(await checkWebhook(api, options));
-  return items;
+  return { items, ids };
 }
 
 type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/unbound-method -- the activity factories return functions that use no `this` */
 /**
  * Collecting the issued certificate whatever order SCM's format puts it in: the recorded serial and expiry
  * are the leaf's, and the PEM attached to the issue is the leaf first, then each issuer.

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/unbound-method -- the activity factories return functions that use no `this` */
 /**
  * Ordering exactly once against the SCM emulator over loopback: the activities run in Temporal's activity
  * test context, where a retry is an attempt number and the heartbeat the earlier attempt left.
