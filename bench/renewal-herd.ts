@@ -5,7 +5,7 @@
  * requests limited to HERD_SCM_LIMIT a second (default 50). Prints how the renewals spread in the server's
  * time, how many SCM requests they cost, and the most SCM saw in one second of the server's time and the
  * connector sent in one second of real time.
- * Figures only: the properties are tested with a small herd in test/workflows/herd.test.ts.
+ * Figures only: the properties are tested with a small herd in test/workflows/renewal-herd.test.ts.
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';

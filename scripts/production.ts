@@ -9,7 +9,7 @@
  *                                          the search attributes, and runs until Ctrl-C
  *
  * `startProductionStack` does the same for the production test lane (`npm run test:production`). The
- * versions and search attributes are those of docker-compose.yml (test/compose.test.ts checks it).
+ * versions and search attributes are those of docker-compose.yml (test/unit/compose.test.ts checks it).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startProductionStack } from '../scripts/production.ts';
+import { startProductionStack } from '../../scripts/production.ts';
 
 describe('the production stack’s ports', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'stack-')), 'data');

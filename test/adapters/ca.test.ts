@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import * as x509 from '../src/csr/x509.ts';
-import { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
-import { ScmClient } from '../src/sectigo/client.ts';
-import { eventually, opensslCsr } from './helpers/environment.ts';
+import * as x509 from '../../src/csr/x509.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import { ScmClient } from '../../src/sectigo/client.ts';
+import { eventually, opensslCsr } from '../helpers/environment.ts';
 
 const run = promisify(execFile);
 

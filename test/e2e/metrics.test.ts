@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { connectScm, scmReadiness, serveOps, workerReadiness } from '../src/connector.ts';
-import { readiness } from '../src/ops.ts';
-import { certificateWorkflowId, renewUpdate, statusQuery } from '../src/contract/certificate.ts';
-import { ConnectorMetrics, fleetReader } from '../src/metrics.ts';
-import { Profiles } from '../src/profiles.ts';
-import type { certificateLifecycle } from '../src/workflows/certificate/workflow.ts';
-import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
+import { connectScm, scmReadiness, serveOps, workerReadiness } from '../../src/connector.ts';
+import { readiness } from '../../src/ops.ts';
+import { certificateWorkflowId, renewUpdate, statusQuery } from '../../src/contract/certificate.ts';
+import { ConnectorMetrics, fleetReader } from '../../src/metrics.ts';
+import { Profiles } from '../../src/profiles.ts';
+import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
 /** The value of one sample of `name` whose labels include every pair in `labels`. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

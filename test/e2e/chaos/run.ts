@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- [--seed N] [--seeds K] [--steps S]`: runs seeded fault schedules (test/chaos/harness.ts)
+ * `npm run chaos -- [--seed N] [--seeds K] [--steps S]`: runs seeded fault schedules (test/e2e/chaos/harness.ts)
  * and reports, for each seed, its schedule when an invariant failed. `--seed N` reproduces one seed; by
  * default seeds 1 to K (10) run, S (12) steps each. Exits 1 on any violation.
  */

@@ -1,10 +1,10 @@
 /** CSR validation against a profile's policy, with CSRs made by OpenSSL. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CsrProblem, inspectCsr, type CsrPolicy } from '../src/csr/inspect.ts';
-import { isDomainAllowed } from '../src/csr/names.ts';
-import * as x509 from '../src/csr/x509.ts';
-import { opensslCsr, rejectionOf } from './helpers/environment.ts';
+import { CsrProblem, inspectCsr, type CsrPolicy } from '../../src/csr/inspect.ts';
+import { isDomainAllowed } from '../../src/csr/names.ts';
+import * as x509 from '../../src/csr/x509.ts';
+import { opensslCsr, rejectionOf } from '../helpers/environment.ts';
 
 const allowed = ['example.com', '*.example.com'];
 const policy: CsrPolicy = {

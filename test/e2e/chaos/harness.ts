@@ -8,11 +8,11 @@
  * are short, and the months a certificate lives are compressed instead of skipped: "Short-lived Server
  * Certificate" orders live for CERTIFICATE_LIFETIME_MS, and their automatic renewals fall due during the
  * schedule and the lifetime that passes after its last step, racing whatever else is in flight. (A dev server that can crash cannot skip time; the renewal
- * policy itself runs under time skipping in test/workflows/time-skipping.test.ts.)
+ * policy itself runs under time skipping in test/workflows/renewal-a-year-ahead.test.ts.)
  */
-import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
-import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
-import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_USERS } from '../../../src/sandbox/jira-emulator.ts';
+import { DEFAULT_CERT_TYPES } from '../../../src/sandbox/scm-emulator.ts';
+import { Profiles } from '../../../src/profiles.ts';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
@@ -20,14 +20,14 @@ import {
   reevaluateSignal,
   statusQuery,
   type CertificateStatus,
-} from '../../src/contract/certificate.ts';
-import { revokeWorkflowId } from '../../src/contract/revoke-external.ts';
-import { TASK_QUEUE } from '../../src/contract/shared.ts';
-import { adfToText } from '../../src/jira/adf.ts';
-import { runCli } from '../../src/client/cli.ts';
-import { ensureJiraPolling } from '../../src/schedule.ts';
-import type { SweepTotals } from '../../src/contract/sweep.ts';
-import { opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
+} from '../../../src/contract/certificate.ts';
+import { revokeWorkflowId } from '../../../src/contract/revoke-external.ts';
+import { TASK_QUEUE } from '../../../src/contract/shared.ts';
+import { adfToText } from '../../../src/jira/adf.ts';
+import { runCli } from '../../../src/client/cli.ts';
+import { ensureJiraPolling } from '../../../src/schedule.ts';
+import type { SweepTotals } from '../../../src/contract/sweep.ts';
+import { opensslCsr, spawnWorker, startWorld, type World } from '../../helpers/environment.ts';
 
 /** Mulberry32: small, fast and the same everywhere. */
 export function random(seed: number): () => number {

@@ -18,10 +18,10 @@ import {
   WorkflowSearchResponseSchema,
 } from 'jira.js/cloud';
 import { z } from 'zod';
-import { JiraClient } from '../src/jira/client.ts';
-import { JiraEmulator, SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
-import { Requester } from '../src/sandbox/requester.ts';
-import { opensslCsr } from './helpers/environment.ts';
+import { JiraClient } from '../../src/jira/client.ts';
+import { JiraEmulator, SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+import { opensslCsr } from '../helpers/environment.ts';
 
 describe('Jira emulator against Atlassian’s schemas', () => {
   let emulator: JiraEmulator;

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { freeLoopbackPort } from '../src/metrics.ts';
+import { freeLoopbackPort } from '../../src/metrics.ts';
 import {
   eventually,
   opensslCsr,
@@ -18,8 +18,8 @@ import {
   startWorld,
   untilPhase,
   type World,
-} from './helpers/environment.ts';
-import { needsPromtool, promtool } from './helpers/promtool.ts';
+} from '../helpers/environment.ts';
+import { needsPromtool, promtool } from '../helpers/promtool.ts';
 
 describe('stopping the processes', () => {
   let world: World;

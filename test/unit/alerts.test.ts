@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { needsPromtool, promtool } from './helpers/promtool.ts';
+import { needsPromtool, promtool } from '../helpers/promtool.ts';
 
-const rulesFile = fileURLToPath(new URL('../docs/prometheus/certificate-alerts.yml', import.meta.url));
-const testsFile = fileURLToPath(new URL('../docs/prometheus/certificate-alerts.test.yml', import.meta.url));
-const metricsSource = readFileSync(new URL('../src/metrics.ts', import.meta.url), 'utf8');
+const rulesFile = fileURLToPath(new URL('../../docs/prometheus/certificate-alerts.yml', import.meta.url));
+const testsFile = fileURLToPath(new URL('../../docs/prometheus/certificate-alerts.test.yml', import.meta.url));
+const metricsSource = readFileSync(new URL('../../src/metrics.ts', import.meta.url), 'utf8');
 
 interface Rule {
   alert?: string;

@@ -1,10 +1,10 @@
 /** The SCM client against the SCM emulator over real HTTP: every endpoint the connector uses, and its errors. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseRetryAfter, parseScmDate, ScmClient, ScmError, ScmPendingError } from '../src/sectigo/client.ts';
-import { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
-import * as x509 from '../src/csr/x509.ts';
-import { eventually, opensslCsr, rejectionOf } from './helpers/environment.ts';
+import { parseRetryAfter, parseScmDate, ScmClient, ScmError, ScmPendingError } from '../../src/sectigo/client.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import * as x509 from '../../src/csr/x509.ts';
+import { eventually, opensslCsr, rejectionOf } from '../helpers/environment.ts';
 
 const ORDER = { orgId: 1, certType: 1001, term: 365 };
 

@@ -1,6 +1,6 @@
 /**
  * Seeded fault schedules on every change: seven seeds, ten steps each, every invariant checked against
- * SCM's and Jira's own records (test/chaos/harness.ts). Seed 6 crashes the Temporal server three times,
+ * SCM's and Jira's own records (test/e2e/chaos/harness.ts). Seed 6 crashes the Temporal server three times,
  * once while a "Revoke Certificate" issue is under way; seed 9 crashes it and kills a worker process;
  * seed 4 polls Jira instead of taking its webhooks.
  * `npm run chaos` runs many more.

@@ -1,8 +1,8 @@
 /** Configuration and profiles: validated up front, every problem reported at once. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
-import { ProfileError, Profiles } from '../src/profiles.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ProfileError, Profiles } from '../../src/profiles.ts';
 
 describe('configuration', () => {
   it('runs the sandbox when nothing is configured', () => {

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../src/jira/adf.ts';
-import { freeLoopbackPort } from '../src/metrics.ts';
-import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
-import { Requester } from '../src/sandbox/requester.ts';
-import { eventually } from './helpers/environment.ts';
+import { adfToText } from '../../src/jira/adf.ts';
+import { freeLoopbackPort } from '../../src/metrics.ts';
+import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+import { eventually } from '../helpers/environment.ts';
 
 const execFileAsync = promisify(execFile);
 

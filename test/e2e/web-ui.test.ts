@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { certificateWorkflowId, statusQuery } from '../src/contract/certificate.ts';
-import { freeLoopbackPort } from '../src/metrics.ts';
-import { eventually, opensslCsr, startWorld, untilPhase, type World } from './helpers/environment.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
+import { freeLoopbackPort } from '../../src/metrics.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
 // The README's pictures are refreshed on purpose (UPDATE_SCREENSHOTS=1); otherwise the shots go to a
 // temporary directory and the tracked ones stay as they are.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
-  ? new URL('../docs/screenshots/', import.meta.url)
+  ? new URL('../../docs/screenshots/', import.meta.url)
   : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'web-ui-'))}/`);
 
 /** Chromium from the OS packages (CHROMIUM_PATH overrides); .ci/run installs Debian's. */

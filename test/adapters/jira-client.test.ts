@@ -1,12 +1,12 @@
 /** The Jira adapter (jira.js) against the Jira emulator over real HTTP: every call the connector makes. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../src/jira/adf.ts';
-import { JiraClient, JiraError } from '../src/jira/client.ts';
-import { DEFAULT_JIRA_NAMES } from '../src/contract/shared.ts';
-import { JiraEmulator, SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
-import { Requester } from '../src/sandbox/requester.ts';
-import { rejectionOf } from './helpers/environment.ts';
+import { adfToText } from '../../src/jira/adf.ts';
+import { JiraClient, JiraError } from '../../src/jira/client.ts';
+import { DEFAULT_JIRA_NAMES } from '../../src/contract/shared.ts';
+import { JiraEmulator, SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { Requester } from '../../src/sandbox/requester.ts';
+import { rejectionOf } from '../helpers/environment.ts';
 
 interface IssueView {
   fields: {

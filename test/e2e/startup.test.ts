@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { productionEnv, startWorld, type World } from './helpers/environment.ts';
+import { productionEnv, startWorld, type World } from '../helpers/environment.ts';
 
 const execFileAsync = promisify(execFile);
 

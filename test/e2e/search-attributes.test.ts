@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { missingSearchAttributes } from '../src/connector.ts';
-import { searchAttributes } from '../src/contract/shared.ts';
-import { eventually, startTemporal } from './helpers/environment.ts';
+import { missingSearchAttributes } from '../../src/connector.ts';
+import { searchAttributes } from '../../src/contract/shared.ts';
+import { eventually, startTemporal } from '../helpers/environment.ts';
 
 describe('search attributes', () => {
   let env: TestWorkflowEnvironment;

@@ -1,9 +1,9 @@
 /** Texts users read, and values taken from Jira into them: what a hostile or careless value can do. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { revocationReasonCode } from '../src/contract/shared.ts';
-import { DEFAULT_JIRA_NAMES } from '../src/contract/shared.ts';
-import { comments } from '../src/messages.ts';
+import { revocationReasonCode } from '../../src/contract/shared.ts';
+import { DEFAULT_JIRA_NAMES } from '../../src/contract/shared.ts';
+import { comments } from '../../src/messages.ts';
 
 const names = DEFAULT_JIRA_NAMES;
 

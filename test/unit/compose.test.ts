@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { TEMPORAL_SERVER_VERSION } from '../scripts/production.ts';
-import { searchAttributeRegistrations } from '../src/contract/shared.ts';
+import { TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
+import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
 
 interface Service {
   image?: string;
@@ -15,13 +15,13 @@ interface Service {
   depends_on?: unknown;
   healthcheck?: { test?: string[] | string };
 }
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
 };
 const services = compose.services;
 /** Every variable src/config.ts reads. */
 const configVariables = new Set(
-  readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8')
+  readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8')
     .match(/'[A-Z][A-Z0-9_]+'/g)
     ?.map((v) => v.slice(1, -1)),
 );
@@ -50,7 +50,7 @@ describe('docker-compose.yml', () => {
       const service = services[name];
       assert.equal(service?.build, '.');
       const script = ([] as string[]).concat(service?.command ?? []).find((part) => part.endsWith('.ts'));
-      assert.ok(script && existsSync(new URL(`../${script}`, import.meta.url)), `${name} runs ${String(script)}`);
+      assert.ok(script && existsSync(new URL(`../../${script}`, import.meta.url)), `${name} runs ${String(script)}`);
       for (const variable of Object.keys(service?.environment ?? {})) {
         assert.ok(configVariables.has(variable), `${name} sets ${variable}, which src/config.ts does not read`);
       }
@@ -94,7 +94,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('builds an image that runs the TypeScript directly on Node.js 24', () => {
-    const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
+    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
     assert.match(dockerfile, /^FROM node:24/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
     // The workflows are bundled at build time, and the worker is told where: it then never loads the bundler.

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
-import { opensslCsr, eventually } from './helpers/environment.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import { opensslCsr, eventually } from '../helpers/environment.ts';
 
 const int = z.number().int();
 const date = z.string(); // "date-time" in the document, MM/dd/yyyy by default in the reference's examples
