@@ -38,14 +38,14 @@ describe('collecting the issued certificate', () => {
     await emulator?.stop();
   });
 
-  const formats: Array<[format: string, order: string, length: number]> = [
-    ['x509', 'root first, leaf last', 3],
-    ['pem', 'root first, leaf last', 3],
-    ['x509R', 'leaf first', 3],
-    ['pemia', 'leaf, then its issuer', 2],
-    ['x509CO', 'the certificate only', 1],
+  const formats: Array<{ format: string; order: string; length: number }> = [
+    { format: 'x509', order: 'root first, leaf last', length: 3 },
+    { format: 'pem', order: 'root first, leaf last', length: 3 },
+    { format: 'x509R', order: 'leaf first', length: 3 },
+    { format: 'pemia', order: 'leaf, then its issuer', length: 2 },
+    { format: 'x509CO', order: 'the certificate only', length: 1 },
   ];
-  for (const [format, order, length] of formats) {
+  for (const { format, order, length } of formats) {
     it(`finds the leaf and puts it first in ${format} (${order})`, async () => {
       const { leaf, pem } = issuedChain(await scm.collect(issued.id, format), {
         csr,

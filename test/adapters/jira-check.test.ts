@@ -123,34 +123,34 @@ describe('jira-check', () => {
     const broken = await check('--receiver-url', 'https://certs.example.com/webhooks/jira');
     assert.equal(broken.code, 1, 'problems make the check fail');
     const out = broken.out;
-    const expected: Array<[string, RegExp]> = [
-      [
-        'custom field "Certificate CSR text"',
-        /missing\n\s+fix: create a Paragraph \(multi-line text\) .* \(--fix does this\)/,
-      ],
-      [
-        'option "OV Server Certificate" of "Certificate profile"',
-        /the select does not offer it\n\s+fix: add the option/,
-      ],
-      ['custom field "Certificate ID"', /of type datepicker, not Short text/],
-      [
-        '"Certificate profile" on the Certificate create screen',
-        /not on the screen\n\s+fix: add "Certificate profile"/,
-      ],
-      ['"Certificate CSR text" on the Certificate create screen', /the field is missing/],
-      [
-        '"Certificate expiry date" on the Certificate edit screen',
-        /not on the screen: Jira refuses to set it\n\s+fix: add "Certificate expiry date" to the edit screen/,
-      ],
-      ['status "Certificate Renewed" (Certificate)', /not in the issue type's workflow/],
-      ['transition to "Certificate Renewed"', /none\n\s+fix: add a transition "Renew Certificate"/],
-      ['"Revocation reason" on the "Revoke Certificate" screen', /the screen does not show the field/],
-      [
-        'webhook to the receiver',
-        /none registered\n\s+fix: register an admin webhook to https:\/\/certs\.example\.com/,
-      ],
+    const expected: Array<{ item: string; detail: RegExp }> = [
+      {
+        item: 'custom field "Certificate CSR text"',
+        detail: /missing\n\s+fix: create a Paragraph \(multi-line text\) .* \(--fix does this\)/,
+      },
+      {
+        item: 'option "OV Server Certificate" of "Certificate profile"',
+        detail: /the select does not offer it\n\s+fix: add the option/,
+      },
+      { item: 'custom field "Certificate ID"', detail: /of type datepicker, not Short text/ },
+      {
+        item: '"Certificate profile" on the Certificate create screen',
+        detail: /not on the screen\n\s+fix: add "Certificate profile"/,
+      },
+      { item: '"Certificate CSR text" on the Certificate create screen', detail: /the field is missing/ },
+      {
+        item: '"Certificate expiry date" on the Certificate edit screen',
+        detail: /not on the screen: Jira refuses to set it\n\s+fix: add "Certificate expiry date" to the edit screen/,
+      },
+      { item: 'status "Certificate Renewed" (Certificate)', detail: /not in the issue type's workflow/ },
+      { item: 'transition to "Certificate Renewed"', detail: /none\n\s+fix: add a transition "Renew Certificate"/ },
+      { item: '"Revocation reason" on the "Revoke Certificate" screen', detail: /the screen does not show the field/ },
+      {
+        item: 'webhook to the receiver',
+        detail: /none registered\n\s+fix: register an admin webhook to https:\/\/certs\.example\.com/,
+      },
     ];
-    for (const [item, detail] of expected) {
+    for (const { item, detail } of expected) {
       const at = out.indexOf(`PROBLEM  ${item}`);
       assert.ok(at >= 0, `${item} reported in:\n${out}`);
       assert.match(out.slice(at), detail, item);

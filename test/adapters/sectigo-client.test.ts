@@ -227,16 +227,16 @@ describe('Sectigo SCM client', () => {
 });
 
 describe('SCM value parsing', () => {
-  const cases: Array<[string | undefined, number | undefined]> = [
-    ['05/21/2026', Date.UTC(2026, 4, 21)],
-    ['2026-05-21T10:00:00.000Z', Date.UTC(2026, 4, 21, 10)],
-    ['2026-05-21', Date.UTC(2026, 4, 21)],
-    ['', undefined],
-    [undefined, undefined],
-    ['soon', undefined],
+  const cases: Array<{ given: string | undefined; parsed: number | undefined }> = [
+    { given: '05/21/2026', parsed: Date.UTC(2026, 4, 21) },
+    { given: '2026-05-21T10:00:00.000Z', parsed: Date.UTC(2026, 4, 21, 10) },
+    { given: '2026-05-21', parsed: Date.UTC(2026, 4, 21) },
+    { given: '', parsed: undefined },
+    { given: undefined, parsed: undefined },
+    { given: 'soon', parsed: undefined },
   ];
-  for (const [input, expected] of cases)
-    it(`parses the date ${JSON.stringify(input)}`, () => assert.equal(parseScmDate(input), expected));
+  for (const { given, parsed } of cases)
+    it(`parses the date ${JSON.stringify(given)}`, () => assert.equal(parseScmDate(given), parsed));
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
     const now = Date.UTC(2026, 0, 1);

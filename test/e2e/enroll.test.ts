@@ -120,29 +120,37 @@ describe('enrollment', () => {
     });
   }
 
-  const badCsrs: Array<[string, () => string, RegExp]> = [
-    [
-      'text that is not PEM',
-      () => 'please issue me a certificate for bad-text.example.com',
-      /not a PEM certificate signing request/,
-    ],
-    [
-      'a CSR whose signature was tampered with',
-      () => tamper(opensslCsr('/CN=tampered.example.com', 'rsa:2048')),
-      /signature does not match/,
-    ],
-    ['an RSA 1024 key', () => opensslCsr('/CN=weak.example.com', 'rsa:1024'), /RSA key has 1024 bits.*at least 2048/],
-    ['a CSR naming no domain', () => opensslCsr('/O=Global Security/OU=IT Department', 'rsa:2048'), /names no domain/],
+  const badCsrs: Array<{ name: string; csr: () => string; refusal: RegExp }> = [
+    {
+      name: 'text that is not PEM',
+      csr: () => 'please issue me a certificate for bad-text.example.com',
+      refusal: /not a PEM certificate signing request/,
+    },
+    {
+      name: 'a CSR whose signature was tampered with',
+      csr: () => tamper(opensslCsr('/CN=tampered.example.com', 'rsa:2048')),
+      refusal: /signature does not match/,
+    },
+    {
+      name: 'an RSA 1024 key',
+      csr: () => opensslCsr('/CN=weak.example.com', 'rsa:1024'),
+      refusal: /RSA key has 1024 bits.*at least 2048/,
+    },
+    {
+      name: 'a CSR naming no domain',
+      csr: () => opensslCsr('/O=Global Security/OU=IT Department', 'rsa:2048'),
+      refusal: /names no domain/,
+    },
   ];
-  for (const [label, makeCsr, expected] of badCsrs) {
-    it(`rejects ${label} with a comment, no order, and the issue back in Certificate Request`, async () => {
+  for (const { name, csr, refusal } of badCsrs) {
+    it(`rejects ${name} with a comment, no order, and the issue back in Certificate Request`, async () => {
       const ordersBefore = world.sandbox.scmEmulator.orders().length;
-      const key = await enroll('bad', makeCsr());
+      const key = await enroll('bad', csr());
       await settledStatus(key, 'Certificate Request');
       const texts = comments(key);
       assert.equal(texts.length, 1, 'exactly one comment');
       assert.match(texts[0] ?? '', /^Enrollment failed: /);
-      assert.match(texts[0] ?? '', expected);
+      assert.match(texts[0] ?? '', refusal);
       assert.match(texts[0] ?? '', /run "Enroll Certificate" again/);
       assert.equal(world.sandbox.scmEmulator.orders().length, ordersBefore, 'no SCM order');
       const status = await world.env.client.workflow

@@ -51,80 +51,100 @@ describe('CSR validation', () => {
     assert.equal(summary.keyType, 'EC - P-256');
   });
 
-  const refusals: Array<[string, () => string, RegExp, CsrPolicy?]> = [
-    ['an empty field', () => '  ', /field is empty/],
-    ['text that is not PEM', () => 'hello', /not a PEM certificate signing request/],
-    [
-      'a PEM block that is not PKCS#10',
-      () => '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----',
-      /could not be decoded/,
-    ],
-    ['a weak RSA key', () => opensslCsr('/CN=weak.example.com', 'rsa:1024'), /1024 bits.*at least 2048/],
-    [
-      'a name outside the allowed domains',
-      () => opensslCsr('/CN=www.evil.test', 'ec-p256'),
-      /names www\.evil\.test, which profile "OV Server Certificate" does not allow/,
-    ],
-    [
-      'a foreign SAN beside an allowed CN',
-      () => opensslCsr('/CN=ok.example.com', 'ec-p256', ['ok.example.com', 'x.example.net']),
-      /names x\.example\.net/,
-    ],
-    [
-      'too many SANs',
-      () =>
+  const refusals: Array<{ name: string; csr: () => string; refusal: RegExp; policy?: CsrPolicy }> = [
+    { name: 'an empty field', csr: () => '  ', refusal: /field is empty/ },
+    { name: 'text that is not PEM', csr: () => 'hello', refusal: /not a PEM certificate signing request/ },
+    {
+      name: 'a PEM block that is not PKCS#10',
+      csr: () => '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----',
+      refusal: /could not be decoded/,
+    },
+    {
+      name: 'a weak RSA key',
+      csr: () => opensslCsr('/CN=weak.example.com', 'rsa:1024'),
+      refusal: /1024 bits.*at least 2048/,
+    },
+    {
+      name: 'a name outside the allowed domains',
+      csr: () => opensslCsr('/CN=www.evil.test', 'ec-p256'),
+      refusal: /names www\.evil\.test, which profile "OV Server Certificate" does not allow/,
+    },
+    {
+      name: 'a foreign SAN beside an allowed CN',
+      csr: () => opensslCsr('/CN=ok.example.com', 'ec-p256', ['ok.example.com', 'x.example.net']),
+      refusal: /names x\.example\.net/,
+    },
+    {
+      name: 'too many SANs',
+      csr: () =>
         opensslCsr('/CN=a.example.com', 'ec-p256', [
           'a.example.com',
           'b.example.com',
           'c.example.com',
           'd.example.com',
         ]),
-      /4 Subject Alternative Names.*at most 3/,
-    ],
-    ['no name at all', () => opensslCsr('/O=Nobody', 'rsa:2048'), /names no domain/],
-    [
-      'an EC curve the profile does not accept',
-      () => opensslCsr('/CN=ec.example.com', 'ec-p256'),
-      /curve P-256, which profile "OV Server Certificate" does not accept; use P-384/,
-      { ...policy, ecCurves: ['P-384'] },
-    ],
-    [
-      'an oversized body',
-      () => `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(40_000)}\n-----END CERTIFICATE REQUEST-----`,
-      /limit is 32767/,
-    ],
+      refusal: /4 Subject Alternative Names.*at most 3/,
+    },
+    { name: 'no name at all', csr: () => opensslCsr('/O=Nobody', 'rsa:2048'), refusal: /names no domain/ },
+    {
+      name: 'an EC curve the profile does not accept',
+      csr: () => opensslCsr('/CN=ec.example.com', 'ec-p256'),
+      refusal: /curve P-256, which profile "OV Server Certificate" does not accept; use P-384/,
+      policy: { ...policy, ecCurves: ['P-384'] },
+    },
+    {
+      name: 'an oversized body',
+      csr: () => `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(40_000)}\n-----END CERTIFICATE REQUEST-----`,
+      refusal: /limit is 32767/,
+    },
   ];
-  for (const [label, make, expected, p] of refusals) {
-    it(`refuses ${label}`, async () => assert.match(await problem(make(), p), expected));
+  for (const { name, csr, refusal, policy: p } of refusals) {
+    it(`refuses ${name}`, async () => assert.match(await problem(csr(), p), refusal));
   }
 
   // Names that were ordered and issued before every name was checked as a DNS name.
-  const badNames: Array<[string, { cn?: string; sans?: string[] }, RegExp]> = [
-    ['a wildcard below a wildcard', { sans: ['*.*.example.com'] }, /wildcard may only be the whole left-most label/],
-    ['a wildcard inside a label', { cn: 'w*w.example.com' }, /wildcard may only be the whole left-most label/],
-    ['a raw UTF-8 name', { cn: 'bücher.example.com' }, /internationalized.*xn--bcher-kva\.example\.com/],
-    [
-      'a path',
-      { cn: '../../etc/passwd.example.com' },
-      /not a valid DNS name: it has an empty label|letters, digits and hyphens/,
-    ],
-    ['quotes and angle brackets', { cn: `a"b'c<x>.example.com` }, /letters, digits and hyphens/],
-    ['a space', { sans: ['a b.example.com'] }, /spaces or control characters/],
-    [
-      'a newline in the CN',
-      { cn: 'evil.example.com\nCertificate enrolled' },
-      /"evil\.example\.com\\ncertificate enrolled".*control characters/,
-    ],
-    ['a trailing dot', { cn: 'www.example.com.' }, /ends with a dot/],
-    ['a label over 63 octets', { sans: [`${'a'.repeat(64)}.example.com`] }, /longer than 63/],
-    [
-      'a CN over 64 characters',
-      { cn: `${'a'.repeat(60)}.example.com` },
-      /Common Name is 72 characters long; X\.509 allows at most 64/,
-    ],
+  const badNames: Array<{ name: string; names: { cn?: string; sans?: string[] }; refusal: RegExp }> = [
+    {
+      name: 'a wildcard below a wildcard',
+      names: { sans: ['*.*.example.com'] },
+      refusal: /wildcard may only be the whole left-most label/,
+    },
+    {
+      name: 'a wildcard inside a label',
+      names: { cn: 'w*w.example.com' },
+      refusal: /wildcard may only be the whole left-most label/,
+    },
+    {
+      name: 'a raw UTF-8 name',
+      names: { cn: 'bücher.example.com' },
+      refusal: /internationalized.*xn--bcher-kva\.example\.com/,
+    },
+    {
+      name: 'a path',
+      names: { cn: '../../etc/passwd.example.com' },
+      refusal: /not a valid DNS name: it has an empty label|letters, digits and hyphens/,
+    },
+    {
+      name: 'quotes and angle brackets',
+      names: { cn: `a"b'c<x>.example.com` },
+      refusal: /letters, digits and hyphens/,
+    },
+    { name: 'a space', names: { sans: ['a b.example.com'] }, refusal: /spaces or control characters/ },
+    {
+      name: 'a newline in the CN',
+      names: { cn: 'evil.example.com\nCertificate enrolled' },
+      refusal: /"evil\.example\.com\\ncertificate enrolled".*control characters/,
+    },
+    { name: 'a trailing dot', names: { cn: 'www.example.com.' }, refusal: /ends with a dot/ },
+    { name: 'a label over 63 octets', names: { sans: [`${'a'.repeat(64)}.example.com`] }, refusal: /longer than 63/ },
+    {
+      name: 'a CN over 64 characters',
+      names: { cn: `${'a'.repeat(60)}.example.com` },
+      refusal: /Common Name is 72 characters long; X\.509 allows at most 64/,
+    },
   ];
-  for (const [label, names, expected] of badNames) {
-    it(`refuses ${label}`, async () => assert.match(await problem(await craftedCsr(names)), expected));
+  for (const { name, names, refusal } of badNames) {
+    it(`refuses ${name}`, async () => assert.match(await problem(await craftedCsr(names)), refusal));
   }
 
   it('accepts a CSR with text around it, and sends only the CSR', async () => {
@@ -189,16 +209,16 @@ async function craftedCsr({ cn, sans = [] }: { cn?: string; sans?: string[] }): 
 }
 
 describe('allowed domains', () => {
-  const cases: Array<[string, boolean]> = [
-    ['example.com', true],
-    ['EXAMPLE.com', true],
-    ['www.example.com', true],
-    ['a.b.example.com', true],
-    ['*.example.com', true],
-    ['*.www.example.com', true],
-    ['badexample.com', false],
-    ['example.com.evil.test', false],
+  const cases: Array<{ domain: string; accepted: boolean }> = [
+    { domain: 'example.com', accepted: true },
+    { domain: 'EXAMPLE.com', accepted: true },
+    { domain: 'www.example.com', accepted: true },
+    { domain: 'a.b.example.com', accepted: true },
+    { domain: '*.example.com', accepted: true },
+    { domain: '*.www.example.com', accepted: true },
+    { domain: 'badexample.com', accepted: false },
+    { domain: 'example.com.evil.test', accepted: false },
   ];
-  for (const [domain, expected] of cases)
-    it(`${domain} → ${expected}`, () => assert.equal(isDomainAllowed(domain, allowed), expected));
+  for (const { domain, accepted } of cases)
+    it(`${domain} → ${accepted}`, () => assert.equal(isDomainAllowed(domain, allowed), accepted));
 });

@@ -68,21 +68,25 @@ describe('interpreting Jira events', () => {
     );
   });
 
-  const ignored: Array<[string, Parameters<typeof transition>[0], RegExp]> = [
-    ["the connector's own transition", { user: CONNECTOR }, /connector's own/],
-    ['another issue type', { type: 'Task' }, /issue type Task/],
-    [
-      'an edit of a Revoke Certificate issue that changes nothing it reads',
-      { type: 'Revoke Certificate', field: 'summary' },
-      /no change/,
-    ],
-    ['a move to another status', { to: 'Certificate Request' }, /no change the connector acts on/],
-    ["another project's issue", { key: 'OTHER-7' }, /another project's issue OTHER-7/],
-    ['issue creation', { event: 'jira:issue_created' }, /event jira:issue_created/],
+  const ignored: Array<{ name: string; event: Parameters<typeof transition>[0]; reason: RegExp }> = [
+    { name: "the connector's own transition", event: { user: CONNECTOR }, reason: /connector's own/ },
+    { name: 'another issue type', event: { type: 'Task' }, reason: /issue type Task/ },
+    {
+      name: 'an edit of a Revoke Certificate issue that changes nothing it reads',
+      event: { type: 'Revoke Certificate', field: 'summary' },
+      reason: /no change/,
+    },
+    {
+      name: 'a move to another status',
+      event: { to: 'Certificate Request' },
+      reason: /no change the connector acts on/,
+    },
+    { name: "another project's issue", event: { key: 'OTHER-7' }, reason: /another project's issue OTHER-7/ },
+    { name: 'issue creation', event: { event: 'jira:issue_created' }, reason: /event jira:issue_created/ },
   ];
-  for (const [label, overrides, reason] of ignored) {
-    it(`ignores ${label}`, () => {
-      const decision = interpretEvent(transition(overrides), 'd', DEFAULT_JIRA_NAMES, CONNECTOR);
+  for (const { name, event, reason } of ignored) {
+    it(`ignores ${name}`, () => {
+      const decision = interpretEvent(transition(event), 'd', DEFAULT_JIRA_NAMES, CONNECTOR);
       assert.equal(decision.action, 'ignore');
       assert.match(decision.action === 'ignore' ? decision.reason : '', reason);
     });

@@ -29,17 +29,65 @@ const settings = (overrides: Partial<RenewalSettings> = {}): RenewalSettings => 
 });
 
 describe('windowLength', () => {
-  const cases: Array<[string, Validity, ExpiryWindow, number, string | undefined]> = [
-    ['days before expiry', days(397), { days: 30 }, 30 * DAY, undefined],
-    ['a share of the lifetime', days(90), { fraction: 1 / 3 }, 30 * DAY, undefined],
-    ['a window longer than the lifetime, clamped to half of it', days(20), { days: 30 }, 10 * DAY, 'WindowClamped'],
-    ['a window exactly the lifetime, clamped', days(30), { days: 30 }, 15 * DAY, 'WindowClamped'],
-    ['zero days, out of range: a third of the lifetime', days(90), { days: 0 }, 30 * DAY, 'WindowInvalid'],
-    ['a negative share, out of range', days(90), { fraction: -0.5 }, 30 * DAY, 'WindowInvalid'],
-    ['a share of 1 or more, out of range', days(90), { fraction: 1.2 }, 30 * DAY, 'WindowInvalid'],
-    ['not a number, out of range', days(90), { days: Number.NaN }, 30 * DAY, 'WindowInvalid'],
+  const cases: Array<{
+    name: string;
+    validity: Validity;
+    window: ExpiryWindow;
+    length: number;
+    note: string | undefined;
+  }> = [
+    { name: 'days before expiry', validity: days(397), window: { days: 30 }, length: 30 * DAY, note: undefined },
+    {
+      name: 'a share of the lifetime',
+      validity: days(90),
+      window: { fraction: 1 / 3 },
+      length: 30 * DAY,
+      note: undefined,
+    },
+    {
+      name: 'a window longer than the lifetime, clamped to half of it',
+      validity: days(20),
+      window: { days: 30 },
+      length: 10 * DAY,
+      note: 'WindowClamped',
+    },
+    {
+      name: 'a window exactly the lifetime, clamped',
+      validity: days(30),
+      window: { days: 30 },
+      length: 15 * DAY,
+      note: 'WindowClamped',
+    },
+    {
+      name: 'zero days, out of range: a third of the lifetime',
+      validity: days(90),
+      window: { days: 0 },
+      length: 30 * DAY,
+      note: 'WindowInvalid',
+    },
+    {
+      name: 'a negative share, out of range',
+      validity: days(90),
+      window: { fraction: -0.5 },
+      length: 30 * DAY,
+      note: 'WindowInvalid',
+    },
+    {
+      name: 'a share of 1 or more, out of range',
+      validity: days(90),
+      window: { fraction: 1.2 },
+      length: 30 * DAY,
+      note: 'WindowInvalid',
+    },
+    {
+      name: 'not a number, out of range',
+      validity: days(90),
+      window: { days: Number.NaN },
+      length: 30 * DAY,
+      note: 'WindowInvalid',
+    },
   ];
-  for (const [name, validity, window, length, note] of cases) {
+  for (const { name, validity, window, length, note } of cases) {
     it(name, () => assert.deepEqual(windowLength(validity, window), note ? { length, note } : { length }));
   }
 });
@@ -112,44 +160,67 @@ describe('jitter', () => {
 
 describe('manual renewal and force', () => {
   const plan = renewalPlan(days(90), settings(), 'k');
-  const cases: Array<[string, Partial<RenewalSettings>, number, boolean]> = [
-    ['outside the window', {}, T0 + 10 * DAY, false],
-    ['inside the window', {}, T0 + 70 * DAY, true],
-    ['after expiry', {}, T0 + 95 * DAY, true],
-    ['outside the window when the profile allows it', { allowRenewalOutsideWindow: true }, T0 + 10 * DAY, true],
+  const cases: Array<{ name: string; settings: Partial<RenewalSettings>; now: number; allowed: boolean }> = [
+    { name: 'outside the window', settings: {}, now: T0 + 10 * DAY, allowed: false },
+    { name: 'inside the window', settings: {}, now: T0 + 70 * DAY, allowed: true },
+    { name: 'after expiry', settings: {}, now: T0 + 95 * DAY, allowed: true },
+    {
+      name: 'outside the window when the profile allows it',
+      settings: { allowRenewalOutsideWindow: true },
+      now: T0 + 10 * DAY,
+      allowed: true,
+    },
   ];
-  for (const [name, overrides, now, expected] of cases) {
-    it(`manual renewal ${name}: ${expected}`, () =>
-      assert.equal(manualRenewalAllowed(plan, settings(overrides), now), expected));
+  for (const { name, settings: changed, now, allowed } of cases) {
+    it(`manual renewal ${name}: ${allowed}`, () =>
+      assert.equal(manualRenewalAllowed(plan, settings(changed), now), allowed));
   }
 
-  const force: Array<[string, number, number | null, number, boolean]> = [
-    ['no force moment', T0, null, T0 + DAY, false],
-    ['obtained before the moment, moment reached', T0, T0 + DAY, T0 + 2 * DAY, true],
-    ['moment not reached yet', T0, T0 + 5 * DAY, T0 + 2 * DAY, false],
-    ['obtained after the moment (already renewed)', T0, T0 - DAY, T0 + 2 * DAY, false],
-    ['obtained in the same second, just after the moment', T0 + 900, T0 + 500, T0 + 2 * DAY, false],
+  const force: Array<{ name: string; obtainedAt: number; forceAt: number | null; now: number; forced: boolean }> = [
+    { name: 'no force moment', obtainedAt: T0, forceAt: null, now: T0 + DAY, forced: false },
+    {
+      name: 'obtained before the moment, moment reached',
+      obtainedAt: T0,
+      forceAt: T0 + DAY,
+      now: T0 + 2 * DAY,
+      forced: true,
+    },
+    { name: 'moment not reached yet', obtainedAt: T0, forceAt: T0 + 5 * DAY, now: T0 + 2 * DAY, forced: false },
+    {
+      name: 'obtained after the moment (already renewed)',
+      obtainedAt: T0,
+      forceAt: T0 - DAY,
+      now: T0 + 2 * DAY,
+      forced: false,
+    },
+    {
+      name: 'obtained in the same second, just after the moment',
+      obtainedAt: T0 + 900,
+      forceAt: T0 + 500,
+      now: T0 + 2 * DAY,
+      forced: false,
+    },
   ];
-  for (const [name, obtainedAt, at, now, expected] of force) {
-    it(`profile force renewal, ${name}: ${expected}`, () =>
-      assert.equal(forcedByProfile(obtainedAt, settings({ forceRenewalRequestedAt: at }), now), expected));
+  for (const { name, obtainedAt, forceAt, now, forced } of force) {
+    it(`profile force renewal, ${name}: ${forced}`, () =>
+      assert.equal(forcedByProfile(obtainedAt, settings({ forceRenewalRequestedAt: forceAt }), now), forced));
   }
 });
 
 describe('renewal backoff', () => {
   const options = { floor: 5 * 60_000, cap: DAY };
-  const cases: Array<[number, boolean, number]> = [
-    [0, false, 0],
-    [1, false, 5 * 60_000],
-    [2, false, 10 * 60_000],
-    [5, false, 80 * 60_000],
-    [20, false, DAY],
-    [1000, false, DAY],
-    [3, true, 0],
+  const cases: Array<{ failures: number; csrChanged: boolean; pauseMs: number }> = [
+    { failures: 0, csrChanged: false, pauseMs: 0 },
+    { failures: 1, csrChanged: false, pauseMs: 5 * 60_000 },
+    { failures: 2, csrChanged: false, pauseMs: 10 * 60_000 },
+    { failures: 5, csrChanged: false, pauseMs: 80 * 60_000 },
+    { failures: 20, csrChanged: false, pauseMs: DAY },
+    { failures: 1000, csrChanged: false, pauseMs: DAY },
+    { failures: 3, csrChanged: true, pauseMs: 0 },
   ];
-  for (const [failures, csrChanged, expected] of cases) {
-    it(`${failures} failures${csrChanged ? ', new CSR' : ''} → ${expected} ms`, () =>
-      assert.equal(renewalBackoff(failures, options, csrChanged), expected));
+  for (const { failures, csrChanged, pauseMs } of cases) {
+    it(`${failures} failures${csrChanged ? ', new CSR' : ''} → ${pauseMs} ms`, () =>
+      assert.equal(renewalBackoff(failures, options, csrChanged), pauseMs));
   }
   it('scales for short-lived certificates', () => {
     assert.deepEqual(backoffFor({ notBefore: 0, notAfter: 20_000 }), { floor: 1000, cap: 1000 });
