@@ -1,296 +1,29 @@
-/* eslint-disable @typescript-eslint/require-await -- the stand-ins keep the activities' async signatures */
 /**
  * Every decision of certificateLifecycle, one test each, on Temporal's time-skipping test server with the
- * activities replaced by in-memory stand-ins (Temporal itself is real). Months pass in milliseconds, so
- * these run in seconds and no outcome depends on the machine's speed. With RECORD_HISTORIES=1 the
- * finished runs named below are written to test/replay/histories for the replay test.
+ * activities replaced by typed stand-ins (fake-site.ts; Temporal itself is real). Months pass in
+ * milliseconds, so these run in seconds and no outcome depends on the machine's speed. With
+ * RECORD_HISTORIES=1 the finished runs named below are written to test/replay/histories for the replay
+ * test.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { activityInfo } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { describe, it } from 'node:test';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
-  certificateWorkflowId,
   csrChangedSignal,
   reevaluateSignal,
   renewUpdate,
   revokeUpdate,
   scmObservationSignal,
-  statusQuery,
-  type CertificateStatus,
-  type IssuedCertificate,
-  type ProfileSettings,
 } from '../../src/contract/certificate.ts';
-import {
-  ErrorType,
-  searchAttributes,
-  SECTIGO_TASK_QUEUE,
-  TASK_QUEUE,
-  type IssueState,
-} from '../../src/contract/shared.ts';
-import type { Publication } from '../../src/activities/jira.ts';
-import { metricsSinks } from '../../src/connector.ts';
-import { render, RENEWAL_OUTSIDE_WINDOW, type Text } from '../../src/messages.ts';
-import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { DAY } from '../../src/workflows/policy/renewal.ts';
-import { startTimeSkipping, workflowBundle, needsTestServer, testServer } from '../helpers/environment.ts';
-
-const LIFETIME = 90 * DAY;
-/** Phases in which the workflow waits on a timer (or a message), not on an activity. */
-const IDLE = new Set(['Active', 'RenewalDue', 'Expired']);
-const STATUS_NAMES: Record<IssueState, string> = {
-  request: 'Certificate Request',
-  enrolled: 'Certificate Enrolled',
-  renewed: 'Certificate Renewed',
-  revoked: 'Certificate Revoked',
-};
-
-/** One issue as the stand-in activities see it: what Jira and SCM would hold for it. */
-class FakeIssue {
-  status = 'Certificate Enrolled';
-  comments = new Map<string, string>();
-  attachments: string[] = [];
-  moves: string[] = [];
-  orders: number[] = [];
-  revoked: number[] = [];
-  lastStatusChange: { id: string; toStatus: string; enrolls?: boolean } | undefined = {
-    id: '1',
-    toStatus: 'Certificate Enrolled',
-  };
-  settings: ProfileSettings | null = settingsWith({});
-  /** Set: renewals fail with this SCM reason. */
-  renewalRefusal: string | undefined;
-  /** Set: attaching fails with a Jira 4xx (a misconfiguration the requester cannot fix). */
-  attachRefused = false;
-  /** Set: Jira refuses the "requested" comment (a 4xx), the one posted while the order is placed. */
-  requestedCommentRefused = false;
-  /** What the CSR on the issue names, and the profile chosen on it. */
-  domain = 'www.example.com';
-  profileName = 'OV Server Certificate';
-  /** Resolves when collecting may answer; lets a test act while the workflow is busy. */
-  issuance: Promise<void> = Promise.resolve();
-  texts(): string[] {
-    return [...this.comments.values()];
-  }
-}
-
-function settingsWith(overrides: Partial<ProfileSettings>): ProfileSettings {
-  return {
-    profileId: 'ov-server',
-    profileName: 'OV Server Certificate',
-    expiryWindow: { days: 30 },
-    autoRenew: true,
-    allowRenewalOutsideWindow: false,
-    forceRenewalRequestedAt: null,
-    fingerprint: JSON.stringify(overrides),
-    ...overrides,
-  };
-}
-
-/**
- * A time-skipping test server and a worker with the stand-in activities, for the tests of one describe
- * block. Each block gets its own server: updates taken while an activity is under way leave the Java test
- * server unable to skip time for later workflows, so those tests run apart.
- */
-function harness() {
-  let env: TestWorkflowEnvironment;
-  let workers: Worker[];
-  let running: Promise<unknown>;
-  const issues = new Map<string, FakeIssue>();
-  let nextOrder = 5000;
-  let nextKey = 1;
-  const fake = (issueKey: string) => issues.get(issueKey) as FakeIssue;
-  /** The issue of the workflow that called the running activity. */
-  const callingIssue = () => fake((activityInfo().workflowExecution?.workflowId ?? '').replace('certificate:', ''));
-  const handles: WorkflowHandle[] = [];
-
-  const activities = {
-    readCertificateIssue: async (issueKey: string) => ({
-      key: issueKey,
-      issueType: 'Certificate',
-      status: fake(issueKey).status,
-      summary: 'Certificate request',
-      profileName: fake(issueKey).profileName,
-      csr: '-----BEGIN CERTIFICATE REQUEST-----',
-      certificateId: undefined,
-      reporterAccountId: 'alice',
-      attachments: [],
-      ...(fake(issueKey).lastStatusChange ? { lastStatusChange: fake(issueKey).lastStatusChange } : {}),
-    }),
-    commentOnce: async (issueKey: string, eventId: string, said: Text) => {
-      const text = render(said);
-      if (fake(issueKey).requestedCommentRefused && eventId.endsWith('requested')) {
-        throw ApplicationFailure.create({
-          type: ErrorType.UpstreamRejected,
-          message: 'Jira: comment: HTTP 400: Comment body can not be empty!',
-          nonRetryable: true,
-        });
-      }
-      fake(issueKey).comments.set(eventId, text);
-    },
-    attachOnce: async (issueKey: string, filename: string) => {
-      if (fake(issueKey).attachRefused) {
-        throw ApplicationFailure.create({
-          type: ErrorType.UpstreamRejected,
-          message: 'Jira: attach: HTTP 403: You do not have permission to create attachments for this issue.',
-          nonRetryable: true,
-        });
-      }
-      if (!fake(issueKey).attachments.includes(filename)) fake(issueKey).attachments.push(filename);
-    },
-    updateIssue: async () => undefined,
-    moveIssue: async (issueKey: string, state: IssueState, orAlreadyIn: IssueState[] = []) => {
-      const issue = fake(issueKey);
-      if (orAlreadyIn.map((s) => STATUS_NAMES[s]).includes(issue.status)) return;
-      issue.status = STATUS_NAMES[state];
-      issue.moves.push(issue.status);
-    },
-    publishCertificate: async (issueKey: string, p: Publication) => {
-      await activities.commentOnce(issueKey, p.comment.eventId, p.comment.text);
-      await activities.attachOnce(issueKey, p.filename);
-      await activities.commentOnce(issueKey, p.attached.eventId, p.attached.text);
-      await activities.moveIssue(issueKey, p.moveTo, p.orAlreadyIn);
-    },
-    returnIssueTo: async (issueKey: string, status: string) => {
-      fake(issueKey).status = status;
-      fake(issueKey).moves.push(status);
-    },
-    validateRequest: async () => ({
-      profileId: 'ov-server',
-      csr: {
-        pem: '-----BEGIN CERTIFICATE REQUEST-----',
-        commonName: callingIssue().domain,
-        subjectAltNames: [],
-        domain: callingIssue().domain,
-        keyType: 'EC - P-256',
-      },
-    }),
-    getProfileSettings: async (_profileId: string) => callingIssue().settings,
-    profileFingerprints: async () => ({}),
-  };
-  const orderActivities = {
-    enrollCertificate: async ({ issueKey }: { issueKey: string }) => {
-      const id = nextOrder++;
-      fake(issueKey).orders.push(id);
-      return { certificateId: id };
-    },
-    renewCertificate: async ({ issueKey }: { issueKey: string }) => {
-      const refusal = fake(issueKey).renewalRefusal;
-      if (refusal)
-        throw ApplicationFailure.create({ type: ErrorType.CaDeclined, message: refusal, nonRetryable: true });
-      const id = nextOrder++;
-      fake(issueKey).orders.push(id);
-      return { certificateId: id };
-    },
-    collectCertificate: async (certificateId: number): Promise<IssuedCertificate> => {
-      await callingIssue().issuance;
-      const now = await env.currentTimeMs();
-      return {
-        certificateId,
-        serialNumber: certificateId.toString(16).toUpperCase(),
-        notBefore: now,
-        notAfter: now + LIFETIME,
-        pem: '-----BEGIN CERTIFICATE-----',
-      };
-    },
-    revokeCertificate: async ({ certificateId }: { certificateId: number }) => {
-      const issue = callingIssue();
-      if (issue.revoked.includes(certificateId)) return 'already-revoked';
-      issue.revoked.push(certificateId);
-      return 'revoked';
-    },
-  };
-
-  before(async () => {
-    env = await startTimeSkipping(testServer ?? '');
-    const bundle = await workflowBundle();
-    workers = [
-      await Worker.create({
-        connection: env.nativeConnection,
-        taskQueue: TASK_QUEUE,
-        workflowBundle: bundle,
-        activities,
-        sinks: metricsSinks(),
-      }),
-      await Worker.create({
-        connection: env.nativeConnection,
-        taskQueue: SECTIGO_TASK_QUEUE,
-        activities: orderActivities,
-      }),
-    ];
-    running = Promise.all(workers.map((w) => w.run()));
-  });
-  after(async () => {
-    for (const worker of workers ?? []) worker.shutdown();
-    await running;
-    await env?.teardown();
-  });
-
-  /** Starts a certificate workflow for a new issue, as the receiver would. */
-  async function start(setup: (issue: FakeIssue) => void = () => undefined) {
-    // The previous test's certificate would go on renewing as time passes: end it.
-    for (const earlier of handles.splice(0)) await earlier.terminate('test finished').catch(() => undefined);
-    const issueKey = `CERT-${nextKey++}`;
-    const issue = new FakeIssue();
-    setup(issue);
-    issues.set(issueKey, issue);
-    const handle = await env.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
-      workflowId: certificateWorkflowId(issueKey),
-      taskQueue: TASK_QUEUE,
-      args: [{ issueKey, requestedBy: 'alice', triggerId: 'changelog:1' }],
-    });
-    handles.push(handle);
-    return { issueKey, issue, handle };
-  }
-  const status = (handle: WorkflowHandle) => handle.query(statusQuery);
-  /** Lets workflow time pass (the server skips it) and the workflow act on it. */
-  async function waitFor(handle: WorkflowHandle, what: string, check: (s: CertificateStatus) => boolean) {
-    for (let skipped = 0; skipped < 600;) {
-      // The phase from the search attribute: no workflow task, so nothing races a run's continue-as-new.
-      const description = await handle.describe();
-      const phase = description.typedSearchAttributes.get(searchAttributes.status) ?? '';
-      if (description.status.name !== 'RUNNING' || IDLE.has(phase) || phase === 'AwaitingIssuance') {
-        const s = await status(handle).catch(() => undefined);
-        if (s && check(s)) return s;
-      }
-      if (IDLE.has(phase) && (description.raw.pendingActivities ?? []).length === 0) {
-        // Waiting on a timer, no activity under way: move the server's clock on.
-        await env.sleep(skipped++ < 48 ? '1 hour' : '1 day');
-      } else {
-        // Busy: skipping time now would time out the activity under way; give the worker a moment.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-    throw new Error(`never reached: ${what}`);
-  }
-  /** Waits until the workflow's phase (its search attribute) is `phase`, without querying it. */
-  async function waitForPhase(handle: WorkflowHandle, phase: string) {
-    for (let i = 0; i < 10_000; i++) {
-      const description = await handle.describe();
-      if (description.typedSearchAttributes.get(searchAttributes.status) === phase) return;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    throw new Error(`never reached: ${phase}`);
-  }
-  /** Writes a finished run's history for the replay test, when asked to. */
-  async function record(name: string, handle: WorkflowHandle, runId: string | undefined) {
-    if (process.env.RECORD_HISTORIES !== '1') return;
-    const history = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-    writeFileSync(new URL(`../replay/histories/${name}.json`, import.meta.url), historyToJSON(history));
-  }
-  const runId = async (handle: WorkflowHandle) => (await handle.describe()).runId;
-  const active = (h: WorkflowHandle) => waitFor(h, 'Active', (s) => s.phase === 'Active' && s.renewAt !== undefined);
-
-  return { start, waitFor, waitForPhase, status, record, runId, active, env: () => env };
-}
+import { needsTestServer } from '../helpers/environment.ts';
+import { DecisionHarness } from './decision-harness.ts';
+import { settingsWith } from './fake-site.ts';
 
 describe('certificate workflow decisions, with time skipping', needsTestServer, () => {
-  const { start, waitFor, status, record, runId, active, env } = harness();
+  const harness = DecisionHarness.forEachBlock();
+  const { start, waitFor, status, record, runId, active } = bound(harness);
 
   it('plans renewal once enrolled (NoPlanYet → Waiting)', async () => {
     const { issue, handle } = await start();
@@ -387,7 +120,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
       issue.texts().some((t) => /no longer configured/.test(t)),
     );
     assert.equal(waiting.profileFingerprint, undefined, 'the sweep sees a profile to re-check');
-    await env().sleep('200 days');
+    await harness.env.sleep('200 days');
     assert.equal((await status(handle)).generation, 0, 'nothing renews without a profile');
     issue.settings = settingsWith({});
     await handle.signal(reevaluateSignal);
@@ -415,13 +148,15 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     await handle.executeUpdate(revokeUpdate, { args: [{ reasonCode: 5, requestedBy: 'alice', requestId: 'r' }] });
     assert.equal((await handle.result()).phase, 'Revoked');
     assert.deepEqual(issue.revoked, issue.orders);
-    await env().sleep('400 days'); // past the renewal moment the certificate had
+    await harness.env.sleep('400 days'); // past the renewal moment the certificate had
     assert.equal(issue.orders.length, 1, 'nothing renews after a revocation');
     assert.equal(issue.texts().filter((t) => t.includes('revoked on')).length, 1);
   });
 
   it('orders nothing for a trigger that is no longer the latest status change (stale delivery)', async () => {
-    const { issue, handle } = await start((i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Request' }));
+    const { issue, handle } = await start(
+      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Request', accountId: 'alice' }),
+    );
     const end = await handle.result();
     assert.equal(end.phase, 'Rejected');
     assert.deepEqual(issue.orders, []);
@@ -430,7 +165,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
 
   it('serves a later Enroll made before it read the issue (Enroll, back to request, Enroll again)', async () => {
     const { issue, handle } = await start(
-      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Enrolled', enrolls: true }),
+      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Enrolled', accountId: 'alice', enrolls: true }),
     );
     await active(handle);
     assert.equal(issue.orders.length, 1, 'one order, for the latest Enroll');
@@ -447,10 +182,24 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     assert.ok(issue.texts().some((t) => /could not finish this request: .*HTTP 403/.test(t)));
     assert.equal(issue.status, 'Certificate Request');
   });
+
+  it('fails a certificate enrolled from the CLI without a word to Jira: it has no issue', async () => {
+    const { issue, handle } = await start((i) => (i.collectRefused = true), {
+      standalone: { csr: '-----BEGIN CERTIFICATE REQUEST-----', profileName: 'OV Server Certificate' },
+    });
+    const err = await handle.result().then(
+      () => assert.fail('completed'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.equal(issue.orders.length, 1, 'ordered from SCM');
+    assert.deepEqual(issue.jiraCalls, [], 'no Jira activity for an issue that does not exist');
+  });
 });
 
 describe('renewal requests while the workflow is busy, with time skipping', needsTestServer, () => {
-  const { start, waitFor, waitForPhase, active, record } = harness();
+  const harness = DecisionHarness.forEachBlock();
+  const { start, waitFor, waitForPhase, active, record } = bound(harness);
 
   it('takes a request that arrives while enrolling, then refuses it on the issue (OutsideWindow)', async () => {
     const gate = Promise.withResolvers<void>();
@@ -530,3 +279,16 @@ describe('renewal requests while the workflow is busy, with time skipping', need
     await record('certificate-revoked-during-renewal', handle, undefined);
   });
 });
+
+/** The harness's methods, to be called unbound in the tests. */
+function bound(harness: DecisionHarness) {
+  return {
+    start: harness.start.bind(harness),
+    waitFor: harness.waitFor.bind(harness),
+    waitForPhase: harness.waitForPhase.bind(harness),
+    status: harness.status.bind(harness),
+    record: harness.record.bind(harness),
+    runId: harness.runId.bind(harness),
+    active: harness.active.bind(harness),
+  };
+}
