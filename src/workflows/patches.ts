@@ -18,6 +18,8 @@ export interface Patch {
   change: string;
   /** The day the change reached main (UTC). */
   introduced: string;
+  /** The day `patched` became `deprecatePatch` (UTC), for a patch past that stage. */
+  deprecated?: string;
   /**
    * `patched`: old and new paths both in the code. `deprecated`: only the new path, the marker still
    * written (`deprecatePatch`), so that workers of the previous stage may run beside it. `removed`: no call
@@ -98,6 +100,7 @@ export const PATCHES: readonly Patch[] = [
     workflow: 'renewalSweep',
     change: 'the sweep reads visibility and SCM change lists instead of querying every workflow',
     introduced: '2026-11-28',
+    deprecated: '2026-12-05',
     stage: 'deprecated',
     due: '2027-01-05',
   },
@@ -120,13 +123,14 @@ export const LONGEST_RUN: Record<PatchedWorkflow, string> = {
 };
 
 /**
- * The visibility query for the running runs of the patch's workflow that did not take its new path: none
- * must be left before the patch moves on (`temporal workflow count --query "…"` answers 0).
+ * The visibility query for the running runs that keep `patch` at its stage: none must be left before it
+ * moves on (`temporal workflow count --query "…"` answers 0). A patched change waits for the runs that
+ * did not take its new path (no marker: TemporalChangeVersion is the patch ids a run recorded); a
+ * deprecated one for the runs started before it was deprecated, which older workers may have run.
  */
-export function runsWithout(patch: Patch): string {
+export function runsHolding(patch: Patch): string {
+  const running = `WorkflowType = '${patch.workflow}' AND ExecutionStatus = 'Running'`;
+  if (patch.stage === 'deprecated') return `${running} AND StartTime < '${patch.deprecated ?? patch.due}T00:00:00Z'`;
   const markers = [patch.id, ...(patch.alsoMarkedBy ?? [])].map((m) => `'${m}'`).join(', ');
-  return (
-    `WorkflowType = '${patch.workflow}' AND ExecutionStatus = 'Running' AND ` +
-    `(TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN (${markers}))`
-  );
+  return `${running} AND (TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN (${markers}))`;
 }
