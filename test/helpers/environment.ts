@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { installRuntimeLogger } from '../../src/log.ts';
@@ -114,6 +115,30 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
+/** The repository this test runs in. */
+const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The workflow code as it was at `revision`, bundled: its src/ taken out of git into .cache/versions/, where
+ * it resolves the same node_modules. Where this checkout has no such revision (a copy without its
+ * history), the reason instead.
+ */
+export async function workflowBundleAt(revision: string): Promise<WorkflowBundle | string> {
+  const dir = join(REPOSITORY, '.cache', 'versions', revision);
+  const index = join(dir, 'src', 'workflows', 'index.ts');
+  if (!existsSync(index)) {
+    try {
+      execFileSync('git', ['cat-file', '-e', `${revision}^{commit}`], { cwd: REPOSITORY, stdio: 'ignore' });
+    } catch {
+      return `this checkout has no commit ${revision} (a copy without its git history)`;
+    }
+    mkdirSync(dir, { recursive: true });
+    const archive = execFileSync('git', ['archive', revision, 'src'], { cwd: REPOSITORY, maxBuffer: 64 << 20 });
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  }
+  return bundleWorkflowCode({ workflowsPath: index, logger: new DefaultLogger('WARN') });
+}
+
 let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundle> {
@@ -125,8 +150,8 @@ export interface World {
   env: TestWorkflowEnvironment;
   sandbox: Sandbox;
   alice: Requester;
-  /** Starts the worker (both task queues); resolves when it polls. */
-  startWorker(): Promise<void>;
+  /** Starts the worker (both task queues), by default on today's workflow code; resolves when it polls. */
+  startWorker(options?: WorkerChoice): Promise<void>;
   /** Workflows in the running worker's cache. */
   cachedWorkflows(): number;
   /** Shuts the worker down, as a crash or deploy would; in-flight activities are abandoned after a grace period. */
@@ -136,12 +161,20 @@ export interface World {
   teardown(): Promise<void>;
 }
 
+/** Which workflow code a worker runs, and how many workflows it keeps cached. */
+export interface WorkerChoice {
+  /** Another version of the workflow code (`workflowBundleAt`); today's by default. */
+  workflowBundle?: WorkflowBundle;
+  maxCachedWorkflows?: number;
+}
+
 /** Runs the worker (both task queues) with the real activities against the sandbox; `stop` drains it. */
 export async function runWorker(
   env: TestWorkflowEnvironment,
   sandbox: Sandbox,
   activitiesPerSecond = 100,
   metrics?: ConnectorMetrics,
+  choice: WorkerChoice = {},
 ): Promise<{ stop(): Promise<void>; workers: Worker[] }> {
   const workers = await createWorkers({
     connection: env.nativeConnection,
@@ -151,7 +184,8 @@ export async function runWorker(
     profiles: sandbox.profiles,
     revokers: sandbox.revokers,
     sectigoRequestsPerSecond: activitiesPerSecond,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: choice.workflowBundle ?? (await workflowBundle()),
+    ...(choice.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: choice.maxCachedWorkflows } : {}),
     ...(metrics ? { metrics } : {}),
   });
   const running = Promise.all(workers.map((w) => w.run()));
@@ -199,8 +233,8 @@ export async function startWorld(
     env,
     sandbox,
     alice: new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice),
-    async startWorker() {
-      worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond, options.metrics);
+    async startWorker(choice?: WorkerChoice) {
+      worker = await runWorker(env, sandbox, options.sectigoActivitiesPerSecond, options.metrics, choice);
     },
     cachedWorkflows: () => worker?.workers.reduce((sum, w) => sum + w.getStatus().numCachedWorkflows, 0) ?? 0,
     async stopWorker() {
