@@ -75,8 +75,18 @@ try {
   await client.workflow.getHandle(certificateWorkflowId(auto)).terminate('recorded');
   save('certificate-window-notice-then-expired', certificateWorkflowId(auto));
 
+  // A renewal asked for outside the window: refused, said on the issue by a notice, the issue returned.
+  await world.alice.transition(enrolled, 'Renew Certificate');
+  const notice = await eventually(async () => {
+    for await (const run of client.workflow.list({ query: "WorkflowType = 'issueNotice'" })) {
+      if (run.status.name === 'COMPLETED') return run.workflowId;
+    }
+    return undefined;
+  }, 'the refusal said');
+  save('issue-notice-renewal-refused', notice);
+
   await client.workflow.execute(renewalSweep, { taskQueue: TASK_QUEUE, workflowId: 'sweep-recorded', args: [{}] });
-  save('renewal-sweep-by-index', 'sweep-recorded');
+  save('renewal-sweep-index-patch-deprecated', 'sweep-recorded');
 } finally {
   await world.teardown();
 }

@@ -64,8 +64,10 @@ describe('replay', () => {
       'certificate-replaced-then-revoked-in-scm.json',
       'certificate-revoked-during-renewal.json',
       'certificate-window-notice-then-expired.json',
+      'issue-notice-renewal-refused.json',
       'jira-polling.json',
       'renewal-sweep-by-index.json',
+      'renewal-sweep-index-patch-deprecated.json',
       'revoke-external-ambiguous-then-by-id.json',
     ]);
   });
