@@ -38,61 +38,57 @@ interface IssueView {
   };
 }
 
-describe('renewal', () => {
-  let world: World;
-  before(async () => {
-    world = await startWorld({
-      scm: {
-        issuanceDelayMs: 100,
-        certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: SHORT_LIFETIME_MS } : t)),
-      },
-    });
+let world: World;
+before(async () => {
+  world = await startWorld({
+    scm: {
+      issuanceDelayMs: 100,
+      certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: SHORT_LIFETIME_MS } : t)),
+    },
   });
-  after(async () => {
-    await world?.teardown();
+});
+after(async () => {
+  await world?.teardown();
+});
+
+const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
+const handle = (key: string) =>
+  world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+const status = (key: string) => handle(key).query(statusQuery);
+const until = (key: string, what: string, check: (s: CertificateStatus) => boolean, timeoutMs = 30_000) =>
+  eventually(
+    async () => {
+      try {
+        const s = await status(key);
+        return check(s) ? s : undefined;
+      } catch {
+        return undefined; // not started yet, or between runs
+      }
+    },
+    `${key}: ${what}`,
+    timeoutMs,
+  );
+async function enroll(domain: string, profile: string, key = opensslCsr(`/CN=${domain}`, 'ec-p256')): Promise<string> {
+  const issueKey = await world.alice.createCertificateIssue({ profile, csr: key });
+  await world.alice.transition(issueKey, 'Enroll Certificate');
+  await until(issueKey, 'enrolled', (s) => s.phase === 'Active' || s.phase === 'RenewalDue' || s.generation > 0);
+  return issueKey;
+}
+/** Profiles as the sandbox file has them, with `change` applied to the profile `id`. */
+function profilesWith(id: string, change: Record<string, unknown>): Profiles {
+  const base = Profiles.load(SANDBOX_PROFILES_FILE);
+  return new Profiles(base.all.map((p) => (p.id === id ? { ...p, ...change } : p)));
+}
+const sweep = (input: SweepInput = {}) =>
+  world.env.client.workflow.execute(renewalSweep, {
+    taskQueue: TASK_QUEUE,
+    workflowId: `sweep-${Date.now()}`,
+    args: [input],
   });
 
-  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
-  const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
-  const handle = (key: string) =>
-    world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
-  const status = (key: string) => handle(key).query(statusQuery);
-  const until = (key: string, what: string, check: (s: CertificateStatus) => boolean, timeoutMs = 30_000) =>
-    eventually(
-      async () => {
-        try {
-          const s = await status(key);
-          return check(s) ? s : undefined;
-        } catch {
-          return undefined; // not started yet, or between runs
-        }
-      },
-      `${key}: ${what}`,
-      timeoutMs,
-    );
-  async function enroll(
-    domain: string,
-    profile: string,
-    key = opensslCsr(`/CN=${domain}`, 'ec-p256'),
-  ): Promise<string> {
-    const issueKey = await world.alice.createCertificateIssue({ profile, csr: key });
-    await world.alice.transition(issueKey, 'Enroll Certificate');
-    await until(issueKey, 'enrolled', (s) => s.phase === 'Active' || s.phase === 'RenewalDue' || s.generation > 0);
-    return issueKey;
-  }
-  /** Profiles as the sandbox file has them, with `change` applied to the profile `id`. */
-  function profilesWith(id: string, change: Record<string, unknown>): Profiles {
-    const base = Profiles.load(SANDBOX_PROFILES_FILE);
-    return new Profiles(base.all.map((p) => (p.id === id ? { ...p, ...change } : p)));
-  }
-  const sweep = (input: SweepInput = {}) =>
-    world.env.client.workflow.execute(renewalSweep, {
-      taskQueue: TASK_QUEUE,
-      workflowId: `sweep-${Date.now()}`,
-      args: [input],
-    });
-
+describe('automatic renewal', () => {
   it('renews a short-lived certificate automatically, three times in a row', async () => {
     const domain = 'auto.example.com';
     const key = await enroll(domain, 'Short-lived Server Certificate');
@@ -154,6 +150,53 @@ describe('renewal', () => {
     }
   });
 
+  it('with auto-renewal off: one window comment, no renewal, then Expired; a manual renewal still works', async () => {
+    const domain = 'no-auto.example.com';
+    const key = await enroll(domain, 'Short-lived Manual Certificate');
+    const expired = await until(key, 'Expired', (s) => s.phase === 'Expired', 20_000);
+    // The phase changes first, then the comment is posted.
+    await eventually(() => (comments(key).some((c) => c.includes('expired on')) ? true : undefined), 'said');
+    const texts = comments(key);
+    assert.equal(
+      texts.filter((c) => c.includes('auto-renewal is off for profile "Short-lived Manual Certificate"')).length,
+      1,
+    );
+    assert.equal(texts.filter((c) => c.includes(`expired on`)).length, 1);
+    assert.equal(ordersFor(domain).length, 1, 'no renewal');
+    const search = await world.env.client.workflow.count(
+      `CertificateStatus = 'Expired' AND WorkflowId = '${certificateWorkflowId(key)}'`,
+    );
+    assert.equal(search.count, 1, 'the search attribute says Expired');
+
+    await world.alice.transition(key, 'Renew Certificate');
+    const renewed = await until(key, 'renewed after expiry', (s) => s.generation === 1);
+    assert.notEqual(renewed.certificateId, expired.certificateId);
+    assert.equal(ordersFor(domain).length, 2);
+  });
+
+  it('reports a renewal the CA refuses, once, keeps retrying, and renews once the cause is fixed', async () => {
+    const domain = 'refused.example.com';
+    world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
+    try {
+      const key = await enroll(domain, 'Short-lived Server Certificate');
+      const failing = await until(key, 'failed renewals', (s) => s.renewalFailures >= 3);
+      assert.equal(failing.generation, 0);
+      const reports = comments(key).filter((c) => c.startsWith('Renewal failed:'));
+      assert.equal(reports.length, 1, 'the same reason is reported once');
+      assert.match(reports[0] ?? '', /HTTP 400 \(code -107\): DCV is incomplete or expired/);
+      assert.match(reports[0] ?? '', /retries by itself/);
+      assert.equal(ordersFor(domain).length, 1, 'a refused renewal places no order');
+    } finally {
+      world.sandbox.scmEmulator.faults.refuseRenewals = null;
+    }
+    const key = `CERT-${String(world.sandbox.jiraEmulator.counter.issue)}`;
+    const renewed = await until(key, 'renewed after the fix', (s) => s.generation >= 1);
+    assert.equal(renewed.history.at(-1)?.reason, 'automatic');
+    assert.ok(ordersFor(domain).length >= 2);
+  });
+});
+
+describe('renewal on request', () => {
   it('refuses a manual renewal outside the window with the exact message, and changes nothing in SCM', async () => {
     const domain = 'too-early.example.com';
     const key = await enroll(domain, 'OV Server Certificate');
@@ -223,30 +266,6 @@ describe('renewal', () => {
     assert.equal(issue(key).fields.attachment.length, 3);
   });
 
-  it('with auto-renewal off: one window comment, no renewal, then Expired; a manual renewal still works', async () => {
-    const domain = 'no-auto.example.com';
-    const key = await enroll(domain, 'Short-lived Manual Certificate');
-    const expired = await until(key, 'Expired', (s) => s.phase === 'Expired', 20_000);
-    // The phase changes first, then the comment is posted.
-    await eventually(() => (comments(key).some((c) => c.includes('expired on')) ? true : undefined), 'said');
-    const texts = comments(key);
-    assert.equal(
-      texts.filter((c) => c.includes('auto-renewal is off for profile "Short-lived Manual Certificate"')).length,
-      1,
-    );
-    assert.equal(texts.filter((c) => c.includes(`expired on`)).length, 1);
-    assert.equal(ordersFor(domain).length, 1, 'no renewal');
-    const search = await world.env.client.workflow.count(
-      `CertificateStatus = 'Expired' AND WorkflowId = '${certificateWorkflowId(key)}'`,
-    );
-    assert.equal(search.count, 1, 'the search attribute says Expired');
-
-    await world.alice.transition(key, 'Renew Certificate');
-    const renewed = await until(key, 'renewed after expiry', (s) => s.generation === 1);
-    assert.notEqual(renewed.certificateId, expired.certificateId);
-    assert.equal(ordersFor(domain).length, 2);
-  });
-
   it('force-renews one certificate at once through the renew update', async () => {
     const domain = 'forced.example.com';
     const key = await enroll(domain, 'OV Server Certificate');
@@ -270,7 +289,9 @@ describe('renewal', () => {
     assert.equal(renewed.certificateId, Math.max(...ordersFor(domain).map((o) => Number(o.id))));
     assert.equal(issue(key).fields.attachment.length, 2);
   });
+});
 
+describe('the sweep: forced renewals, and what changed in SCM', () => {
   it("renews each of a profile's certificates exactly once for its force-renewal moment, across two sweeps", async () => {
     const keys = [
       await enroll('force-a.example.com', 'Manual Server Certificate'),
@@ -297,27 +318,6 @@ describe('renewal', () => {
     } finally {
       world.sandbox.profiles.replace(Profiles.load(SANDBOX_PROFILES_FILE));
     }
-  });
-
-  it('reports a renewal the CA refuses, once, keeps retrying, and renews once the cause is fixed', async () => {
-    const domain = 'refused.example.com';
-    world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
-    try {
-      const key = await enroll(domain, 'Short-lived Server Certificate');
-      const failing = await until(key, 'failed renewals', (s) => s.renewalFailures >= 3);
-      assert.equal(failing.generation, 0);
-      const reports = comments(key).filter((c) => c.startsWith('Renewal failed:'));
-      assert.equal(reports.length, 1, 'the same reason is reported once');
-      assert.match(reports[0] ?? '', /HTTP 400 \(code -107\): DCV is incomplete or expired/);
-      assert.match(reports[0] ?? '', /retries by itself/);
-      assert.equal(ordersFor(domain).length, 1, 'a refused renewal places no order');
-    } finally {
-      world.sandbox.scmEmulator.faults.refuseRenewals = null;
-    }
-    const key = `CERT-${String(world.sandbox.jiraEmulator.counter.issue)}`;
-    const renewed = await until(key, 'renewed after the fix', (s) => s.generation >= 1);
-    assert.equal(renewed.history.at(-1)?.reason, 'automatic');
-    assert.ok(ordersFor(domain).length >= 2);
   });
 
   it('notices in the next sweep a certificate revoked directly in SCM', async () => {

@@ -31,54 +31,54 @@ interface IssueView {
   };
 }
 
-describe('revocation', () => {
-  let world: World;
-  before(async () => {
-    world = await startWorld({
-      scm: {
-        issuanceDelayMs: 100,
-        // "Short-lived" profiles' certificates live three seconds here: long enough to publish, soon expired.
-        certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: 3000 } : t)),
-      },
-    });
+let world: World;
+before(async () => {
+  world = await startWorld({
+    scm: {
+      issuanceDelayMs: 100,
+      // "Short-lived" profiles' certificates live three seconds here: long enough to publish, soon expired.
+      certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1002 ? { ...t, termUnitMs: 3000 } : t)),
+    },
   });
-  after(async () => {
-    await world?.teardown();
-  });
+});
+after(async () => {
+  await world?.teardown();
+});
 
-  const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
-  const handle = (key: string) =>
-    world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
-  const orders = (domain: string) =>
-    world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain) as Array<{
-      id: number;
-      status: string;
-      serialNumber: string;
-      reasonCode?: string;
-    }>;
-  const revokeCalls = () => world.sandbox.scmEmulator.stats.byOperation['POST /api/ssl/v1/revoke/{id}'] ?? 0;
-  const until = (key: string, what: string, check: (s: CertificateStatus) => boolean) =>
-    eventually(async () => {
-      const s = await handle(key)
-        .query(statusQuery)
-        .catch(() => undefined);
-      return s && check(s) ? s : undefined;
-    }, `${key}: ${what}`);
-  async function enroll(domain: string, profile = 'OV Server Certificate'): Promise<string> {
-    const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
-    await world.alice.transition(key, 'Enroll Certificate');
-    await until(key, 'Active', (s) => s.phase === 'Active');
-    return key;
-  }
-  /** The CRL as `openssl crl` reads it. */
-  async function crlText(): Promise<string> {
-    const pem = await (await fetch(`${world.sandbox.scmEmulator.url}/crl`)).text();
-    const file = join(mkdtempSync(join(tmpdir(), 'crl-')), 'crl.pem');
-    writeFileSync(file, pem);
-    return execFileSync('openssl', ['crl', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
-  }
+const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
+const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+const handle = (key: string) =>
+  world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
+const orders = (domain: string) =>
+  world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain) as Array<{
+    id: number;
+    status: string;
+    serialNumber: string;
+    reasonCode?: string;
+  }>;
+const revokeCalls = () => world.sandbox.scmEmulator.stats.byOperation['POST /api/ssl/v1/revoke/{id}'] ?? 0;
+const until = (key: string, what: string, check: (s: CertificateStatus) => boolean) =>
+  eventually(async () => {
+    const s = await handle(key)
+      .query(statusQuery)
+      .catch(() => undefined);
+    return s && check(s) ? s : undefined;
+  }, `${key}: ${what}`);
+async function enroll(domain: string, profile = 'OV Server Certificate'): Promise<string> {
+  const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
+  await world.alice.transition(key, 'Enroll Certificate');
+  await until(key, 'Active', (s) => s.phase === 'Active');
+  return key;
+}
+/** The CRL as `openssl crl` reads it. */
+async function crlText(): Promise<string> {
+  const pem = await (await fetch(`${world.sandbox.scmEmulator.url}/crl`)).text();
+  const file = join(mkdtempSync(join(tmpdir(), 'crl-')), 'crl.pem');
+  writeFileSync(file, pem);
+  return execFileSync('openssl', ['crl', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
+}
 
+describe('revocation by transition', () => {
   it('revokes by transition with the chosen reason, lists it in the CRL, and ends', async () => {
     const domain = 'revoke-me.example.com';
     const key = await enroll(domain);
@@ -168,7 +168,9 @@ describe('revocation', () => {
     const said = comments(key).at(-1) ?? '';
     for (const order of orders(domain)) assert.match(said, new RegExp(`Certificate ID ${order.id}`));
   });
+});
 
+describe('revocation while a certificate is being issued or renewed', () => {
   it('keeps a revocation accepted while a renewal is publishing, across continue-as-new', async () => {
     const domain = 'revoked-while-publishing.example.com';
     const key = await enroll(domain, 'Manual Server Certificate');
@@ -229,7 +231,9 @@ describe('revocation', () => {
       emulator.issuanceDelayMs = 100;
     }
   });
+});
 
+describe('revocation refused, repeated or asked for again', () => {
   it('says once that a certificate SCM already shows revoked is revoked, and ends the same way', async () => {
     const domain = 'revoked-twice.example.com';
     const key = await enroll(domain);
@@ -293,7 +297,9 @@ describe('revocation', () => {
     await assert.rejects(runCli(['revoke', key, '--reason', 'superseded'], world.env.client), /revoked already/);
     await assert.rejects(runCli(['revoke', key], world.env.client), /needs --reason/);
   });
+});
 
+describe('revocation when the worker dies', () => {
   it('revokes once and comments once when the worker dies between the SCM revocation and the comment', async () => {
     await world.stopWorker();
     let child = spawnWorker(world);
@@ -335,242 +341,241 @@ describe('revocation', () => {
       await world.startWorker();
     }
   });
+});
 
-  describe('a certificate not enrolled through Jira ("Revoke Certificate" issues)', () => {
-    /** An order placed in SCM outside Jira, as a team with its own tooling would, once issued. */
-    async function issuedOutsideJira(domain: string, orgId = 1): Promise<number> {
-      const { sslId } = await world.sandbox.scm.enroll({
-        orgId,
-        certType: 1001,
-        term: 365,
-        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
-        comments: 'ordered in the SCM web UI',
-      });
-      await eventually(
-        async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Issued' ? true : undefined),
-        `order ${sslId} issued`,
-      );
-      return sslId;
-    }
-    const revokeRun = (key: string) => world.env.client.workflow.getHandle(`revoke:${key}`);
-    const started = (key: string) =>
-      eventually(
-        async () =>
-          (await revokeRun(key)
-            .describe()
-            .catch(() => undefined))
-            ? true
-            : undefined,
-        'started',
-      );
+/** An order placed in SCM outside Jira, as a team with its own tooling would, once issued. */
+async function issuedOutsideJira(domain: string, orgId = 1): Promise<number> {
+  const { sslId } = await world.sandbox.scm.enroll({
+    orgId,
+    certType: 1001,
+    term: 365,
+    csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+    comments: 'ordered in the SCM web UI',
+  });
+  await eventually(
+    async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Issued' ? true : undefined),
+    `order ${sslId} issued`,
+  );
+  return sslId;
+}
+const revokeRun = (key: string) => world.env.client.workflow.getHandle(`revoke:${key}`);
+const started = (key: string) =>
+  eventually(
+    async () =>
+      (await revokeRun(key)
+        .describe()
+        .catch(() => undefined))
+        ? true
+        : undefined,
+    'started',
+  );
 
-    it('revokes by ID, and the issue ends in its done status', async () => {
-      const id = await issuedOutsideJira('outside.example.com');
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: String(id),
-        reason: 'Superseded',
-      });
-      await started(key);
-      const result = (await revokeRun(key).result()) as { outcome: string };
-      assert.equal(result.outcome, 'revoked');
-      const order = orders('outside.example.com')[0];
-      assert.deepEqual([order?.status, order?.reasonCode], ['Revoked', '4']);
-      assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
-      const reason = (issue(key).fields as unknown as Record<string, { value?: string } | null>).customfield_10055;
-      assert.equal(reason?.value, 'Superseded', "the requester's reason stays on the closed issue");
-      assert.match(
-        comments(key).at(-1) ?? '',
-        new RegExp(`Certificate ${id} \\(outside\\.example\\.com.*has been revoked, reason: Superseded`),
-      );
+describe('"Revoke Certificate" issues: finding the certificate by ID or by domain', () => {
+  it('revokes by ID, and the issue ends in its done status', async () => {
+    const id = await issuedOutsideJira('outside.example.com');
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: String(id),
+      reason: 'Superseded',
     });
+    await started(key);
+    const result = (await revokeRun(key).result()) as { outcome: string };
+    assert.equal(result.outcome, 'revoked');
+    const order = orders('outside.example.com')[0];
+    assert.deepEqual([order?.status, order?.reasonCode], ['Revoked', '4']);
+    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    const reason = (issue(key).fields as unknown as Record<string, { value?: string } | null>).customfield_10055;
+    assert.equal(reason?.value, 'Superseded', "the requester's reason stays on the closed issue");
+    assert.match(
+      comments(key).at(-1) ?? '',
+      new RegExp(`Certificate ${id} \\(outside\\.example\\.com.*has been revoked, reason: Superseded`),
+    );
+  });
 
-    it('says so, and revokes nothing, when the ID names a certificate SCM declined', async () => {
-      const { sslId } = await world.sandbox.scm.enroll({
-        orgId: 1,
-        certType: 1001,
-        term: 365,
-        csr: opensslCsr('/CN=www.declined.example', 'ec-p256'),
-        comments: 'ordered in the SCM web UI',
-      });
-      await eventually(
-        async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Declined' ? true : undefined),
-        `order ${sslId} declined`,
-      );
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: String(sslId),
-        reason: 'Superseded',
-      });
-      await started(key);
-      const said = await eventually(
-        () => comments(key).find((c) => c.includes('not issued: there is nothing to revoke')),
-        'the comment',
-      );
-      assert.match(said, new RegExp(`Certificate ${sslId} \\(www\\.declined\\.example\\) is Declined`));
-      assert.equal((await revokeRun(key).describe()).status.name, 'RUNNING', 'waiting for the issue to be corrected');
-      assert.equal((await world.sandbox.scm.getCertificate(sslId)).status, 'Declined');
+  it('says so, and revokes nothing, when the ID names a certificate SCM declined', async () => {
+    const { sslId } = await world.sandbox.scm.enroll({
+      orgId: 1,
+      certType: 1001,
+      term: 365,
+      csr: opensslCsr('/CN=www.declined.example', 'ec-p256'),
+      comments: 'ordered in the SCM web UI',
     });
-
-    it('refuses an ID and a domain that name different certificates', async () => {
-      const id = await issuedOutsideJira('named-by-id.example.com');
-      await issuedOutsideJira('named-by-domain.example.com');
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: String(id),
-        domain: 'named-by-domain.example.com',
-        reason: 'Superseded',
-      });
-      await started(key);
-      await eventually(
-        () =>
-          comments(key).find((c) =>
-            c.includes(`"Certificate ID" ${id} is a certificate for named-by-id.example.com, not for named-by-domain`),
-          ),
-        'the refusal',
-      );
-      assert.deepEqual(
-        [...orders('named-by-id.example.com'), ...orders('named-by-domain.example.com')].map((o) => o.status),
-        ['Issued', 'Issued'],
-        'nothing revoked',
-      );
+    await eventually(
+      async () => ((await world.sandbox.scm.getCertificate(sslId)).status === 'Declined' ? true : undefined),
+      `order ${sslId} declined`,
+    );
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: String(sslId),
+      reason: 'Superseded',
     });
+    await started(key);
+    const said = await eventually(
+      () => comments(key).find((c) => c.includes('not issued: there is nothing to revoke')),
+      'the comment',
+    );
+    assert.match(said, new RegExp(`Certificate ${sslId} \\(www\\.declined\\.example\\) is Declined`));
+    assert.equal((await revokeRun(key).describe()).status.name, 'RUNNING', 'waiting for the issue to be corrected');
+    assert.equal((await world.sandbox.scm.getCertificate(sslId)).status, 'Declined');
+  });
 
-    it('revokes by domain when exactly one issued certificate matches', async () => {
-      const id = await issuedOutsideJira('only-one.example.com');
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        domain: 'only-one.example.com',
-        reason: 'Unspecified',
-      });
-      await started(key);
-      assert.equal(((await revokeRun(key).result()) as { certificateId: number }).certificateId, id);
+  it('refuses an ID and a domain that name different certificates', async () => {
+    const id = await issuedOutsideJira('named-by-id.example.com');
+    await issuedOutsideJira('named-by-domain.example.com');
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: String(id),
+      domain: 'named-by-domain.example.com',
+      reason: 'Superseded',
     });
-
-    it('lists the candidates when several match, then revokes the one whose ID is filled in', async () => {
-      const first = await issuedOutsideJira('twice.example.com');
-      const second = await issuedOutsideJira('twice.example.com');
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        domain: 'twice.example.com',
-        reason: 'Cessation of operation',
-      });
-      await eventually(
-        () => (comments(key).some((c) => c.includes('2 issued certificates match')) ? true : undefined),
-        'the list',
-      );
-      const listed = comments(key).find((c) => c.includes('2 issued certificates match')) ?? '';
-      assert.match(listed, new RegExp(`ID ${first}, serial [0-9A-F]+, expires \\d{4}-\\d{2}-\\d{2}, requested by`));
-      assert.match(listed, new RegExp(`ID ${second}`));
-      await world.alice.setFields(key, { 'Certificate ID': String(second) });
-      await revokeRun(key).result();
-      if (process.env.RECORD_HISTORIES === '1') {
-        const history = historyToJSON(await revokeRun(key).fetchHistory());
-        writeFileSync(
-          new URL('../replay/histories/revoke-external-ambiguous-then-by-id.json', import.meta.url),
-          history,
-        );
-      }
-      assert.deepEqual(
-        orders('twice.example.com').map((o) => [o.id, o.status]),
-        [
-          [first, 'Issued'],
-          [second, 'Revoked'],
-        ],
-      );
-    });
-
-    it('says so when nothing matches, and refuses a certificate of no configured profile', async () => {
-      const unknown = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: '999999',
-        reason: 'Unspecified',
-      });
-      await eventually(
-        () => (comments(unknown).some((c) => /No issued certificate .* matches ID 999999/.test(c)) ? true : undefined),
-        'none',
-      );
-      const foreignId = await issuedOutsideJira('foreign.example.com', 2);
-      const foreign = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: String(foreignId),
-        reason: 'Key compromise',
-      });
-      await eventually(
-        () => (comments(foreign).some((c) => c.includes('not the connector')) ? true : undefined),
-        'refused',
-      );
-      assert.equal(orders('foreign.example.com')[0]?.status, 'Issued', 'nothing revoked');
-      for (const key of [unknown, foreign]) await revokeRun(key).terminate('test finished');
-    });
-
-    it('revokes a certificate enrolled through Jira through its own workflow, which stops renewing', async () => {
-      const domain = 'managed.example.com';
-      const managed = await enroll(domain);
-      const id = orders(domain)[0]?.id ?? 0;
-      const key = await world.alice.createRevokeIssue({
-        profile: 'OV Server Certificate',
-        certificateId: String(id),
-        reason: 'Key compromise',
-      });
-      await started(key);
-      const result = (await revokeRun(key).result()) as { outcome: string };
-      assert.equal(result.outcome, 'revoked-through-workflow');
-      assert.equal((await handle(managed).result()).phase, 'Revoked');
-      assert.match(comments(managed).at(-1) ?? '', new RegExp(`Revoked through Jira issue ${key}`));
-      assert.match(comments(key).at(-1) ?? '', new RegExp(`enrolled through Jira issue ${managed}`));
-      assert.equal(orders(domain)[0]?.reasonCode, '1');
-    });
-
-    it('gives up a revocation handed to a certificate workflow when the attempt is cancelled, as a stopping worker does', async () => {
-      // The update needs a workflow task that a stopping worker no longer takes: an attempt that waited on
-      // it regardless would keep its worker from ever stopping.
-      const domain = 'handed-back.example.com';
-      const managed = await enroll(domain);
-      const id = orders(domain)[0]?.id ?? 0;
-      const fleet = createSweepActivities({ client: world.env.client });
-      const request = {
-        reasonCode: 4 as const,
-        requestedBy: SANDBOX_USERS.alice.accountId,
-        comment: 'Revoked by an operator.',
-        requestId: 'revoke:handed-back',
-      };
-      await world.stopWorker();
-      try {
-        const attempt = new MockActivityEnvironment();
-        const waiting = attempt.run(() => fleet.revokeThroughLifecycle(id, request));
-        await eventually(
-          async () => ((await handle(managed).describe()).raw.pendingWorkflowTask ? true : undefined),
-          'the update waiting for a workflow task',
-        );
-        attempt.cancel();
-        await assert.rejects(waiting);
-      } finally {
-        await world.startWorker();
-      }
-      // The next attempt is the same update: one revocation.
-      const again = await new MockActivityEnvironment().run(() => fleet.revokeThroughLifecycle(id, request));
-      assert.equal(again, certificateWorkflowId(managed));
-      assert.equal((await handle(managed).result()).phase, 'Revoked');
-      assert.equal(orders(domain)[0]?.status, 'Revoked');
-      assert.equal(comments(managed).filter((c) => /Revoked by an operator/.test(c)).length, 1);
-    });
-
-    it('revokes by ID from the CLI', async () => {
-      const id = await issuedOutsideJira('cli-outside.example.com');
-      const out = await runCli(
-        ['revoke', '--certificate-id', String(id), '--profile', 'OV Server Certificate', '--reason', 'superseded'],
-        world.env.client,
-      );
-      assert.match(out, /^revoked: Certificate \d+ \(cli-outside\.example\.com/);
-      assert.equal(orders('cli-outside.example.com')[0]?.status, 'Revoked');
-      await assert.rejects(
-        runCli(
-          ['revoke', '--certificate-id', '999999', '--profile', 'OV Server Certificate', '--reason', 'superseded'],
-          world.env.client,
+    await started(key);
+    await eventually(
+      () =>
+        comments(key).find((c) =>
+          c.includes(`"Certificate ID" ${id} is a certificate for named-by-id.example.com, not for named-by-domain`),
         ),
-        /No issued certificate/,
-      );
+      'the refusal',
+    );
+    assert.deepEqual(
+      [...orders('named-by-id.example.com'), ...orders('named-by-domain.example.com')].map((o) => o.status),
+      ['Issued', 'Issued'],
+      'nothing revoked',
+    );
+  });
+
+  it('revokes by domain when exactly one issued certificate matches', async () => {
+    const id = await issuedOutsideJira('only-one.example.com');
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      domain: 'only-one.example.com',
+      reason: 'Unspecified',
     });
+    await started(key);
+    assert.equal(((await revokeRun(key).result()) as { certificateId: number }).certificateId, id);
+  });
+
+  it('lists the candidates when several match, then revokes the one whose ID is filled in', async () => {
+    const first = await issuedOutsideJira('twice.example.com');
+    const second = await issuedOutsideJira('twice.example.com');
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      domain: 'twice.example.com',
+      reason: 'Cessation of operation',
+    });
+    await eventually(
+      () => (comments(key).some((c) => c.includes('2 issued certificates match')) ? true : undefined),
+      'the list',
+    );
+    const listed = comments(key).find((c) => c.includes('2 issued certificates match')) ?? '';
+    assert.match(listed, new RegExp(`ID ${first}, serial [0-9A-F]+, expires \\d{4}-\\d{2}-\\d{2}, requested by`));
+    assert.match(listed, new RegExp(`ID ${second}`));
+    await world.alice.setFields(key, { 'Certificate ID': String(second) });
+    await revokeRun(key).result();
+    if (process.env.RECORD_HISTORIES === '1') {
+      const history = historyToJSON(await revokeRun(key).fetchHistory());
+      writeFileSync(new URL('../replay/histories/revoke-external-ambiguous-then-by-id.json', import.meta.url), history);
+    }
+    assert.deepEqual(
+      orders('twice.example.com').map((o) => [o.id, o.status]),
+      [
+        [first, 'Issued'],
+        [second, 'Revoked'],
+      ],
+    );
+  });
+
+  it('says so when nothing matches, and refuses a certificate of no configured profile', async () => {
+    const unknown = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: '999999',
+      reason: 'Unspecified',
+    });
+    await eventually(
+      () => (comments(unknown).some((c) => /No issued certificate .* matches ID 999999/.test(c)) ? true : undefined),
+      'none',
+    );
+    const foreignId = await issuedOutsideJira('foreign.example.com', 2);
+    const foreign = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: String(foreignId),
+      reason: 'Key compromise',
+    });
+    await eventually(
+      () => (comments(foreign).some((c) => c.includes('not the connector')) ? true : undefined),
+      'refused',
+    );
+    assert.equal(orders('foreign.example.com')[0]?.status, 'Issued', 'nothing revoked');
+    for (const key of [unknown, foreign]) await revokeRun(key).terminate('test finished');
+  });
+});
+
+describe('"Revoke Certificate" issues: certificates a workflow manages, and the CLI', () => {
+  it('revokes a certificate enrolled through Jira through its own workflow, which stops renewing', async () => {
+    const domain = 'managed.example.com';
+    const managed = await enroll(domain);
+    const id = orders(domain)[0]?.id ?? 0;
+    const key = await world.alice.createRevokeIssue({
+      profile: 'OV Server Certificate',
+      certificateId: String(id),
+      reason: 'Key compromise',
+    });
+    await started(key);
+    const result = (await revokeRun(key).result()) as { outcome: string };
+    assert.equal(result.outcome, 'revoked-through-workflow');
+    assert.equal((await handle(managed).result()).phase, 'Revoked');
+    assert.match(comments(managed).at(-1) ?? '', new RegExp(`Revoked through Jira issue ${key}`));
+    assert.match(comments(key).at(-1) ?? '', new RegExp(`enrolled through Jira issue ${managed}`));
+    assert.equal(orders(domain)[0]?.reasonCode, '1');
+  });
+
+  it('gives up a revocation handed to a certificate workflow when the attempt is cancelled, as a stopping worker does', async () => {
+    // The update needs a workflow task that a stopping worker no longer takes: an attempt that waited on
+    // it regardless would keep its worker from ever stopping.
+    const domain = 'handed-back.example.com';
+    const managed = await enroll(domain);
+    const id = orders(domain)[0]?.id ?? 0;
+    const fleet = createSweepActivities({ client: world.env.client });
+    const request = {
+      reasonCode: 4 as const,
+      requestedBy: SANDBOX_USERS.alice.accountId,
+      comment: 'Revoked by an operator.',
+      requestId: 'revoke:handed-back',
+    };
+    await world.stopWorker();
+    try {
+      const attempt = new MockActivityEnvironment();
+      const waiting = attempt.run(() => fleet.revokeThroughLifecycle(id, request));
+      await eventually(
+        async () => ((await handle(managed).describe()).raw.pendingWorkflowTask ? true : undefined),
+        'the update waiting for a workflow task',
+      );
+      attempt.cancel();
+      await assert.rejects(waiting);
+    } finally {
+      await world.startWorker();
+    }
+    // The next attempt is the same update: one revocation.
+    const again = await new MockActivityEnvironment().run(() => fleet.revokeThroughLifecycle(id, request));
+    assert.equal(again, certificateWorkflowId(managed));
+    assert.equal((await handle(managed).result()).phase, 'Revoked');
+    assert.equal(orders(domain)[0]?.status, 'Revoked');
+    assert.equal(comments(managed).filter((c) => /Revoked by an operator/.test(c)).length, 1);
+  });
+
+  it('revokes by ID from the CLI', async () => {
+    const id = await issuedOutsideJira('cli-outside.example.com');
+    const out = await runCli(
+      ['revoke', '--certificate-id', String(id), '--profile', 'OV Server Certificate', '--reason', 'superseded'],
+      world.env.client,
+    );
+    assert.match(out, /^revoked: Certificate \d+ \(cli-outside\.example\.com/);
+    assert.equal(orders('cli-outside.example.com')[0]?.status, 'Revoked');
+    await assert.rejects(
+      runCli(
+        ['revoke', '--certificate-id', '999999', '--profile', 'OV Server Certificate', '--reason', 'superseded'],
+        world.env.client,
+      ),
+      /No issued certificate/,
+    );
   });
 });
