@@ -12,65 +12,63 @@ import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
 import { ScmClient } from '../../src/sectigo/client.ts';
 import { eventually, opensslCsr } from '../helpers/environment.ts';
 
-describe('ordering exactly once', () => {
-  let emulator: ScmEmulator;
-  const profiles = Profiles.load(SANDBOX_PROFILES_FILE);
-  const client = (timeoutMs = 10_000) =>
-    new ScmClient({
-      baseUrl: emulator.apiUrl,
-      auth: { kind: 'password', ...emulator.credentials },
-      timeoutMs,
-    });
-  before(async () => {
-    emulator = await ScmEmulator.start({ issuanceDelayMs: 0 });
+let emulator: ScmEmulator;
+const profiles = Profiles.load(SANDBOX_PROFILES_FILE);
+const client = (timeoutMs = 10_000) =>
+  new ScmClient({
+    baseUrl: emulator.apiUrl,
+    auth: { kind: 'password', ...emulator.credentials },
+    timeoutMs,
   });
-  after(async () => {
-    await emulator?.stop();
+before(async () => {
+  emulator = await ScmEmulator.start({ issuanceDelayMs: 0 });
+});
+after(async () => {
+  await emulator?.stop();
+});
+beforeEach(() => {
+  Object.assign(emulator.faults, {
+    lateOrders: 0,
+    lateProcessingMs: 0,
+    dropResponses: 0,
+    alreadyRevokedCode: -159,
+    dcvRequired: false,
+    renewalCopiesComments: false,
+    listNewestFirst: false,
   });
-  beforeEach(() => {
-    Object.assign(emulator.faults, {
-      lateOrders: 0,
-      lateProcessingMs: 0,
-      dropResponses: 0,
-      alreadyRevokedCode: -159,
-      dcvRequired: false,
-      renewalCopiesComments: false,
-      listNewestFirst: false,
-    });
-  });
+});
 
-  const ordersFor = (name: string) =>
-    (emulator.orders() as Array<{ id: number; commonName: string; subjectAlternativeNames: string[] }>).filter(
-      (o) => o.commonName === name || o.subjectAlternativeNames.includes(name),
-    );
-  const enrollInput = (domain: string, token: string, withCn = true): EnrollInput => ({
-    profileId: 'ov-server',
-    csr: withCn ? opensslCsr(`/CN=${domain}`, 'ec-p256') : opensslCsr('/O=No CN', 'ec-p256', [domain]),
-    commonName: withCn ? domain : undefined,
-    subjectAltNames: withCn ? [] : [domain],
-    issueKey: 'CERT-1',
-    token,
-  });
+const ordersFor = (name: string) =>
+  (emulator.orders() as Array<{ id: number; commonName: string; subjectAlternativeNames: string[] }>).filter(
+    (o) => o.commonName === name || o.subjectAlternativeNames.includes(name),
+  );
+const enrollInput = (domain: string, token: string, withCn = true): EnrollInput => ({
+  profileId: 'ov-server',
+  csr: withCn ? opensslCsr(`/CN=${domain}`, 'ec-p256') : opensslCsr('/O=No CN', 'ec-p256', [domain]),
+  commonName: withCn ? domain : undefined,
+  subjectAltNames: withCn ? [] : [domain],
+  issueKey: 'CERT-1',
+  token,
+});
 
-  /** An activity run in `env`, typed as the activity is. */
-  const call = <A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A) =>
-    env.run<A, R, (...args: A) => Promise<R>>(fn, ...args);
+/** An activity run in `env`, typed as the activity is. */
+const call = <A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A) =>
+  env.run<A, R, (...args: A) => Promise<R>>(fn, ...args);
 
-  /** Runs `fn` as attempt 1 and, when it fails, as attempt 2 with the heartbeat attempt 1 left. */
-  async function withRetry<T>(
-    run: (env: MockActivityEnvironment) => Promise<T>,
-  ): Promise<{ first: unknown; second: T }> {
-    let details: unknown;
-    const first = new MockActivityEnvironment({ attempt: 1 });
-    first.on('heartbeat', (d: unknown) => (details = d));
-    const failure = await run(first).then(
-      () => assert.fail('the first attempt was meant to fail'),
-      (err: unknown) => err,
-    );
-    const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
-    return { first: failure, second: await run(second) };
-  }
+/** Runs `fn` as attempt 1 and, when it fails, as attempt 2 with the heartbeat attempt 1 left. */
+async function withRetry<T>(run: (env: MockActivityEnvironment) => Promise<T>): Promise<{ first: unknown; second: T }> {
+  let details: unknown;
+  const first = new MockActivityEnvironment({ attempt: 1 });
+  first.on('heartbeat', (d: unknown) => (details = d));
+  const failure = await run(first).then(
+    () => assert.fail('the first attempt was meant to fail'),
+    (err: unknown) => err,
+  );
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: details });
+  return { first: failure, second: await run(second) };
+}
 
+describe('placing an order exactly once', () => {
   it('waits out SCM processing an order after the client gave up, and adopts it', async () => {
     Object.assign(emulator.faults, { lateOrders: 1, lateProcessingMs: 3000 });
     const activities = createSectigoActivities({ scm: client(500), profiles, orderGraceMs: 8000 });
@@ -89,6 +87,47 @@ describe('ordering exactly once', () => {
     await eventually(() => (ordersFor('late2.example.com').length === 2 ? true : undefined), 'two orders');
   });
 
+  it('bounds the search for an order of a CSR without a CN', async () => {
+    const scm = client();
+    const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 0, searchLimit: 5 });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    for (let i = 0; i < 12; i++)
+      await call(once, activities.enrollCertificate, enrollInput('nocn.example.com', `tok-${i}`, false));
+    const before = emulator.stats.requests;
+    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { postedAt: 0 } });
+    await call(retry, activities.enrollCertificate, enrollInput('nocn.example.com', 'tok-new', false));
+    // One list page, at most five detail reads, one enroll.
+    assert.ok(emulator.stats.requests - before <= 7, `${emulator.stats.requests - before} requests`);
+    assert.equal(ordersFor('nocn.example.com').length, 13);
+  });
+
+  it("sends the profile's DCV mode with enrollment and renewal, which an account without pre-validation requires", async () => {
+    emulator.faults.dcvRequired = true;
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    const without = createSectigoActivities({ scm: client(), profiles });
+    const refused = await call(once, without.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv0')).then(
+      () => assert.fail('ordered without dcvMode'),
+      (err: unknown) => err,
+    );
+    assert.match(String(refused), /dcvMode is required/);
+    const withDcv = new Profiles(profiles.all.map((p) => ({ ...p, dcv: { mode: 'CNAME' as const } })));
+    const activities = createSectigoActivities({ scm: client(), profiles: withDcv });
+    const { certificateId } = await call(once, activities.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv'));
+    await call(once, activities.collectCertificate, certificateId);
+    const renewed = await call(once, activities.renewCertificate, {
+      certificateId,
+      csr: opensslCsr('/CN=dcv.example.com', 'ec-p256'),
+      commonName: 'dcv.example.com',
+      subjectAltNames: [],
+      profileId: 'ov-server',
+      issueKey: 'CERT-1',
+      token: 'tok-dcv-renew',
+    });
+    assert.ok(renewed.certificateId > certificateId);
+  });
+});
+
+describe('renewing exactly once', () => {
   for (const copies of [true, false]) {
     it(`adopts its renewal after a lost answer when SCM ${copies ? 'copies' : 'does not copy'} the comments`, async () => {
       emulator.faults.renewalCopiesComments = copies;
@@ -182,7 +221,9 @@ describe('ordering exactly once', () => {
     assert.equal(renewals.length, 1, 'one renewal order');
     assert.equal(second.certificateId, renewals[0]?.id);
   });
+});
 
+describe('revoking, and finding what to revoke', () => {
   for (const code of [-159, -102] as const) {
     it(`ends a revocation whose answer was lost as revoked, once, when SCM then says ${code}`, async () => {
       emulator.faults.alreadyRevokedCode = code;
@@ -244,32 +285,9 @@ describe('ordering exactly once', () => {
     assert.equal(found.kind === 'found' ? found.certificate.certificateId : undefined, ids.get('shop.example.com'));
     assert.deepEqual(await lookUp('hop.example.com'), { kind: 'none' });
   });
+});
 
-  it("sends the profile's DCV mode with enrollment and renewal, which an account without pre-validation requires", async () => {
-    emulator.faults.dcvRequired = true;
-    const once = new MockActivityEnvironment({ attempt: 1 });
-    const without = createSectigoActivities({ scm: client(), profiles });
-    const refused = await call(once, without.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv0')).then(
-      () => assert.fail('ordered without dcvMode'),
-      (err: unknown) => err,
-    );
-    assert.match(String(refused), /dcvMode is required/);
-    const withDcv = new Profiles(profiles.all.map((p) => ({ ...p, dcv: { mode: 'CNAME' as const } })));
-    const activities = createSectigoActivities({ scm: client(), profiles: withDcv });
-    const { certificateId } = await call(once, activities.enrollCertificate, enrollInput('dcv.example.com', 'tok-dcv'));
-    await call(once, activities.collectCertificate, certificateId);
-    const renewed = await call(once, activities.renewCertificate, {
-      certificateId,
-      csr: opensslCsr('/CN=dcv.example.com', 'ec-p256'),
-      commonName: 'dcv.example.com',
-      subjectAltNames: [],
-      profileId: 'ov-server',
-      issueKey: 'CERT-1',
-      token: 'tok-dcv-renew',
-    });
-    assert.ok(renewed.certificateId > certificateId);
-  });
-
+describe('what changed in SCM since the last sweep', () => {
   for (const newestFirst of [false, true]) {
     it(`finds the orders replaced since the last sweep when SCM lists ${newestFirst ? 'newest' : 'oldest'} first`, async () => {
       const activities = createSectigoActivities({ scm: client(), profiles });
@@ -295,18 +313,4 @@ describe('ordering exactly once', () => {
       assert.ok(replaced.includes(ids[1] ?? 0) && replaced.includes(ids[2] ?? 0), `${replaced.join(', ')}`);
     });
   }
-
-  it('bounds the search for an order of a CSR without a CN', async () => {
-    const scm = client();
-    const activities = createSectigoActivities({ scm, profiles, orderGraceMs: 0, searchLimit: 5 });
-    const once = new MockActivityEnvironment({ attempt: 1 });
-    for (let i = 0; i < 12; i++)
-      await call(once, activities.enrollCertificate, enrollInput('nocn.example.com', `tok-${i}`, false));
-    const before = emulator.stats.requests;
-    const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { postedAt: 0 } });
-    await call(retry, activities.enrollCertificate, enrollInput('nocn.example.com', 'tok-new', false));
-    // One list page, at most five detail reads, one enroll.
-    assert.ok(emulator.stats.requests - before <= 7, `${emulator.stats.requests - before} requests`);
-    assert.equal(ordersFor('nocn.example.com').length, 13);
-  });
 });
