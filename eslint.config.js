@@ -39,7 +39,7 @@ function layer(files, layerName, forbidden, { typesFrom = [] } = {}) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', '.temporal/**'] },
+  { ignores: ['node_modules/**', 'data/**', '.temporal/**', '.cache/**', '.tools/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
