@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     jiraPort: config.sandbox.jiraPort,
     scmPort: config.sandbox.scmPort,
     scm: { issuanceDelayMs: config.sandbox.issuanceDelayMs },
+    jira: { dialect: config.sandbox.jira },
     // Revocation is restricted in the sandbox exactly as with a real Jira: by the receiver and by polling.
     revokers: {
       anyone: config.receiver.revokers.anyone,
@@ -127,13 +128,18 @@ async function main(): Promise<void> {
     withReceiver: true,
   });
   if (connector.webhookUrl) {
-    await registerWebhook(sandbox.jiraEmulator.url, connector.webhookUrl, sandbox.webhookSecret);
+    await registerWebhook(sandbox.jiraEmulator, connector.webhookUrl, sandbox.webhookSecret);
   }
   const { alice } = SANDBOX_USERS;
   print([
     ['Temporal Web UI', t.webUi ?? ''],
     ['Temporal (gRPC)', t.address],
-    ['Jira (emulated)', `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`],
+    [
+      config.sandbox.jira === 'cloud' ? 'Jira Cloud (emulated)' : 'Jira Data Center (emulated)',
+      config.sandbox.jira === 'cloud'
+        ? `${sandbox.jiraEmulator.url}/rest/api/3  (${alice.emailAddress} / ${alice.apiToken})`
+        : `${sandbox.jiraEmulator.url}/rest/api/2  (${alice.name}, personal access token ${alice.apiToken})`,
+    ],
     ['Sectigo SCM (emulated)', sandbox.scmEmulator.apiUrl],
     trigger(connector.webhookUrl),
     ['Revocation', describeRevokers(sandbox.revokers)],

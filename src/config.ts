@@ -3,7 +3,7 @@
  * Jira, SCM and Temporal are each either configured (the real system) or left unset (`npm start` then
  * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
  */
-import type { JiraAuth } from './jira/client.ts';
+import type { Deployment, JiraAuth } from './jira/client.ts';
 import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
 import type { ScmAuth } from './sectigo/client.ts';
 
@@ -14,6 +14,10 @@ export interface JiraConfig {
   baseUrl: string;
   auth: JiraAuth;
   names: JiraNames;
+  /** Cloud or Data Center (JIRA_DEPLOYMENT); unset, the site's serverInfo says. */
+  deployment?: Deployment;
+  /** The settings the credentials came from, for a message that says which to check. */
+  credentialSettings?: string;
 }
 
 export interface SectigoConfig {
@@ -64,7 +68,14 @@ export interface Config {
   profilesFile: string | undefined;
   /** A workflow bundle built ahead of time (`node src/workflow-bundle.ts OUT`); otherwise built at start. */
   workflowBundle: string | undefined;
-  sandbox: { dataDir: string; jiraPort: number; scmPort: number; issuanceDelayMs: number };
+  sandbox: {
+    dataDir: string;
+    jiraPort: number;
+    scmPort: number;
+    issuanceDelayMs: number;
+    /** Which Jira the sandbox emulates (SANDBOX_JIRA): Cloud, or Data Center. */
+    jira: Deployment;
+  };
 }
 
 export class ConfigError extends Error {
@@ -136,22 +147,43 @@ class Environment {
 
 /** Jira's settings, when any is given (the sandbox's emulator otherwise). */
 function jiraConfig(e: Environment): JiraConfig | undefined {
-  const jiraSet = ['JIRA_BASE_URL', 'JIRA_EMAIL', 'JIRA_API_TOKEN', 'JIRA_BEARER_TOKEN'].some(
-    (n) => e.text(n) !== undefined,
-  );
+  const jiraSet = [
+    'JIRA_BASE_URL',
+    'JIRA_EMAIL',
+    'JIRA_API_TOKEN',
+    'JIRA_BEARER_TOKEN',
+    'JIRA_USERNAME',
+    'JIRA_PASSWORD',
+  ].some((n) => e.text(n) !== undefined);
   if (!jiraSet) return undefined;
   const why = 'when Jira is configured';
   const baseUrl = e.url('JIRA_BASE_URL', why);
   const bearer = e.text('JIRA_BEARER_TOKEN');
+  const dataCenterLogin = e.text('JIRA_USERNAME') !== undefined || e.text('JIRA_PASSWORD') !== undefined;
+  // Cloud: email and API token, or an OAuth token; Data Center: a personal access token (bearer), or a
+  // username and password where the site still takes basic authentication.
   const auth: JiraAuth =
     bearer !== undefined
       ? { kind: 'bearer', token: bearer }
-      : { kind: 'basic', email: e.required('JIRA_EMAIL', why), apiToken: e.required('JIRA_API_TOKEN', why) };
+      : dataCenterLogin
+        ? { kind: 'basic', email: e.required('JIRA_USERNAME', why), apiToken: e.required('JIRA_PASSWORD', why) }
+        : { kind: 'basic', email: e.required('JIRA_EMAIL', why), apiToken: e.required('JIRA_API_TOKEN', why) };
+  const deployment = e.text('JIRA_DEPLOYMENT');
+  if (deployment !== undefined && deployment !== 'cloud' && deployment !== 'datacenter') {
+    e.problems.push(`JIRA_DEPLOYMENT must be "cloud" or "datacenter" (unset: the site says), not "${deployment}"`);
+  }
   const d = DEFAULT_JIRA_NAMES;
   const name = (key: string, fallback: string) => e.text(key) ?? fallback;
   return {
     baseUrl,
     auth,
+    ...(deployment === 'cloud' || deployment === 'datacenter' ? { deployment } : {}),
+    credentialSettings:
+      bearer !== undefined
+        ? 'JIRA_BEARER_TOKEN'
+        : dataCenterLogin
+          ? 'JIRA_USERNAME and JIRA_PASSWORD'
+          : 'JIRA_EMAIL and JIRA_API_TOKEN',
     names: {
       projectKey: name('JIRA_PROJECT_KEY', d.projectKey),
       certificateIssueType: name('JIRA_ISSUE_TYPE', d.certificateIssueType),
@@ -267,6 +299,7 @@ export function loadConfig(
       jiraPort: int('JIRA_EMULATOR_PORT', 8780, 0, 65535),
       scmPort: int('SCM_EMULATOR_PORT', 8781, 0, 65535),
       issuanceDelayMs: int('SANDBOX_ISSUANCE_DELAY_MS', 2000, 0, 3_600_000),
+      jira: e.choice('SANDBOX_JIRA', ['cloud', 'datacenter'], '"cloud" (the default) or "datacenter"'),
     },
   };
   const logLevel = text('LOG_LEVEL');

@@ -70,7 +70,9 @@ export async function connectJira(config: JiraConfig, observer?: UpstreamObserve
     return await JiraClient.connect({ ...config, ...(observer ? { observer } : {}) });
   } catch (err) {
     if (!(err instanceof JiraError)) throw err;
-    const credentials = config.auth.kind === 'basic' ? 'JIRA_EMAIL and JIRA_API_TOKEN' : 'JIRA_BEARER_TOKEN';
+    const credentials =
+      config.credentialSettings ??
+      (config.auth.kind === 'basic' ? 'JIRA_EMAIL and JIRA_API_TOKEN' : 'JIRA_BEARER_TOKEN');
     if (err.status === 401 || err.status === 403) {
       throw new ConfigError([
         `Jira at ${config.baseUrl} refused the connector's credentials (HTTP ${err.status}): check ${credentials}`,

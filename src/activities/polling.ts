@@ -121,8 +121,8 @@ async function changesSince(
       // author wrote at the same moment is.
       const revoked = entry.items.some((i) => i.field === 'status' && i.toString === jira.names.statuses.revoked);
       const comment =
-        revoked && entry.author.accountId
-          ? await jira.commentNear(key, entry.author.accountId, entry.created, DIALOG_COMMENT_MS)
+        revoked && entry.author.id
+          ? await jira.commentNear(key, entry.author.id, entry.created, DIALOG_COMMENT_MS)
           : undefined;
       changes.push({
         id: `changelog:${entry.id}`,
@@ -130,7 +130,7 @@ async function changesSince(
         issueKey: key,
         event: {
           webhookEvent: 'jira:issue_updated',
-          user: entry.author,
+          user: entry.authorJson as JiraEvent['user'],
           issue: { key, fields },
           changelog: { id: entry.id, items: entry.items },
           ...(comment !== undefined ? { comment: { body: comment } } : {}),

@@ -42,7 +42,7 @@ import { webUiMetadata } from './web-ui.ts';
 /** What the dispatcher reads of Jira: names and field ids, who requested a certificate, who is in a group. */
 export type JiraReader = Pick<
   JiraClient,
-  'names' | 'fieldId' | 'issueUrl' | 'myAccountId' | 'getCertificateIssue' | 'isMemberOf'
+  'names' | 'fieldId' | 'issueUrl' | 'myUserId' | 'getCertificateIssue' | 'isMemberOf'
 >;
 
 export interface DispatcherOptions {
@@ -70,20 +70,20 @@ export class Dispatcher {
   readonly #jira: JiraReader;
   readonly #revokers: RevokerPolicy;
   readonly #deliveries: DeliveryLog;
-  /** The connector's own Jira account: its changes are the workflows' doing, not requests. */
-  readonly #connectorAccountId: string;
+  /** The connector's own Jira user: its changes are the workflows' doing, not requests. */
+  readonly #connectorId: string;
 
   private constructor(options: DispatcherOptions, connectorAccountId: string) {
     this.#client = options.client;
     this.#jira = options.jira;
     this.#revokers = options.revokers;
     this.#deliveries = options.deliveries ?? new DeliveryLog();
-    this.#connectorAccountId = connectorAccountId;
+    this.#connectorId = connectorAccountId;
   }
 
   /** A dispatcher that knows the connector's own Jira account. */
   static async create(options: DispatcherOptions): Promise<Dispatcher> {
-    return new Dispatcher(options, await options.jira.myAccountId());
+    return new Dispatcher(options, await options.jira.myUserId());
   }
 
   /**
@@ -105,7 +105,7 @@ export class Dispatcher {
       event,
       deliveryId,
       names,
-      this.#connectorAccountId,
+      this.#connectorId,
       this.#jira.fieldId('revocationReason'),
     );
     const answer = await this.#act(decision, deliveryId, event);
@@ -303,17 +303,17 @@ export class Dispatcher {
   }
 
   /**
-   * Why `accountId` may not revoke (undefined: it may). Unless revocation is open to anyone, the requester of
+   * Why `userId` may not revoke (undefined: it may). Unless revocation is open to anyone, the requester of
    * the certificate — the reporter of `certificateIssue` — may, and so may the revokers group's members.
    */
-  async #mayNotRevoke(accountId: string, certificateIssue: string | undefined): Promise<Said | undefined> {
+  async #mayNotRevoke(userId: string, certificateIssue: string | undefined): Promise<Said | undefined> {
     const { group, anyone } = this.#revokers;
     if (anyone) return undefined;
     if (certificateIssue) {
-      const { reporterAccountId } = await this.#jira.getCertificateIssue(certificateIssue);
-      if (reporterAccountId === accountId) return undefined;
+      const { reporterId } = await this.#jira.getCertificateIssue(certificateIssue);
+      if (reporterId === userId) return undefined;
     }
-    if (group && (await this.#jira.isMemberOf(accountId, group))) return undefined;
+    if (group && (await this.#jira.isMemberOf(userId, group))) return undefined;
     if (group) return said(revocationRefusals.notInGroup, group, certificateIssue !== undefined);
     return said(certificateIssue ? revocationRefusals.notRequester : revocationRefusals.noRevokersGroup);
   }

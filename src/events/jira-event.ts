@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { CertificateRequest, RenewRequest } from '../contract/certificate.ts';
 import type { JiraNames } from '../contract/shared.ts';
 import { adfToText } from '../jira/adf.ts';
+import { userIdOf } from '../jira/api.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 
 /**
@@ -15,7 +16,15 @@ import { ISSUE_KEY } from '../jira/client.ts';
  */
 export const jiraEventSchema = z.looseObject({
   webhookEvent: z.string().optional(),
-  user: z.looseObject({ accountId: z.string().optional(), displayName: z.string().optional() }).optional(),
+  /** Who acted: Cloud names them by `accountId`, Data Center by `key` and `name`. */
+  user: z
+    .looseObject({
+      accountId: z.string().optional(),
+      key: z.string().optional(),
+      name: z.string().optional(),
+      displayName: z.string().optional(),
+    })
+    .optional(),
   /** The comment a person wrote in a transition's dialog. */
   comment: z.looseObject({ body: z.unknown() }).optional(),
   issue: z
@@ -83,7 +92,7 @@ export function interpretEvent(
   // A webhook (or its JQL) may cover more than the project: another project's issues are not ours.
   if (!key.startsWith(`${names.projectKey}-`)) return { action: 'ignore', reason: `another project's issue ${key}` };
   if (event.issue?.fields?.issuetype?.name === names.revokeIssueType) {
-    const actor = event.user?.accountId;
+    const actor = userIdOf(event.user);
     if (!actor || actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own change" };
     if (created) {
       return { action: 'revoke-external', issueKey: key, requestedBy: actor, requestedByName: event.user?.displayName };
@@ -103,7 +112,7 @@ export function interpretEvent(
   if (event.issue?.fields?.issuetype?.name !== names.certificateIssueType) {
     return { action: 'ignore', reason: `issue type ${event.issue?.fields?.issuetype?.name ?? '(none)'}` };
   }
-  const actor = event.user?.accountId;
+  const actor = userIdOf(event.user);
   if (!actor) return { action: 'ignore', reason: 'no acting user' };
   if (actor === connectorAccountId) return { action: 'ignore', reason: "the connector's own change" };
   const changelogId = event.changelog?.id;

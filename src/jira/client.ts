@@ -1,20 +1,25 @@
 /**
- * Jira Cloud adapter on jira.js (REST v3). The only code that knows Jira's shapes: custom field ids
- * (discovered by name, never hard-coded), ADF, transitions by target status, comments carrying an entity
+ * The Jira client: what the connector does on a Jira site, Cloud or Data Center alike (the dialect is
+ * `JiraApi`'s: cloud-api.ts, datacenter-api.ts). The only code that knows Jira's ways: custom field ids
+ * (discovered by name, never hard-coded), transitions by target status, comments carrying an entity
  * property that makes them idempotent, and attachments.
  */
-import { createCloudClient } from 'jira.js';
 import { isApiError, isNetworkError, isRateLimitError } from 'jira.js/core';
-import { adfToText, textToAdf } from './adf.ts';
-
-import type { UpstreamObserver } from '../metrics.ts';
 import { DEFAULT_JIRA_NAMES, type IssueFields, type JiraNames } from '../contract/shared.ts';
+import type { UpstreamObserver } from '../metrics.ts';
+import type { ChangelogEntry, Deployment, JiraApi } from './api.ts';
+import { CloudApi } from './cloud-api.ts';
+import { DataCenterApi } from './datacenter-api.ts';
+
+export type { ChangelogEntry, Deployment } from './api.ts';
 export type JiraAuth = { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
 
 export interface JiraClientOptions {
   baseUrl: string;
   auth: JiraAuth;
   names?: JiraNames;
+  /** Which Jira the site is; unset, its `serverInfo` says (`deploymentType`). */
+  deployment?: Deployment;
   /** Told of every request: its operation, HTTP status (0 without an answer) and duration. */
   observer?: UpstreamObserver;
   /**
@@ -48,7 +53,8 @@ export interface CertificateIssue {
   profileName: string | undefined;
   csr: string;
   certificateId: string | undefined;
-  reporterAccountId: string | undefined;
+  /** The person who requested the certificate: the issue's reporter (Cloud `accountId`, Data Center `key`). */
+  reporterId: string | undefined;
   attachments: Array<{ id: string; filename: string }>;
 }
 
@@ -68,20 +74,12 @@ export interface UpdatedIssue {
   fields: Record<string, unknown>;
 }
 
-/** One entry of an issue's changelog: who changed what, when. */
-export interface ChangelogEntry {
-  id: string;
-  /** Epoch ms. */
-  created: number;
-  author: { accountId: string | undefined; displayName: string | undefined };
-  items: Array<{ field?: string; fieldId?: string; fromString?: string | null; toString?: string | null }>;
-}
-
 /** The latest change of an issue's status: which changelog entry, to what, and by whom. */
 export interface StatusChange {
   id: string;
   toStatus: string;
-  accountId: string | undefined;
+  /** Who made it (Cloud `accountId`, Data Center `key`). */
+  userId: string | undefined;
   /** Whether the change moved the issue to the enrolled status: an Enroll of its own. */
   enrolls?: boolean;
 }
@@ -104,36 +102,33 @@ export function assertIssueKey(issueKey: string): string {
 type FieldKey = keyof JiraNames['fields'];
 /** Fields a site may lack: the connector works without them, and says what is missing where they are needed. */
 const OPTIONAL_FIELDS: readonly FieldKey[] = ['revocationReason'];
-type Cloud = ReturnType<typeof createCloudClient>;
 
 export class JiraClient {
   readonly names: JiraNames;
-  readonly #jira: Cloud;
+  readonly deployment: Deployment;
+  readonly #api: JiraApi;
   readonly #fieldIds: Record<FieldKey, string>;
-
   readonly #observer: UpstreamObserver | undefined;
   readonly #baseUrl: string;
 
-  private constructor(jira: Cloud, names: JiraNames, fieldIds: Record<FieldKey, string>, options: JiraClientOptions) {
+  private constructor(api: JiraApi, names: JiraNames, fieldIds: Record<FieldKey, string>, options: JiraClientOptions) {
     this.#observer = options.observer;
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.#jira = jira;
+    this.#api = api;
+    this.deployment = api.deployment;
     this.names = names;
     this.#fieldIds = fieldIds;
   }
 
-  /** Connects and discovers the custom field ids by name; fails with every missing or ambiguous field named. */
+  /**
+   * Connects (to the dialect `deployment` names, or the one the site's `serverInfo` says) and discovers the
+   * custom field ids by name; fails with every missing or ambiguous field named.
+   */
   static async connect(options: JiraClientOptions): Promise<JiraClient> {
     const names = options.names ?? DEFAULT_JIRA_NAMES;
-    const jira = createCloudClient({
-      host: options.baseUrl,
-      auth:
-        options.auth.kind === 'basic'
-          ? { type: 'basic', email: options.auth.email, apiToken: options.auth.apiToken }
-          : { type: 'bearer', token: options.auth.token },
-      onSchemaMismatch: options.onSchemaMismatch ?? 'silent',
-    });
-    const fields = await call(options.observer, 'getFields', 'list fields', () => jira.issueFields.getFields());
+    const deployment = options.deployment ?? (await deploymentOf(options));
+    const api = deployment === 'datacenter' ? new DataCenterApi(options) : new CloudApi(options);
+    const fields = await call(options.observer, 'getFields', 'list fields', () => api.fields());
     const problems: string[] = [];
     const ids = {} as Record<FieldKey, string>;
     for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
@@ -145,11 +140,11 @@ export class JiraClient {
         problems.push(`${matches.length} custom fields are named "${name}" (${matches.map((m) => m.id).join(', ')})`);
     }
     if (problems.length > 0) throw new JiraError(`Jira is not set up for the connector: ${problems.join('; ')}`, 400);
-    return new JiraClient(jira, names, ids, options);
+    return new JiraClient(api, names, ids, options);
   }
 
-  #call<T>(operation: string, what: string, fn: () => Promise<T>): Promise<T> {
-    return call(this.#observer, operation, what, fn);
+  #call<T>(operation: string, what: string, fn: (api: JiraApi) => Promise<T>): Promise<T> {
+    return call(this.#observer, operation, what, () => fn(this.#api));
   }
 
   /** Where a person opens the issue in a browser. */
@@ -162,26 +157,35 @@ export class JiraClient {
     return this.#fieldIds[key];
   }
 
-  /** The account the connector acts as; its own changes are not user requests. */
-  async myAccountId(): Promise<string> {
-    const me = await this.#call('getCurrentUser', 'read the current user', () => this.#jira.myself.getCurrentUser());
-    if (!me.accountId) throw new JiraError('Jira did not return an accountId for the connector', 502);
-    return me.accountId;
+  /** The account the connector acts as (Cloud `accountId`, Data Center `key`); its own changes are no requests. */
+  async myUserId(): Promise<string> {
+    const me = await this.#call('getCurrentUser', 'read the current user', (api) => api.myself());
+    if (!me.id) throw new JiraError('Jira did not say who the connector is (no accountId, key or name)', 502);
+    return me.id;
+  }
+
+  /** The plain text of a rich-text value as this site writes it (a comment body, a textarea field). */
+  text(value: unknown): string {
+    return this.#api.text(value);
   }
 
   async getCertificateIssue(issueKey: string): Promise<CertificateIssue> {
     assertIssueKey(issueKey);
     const ids = this.#fieldIds;
-    const issue = await this.#call('getIssue', `read ${issueKey}`, () =>
-      this.#jira.issues.getIssue({
-        issueIdOrKey: issueKey,
-        fields: ['summary', 'status', 'issuetype', 'reporter', 'attachment', ids.profile, ids.csr, ids.certificateId],
-      }),
-    );
-    const fields = (issue.fields ?? {}) as Record<string, unknown>;
+    const wanted = [
+      'summary',
+      'status',
+      'issuetype',
+      'reporter',
+      'attachment',
+      ids.profile,
+      ids.csr,
+      ids.certificateId,
+    ];
+    const issue = await this.#call('getIssue', `read ${issueKey}`, (api) => api.issue(issueKey, wanted));
+    const { fields } = issue;
     const status = fields.status as { name?: string } | undefined;
     const issueType = fields.issuetype as { name?: string } | undefined;
-    const reporter = fields.reporter as { accountId?: string } | undefined;
     const profile = fields[ids.profile] as { value?: string } | string | null | undefined;
     const attachments = (fields.attachment as Array<{ id?: string; filename?: string }> | undefined) ?? [];
     const certificateId = fields[ids.certificateId];
@@ -191,9 +195,9 @@ export class JiraClient {
       status: status?.name ?? '',
       summary: typeof fields.summary === 'string' ? fields.summary : '',
       profileName: typeof profile === 'string' ? profile : (profile?.value ?? undefined),
-      csr: adfToText(fields[ids.csr]).trim(),
+      csr: this.#api.text(fields[ids.csr]).trim(),
       certificateId: typeof certificateId === 'string' && certificateId !== '' ? certificateId : undefined,
-      reporterAccountId: reporter?.accountId,
+      reporterId: this.#api.userId(fields.reporter),
       attachments: attachments.map((a) => ({ id: String(a.id), filename: String(a.filename) })),
     };
   }
@@ -203,19 +207,17 @@ export class JiraClient {
     assertIssueKey(issueKey);
     const ids = this.#fieldIds;
     const wanted = [
+      'status',
       ids.profile,
       ids.certificateId,
       ids.domain,
       ...(ids.revocationReason ? [ids.revocationReason] : []),
     ];
-    const issue = await this.#call('getIssue', `read ${issueKey}`, () =>
-      this.#jira.issues.getIssue({ issueIdOrKey: issueKey, fields: ['status', ...wanted] }),
-    );
-    const fields = (issue.fields ?? {}) as Record<string, unknown>;
+    const { key, fields } = await this.#call('getIssue', `read ${issueKey}`, (api) => api.issue(issueKey, wanted));
     const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
     const option = (value: unknown) => text((value as { value?: unknown } | null | undefined)?.value) ?? text(value);
     return {
-      key: issue.key ?? issueKey,
+      key: key ?? issueKey,
       status: (fields.status as { name?: string } | undefined)?.name ?? '',
       profileName: option(fields[ids.profile]),
       certificateId: text(fields[ids.certificateId]),
@@ -237,55 +239,58 @@ export class JiraClient {
 
   /**
    * Posts `text` as a comment carrying `eventId`, without looking first: for a caller that knows no comment
-   * carries it yet. The property is written with the comment, in one request, so a retry can always see it.
+   * carries it yet. The dialect writes it literally (ADF text, or wiki markup with every special escaped).
    */
   async addComment(issueKey: string, eventId: string, text: string): Promise<void> {
     assertIssueKey(issueKey);
     const body = text.length > MAX_COMMENT_LENGTH ? `${text.slice(0, MAX_COMMENT_LENGTH)}\n\n(cut short)` : text;
-    await this.#call('addComment', `comment on ${issueKey}`, () =>
-      this.#jira.issueComments.addComment({
-        issueIdOrKey: issueKey,
-        body: { ...textToAdf(body) },
-        properties: [{ key: COMMENT_PROPERTY, value: { eventId } }],
-      }),
+    await this.#call('addComment', `comment on ${issueKey}`, (api) =>
+      api.addComment(issueKey, body, { key: COMMENT_PROPERTY, value: { eventId } }),
     );
   }
 
   /**
-   * The comment `accountId` wrote within `withinMs` of `at` (epoch ms), newest first: a transition's dialog
+   * The body of the comment `userId` wrote within `withinMs` of `at` (epoch ms): a transition's dialog
    * comment, which the changelog does not carry. Only the latest page is read.
    */
-  async commentNear(issueKey: string, accountId: string, at: number, withinMs: number): Promise<unknown> {
+  async commentNear(issueKey: string, userId: string, at: number, withinMs: number): Promise<unknown> {
     assertIssueKey(issueKey);
-    const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>
-      this.#jira.issueComments.getComments({ issueIdOrKey: issueKey, orderBy: '-created', maxResults: 50 }),
+    const { comments } = await this.#call('getComments', `read comments of ${issueKey}`, (api) =>
+      api.comments(issueKey, { startAt: 0, maxResults: 50, newestFirst: true }),
     );
-    const found = (page.comments ?? []).find(
-      (c) => c.author?.accountId === accountId && Math.abs(new Date(c.created ?? NaN).getTime() - at) <= withinMs,
-    );
-    return found?.body;
+    return comments.find((c) => c.author.id === userId && Math.abs(c.created - at) <= withinMs)?.body;
   }
 
-  /** The event ids of the connector's comments on the issue, read once, all pages. */
+  /**
+   * The event ids of the connector's comments on the issue, read once, all pages. A listing that does not
+   * carry a comment's properties (Data Center need not) is asked per comment, for the connector's own.
+   */
   async commentEventIds(issueKey: string): Promise<Set<string>> {
     assertIssueKey(issueKey);
     const ids = new Set<string>();
+    let me: string | undefined;
     for (let startAt = 0; ;) {
-      const page = await this.#call('getComments', `read comments of ${issueKey}`, () =>
-        this.#jira.issueComments.getComments({
-          issueIdOrKey: issueKey,
-          startAt,
-          maxResults: 100,
-          expand: 'properties',
-        }),
+      const { comments, total } = await this.#call('getComments', `read comments of ${issueKey}`, (api) =>
+        api.comments(issueKey, { startAt, maxResults: 100 }),
       );
-      const comments = page.comments ?? [];
-      for (const property of comments.flatMap((c) => c.properties ?? [])) {
-        const eventId = (property.value as { eventId?: unknown } | undefined)?.eventId;
-        if (property.key === COMMENT_PROPERTY && typeof eventId === 'string') ids.add(eventId);
+      for (const comment of comments) {
+        let values = (comment.properties ?? []).filter((p) => p.key === COMMENT_PROPERTY).map((p) => p.value);
+        if (!comment.properties) {
+          me ??= await this.myUserId();
+          if (comment.author.id !== me) continue;
+          values = [
+            await this.#call('getCommentProperty', `read a comment of ${issueKey}`, (api) =>
+              api.commentProperty(comment.id, COMMENT_PROPERTY),
+            ),
+          ];
+        }
+        for (const value of values) {
+          const eventId = (value as { eventId?: unknown } | undefined)?.eventId;
+          if (typeof eventId === 'string') ids.add(eventId);
+        }
       }
       startAt += comments.length;
-      if (comments.length === 0 || startAt >= (page.total ?? 0)) return ids;
+      if (comments.length === 0 || startAt >= total) return ids;
     }
   }
 
@@ -310,26 +315,18 @@ export class JiraClient {
     mimeType = 'application/x-pem-file',
   ): Promise<void> {
     assertIssueKey(issueKey);
-    await this.#call('addAttachment', `attach ${filename} to ${issueKey}`, () =>
-      this.#jira.issueAttachments.addAttachment({
-        issueIdOrKey: issueKey,
-        attachments: { filename, content: new Blob([content], { type: mimeType }) },
-      }),
+    await this.#call('addAttachment', `attach ${filename} to ${issueKey}`, (api) =>
+      api.attach(issueKey, filename, new Blob([content], { type: mimeType })),
     );
   }
 
   async downloadAttachment(id: string): Promise<Buffer> {
-    const bytes = await this.#call('getAttachment', `download attachment ${id}`, () =>
-      this.#jira.issueAttachments.getAttachmentContent({ id, redirect: false }),
-    );
-    return Buffer.from(
-      ArrayBuffer.isView(bytes) ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes,
-    );
+    return this.#call('getAttachment', `download attachment ${id}`, (api) => api.download(id));
   }
 
   /**
    * Sets the summary and the connector's fields; undefined values are left alone. Editing is idempotent.
-   * Answers the issue's status, which Jira returns with the edit (`returnIssue`): no read for it after.
+   * Answers the issue's status where Jira returns it with the edit (Cloud's `returnIssue`): no read for it after.
    */
   async updateIssue(issueKey: string, update: IssueFields): Promise<string | undefined> {
     const ids = this.#fieldIds;
@@ -338,12 +335,7 @@ export class JiraClient {
     if (update.certificateId !== undefined) fields[ids.certificateId] = update.certificateId;
     if (update.domain !== undefined) fields[ids.domain] = update.domain;
     if (update.expiryDate !== undefined) fields[ids.expiryDate] = update.expiryDate;
-    const edited = (await this.#call('editIssue', `update ${issueKey}`, () =>
-      // Not notifyUsers=false: Jira refuses it (403) to any account that is not an administrator.
-      this.#jira.issues.editIssue({ issueIdOrKey: issueKey, fields, returnIssue: true }),
-    )) as { fields?: { status?: { name?: unknown } } } | undefined;
-    const status = edited?.fields?.status?.name;
-    return typeof status === 'string' ? status : undefined;
+    return this.#call('editIssue', `update ${issueKey}`, (api) => api.edit(issueKey, fields));
   }
 
   /** The "Revocation reason" a transition to the revoked status carries (its screen requires one). */
@@ -352,12 +344,10 @@ export class JiraClient {
     return id ? { [id]: { value: reasonName } } : {};
   }
 
-  /** Whether the account is a member of the Jira group. */
-  async isMemberOf(accountId: string, group: string): Promise<boolean> {
-    const groups = await this.#call('getUserGroups', 'read the groups of a user', () =>
-      this.#jira.users.getUserGroups({ accountId }),
-    );
-    return groups.some((g) => g.name === group);
+  /** Whether the user (Cloud `accountId`, Data Center `key`) is a member of the Jira group. */
+  async isMemberOf(userId: string, group: string): Promise<boolean> {
+    const groups = await this.#call('getUserGroups', 'read the groups of a user', (api) => api.groupsOf(userId));
+    return groups.includes(group);
   }
 
   /**
@@ -372,29 +362,14 @@ export class JiraClient {
     for (const key of ['profile', 'csr', 'certificateId', 'domain', 'revocationReason'] as const) {
       if (ids[key]) fields.push(ids[key]);
     }
-    const issues: UpdatedIssue[] = [];
-    let nextPageToken: string | undefined;
-    do {
-      const page = await this.#call('searchIssues', `search ${this.names.projectKey} for updated issues`, () =>
-        this.#jira.issueSearch.searchAndReconsileIssuesUsingJqlPost({
-          jql,
-          fields,
-          maxResults: 100,
-          ...(nextPageToken ? { nextPageToken } : {}),
-        }),
-      );
-      for (const issue of page.issues ?? []) {
-        if (issue.key) issues.push({ key: issue.key, fields: (issue.fields ?? {}) as Record<string, unknown> });
-      }
-      nextPageToken = page.nextPageToken ?? undefined;
-    } while (nextPageToken);
-    return issues;
+    return this.#call('searchIssues', `search ${this.names.projectKey} for updated issues`, (api) =>
+      api.search(jql, fields),
+    );
   }
 
   /** Jira's own clock (`GET /serverInfo`), epoch ms: the clock its timestamps and JQL dates follow. */
   async serverTime(): Promise<number> {
-    const info = await this.#call('getServerInfo', 'read the server time', () => this.#jira.serverInfo.getServerInfo());
-    const at = info.serverTime === undefined ? Number.NaN : new Date(info.serverTime).getTime();
+    const at = await this.#call('getServerInfo', 'read the server time', (api) => api.serverTime());
     if (Number.isNaN(at)) throw new JiraError('Jira answered no server time', 502);
     return at;
   }
@@ -402,50 +377,20 @@ export class JiraClient {
   /** Every changelog entry of the issue, oldest first. */
   async changelog(issueKey: string): Promise<ChangelogEntry[]> {
     assertIssueKey(issueKey);
-    const entries: ChangelogEntry[] = [];
-    for (let startAt = 0; ;) {
-      const page = await this.#call('getChangelogs', `read the changelog of ${issueKey}`, () =>
-        this.#jira.issues.getChangeLogs({ issueIdOrKey: issueKey, startAt, maxResults: 100 }),
-      );
-      const values = page.values ?? [];
-      for (const entry of values) {
-        entries.push({
-          id: String(entry.id),
-          created: new Date(entry.created ?? NaN).getTime(),
-          author: { accountId: entry.author?.accountId, displayName: entry.author?.displayName },
-          items: (entry.items ?? []).map((item) => ({
-            field: item.field,
-            fieldId: item.fieldId,
-            fromString: item.fromString,
-            toString: item.toString,
-          })),
-        });
-      }
-      startAt += values.length;
-      if (page.isLast || values.length === 0 || startAt >= (page.total ?? 0)) return entries;
-    }
+    return this.#call('getChangelogs', `read the changelog of ${issueKey}`, (api) => api.changelog(issueKey));
   }
 
   /** The issue's latest status change, from its changelog (newest page); undefined when it never moved. */
   async latestStatusChange(issueKey: string): Promise<StatusChange | undefined> {
     assertIssueKey(issueKey);
-    const read = (startAt: number) =>
-      this.#call('getChangelogs', `read the changelog of ${issueKey}`, () =>
-        this.#jira.issues.getChangeLogs({ issueIdOrKey: issueKey, startAt, maxResults: 100 }),
-      );
-    let page = await read(0);
-    const total = page.total ?? 0;
-    if (!page.isLast && total > 100) page = await read(total - 100);
-    for (const entry of [...(page.values ?? [])].reverse()) {
-      const move = entry.items?.find((item) => item.field === 'status');
+    const entries = await this.#call('getChangelogs', `read the changelog of ${issueKey}`, (api) =>
+      api.changelog(issueKey, true),
+    );
+    for (const entry of [...entries].reverse()) {
+      const move = entry.items.find((item) => item.field === 'status');
       if (!move) continue;
       const toStatus = move.toString ?? '';
-      return {
-        id: String(entry.id),
-        toStatus,
-        accountId: entry.author?.accountId,
-        enrolls: toStatus === this.names.statuses.enrolled,
-      };
+      return { id: entry.id, toStatus, userId: entry.author.id, enrolls: toStatus === this.names.statuses.enrolled };
     }
     return undefined;
   }
@@ -466,37 +411,37 @@ export class JiraClient {
     const status = currentStatus ?? (await this.getCertificateIssue(issueKey)).status;
     if (status === statusName || alsoFine.includes(status)) return false;
     const withFields = Object.keys(fields).length > 0;
-    const { transitions = [] } = await this.#call('getTransitions', `list transitions of ${issueKey}`, () =>
-      this.#jira.issues.getTransitions({
-        issueIdOrKey: issueKey,
-        ...(withFields ? { expand: 'transitions.fields' } : {}),
-      }),
+    const transitions = await this.#call('getTransitions', `list transitions of ${issueKey}`, (api) =>
+      api.transitions(issueKey, withFields),
     );
-    const transition = transitions.find((t) => t.to?.name === statusName);
-    if (!transition?.id) {
+    const transition = transitions.find((t) => t.toStatus === statusName);
+    if (!transition) {
       throw new JiraError(
         `${issueKey} cannot move from "${status}" to "${statusName}": no transition leads there ` +
           `(available: ${transitions.map((t) => `"${t.name}"`).join(', ') || 'none'})`,
         400,
       );
     }
-    const id = transition.id;
     // Jira sets only the fields on the transition's screen and refuses the whole transition for any other
     // (400, "not on the appropriate screen"): a field the screen lacks is left as the issue has it.
-    const onScreen = new Set(Object.keys((transition.fields ?? {}) as Record<string, unknown>));
+    const onScreen = new Set(transition.fieldIds);
     const settable = Object.fromEntries(Object.entries(fields).filter(([fieldId]) => onScreen.has(fieldId)));
-    await this.#call('doTransition', `transition ${issueKey}`, () =>
-      this.#jira.issues.doTransition({
-        issueIdOrKey: issueKey,
-        transition: { id },
-        ...(Object.keys(settable).length > 0 ? { fields: settable } : {}),
-      }),
+    await this.#call('doTransition', `transition ${issueKey}`, (api) =>
+      api.transition(issueKey, transition.id, settable),
     );
     return true;
   }
 }
 
-/** Runs a jira.js call, turning its errors into JiraError with the status and Retry-After kept. */
+/** Which Jira the site is, by `GET /rest/api/2/serverInfo` (both deployments serve it): `deploymentType`. */
+async function deploymentOf(options: JiraClientOptions): Promise<Deployment> {
+  const info = await call(options.observer, 'getServerInfo', 'ask which Jira this is', async () => {
+    const api = new DataCenterApi(options);
+    return api.serverInfo();
+  });
+  return info.deploymentType === 'Cloud' ? 'cloud' : 'datacenter';
+}
+
 /** Runs one Jira request: its failure becomes a JiraError naming `what`, and `observer` hears of it. */
 async function call<T>(
   observer: UpstreamObserver | undefined,

@@ -1,15 +1,20 @@
 /**
- * Jira Cloud emulator: the REST v3 subset the connector uses, preconfigured with the "Certificate
- * Management" project of the user guide (issue types, custom fields, statuses, transitions), comments
- * with entity properties, attachments, and admin webhooks delivered signed and retried like Jira's.
- * Product code: `npm start` runs it as the sandbox Jira, and the tests run against it.
+ * Jira emulator: the REST subset the connector uses, preconfigured with the "Certificate Management"
+ * project of the user guide (issue types, custom fields, statuses, transitions), comments with entity
+ * properties, attachments, and admin webhooks delivered signed and retried like Jira's. It speaks one of
+ * two dialects, chosen at start: Jira Cloud (REST v3, Atlassian Document Format, users by `accountId`) or
+ * Jira Data Center (REST v2, wiki-markup strings, users by `key` and `name`, its own search, changelog,
+ * groups, attachment and webhook resources). Product code: `npm start` runs it as the sandbox Jira
+ * (`SANDBOX_JIRA`), and the tests run against it. docs/compatibility.md names the source of each behaviour.
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { adfProblem, textToAdf } from '../jira/adf.ts';
+import { adfProblem, adfToText, textToAdf } from '../jira/adf.ts';
+import { wikiToText } from '../jira/wiki.ts';
+import { renderWiki } from './wiki-render.ts';
 import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
 import { Router, type RouteContext } from './router.ts';
 import {
@@ -26,22 +31,35 @@ import {
 export { SANDBOX_FIELDS } from './jira-site.ts';
 
 export interface JiraUser {
+  /** Cloud's id; the emulator's own id of the user in either dialect. */
   accountId: string;
+  /** Data Center's stable id, and its username. */
+  key: string;
+  name: string;
   displayName: string;
   emailAddress: string;
+  /** Cloud: the API token (with the email address); Data Center: the personal access token, or the password. */
   apiToken: string;
 }
+
+/** Which Jira the emulator is. */
+export type JiraDialect = 'cloud' | 'datacenter';
+export const JIRA_DIALECTS: readonly JiraDialect[] = ['cloud', 'datacenter'];
 
 /** The sandbox's people: the connector's service account and a requester. */
 export const SANDBOX_USERS = {
   connector: {
     accountId: '557058:connector',
+    key: 'JIRAUSER10000',
+    name: 'connector',
     displayName: 'Certificate Connector',
     emailAddress: 'connector@sandbox.test',
     apiToken: 'sandbox-connector-token',
   },
   alice: {
     accountId: '557058:alice',
+    key: 'JIRAUSER10001',
+    name: 'alice',
     displayName: 'Alice Requester',
     emailAddress: 'alice@sandbox.test',
     apiToken: 'sandbox-alice-token',
@@ -49,6 +67,8 @@ export const SANDBOX_USERS = {
   /** A colleague who may work on the project's issues but is no revoker: his revocations are refused. */
   bob: {
     accountId: '557058:bob',
+    key: 'JIRAUSER10002',
+    name: 'bob',
     displayName: 'Bob Colleague',
     emailAddress: 'bob@sandbox.test',
     apiToken: 'sandbox-bob-token',
@@ -151,6 +171,14 @@ export interface Delivery {
   body: string;
 }
 
+/** A search as Data Center's `/search` takes it. */
+interface SearchQuery {
+  jql: string;
+  startAt?: string | number | undefined;
+  maxResults?: string | number | undefined;
+  fields?: string[] | undefined;
+}
+
 export interface JiraFaults {
   /** Share of REST requests answered 429 with Retry-After. */
   rateLimitRate: number;
@@ -176,6 +204,8 @@ export interface JiraFaults {
 }
 
 export interface JiraEmulatorOptions {
+  /** Cloud (the default) or Data Center. */
+  dialect?: JiraDialect;
   port?: number;
   host?: string;
   dataDir?: string;
@@ -191,6 +221,9 @@ const BODY_LIMIT = 10 * 1024 * 1024;
 
 export class JiraEmulator {
   readonly projectKey: string;
+  readonly dialect: JiraDialect;
+  /** The REST API's root: `/rest/api/3` on Cloud, `/rest/api/2` on Data Center. */
+  readonly api: string;
   /** The project's administration: fields, options, screens, workflows; `site.change` misconfigures it. */
   readonly site: JiraSite;
   /** Permission keys by account id (project and global alike). */
@@ -208,6 +241,8 @@ export class JiraEmulator {
 
   private constructor(options: JiraEmulatorOptions) {
     this.#options = options;
+    this.dialect = options.dialect ?? 'cloud';
+    this.api = this.dialect === 'cloud' ? '/rest/api/3' : '/rest/api/2';
     this.projectKey = options.projectKey ?? 'CERT';
     this.site = new JiraSite(options.profileNames ?? []);
     this.faults = {
@@ -249,19 +284,23 @@ export class JiraEmulator {
 
   #routes(): void {
     const r = this.#router;
-    const v3 = '/rest/api/3';
-    r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, userJson(this.#user(req))));
-    r.on('GET', `${v3}/serverInfo`, ({ res }) =>
+    const v3 = this.api;
+    const cloud = this.dialect === 'cloud';
+    r.on('GET', `${v3}/myself`, ({ req, res }) => sendJson(res, 200, this.#userJson(this.#user(req))));
+    // Both deployments serve v2's serverInfo; its `deploymentType` says which Jira this is.
+    const serverInfo = ({ res }: RouteContext) =>
       sendJson(res, 200, {
         baseUrl: this.url,
-        deploymentType: 'Cloud',
+        deploymentType: cloud ? 'Cloud' : 'DataCenter',
         serverTime: this.#nowJira(),
         serverTimeZone: 'Etc/UTC',
-        version: '1001.0.0-SNAPSHOT',
-      }),
-    );
+        version: cloud ? '1001.0.0-SNAPSHOT' : '10.3.12',
+        versionNumbers: cloud ? [1001, 0, 0] : [10, 3, 12],
+      });
+    r.on('GET', '/rest/api/2/serverInfo', serverInfo);
+    if (cloud) r.on('GET', `${v3}/serverInfo`, serverInfo);
     r.on('GET', `${v3}/field`, ({ res }) => sendJson(res, 200, this.#fields()));
-    this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req));
+    this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req), this.dialect);
     r.on('GET', `${v3}/mypermissions`, ({ req, res, url }) => {
       const mine = this.permissions.get(this.#user(req).accountId) ?? new Set();
       const keys = (url.searchParams.get('permissions') ?? '').split(',').filter((k) => k !== '');
@@ -271,21 +310,44 @@ export class JiraEmulator {
       });
     });
     // Another user's groups are shown only to holders of the global "Browse users and groups"
-    // (docs/compatibility.md, "permissions").
-    r.on('GET', `${v3}/user/groups`, ({ req, res, url }) => {
+    // (docs/compatibility.md, "permissions"). Cloud: /user/groups; Data Center: /user?key=|username=&expand=groups.
+    const browseUsers = (req: IncomingMessage) => {
       if (!this.permissions.get(this.#user(req).accountId)?.has('USER_PICKER')) {
         throw jiraError(403, 'Browse users and groups permission is required to view the groups of a user.');
       }
-      const user = this.#userById(url.searchParams.get('accountId') ?? '');
-      sendJson(
-        res,
-        200,
-        (SANDBOX_GROUPS[user.accountId] ?? []).map((name) => ({ name, groupId: `group-${name}` })),
-      );
-    });
+    };
+    if (cloud) {
+      r.on('GET', `${v3}/user/groups`, ({ req, res, url }) => {
+        browseUsers(req);
+        const user = this.#userById(url.searchParams.get('accountId') ?? '');
+        sendJson(
+          res,
+          200,
+          (SANDBOX_GROUPS[user.accountId] ?? []).map((name) => ({ name, groupId: `group-${name}` })),
+        );
+      });
+    } else {
+      r.on('GET', `${v3}/user`, ({ req, res, url }) => {
+        const { key, username } = Object.fromEntries(url.searchParams);
+        const user = Object.values(SANDBOX_USERS).find((u) => (key ? u.key === key : u.name === username));
+        if (!user) throw jiraError(404, `The user named '${key ?? username ?? ''}' does not exist`);
+        const groups = (url.searchParams.get('expand') ?? '').split(',').includes('groups');
+        if (groups) browseUsers(req);
+        const items = (SANDBOX_GROUPS[user.accountId] ?? []).map((name) => ({
+          name,
+          self: `${this.url}${v3}/group?groupname=${name}`,
+        }));
+        sendJson(res, 200, { ...this.#userJson(user), ...(groups ? { groups: { size: items.length, items } } : {}) });
+      });
+    }
     r.on('POST', `${v3}/issue`, (ctx) => this.#createIssue(ctx));
     r.on('GET', `${v3}/issue/:key`, ({ res, url, params }) => {
-      sendJson(res, 200, this.#issueJson(this.#issue(params.key), listParam(url, 'fields')));
+      const issue = this.#issue(params.key);
+      const json = this.#issueJson(issue, listParam(url, 'fields'));
+      // Data Center has no changelog resource: an issue's history comes with it, `expand=changelog`.
+      const changelog = !cloud && (listParam(url, 'expand') ?? []).includes('changelog');
+      if (changelog) this.#changelogReads++;
+      sendJson(res, 200, changelog ? { ...json, changelog: this.#historiesJson(issue) } : json);
     });
     r.on('PUT', `${v3}/issue/:key`, (ctx) => this.#editIssue(ctx));
     // Deleting an issue (its comments and attachments with it); Jira answers 204.
@@ -303,44 +365,55 @@ export class JiraEmulator {
       });
     });
     r.on('POST', `${v3}/issue/:key/transitions`, (ctx) => this.#transition(ctx));
-    r.on('GET', `${v3}/issue/:key/changelog`, ({ req, res, url, params }) => {
-      this.#user(req);
-      const values = this.#issue(params.key).changelog ?? [];
-      const startAt = Math.max(0, Number(url.searchParams.get('startAt') ?? 0));
-      const maxResults = Math.min(Math.max(1, Number(url.searchParams.get('maxResults') ?? 100)), 100);
-      const page = values.slice(startAt, startAt + maxResults);
-      sendJson(res, 200, {
-        self: `${this.url}${v3}/issue/${params.key ?? ''}/changelog?startAt=${startAt}&maxResults=${maxResults}`,
-        startAt,
-        maxResults,
-        total: values.length,
-        isLast: startAt + page.length >= values.length,
-        values: page.map((entry) => ({
-          id: entry.id,
-          author: userJson(this.#userById(entry.author)),
-          created: entry.created,
-          items: entry.items,
-        })),
+    if (cloud)
+      r.on('GET', `${v3}/issue/:key/changelog`, ({ req, res, url, params }) => {
+        this.#user(req);
+        this.#changelogReads++;
+        const values = this.#issue(params.key).changelog ?? [];
+        const startAt = Math.max(0, Number(url.searchParams.get('startAt') ?? 0));
+        const maxResults = Math.min(Math.max(1, Number(url.searchParams.get('maxResults') ?? 100)), 100);
+        const page = values.slice(startAt, startAt + maxResults);
+        sendJson(res, 200, {
+          self: `${this.url}${v3}/issue/${params.key ?? ''}/changelog?startAt=${startAt}&maxResults=${maxResults}`,
+          startAt,
+          maxResults,
+          total: values.length,
+          isLast: startAt + page.length >= values.length,
+          values: page.map((entry) => this.#historyJson(entry)),
+        });
       });
-    });
     r.on('GET', `${v3}/issue/:key/comment`, (ctx) => this.#listComments(ctx));
-    r.on('POST', `${v3}/issue/:key/comment`, (ctx) => this.#addComment(ctx, 3));
+    if (cloud) r.on('POST', `${v3}/issue/:key/comment`, (ctx) => this.#addComment(ctx, 3));
     r.on('POST', '/rest/api/2/issue/:key/comment', (ctx) => this.#addComment(ctx, 2));
+    // A comment's entity property, by key: on Data Center the way to read one (a listing need not carry them).
+    r.on('GET', `${v3}/comment/:id/properties/:prop`, ({ res, params }) => {
+      const comment = [...this.#issues.values()].flatMap((i) => i.comments).find((c) => c.id === params.id);
+      if (!comment) throw jiraError(404, 'Can not find a comment for the id.');
+      const property = comment.properties.find((p) => p.key === params.prop);
+      if (!property) throw jiraError(404, `The property with key '${params.prop ?? ''}' does not exist.`);
+      sendJson(res, 200, { key: property.key, value: property.value });
+    });
     r.on('GET', `${v3}/issue/:key/comment/:id`, ({ res, url, params }) => {
       const comment = this.#issue(params.key).comments.find((c) => c.id === params.id);
       if (!comment) throw jiraError(404, 'Can not find a comment for the id.');
       sendJson(res, 200, this.#commentJson(params.key ?? '', comment, url.searchParams.get('expand')));
     });
     r.on('POST', `${v3}/issue/:key/attachments`, (ctx) => this.#attach(ctx));
-    r.on('GET', `${v3}/attachment/content/:id`, ({ res, url, params }) => {
-      const { attachment } = this.#attachment(params.id);
-      if (url.searchParams.get('redirect') !== 'false') {
-        res.writeHead(303, { location: `${this.url}/__emulator/media/${attachment.id}` });
-        res.end();
-        return;
-      }
-      sendBytes(res, attachment);
+    // Data Center serves an attachment's bytes at its `content` URL, under /secure; Cloud at /attachment/content.
+    r.on('GET', '/secure/attachment/:id/:filename', ({ req, res, params }) => {
+      this.#user(req);
+      sendBytes(res, this.#attachment(params.id).attachment);
     });
+    if (cloud)
+      r.on('GET', `${v3}/attachment/content/:id`, ({ res, url, params }) => {
+        const { attachment } = this.#attachment(params.id);
+        if (url.searchParams.get('redirect') !== 'false') {
+          res.writeHead(303, { location: `${this.url}/__emulator/media/${attachment.id}` });
+          res.end();
+          return;
+        }
+        sendBytes(res, attachment);
+      });
     r.on('GET', '/__emulator/media/:id', ({ res, params }) => sendBytes(res, this.#attachment(params.id).attachment));
     r.on('GET', `${v3}/attachment/:id`, ({ res, params }) => {
       const { issue, attachment } = this.#attachment(params.id);
@@ -375,41 +448,62 @@ export class JiraEmulator {
       this.#save();
       sendJson(res, 204, undefined);
     });
-    r.on('GET', `${v3}/search/jql`, ({ req, res, url }) => {
-      this.#user(req);
-      const query = {
-        jql: url.searchParams.get('jql') ?? '',
-        nextPageToken: url.searchParams.get('nextPageToken') ?? undefined,
-        maxResults: url.searchParams.get('maxResults') ?? undefined,
-        fields: listParam(url, 'fields'),
+    if (!cloud) {
+      const search = (req: IncomingMessage, res: ServerResponse, query: SearchQuery) => {
+        this.#user(req);
+        sendJson(res, 200, this.#searchPaged(query));
       };
-      sendJson(res, 200, this.#search(query));
-    });
-    r.on('POST', `${v3}/search/jql`, async ({ req, res }) => {
-      this.#user(req);
-      const body = (await readJsonBody(req)) as {
-        jql?: string;
-        nextPageToken?: string;
-        maxResults?: number;
-        fields?: string[];
-      };
-      sendJson(res, 200, this.#search({ ...body, jql: body.jql ?? '' }));
-    });
-    r.on('GET', `${v3}/search`, () => {
-      throw jiraError(410, 'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.');
-    });
-    r.on('POST', '/rest/webhooks/1.0/webhook', (ctx) => this.#registerWebhook(ctx));
-    r.on('GET', '/rest/webhooks/1.0/webhook', ({ res }) =>
+      r.on('GET', `${v3}/search`, ({ req, res, url }) =>
+        search(req, res, {
+          jql: url.searchParams.get('jql') ?? '',
+          startAt: url.searchParams.get('startAt') ?? undefined,
+          maxResults: url.searchParams.get('maxResults') ?? undefined,
+          fields: listParam(url, 'fields'),
+        }),
+      );
+      r.on('POST', `${v3}/search`, async ({ req, res }) => {
+        const body = (await readJsonBody(req)) as Partial<SearchQuery>;
+        search(req, res, { ...body, jql: body.jql ?? '' });
+      });
+    }
+    if (cloud)
+      r.on('GET', `${v3}/search/jql`, ({ req, res, url }) => {
+        this.#user(req);
+        const query = {
+          jql: url.searchParams.get('jql') ?? '',
+          nextPageToken: url.searchParams.get('nextPageToken') ?? undefined,
+          maxResults: url.searchParams.get('maxResults') ?? undefined,
+          fields: listParam(url, 'fields'),
+        };
+        sendJson(res, 200, this.#search(query));
+      });
+    if (cloud)
+      r.on('POST', `${v3}/search/jql`, async ({ req, res }) => {
+        this.#user(req);
+        const body = (await readJsonBody(req)) as {
+          jql?: string;
+          nextPageToken?: string;
+          maxResults?: number;
+          fields?: string[];
+        };
+        sendJson(res, 200, this.#search({ ...body, jql: body.jql ?? '' }));
+      });
+    if (cloud) {
+      r.on('GET', `${v3}/search`, () => {
+        throw jiraError(410, 'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.');
+      });
+    }
+    // Admin webhooks: /rest/webhooks/1.0 on Cloud; /rest/jira-webhook/1.0 on Data Center 10 and later.
+    const hooks = cloud ? '/rest/webhooks/1.0/webhook' : '/rest/jira-webhook/1.0/webhooks';
+    r.on('POST', hooks, (ctx) => this.#registerWebhook(ctx));
+    r.on('GET', hooks, ({ res }) =>
       sendJson(
         res,
         200,
-        this.#webhooks.map(({ secret: _secret, ...hook }) => ({
-          ...hook,
-          self: `${this.url}/rest/webhooks/1.0/webhook/${hook.id}`,
-        })),
+        this.#webhooks.map(({ secret: _secret, ...hook }) => ({ ...hook, self: `${this.url}${hooks}/${hook.id}` })),
       ),
     );
-    r.on('DELETE', '/rest/webhooks/1.0/webhook/:id', ({ res, params }) => {
+    r.on('DELETE', `${hooks}/:id`, ({ res, params }) => {
       this.#webhooks = this.#webhooks.filter((hook) => hook.id !== Number(params.id));
       this.#save();
       sendJson(res, 204, undefined);
@@ -444,7 +538,9 @@ export class JiraEmulator {
     try {
       const route = this.#router.match(req.method ?? 'GET', url.pathname);
       if (url.pathname.startsWith('/rest/')) {
-        const { accountId } = this.#user(req);
+        // serverInfo answers anyone, as Jira's does: a client asks it which Jira this is before it signs in.
+        const anonymous = /^\/rest\/api\/[23]\/serverInfo$/.test(url.pathname) && !req.headers.authorization;
+        const { accountId } = anonymous ? { accountId: 'anonymous' } : this.#user(req);
         const byRoute = this.requestsBy.get(accountId) ?? new Map<string, number>();
         const name = route?.name ?? `${req.method ?? 'GET'} ${url.pathname}`;
         this.requestsBy.set(accountId, byRoute.set(name, (byRoute.get(name) ?? 0) + 1));
@@ -478,14 +574,19 @@ export class JiraEmulator {
     return user;
   }
 
+  /**
+   * Basic (Cloud: email and API token; Data Center: username and password) or Bearer (Cloud: an OAuth token;
+   * Data Center: a personal access token); Jira answers 401 in plain text.
+   */
   #user(req: IncomingMessage): JiraUser {
     const header = req.headers.authorization ?? '';
     const users = Object.values(SANDBOX_USERS);
     let found: JiraUser | undefined;
     const basic = /^Basic (.+)$/.exec(header)?.[1];
     if (basic) {
-      const [email, ...rest] = Buffer.from(basic, 'base64').toString().split(':');
-      found = users.find((u) => u.emailAddress === email && same(rest.join(':'), u.apiToken));
+      const [login, ...rest] = Buffer.from(basic, 'base64').toString().split(':');
+      const name = (u: JiraUser) => (this.dialect === 'cloud' ? u.emailAddress : u.name);
+      found = users.find((u) => name(u) === login && same(rest.join(':'), u.apiToken));
     }
     const bearer = /^Bearer (.+)$/.exec(header)?.[1];
     if (bearer) found = users.find((u) => same(bearer, u.apiToken));
@@ -566,7 +667,7 @@ export class JiraEmulator {
     this.#setCustomFields(issue, fields);
     this.#issues.set(issue.key, issue);
     this.#save();
-    sendJson(res, 201, { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}` });
+    sendJson(res, 201, { id: issue.id, key: issue.key, self: `${this.url}${this.api}/issue/${issue.id}` });
     this.#emit('jira:issue_created', issue, user, undefined);
   }
 
@@ -610,8 +711,10 @@ export class JiraEmulator {
     const changelog = items.length > 0 ? this.#record(issue, user, items) : undefined;
     this.#save();
     // `returnIssue=true` answers the edited issue, as Jira Cloud does (jira.js editIssue.returnIssue).
-    if (url.searchParams.get('returnIssue') === 'true') sendJson(res, 200, this.#issueJson(issue, undefined));
-    else sendJson(res, 204, undefined);
+    // Data Center's edit has no `returnIssue`: it always answers 204.
+    if (this.dialect === 'cloud' && url.searchParams.get('returnIssue') === 'true') {
+      sendJson(res, 200, this.#issueJson(issue, undefined));
+    } else sendJson(res, 204, undefined);
     this.#emit('jira:issue_updated', issue, user, changelog, 'issue_updated');
   }
 
@@ -649,7 +752,7 @@ export class JiraEmulator {
           : `Option value '${String(option)}' is not valid`;
       }
       case 'textarea':
-        return adfProblem(value);
+        return this.#richTextProblem(value);
       case 'datepicker':
         return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? undefined : 'Date must be yyyy-MM-dd';
       case 'textfield':
@@ -657,6 +760,118 @@ export class JiraEmulator {
           ? undefined
           : 'Text fields take a string of up to 255 characters';
     }
+  }
+
+  /** What is wrong with a rich-text value: Cloud takes ADF, Data Center a wiki-markup string. */
+  #richTextProblem(value: unknown): string | undefined {
+    if (this.dialect === 'cloud') return adfProblem(value);
+    return typeof value === 'string' ? undefined : 'Data Center takes wiki markup: a string';
+  }
+
+  /** A user as this Jira names them: Cloud by `accountId`, Data Center by `key` and `name`. */
+  #userJson(user: JiraUser): Record<string, unknown> {
+    if (this.dialect === 'cloud') {
+      return {
+        accountId: user.accountId,
+        displayName: user.displayName,
+        active: true,
+        accountType: 'atlassian',
+        emailAddress: user.emailAddress,
+      };
+    }
+    return {
+      self: `${this.url}${this.api}/user?username=${user.name}`,
+      key: user.key,
+      name: user.name,
+      emailAddress: user.emailAddress,
+      displayName: user.displayName,
+      active: true,
+      timeZone: 'Etc/UTC',
+    };
+  }
+
+  #historyJson(entry: ChangelogEntry): Record<string, unknown> {
+    return {
+      id: entry.id,
+      author: this.#userJson(this.#userById(entry.author)),
+      created: entry.created,
+      items: entry.items,
+    };
+  }
+
+  /** Data Center's changelog, as `expand=changelog` adds it to an issue: every history. */
+  #historiesJson(issue: Issue): Record<string, unknown> {
+    const histories = (issue.changelog ?? []).map((entry) => this.#historyJson(entry));
+    return { startAt: 0, maxResults: histories.length, total: histories.length, histories };
+  }
+
+  /**
+   * The issue's comments as a person reads them on the page: plain text, whatever the dialect stored; with
+   * `by`, only that user's.
+   */
+  commentTexts(key: string, by?: JiraUser): string[] {
+    return this.#issue(key)
+      .comments.filter((c) => by === undefined || c.author === by.accountId)
+      .map((c) => (typeof c.body === 'string' ? wikiToText(c.body) : adfToText(c.body)));
+  }
+
+  /** The comments `by` wrote, each with the event id its entity property carries (the connector's, say). */
+  commentEvents(key: string, by: JiraUser): Array<{ text: string; eventId?: string }> {
+    return this.#issue(key)
+      .comments.filter((c) => c.author === by.accountId)
+      .map((c) => {
+        const eventId = (c.properties[0]?.value as { eventId?: unknown } | undefined)?.eventId;
+        const text = typeof c.body === 'string' ? wikiToText(c.body) : adfToText(c.body);
+        return { text, ...(typeof eventId === 'string' ? { eventId } : {}) };
+      });
+  }
+
+  /**
+   * What in `by`'s comments would render as anything but their characters: on Data Center, the markup a
+   * strict reading of the wiki notation finds; on Cloud, any document node but paragraphs, text and breaks,
+   * and any mark (a link, a mention, a format).
+   */
+  commentMarkup(key: string, by: JiraUser): string[] {
+    const plain = new Set(['doc', 'paragraph', 'text', 'hardBreak']);
+    const inAdf = (node: unknown): string[] => {
+      const n = (node ?? {}) as { type?: string; marks?: unknown[]; content?: unknown[] };
+      const own = [
+        ...(n.type && !plain.has(n.type) ? [`a ${n.type} node`] : []),
+        ...(n.marks?.length ? [`marks on "${JSON.stringify(n).slice(0, 40)}"`] : []),
+      ];
+      return [...own, ...(n.content ?? []).flatMap(inAdf)];
+    };
+    return this.#issue(key)
+      .comments.filter((c) => c.author === by.accountId)
+      .flatMap((c) => (typeof c.body === 'string' ? renderWiki(c.body).markup : inAdf(c.body)));
+  }
+
+  /** How often an issue's changelog has been read: by its own resource (Cloud), or `expand=changelog` (Data Center). */
+  get changelogReads(): number {
+    return this.#changelogReads;
+  }
+  #changelogReads = 0;
+
+  /** A user as this Jira's JSON has them (in events, fields, comments). */
+  userJson(user: JiraUser): Record<string, unknown> {
+    return this.#userJson(user);
+  }
+
+  /** The `Authorization` header `user` signs in with here: email and API token on Cloud, a token on Data Center. */
+  authorization(user: JiraUser): string {
+    return this.dialect === 'cloud'
+      ? `Basic ${Buffer.from(`${user.emailAddress}:${user.apiToken}`).toString('base64')}`
+      : `Bearer ${user.apiToken}`;
+  }
+
+  /** How the connector knows a user on this Jira: Cloud's `accountId`, Data Center's `key`. */
+  userId(user: JiraUser): string {
+    return this.dialect === 'cloud' ? user.accountId : user.key;
+  }
+
+  /** The issue's comments as stored: ADF documents on Cloud, wiki-markup strings on Data Center. */
+  commentBodies(key: string): unknown[] {
+    return this.#issue(key).comments.map((c) => c.body);
   }
 
   /** How many issues the project holds. */
@@ -702,7 +917,7 @@ export class JiraEmulator {
     const added = body.update?.comment?.[0]?.add?.body;
     let comment: Comment | undefined;
     if (added !== undefined) {
-      const problem = adfProblem(added);
+      const problem = this.#richTextProblem(added);
       if (problem) throw jiraError(400, undefined, { comment: problem });
       comment = {
         id: String(++this.#counter.comment),
@@ -756,8 +971,10 @@ export class JiraEmulator {
     }
     if (this.faults.commentOutage) throw jiraError(503, 'Service Unavailable');
     const body = (await readJsonBody(req)) as { body?: unknown; properties?: Array<{ key: string; value: unknown }> };
-    const content = version === 2 && typeof body.body === 'string' ? textToAdf(body.body) : body.body;
-    const problem = adfProblem(content);
+    // On Cloud, v2 takes a string and keeps it as a document; on Data Center a string is all there is.
+    const content =
+      this.dialect === 'cloud' && version === 2 && typeof body.body === 'string' ? textToAdf(body.body) : body.body;
+    const problem = this.#richTextProblem(content);
     if (problem) throw jiraError(400, undefined, { comment: problem });
     if (JSON.stringify(content).length > 32_768)
       throw jiraError(400, undefined, { comment: 'The entered text is too long.' });
@@ -832,7 +1049,7 @@ export class JiraEmulator {
       name: hook.name,
       url: hook.url,
       events: hook.events,
-      self: `${this.url}/rest/webhooks/1.0/webhook/${hook.id}`,
+      self: `${this.url}${this.dialect === 'cloud' ? '/rest/webhooks/1.0/webhook' : '/rest/jira-webhook/1.0/webhooks'}/${hook.id}`,
     });
   }
 
@@ -843,7 +1060,7 @@ export class JiraEmulator {
         timestamp: Date.now(),
         webhookEvent: event,
         ...(eventType ? { issue_event_type_name: eventType } : {}),
-        user: userJson(user),
+        user: this.#userJson(user),
         issue: { ...this.#issueJson(issue, undefined), self: `${this.url}/rest/api/2/issue/${issue.id}` },
         ...(changelog ? { changelog } : {}),
         ...(comment ? { comment: this.#commentJson(issue.key, comment, null) } : {}),
@@ -873,13 +1090,16 @@ export class JiraEmulator {
     if (this.faults.deliveryDelayMs > 0) await sleep(Math.random() * this.faults.deliveryDelayMs);
     for (let attempt = 0; attempt <= delays.length; attempt++) {
       if (attempt > 0) await sleep(delays[attempt - 1] ?? 0);
+      // Cloud identifies each delivery (the same on every retry); whether Data Center does is not documented,
+      // so its deliveries here carry no identifier and the connector must deduplicate without one.
       const headers: Record<string, string> = {
         'content-type': 'application/json; charset=utf-8',
-        'x-atlassian-webhook-identifier': delivery.id,
-        'x-atlassian-webhook-flow': 'Primary',
         'user-agent': 'Atlassian Webhook HTTP Client',
+        ...(this.dialect === 'cloud'
+          ? { 'x-atlassian-webhook-identifier': delivery.id, 'x-atlassian-webhook-flow': 'Primary' }
+          : {}),
       };
-      if (attempt > 0) headers['x-atlassian-webhook-retry'] = String(attempt);
+      if (attempt > 0 && this.dialect === 'cloud') headers['x-atlassian-webhook-retry'] = String(attempt);
       if (hook.secret)
         headers['x-hub-signature'] = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
       delivery.attempts++;
@@ -927,15 +1147,43 @@ export class JiraEmulator {
     maxResults?: string | number | undefined;
     fields?: string[] | undefined;
   }): Record<string, unknown> {
+    const matching = this.#matching(query.jql);
+    const idsOnly = !query.fields || query.fields.length === 0 || query.fields.every((f) => f === 'id');
+    const limit = Math.min(Math.max(1, Number(query.maxResults ?? 50) || 50), idsOnly ? 5000 : 100);
+    const offset = query.nextPageToken ? Number(Buffer.from(query.nextPageToken, 'base64url').toString()) || 0 : 0;
+    const page = matching.slice(offset, offset + limit);
+    const more = offset + page.length < matching.length;
+    return {
+      issues: page.map((issue) => (idsOnly ? { id: issue.id } : this.#issueJson(issue, query.fields))),
+      ...(more ? { nextPageToken: Buffer.from(String(offset + limit)).toString('base64url') } : {}),
+      isLast: !more,
+    };
+  }
+
+  /** Data Center's search: offset-paged, with the total; every navigable field unless `fields` says. */
+  #searchPaged(query: SearchQuery): Record<string, unknown> {
+    const matching = this.#matching(query.jql);
+    const startAt = Math.max(0, Number(query.startAt ?? 0) || 0);
+    const maxResults = Math.min(Math.max(1, Number(query.maxResults ?? 50) || 50), 1000);
+    return {
+      startAt,
+      maxResults,
+      total: matching.length,
+      issues: matching.slice(startAt, startAt + maxResults).map((issue) => this.#issueJson(issue, query.fields)),
+    };
+  }
+
+  /** The issues the connector's JQL finds, in its order. */
+  #matching(jql: string): Issue[] {
     const grammar =
       /^\s*project\s*=\s*"?([A-Za-z][A-Za-z0-9_]*)"?(?:\s+AND\s+updated\s*>=\s*(?:"([^"]*)"|'([^']*)'|(-\d+[mhd])))?(?:\s+ORDER\s+BY\s+updated(?:\s+(ASC|DESC))?)?\s*$/i;
-    const match = grammar.exec(query.jql);
+    const match = grammar.exec(jql);
     if (!match) {
       throw jiraError(
         400,
-        query.jql.trim() === '' || !/project/i.test(query.jql)
+        jql.trim() === '' || !/project/i.test(jql)
           ? 'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.'
-          : `The emulator's JQL takes: project = KEY [AND updated >= "-15m" | "yyyy-MM-dd HH:mm"] [ORDER BY updated ASC|DESC]; got: ${query.jql}`,
+          : `The emulator's JQL takes: project = KEY [AND updated >= "-15m" | "yyyy-MM-dd HH:mm"] [ORDER BY updated ASC|DESC]; got: ${jql}`,
       );
     }
     const [, project = '', quoted, singleQuoted, bare, direction] = match;
@@ -949,16 +1197,7 @@ export class JiraEmulator {
       )
       .sort((a, b) => Date.parse(a.updated) - Date.parse(b.updated) || Number(a.id) - Number(b.id));
     if (direction?.toUpperCase() === 'DESC') matching.reverse();
-    const idsOnly = !query.fields || query.fields.length === 0 || query.fields.every((f) => f === 'id');
-    const limit = Math.min(Math.max(1, Number(query.maxResults ?? 50) || 50), idsOnly ? 5000 : 100);
-    const offset = query.nextPageToken ? Number(Buffer.from(query.nextPageToken, 'base64url').toString()) || 0 : 0;
-    const page = matching.slice(offset, offset + limit);
-    const more = offset + page.length < matching.length;
-    return {
-      issues: page.map((issue) => (idsOnly ? { id: issue.id } : this.#issueJson(issue, query.fields))),
-      ...(more ? { nextPageToken: Buffer.from(String(offset + limit)).toString('base64url') } : {}),
-      isLast: !more,
-    };
+    return matching;
   }
 
   #issueJson(issue: Issue, fields: string[] | undefined): Record<string, unknown> {
@@ -973,7 +1212,7 @@ export class JiraEmulator {
       },
       issuetype: type && { id: type.id, name: type.name, subtask: false, hierarchyLevel: 0 },
       project: { id: '10000', key: this.projectKey, name: 'Certificate Management' },
-      reporter: userJson(
+      reporter: this.#userJson(
         Object.values(SANDBOX_USERS).find((u) => u.accountId === issue.reporter) ?? SANDBOX_USERS.alice,
       ),
       created: issue.created,
@@ -990,37 +1229,45 @@ export class JiraEmulator {
     const wanted = fields?.filter((f) => f !== '*all' && f !== '*navigable');
     const selected =
       wanted && wanted.length > 0 ? Object.fromEntries(wanted.filter((f) => f in all).map((f) => [f, all[f]])) : all;
-    return { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}`, fields: selected };
+    return { id: issue.id, key: issue.key, self: `${this.url}${this.api}/issue/${issue.id}`, fields: selected };
   }
 
   #commentJson(issueKey: string, comment: Comment, expand: string | null): Record<string, unknown> {
-    const author = userJson(
+    const author = this.#userJson(
       Object.values(SANDBOX_USERS).find((u) => u.accountId === comment.author) ?? SANDBOX_USERS.alice,
     );
+    // Data Center answers a listing without comment properties, `expand=properties` or not: whether it
+    // honours it is not documented, and the stricter answer is the one the connector must survive.
+    const properties = this.dialect === 'cloud' && expand?.split(',').includes('properties');
     return {
-      self: `${this.url}/rest/api/3/issue/${issueKey}/comment/${comment.id}`,
+      self: `${this.url}${this.api}/issue/${issueKey}/comment/${comment.id}`,
       id: comment.id,
       author,
       updateAuthor: author,
       body: comment.body,
       created: comment.created,
       updated: comment.created,
-      jsdPublic: true,
-      ...(expand?.split(',').includes('properties') ? { properties: comment.properties } : {}),
+      ...(this.dialect === 'cloud' ? { jsdPublic: true } : {}),
+      ...(properties ? { properties: comment.properties } : {}),
     };
   }
 
   #attachmentJson(_issue: Issue, a: Attachment): Record<string, unknown> {
-    const author = userJson(Object.values(SANDBOX_USERS).find((u) => u.accountId === a.author) ?? SANDBOX_USERS.alice);
+    const author = this.#userJson(
+      Object.values(SANDBOX_USERS).find((u) => u.accountId === a.author) ?? SANDBOX_USERS.alice,
+    );
     return {
-      self: `${this.url}/rest/api/3/attachment/${a.id}`,
+      self: `${this.url}${this.api}/attachment/${a.id}`,
       id: a.id,
       filename: a.filename,
       author,
       created: a.created,
       size: Buffer.from(a.content, 'base64').length,
       mimeType: a.mimeType,
-      content: `${this.url}/rest/api/3/attachment/content/${a.id}`,
+      content:
+        this.dialect === 'cloud'
+          ? `${this.url}${this.api}/attachment/content/${a.id}`
+          : `${this.url}/secure/attachment/${a.id}/${encodeURIComponent(a.filename)}`,
     };
   }
 
@@ -1032,10 +1279,17 @@ export class JiraEmulator {
     const file = this.#file();
     if (!file || !existsSync(file)) return;
     const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      dialect?: JiraDialect;
       issues: Issue[];
       webhooks: Webhook[];
       counter: JiraEmulator['counter'];
     };
+    // The issues keep their rich text in the dialect they were written in: one data file, one Jira.
+    if ((saved.dialect ?? 'cloud') !== this.dialect) {
+      throw new Error(
+        `${file} holds a Jira ${saved.dialect ?? 'cloud'} sandbox, not ${this.dialect}: give SANDBOX_JIRA=${saved.dialect ?? 'cloud'}, or another DATA_DIR`,
+      );
+    }
     this.#issues = new Map(saved.issues.map((issue) => [issue.key, issue]));
     this.#webhooks = saved.webhooks;
     this.#counter = saved.counter;
@@ -1052,20 +1306,15 @@ export class JiraEmulator {
     const temp = `${file}.${randomUUID()}.tmp`;
     writeFileSync(
       temp,
-      JSON.stringify({ issues: [...this.#issues.values()], webhooks: this.#webhooks, counter: this.#counter }),
+      JSON.stringify({
+        dialect: this.dialect,
+        issues: [...this.#issues.values()],
+        webhooks: this.#webhooks,
+        counter: this.#counter,
+      }),
     );
     renameSync(temp, file);
   }
-}
-
-function userJson(user: JiraUser) {
-  return {
-    accountId: user.accountId,
-    displayName: user.displayName,
-    active: true,
-    accountType: 'atlassian',
-    emailAddress: user.emailAddress,
-  };
 }
 
 /** A transition as Jira describes it; with `transitions.fields` expanded, its screen's fields too. */

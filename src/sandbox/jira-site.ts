@@ -256,8 +256,18 @@ export class JiraSite {
     }
   }
 
-  /** The admin endpoints, under `v3` (/rest/api/3); `authenticate` throws for a request without a user. */
-  routes(r: Router, v3: string, projectKey: string, authenticate: (ctx: { req: IncomingMessage }) => void): void {
+  /**
+   * The admin endpoints, under the API's root `v3` (/rest/api/3 on Cloud, /rest/api/2 on Data Center);
+   * `authenticate` throws for a request without a user.
+   */
+  routes(
+    r: Router,
+    v3: string,
+    projectKey: string,
+    authenticate: (ctx: { req: IncomingMessage }) => void,
+    dialect: 'cloud' | 'datacenter' = 'cloud',
+  ): void {
+    const cloud = dialect === 'cloud';
     const project = { id: '10000', key: projectKey, name: 'Certificate Management' };
     const knownProject = (key: string | undefined) => {
       if (key !== projectKey && key !== project.id) {
@@ -324,8 +334,25 @@ export class JiraSite {
               : {}),
           })),
       ];
-      sendJson(res, 200, { fields, startAt: 0, maxResults: 50, total: fields.length });
+      // Data Center answers the fields as `values` (sooperset/mcp-atlassian PR 958, seen on 10.3).
+      const meta = { startAt: 0, maxResults: 50, total: fields.length };
+      sendJson(res, 200, cloud ? { fields, ...meta } : { values: fields, ...meta, isLast: true });
     });
+    // Data Center has no field contexts: a select's options are listed here, and only listed (no REST creates them).
+    if (!cloud) {
+      r.on('GET', `${v3}/customFields/:id/options`, ({ req, res, params }) => {
+        authenticate({ req });
+        const def = this.field(params.id ?? '');
+        if (def?.type !== 'select') throw jiraError(404, `No custom field with id ${params.id ?? ''}.`);
+        const options = (this.optionValues(def.id) ?? []).map((value, i) => ({
+          id: 10_100 + i,
+          value,
+          disabled: false,
+          childrenIds: [],
+        }));
+        sendJson(res, 200, { options, total: options.length });
+      });
+    }
     r.on('POST', `${v3}/field`, async ({ req, res }) => {
       authenticate({ req });
       const { name, type } = (await readJsonBody(req)) as { name?: string; type?: string };

@@ -1,9 +1,8 @@
 /**
  * What a Jira user does, scripted: create a "Certificate" issue with a CSR and run a transition. Used by
- * the sandbox's "try it" and by the tests, through the same REST API a person's browser uses.
+ * the sandbox's "try it" and by the tests.
  */
 import { webcrypto } from 'node:crypto';
-import { createCloudClient } from 'jira.js';
 import { codeBlockAdf, textToAdf } from '../jira/adf.ts';
 import { DEFAULT_JIRA_NAMES } from '../contract/shared.ts';
 import * as x509 from '../csr/x509.ts';
@@ -11,26 +10,64 @@ import { SANDBOX_FIELDS, type JiraUser } from './jira-emulator.ts';
 
 const fieldId = (name: string) => SANDBOX_FIELDS.find((f) => f.name === name)?.id ?? name;
 
+/**
+ * A person at their Jira, scripted through its REST API as their browser would use it: Cloud (v3, rich text
+ * as ADF, signed in with email and API token) or Data Center (v2, wiki markup, a personal access token) —
+ * whichever the site's serverInfo says it is.
+ */
 export class Requester {
-  readonly #jira: ReturnType<typeof createCloudClient>;
+  readonly #url: string;
+  readonly #user: JiraUser;
+  #dialect: Promise<'cloud' | 'datacenter'> | undefined;
+
   constructor(jiraUrl: string, user: JiraUser) {
-    this.#jira = createCloudClient({
-      host: jiraUrl,
-      auth: { type: 'basic', email: user.emailAddress, apiToken: user.apiToken },
-      onSchemaMismatch: 'silent',
+    this.#url = jiraUrl.replace(/\/+$/, '');
+    this.#user = user;
+  }
+
+  #which(): Promise<'cloud' | 'datacenter'> {
+    this.#dialect ??= fetch(`${this.#url}/rest/api/2/serverInfo`)
+      .then((res) => res.json() as Promise<{ deploymentType?: string }>)
+      .then((info) => (info.deploymentType === 'Cloud' ? 'cloud' : 'datacenter'));
+    return this.#dialect;
+  }
+
+  /** A request of the person's, to the site's REST API (`path` under /rest/api/3 or /rest/api/2). */
+  async #send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const cloud = (await this.#which()) === 'cloud';
+    const { emailAddress, apiToken } = this.#user;
+    const res = await fetch(`${this.#url}/rest/api/${cloud ? 3 : 2}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        authorization: cloud
+          ? `Basic ${Buffer.from(`${emailAddress}:${apiToken}`).toString('base64')}`
+          : `Bearer ${apiToken}`,
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`Jira: ${method} ${path}: HTTP ${res.status} ${text}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Rich text as the site takes it: a document on Cloud (`code` a code block), wiki markup on Data Center. */
+  async #rich(text: string, code = false): Promise<unknown> {
+    if ((await this.#which()) === 'datacenter') return code ? `{noformat}\n${text}\n{noformat}` : text;
+    return code ? codeBlockAdf(text) : textToAdf(text);
   }
 
   /** Creates a "Certificate" issue; returns its key. */
   async createCertificateIssue(request: { summary?: string; profile: string; csr: string }): Promise<string> {
     const names = DEFAULT_JIRA_NAMES;
-    const created = await this.#jira.issues.createIssue({
+    const created = await this.#send<{ key?: string }>('POST', '/issue', {
       fields: {
         project: { key: names.projectKey },
         issuetype: { name: names.certificateIssueType },
         summary: request.summary ?? 'Certificate request',
         [fieldId(names.fields.profile)]: { value: request.profile },
-        [fieldId(names.fields.csr)]: codeBlockAdf(request.csr.trim()),
+        [fieldId(names.fields.csr)]: await this.#rich(request.csr.trim(), true),
       },
     });
     if (!created.key) throw new Error('Jira returned no issue key');
@@ -45,7 +82,7 @@ export class Requester {
     reason?: string;
   }): Promise<string> {
     const names = DEFAULT_JIRA_NAMES;
-    const created = await this.#jira.issues.createIssue({
+    const created = await this.#send<{ key?: string }>('POST', '/issue', {
       fields: {
         project: { key: names.projectKey },
         issuetype: { name: names.revokeIssueType },
@@ -62,47 +99,50 @@ export class Requester {
 
   /** Edits plain fields of an issue, by field name, as a person in the issue view would. */
   async setFields(issueKey: string, values: Record<string, string>): Promise<void> {
-    await this.#jira.issues.editIssue({
-      issueIdOrKey: issueKey,
-      fields: Object.fromEntries(Object.entries(values).map(([name, value]) => [fieldId(name), value])),
-    });
+    await this.#edit(
+      issueKey,
+      Object.fromEntries(Object.entries(values).map(([name, value]) => [fieldId(name), value])),
+    );
   }
 
   /** Pastes a new CSR into the issue, as a requester rotating the key would. */
   async setCsr(issueKey: string, csr: string): Promise<void> {
-    await this.#jira.issues.editIssue({
-      issueIdOrKey: issueKey,
-      fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.csr)]: codeBlockAdf(csr.trim()) },
-    });
+    await this.#edit(issueKey, { [fieldId(DEFAULT_JIRA_NAMES.fields.csr)]: await this.#rich(csr.trim(), true) });
   }
 
   /** Chooses another profile in the issue's select. */
   async setProfile(issueKey: string, profile: string): Promise<void> {
-    await this.#jira.issues.editIssue({
-      issueIdOrKey: issueKey,
-      fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.profile)]: { value: profile } },
-    });
+    await this.#edit(issueKey, { [fieldId(DEFAULT_JIRA_NAMES.fields.profile)]: { value: profile } });
+  }
+
+  #edit(issueKey: string, fields: Record<string, unknown>): Promise<void> {
+    return this.#send('PUT', `/issue/${encodeURIComponent(issueKey)}`, { fields });
   }
 
   /** Runs "Revoke Certificate", filling its dialog: the reason (as the select shows it) and a comment. */
   async revoke(issueKey: string, reason: string | undefined, comment?: string): Promise<void> {
-    const { transitions = [] } = await this.#jira.issues.getTransitions({ issueIdOrKey: issueKey });
-    const transition = transitions.find((t) => t.name === 'Revoke Certificate');
-    if (!transition?.id) throw new Error(`${issueKey} has no transition "Revoke Certificate" now`);
-    await this.#jira.issues.doTransition({
-      issueIdOrKey: issueKey,
-      transition: { id: transition.id },
+    const id = await this.#transitionId(issueKey, 'Revoke Certificate');
+    await this.#send('POST', `/issue/${encodeURIComponent(issueKey)}/transitions`, {
+      transition: { id },
       ...(reason ? { fields: { [fieldId(DEFAULT_JIRA_NAMES.fields.revocationReason)]: { value: reason } } } : {}),
-      ...(comment ? { update: { comment: [{ add: { body: textToAdf(comment) } }] } } : {}),
+      ...(comment ? { update: { comment: [{ add: { body: await this.#rich(comment) } }] } } : {}),
     });
   }
 
   /** Runs the transition named `name`, as a click on its button would. */
   async transition(issueKey: string, name: string): Promise<void> {
-    const { transitions = [] } = await this.#jira.issues.getTransitions({ issueIdOrKey: issueKey });
-    const transition = transitions.find((t) => t.name === name);
-    if (!transition?.id) throw new Error(`${issueKey} has no transition "${name}" now`);
-    await this.#jira.issues.doTransition({ issueIdOrKey: issueKey, transition: { id: transition.id } });
+    const id = await this.#transitionId(issueKey, name);
+    await this.#send('POST', `/issue/${encodeURIComponent(issueKey)}/transitions`, { transition: { id } });
+  }
+
+  async #transitionId(issueKey: string, name: string): Promise<string> {
+    const { transitions = [] } = await this.#send<{ transitions?: Array<{ id?: string; name?: string }> }>(
+      'GET',
+      `/issue/${encodeURIComponent(issueKey)}/transitions`,
+    );
+    const found = transitions.find((t) => t.name === name);
+    if (!found?.id) throw new Error(`${issueKey} has no transition "${name}" now`);
+    return found.id;
   }
 }
 

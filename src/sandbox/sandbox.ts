@@ -103,7 +103,11 @@ export async function startEmulators(options: Omit<SandboxOptions, 'client'>): P
     systems: {
       jira: {
         baseUrl: jiraEmulator.url,
-        auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+        // An API token with its email on Cloud; a personal access token (bearer) on Data Center.
+        auth:
+          jiraEmulator.dialect === 'cloud'
+            ? { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken }
+            : { kind: 'bearer', token: connector.apiToken },
         names: DEFAULT_JIRA_NAMES,
       },
       sectigo: {
@@ -142,7 +146,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       revokers,
     });
     receiverUrl = await listen(receiver, options.receiverPort ?? 0, options.host ?? '127.0.0.1');
-    await registerWebhook(emulators.jiraEmulator.url, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
+    await registerWebhook(emulators.jiraEmulator, `${receiverUrl}${WEBHOOK_PATH}`, webhookSecret);
   }
   return {
     ...emulators,
@@ -157,20 +161,26 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   };
 }
 
-/** Registers (or re-registers) the receiver as an admin webhook, as a Jira administrator would. */
-export async function registerWebhook(jiraUrl: string, url: string, secret: string): Promise<void> {
+/**
+ * Registers (or re-registers) the receiver as an admin webhook, as a Jira administrator would: through
+ * /rest/webhooks/1.0 on Cloud, /rest/jira-webhook/1.0 on Data Center 10 and later.
+ */
+export async function registerWebhook(jira: JiraEmulator, url: string, secret: string): Promise<void> {
   const admin = SANDBOX_USERS.connector;
-  const res = await fetch(`${jiraUrl}/rest/webhooks/1.0/webhook`, {
+  const cloud = jira.dialect === 'cloud';
+  const res = await fetch(`${jira.url}${cloud ? '/rest/webhooks/1.0/webhook' : '/rest/jira-webhook/1.0/webhooks'}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`${admin.emailAddress}:${admin.apiToken}`).toString('base64')}`,
+      authorization: cloud
+        ? `Basic ${Buffer.from(`${admin.emailAddress}:${admin.apiToken}`).toString('base64')}`
+        : `Bearer ${admin.apiToken}`,
     },
     body: JSON.stringify({
       name: 'Certificate lifecycle connector',
       url,
       events: ['jira:issue_created', 'jira:issue_updated'],
-      filters: { 'issue-related-events-section': 'project = CERT' },
+      filters: { 'issue-related-events-section': `project = ${jira.projectKey}` },
       excludeBody: false,
       secret,
     }),

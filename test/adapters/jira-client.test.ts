@@ -69,8 +69,8 @@ describe('Jira client', () => {
     assert.equal(issue.status, 'Certificate Request');
     assert.equal(issue.profileName, 'OV Server Certificate');
     assert.equal(issue.csr, '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----');
-    assert.equal(issue.reporterAccountId, SANDBOX_USERS.alice.accountId);
-    assert.equal(await jira.myAccountId(), connector.accountId);
+    assert.equal(issue.reporterId, SANDBOX_USERS.alice.accountId);
+    assert.equal(await jira.myUserId(), connector.accountId);
   });
 
   it('comments once per event id', async () => {

@@ -49,7 +49,7 @@ describe('Jira emulator against Atlassian’s schemas', () => {
       csr: opensslCsr('/CN=contract.example.com', 'ec-p256'),
     });
     await alice.transition(key, 'Enroll Certificate');
-    await jira.myAccountId();
+    await jira.myUserId();
     await jira.serverTime();
     await jira.getCertificateIssue(key);
     await jira.latestStatusChange(key);

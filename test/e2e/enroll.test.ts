@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import * as x509 from '../../src/csr/x509.ts';
@@ -34,7 +33,7 @@ describe('enrollment', () => {
   });
 
   const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const comments = (key: string) => world.sandbox.jiraEmulator.commentTexts(key);
   const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
 
   async function enroll(domain: string, csr: string): Promise<string> {

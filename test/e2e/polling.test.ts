@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/jira/adf.ts';
 import { certificateWorkflowId } from '../../src/contract/certificate.ts';
 import { JIRA_POLLING_WORKFLOW_ID, jiraPollingStatusQuery } from '../../src/contract/polling.ts';
 import { ensureJiraPolling } from '../../src/schedule.ts';
@@ -32,7 +31,7 @@ describe('the polling trigger', () => {
 
   const poller = () => world.env.client.workflow.getHandle(JIRA_POLLING_WORKFLOW_ID);
   const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const comments = (key: string) => world.sandbox.jiraEmulator.commentTexts(key);
   const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
   const active = (key: string) => untilPhase(world.env.client, key, 'Active');
   async function request(domain: string): Promise<string> {
@@ -65,7 +64,7 @@ describe('the polling trigger', () => {
 
     // A few more polls go over the same changes (the overlap finds the issues again) without handling them
     // again, and without reading the changelog of an issue that has not changed since the last read.
-    const changelogReads = () => world.sandbox.jiraEmulator.served('GET /rest/api/3/issue/:key/changelog');
+    const changelogReads = () => world.sandbox.jiraEmulator.changelogReads;
     const { polls } = await eventually(async () => {
       // Once the enrollment's last write has been polled: the issue then stays as it is.
       const now = await poller().query(jiraPollingStatusQuery);

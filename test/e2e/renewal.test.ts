@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/jira/adf.ts';
 import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
@@ -52,7 +51,7 @@ after(async () => {
 });
 
 const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+const comments = (key: string) => world.sandbox.jiraEmulator.commentTexts(key);
 const ordersFor = (domain: string) => world.sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
 const handle = (key: string) =>
   world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
@@ -370,11 +369,10 @@ describe('the sweep: forced renewals, and what changed in SCM', () => {
       await world.alice.transition(key, 'Enroll Certificate');
       await eventually(() => (scm.orders().some((o) => o.commonName === domain) ? true : undefined), 'ordered');
       const { alice } = SANDBOX_USERS;
-      const deleted = await fetch(`${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}`, {
+      const jira = world.sandbox.jiraEmulator;
+      const deleted = await fetch(`${jira.url}${jira.api}/issue/${key}`, {
         method: 'DELETE',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
-        },
+        headers: { authorization: jira.authorization(alice) },
       });
       assert.equal(deleted.status, 204);
     } finally {

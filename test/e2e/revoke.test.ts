@@ -18,7 +18,6 @@ import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { searchAttributes } from '../../src/contract/shared.ts';
-import { adfToText } from '../../src/jira/adf.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
 import { DEFAULT_CERT_TYPES } from '../../src/sandbox/scm-emulator.ts';
 import { eventually, opensslCsr, spawnWorker, startWorld, type World } from '../helpers/environment.ts';
@@ -46,7 +45,7 @@ after(async () => {
 });
 
 const issue = (key: string) => world.sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+const comments = (key: string) => world.sandbox.jiraEmulator.commentTexts(key);
 const handle = (key: string) =>
   world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
 const orders = (domain: string) =>
@@ -102,6 +101,17 @@ describe('revocation by transition', () => {
     const description = await handle(key).describe();
     assert.equal(description.typedSearchAttributes.get(searchAttributes.status), 'Revoked');
     assert.equal(description.status.name, 'COMPLETED');
+  });
+
+  it('quotes a revocation comment full of markup as its characters: no link, macro, image or mention', async () => {
+    const key = await enroll('hostile-comment.example.com');
+    const hostile =
+      '[click|https://evil.example/x] {code}rm -rf{code} !https://evil.example/p.png! [~admin] *now* h1. big';
+    await world.alice.revoke(key, 'Superseded', hostile);
+    assert.equal((await handle(key).result()).phase, 'Revoked');
+    const said = comments(key).at(-1) ?? '';
+    assert.ok(said.includes(`Comment: ${hostile}`), said);
+    assert.deepEqual(world.sandbox.jiraEmulator.commentMarkup(key, SANDBOX_USERS.connector), []);
   });
 
   it('says which certificates expired, not that nothing was issued, when none is left to revoke', async () => {
@@ -259,14 +269,10 @@ describe('revocation refused, repeated or asked for again', () => {
     const key = await enroll('no-reason.example.com');
     // The dialog, as Jira describes it to a client that asks.
     const { alice } = SANDBOX_USERS;
-    const res = await fetch(
-      `${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${key}/transitions?expand=transitions.fields`,
-      {
-        headers: {
-          authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
-        },
-      },
-    );
+    const jira = world.sandbox.jiraEmulator;
+    const res = await fetch(`${jira.url}${jira.api}/issue/${key}/transitions?expand=transitions.fields`, {
+      headers: { authorization: jira.authorization(alice) },
+    });
     const { transitions } = (await res.json()) as {
       transitions: Array<{
         name: string;
@@ -537,7 +543,7 @@ describe('"Revoke Certificate" issues: certificates a workflow manages, and the 
     const fleet = createSweepActivities({ client: world.env.client });
     const request = {
       reasonCode: 4 as const,
-      requestedBy: SANDBOX_USERS.alice.accountId,
+      requestedBy: world.sandbox.jiraEmulator.userId(SANDBOX_USERS.alice),
       comment: 'Revoked by an operator.',
       requestId: 'revoke:handed-back',
     };

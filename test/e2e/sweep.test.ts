@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/jira/adf.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import { TASK_QUEUE } from '../../src/contract/shared.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
@@ -21,10 +20,7 @@ describe('sweep by index', () => {
     await world?.teardown();
   });
 
-  const comments = (key: string) =>
-    (
-      world.sandbox.jiraEmulator.issue(key).fields as { comment: { comments: Array<{ body: unknown }> } }
-    ).comment.comments.map((c) => adfToText(c.body));
+  const comments = (key: string) => world.sandbox.jiraEmulator.commentTexts(key);
   const status = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
   const sweep = (input: SweepInput) =>
     world.env.client.workflow.execute(renewalSweep, {

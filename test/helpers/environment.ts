@@ -13,7 +13,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { installRuntimeLogger } from '../../src/log.ts';
 import { findTemporalCli, findTestServer } from '../../scripts/temporal-cli.ts';
-import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
+import { SANDBOX_USERS, type JiraDialect } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.ts';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
@@ -226,7 +226,7 @@ export async function startWorld(
     client: env.client,
     ...(options.metrics ? { observer: options.metrics.observeCall } : {}),
     ...options,
-    jira: { retryDelaysMs: [100, 300, 1000], ...options.jira },
+    jira: { retryDelaysMs: [100, 300, 1000], dialect: sandboxJira(), ...options.jira },
   });
   let worker: { stop(): Promise<void>; workers: Worker[] } | undefined;
   const world: World = {
@@ -254,6 +254,14 @@ export async function startWorld(
   };
   await world.startWorker();
   return world;
+}
+
+/**
+ * The Jira the tests run against: the Cloud emulator, or the Data Center one with SANDBOX_JIRA=datacenter
+ * (`npm test` runs the Jira-facing suites both ways).
+ */
+export function sandboxJira(): JiraDialect {
+  return process.env.SANDBOX_JIRA === 'datacenter' ? 'datacenter' : 'cloud';
 }
 
 /** The time-skipping test server's launcher, and the `skip` option of the suites that need it. */
@@ -406,8 +414,10 @@ export function productionEnv(world: Pick<World, 'sandbox'> & { env: { address: 
     TEMPORAL_ADDRESS: world.env.address,
     METRICS_PORT: '0',
     JIRA_BASE_URL: world.sandbox.jiraEmulator.url,
-    JIRA_EMAIL: connector.emailAddress,
-    JIRA_API_TOKEN: connector.apiToken,
+    // Cloud: the API token with its email; Data Center: a personal access token.
+    ...(world.sandbox.jiraEmulator.dialect === 'cloud'
+      ? { JIRA_EMAIL: connector.emailAddress, JIRA_API_TOKEN: connector.apiToken }
+      : { JIRA_BEARER_TOKEN: connector.apiToken }),
     JIRA_WEBHOOK_SECRET: world.sandbox.webhookSecret,
     SECTIGO_BASE_URL: world.sandbox.scmEmulator.apiUrl,
     SECTIGO_LOGIN: scm.login,

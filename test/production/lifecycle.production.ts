@@ -13,7 +13,6 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { startProductionStack, type ProductionStack } from '../../scripts/production.ts';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
-import { adfToText } from '../../src/jira/adf.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
@@ -52,7 +51,7 @@ describe('on the production stack (Temporal on PostgreSQL, two workers)', () => 
   });
 
   const issue = (key: string) => sandbox.jiraEmulator.issue(key) as unknown as IssueView;
-  const comments = (key: string) => issue(key).fields.comment.comments.map((c) => adfToText(c.body));
+  const comments = (key: string) => sandbox.jiraEmulator.commentTexts(key);
   const ordersFor = (domain: string) => sandbox.scmEmulator.orders().filter((o) => o.commonName === domain);
   const status = (key: string) =>
     client.workflow

@@ -155,7 +155,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
 
   it('orders nothing for a trigger that is no longer the latest status change (stale delivery)', async () => {
     const { issue, handle } = await start(
-      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Request', accountId: 'alice' }),
+      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Request', userId: 'alice' }),
     );
     const end = await handle.result();
     assert.equal(end.phase, 'Rejected');
@@ -165,7 +165,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
 
   it('serves a later Enroll made before it read the issue (Enroll, back to request, Enroll again)', async () => {
     const { issue, handle } = await start(
-      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Enrolled', accountId: 'alice', enrolls: true }),
+      (i) => (i.lastStatusChange = { id: '99', toStatus: 'Certificate Enrolled', userId: 'alice', enrolls: true }),
     );
     await active(handle);
     assert.equal(issue.orders.length, 1, 'one order, for the latest Enroll');

@@ -31,7 +31,7 @@ export class FakeIssue {
   revoked: number[] = [];
   /** Every Jira activity called for this issue, by name. */
   jiraCalls: string[] = [];
-  lastStatusChange: StatusChange | undefined = { id: '1', toStatus: statuses.enrolled, accountId: 'alice' };
+  lastStatusChange: StatusChange | undefined = { id: '1', toStatus: statuses.enrolled, userId: 'alice' };
   settings: ProfileSettings | null = settingsWith({});
   /** Set: renewals fail with this SCM reason. */
   renewalRefusal: string | undefined;
@@ -112,7 +112,7 @@ export class FakeSite {
         profileName: issue.profileName,
         csr: '-----BEGIN CERTIFICATE REQUEST-----',
         certificateId: undefined,
-        reporterAccountId: 'alice',
+        reporterId: 'alice',
         attachments: [],
         ...(issue.lastStatusChange ? { lastStatusChange: issue.lastStatusChange } : {}),
       };

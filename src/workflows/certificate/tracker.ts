@@ -50,7 +50,7 @@ function withoutIssue(issueKey: string, request: { csr: string; profileName: str
         profileName: request.profileName,
         csr: request.csr,
         certificateId: undefined,
-        reporterAccountId: undefined,
+        reporterId: undefined,
         attachments: [],
       }),
     commentOnce: nothing,

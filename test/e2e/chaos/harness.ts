@@ -23,7 +23,6 @@ import {
 } from '../../../src/contract/certificate.ts';
 import { revokeWorkflowId } from '../../../src/contract/revoke-external.ts';
 import { TASK_QUEUE } from '../../../src/contract/shared.ts';
-import { adfToText } from '../../../src/jira/adf.ts';
 import { runCli } from '../../../src/client/cli.ts';
 import { ensureJiraPolling } from '../../../src/schedule.ts';
 import type { SweepTotals } from '../../../src/contract/sweep.ts';
@@ -390,25 +389,8 @@ async function settle(world: World, handles: Array<[string, Handle]>, revocation
 }
 
 /** The connector's comments on an issue, with the event id each carries, as Jira holds them. */
-async function connectorComments(world: World, issueKey: string): Promise<Array<{ eventId?: string; text: string }>> {
-  const { connector } = SANDBOX_USERS;
-  const res = await fetch(
-    `${world.sandbox.jiraEmulator.url}/rest/api/3/issue/${issueKey}/comment?expand=properties&maxResults=5000`,
-    {
-      headers: {
-        authorization: `Basic ${Buffer.from(`${connector.emailAddress}:${connector.apiToken}`).toString('base64')}`,
-      },
-    },
-  );
-  const page = (await res.json()) as {
-    comments?: Array<{ author?: { accountId?: string }; body: unknown; properties?: Array<{ value?: unknown }> }>;
-  };
-  return (page.comments ?? [])
-    .filter((c) => c.author?.accountId === connector.accountId)
-    .map((c) => {
-      const eventId = (c.properties?.[0]?.value as { eventId?: unknown } | undefined)?.eventId;
-      return { text: adfToText(c.body), ...(typeof eventId === 'string' ? { eventId } : {}) };
-    });
+function connectorComments(world: World, issueKey: string): Array<{ eventId?: string; text: string }> {
+  return world.sandbox.jiraEmulator.commentEvents(issueKey, SANDBOX_USERS.connector);
 }
 
 /** The invariants, from SCM's orders and Jira's issues and comments. Each violation is a sentence. */
@@ -451,7 +433,7 @@ async function invariants(
 
   // Every "Revoke Certificate" issue is answered: revoked, or told why not.
   for (const issueKey of revokeIssues) {
-    if ((await connectorComments(world, issueKey)).length === 0) {
+    if (connectorComments(world, issueKey).length === 0) {
       violations.push(`${issueKey}: a "Revoke Certificate" issue with no answer`);
     }
   }
@@ -473,7 +455,7 @@ async function invariants(
       fields: { status: { name: string }; attachment: Array<{ filename: string }> };
     };
     const mine = orders.filter((o) => (o.comments ?? '').includes(`[certificate:${issueKey}/`));
-    const said = await connectorComments(world, issueKey);
+    const said = connectorComments(world, issueKey);
     // One attachment per certificate.
     const files = issue.fields.attachment.map((a) => a.filename);
     if (new Set(files).size !== files.length) violations.push(`${issueKey}: an attachment twice (${files.join(', ')})`);
