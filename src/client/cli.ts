@@ -415,7 +415,9 @@ export async function runJiraCheck(argv: string[], env = process.env): Promise<{
     throw new UsageError((err as Error).message);
   }
   if (!config.jira)
-    throw new UsageError('jira-check needs JIRA_BASE_URL and credentials (JIRA_EMAIL and JIRA_API_TOKEN)');
+    throw new UsageError(
+      'jira-check needs JIRA_BASE_URL and credentials (JIRA_EMAIL and JIRA_API_TOKEN on Cloud, JIRA_BEARER_TOKEN on Data Center)',
+    );
   const profiles = Profiles.load(config.profilesFile ?? 'profiles.yaml');
   const items = await checkJiraSetup({
     baseUrl: config.jira.baseUrl,
@@ -426,6 +428,7 @@ export async function runJiraCheck(argv: string[], env = process.env): Promise<{
     fix: values.fix,
     ...(config.receiver.revokers.group ? { revokersGroup: config.receiver.revokers.group } : {}),
     ...(values['receiver-url'] ? { receiverUrl: values['receiver-url'] } : {}),
+    ...(config.jira.deployment ? { deployment: config.jira.deployment } : {}),
   });
   const { text, problems } = formatReport(items, config.jira.baseUrl);
   return { text, ok: problems === 0 };

@@ -6,7 +6,12 @@
  * contexts and options it can; screens, workflows and webhooks stay with the Jira administrator.
  */
 import { REVOCATION_REASONS } from '../contract/shared.ts';
-import type { JiraAuth } from './client.ts';
+import {
+  checkEditScreenThroughAnIssue,
+  checkOptionsWithoutContexts,
+  checkTransitionsThroughIssues,
+} from './setup-check-datacenter.ts';
+import type { Deployment, JiraAuth } from './client.ts';
 import type { JiraNames } from '../contract/shared.ts';
 
 export type Verdict = 'ok' | 'warning' | 'problem' | 'fixed';
@@ -36,6 +41,8 @@ export interface SetupCheckOptions {
   fix?: boolean;
   /** JIRA_REVOKERS_GROUP: reading a revoker's groups needs the "Browse users and groups" permission. */
   revokersGroup?: string;
+  /** Cloud or Data Center; unset, the site's serverInfo says. */
+  deployment?: Deployment;
 }
 
 /**
@@ -53,7 +60,7 @@ const PERMISSIONS: Array<[key: string, name: string, purpose: string]> = [
 ];
 
 const TYPE_KEY = 'com.atlassian.jira.plugin.system.customfieldtypes:';
-type FieldKey = keyof JiraNames['fields'];
+export type FieldKey = keyof JiraNames['fields'];
 const FIELD_TYPES: Record<FieldKey, { type: string; searcher: string; shown: string }> = {
   profile: { type: 'select', searcher: 'multiselectsearcher', shown: 'Select List (single choice)' },
   csr: { type: 'textarea', searcher: 'textsearcher', shown: 'Paragraph (multi-line text)' },
@@ -80,7 +87,8 @@ interface Field {
 
 export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckItem[]> {
   const { names } = options;
-  const api = jiraApi(options);
+  const api = jiraApi(options, options.deployment ?? (await deploymentOf(options.baseUrl)));
+  const dc = api.deployment === 'datacenter';
   const signIn = await checkSignIn(api);
   if (signIn.verdict === 'problem') return [signIn];
   const project = await checkProject(api, names.projectKey);
@@ -97,15 +105,32 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
     ...fields.items,
     ...(await checkCreateScreens(api, names, types, fields.ids)),
     ...statuses.items,
-    ...(await checkEditScreen(api, options, project.found.id, certificateType, fields.ids)),
-    ...(await checkTransitions(api, options, project.found.id, certificateType, statuses.ids, fields.ids)),
+    ...(dc
+      ? await checkEditScreenThroughAnIssue(api, options, fields.ids)
+      : await checkEditScreen(api, options, project.found.id, certificateType, fields.ids)),
+    ...(dc
+      ? await checkTransitionsThroughIssues(api, options, fields.ids)
+      : await checkTransitions(api, options, project.found.id, certificateType, statuses.ids, fields.ids)),
     await checkWebhook(api, options),
   ];
 }
 
+/** Which Jira the site is: its serverInfo, which either deployment serves to anyone, says. */
+async function deploymentOf(baseUrl: string): Promise<Deployment> {
+  try {
+    const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/rest/api/2/serverInfo`, {
+      signal: AbortSignal.timeout(30_000),
+    });
+    const info = (await res.json()) as { deploymentType?: string };
+    return info.deploymentType === 'Cloud' ? 'cloud' : 'datacenter';
+  } catch {
+    return 'cloud'; // the sign-in check says what is wrong with the site
+  }
+}
+
 async function checkSignIn(api: Api): Promise<CheckItem> {
   try {
-    const me = (await api('GET', '/rest/api/3/myself')) as { displayName?: string };
+    const me = (await api('GET', '/myself')) as { displayName?: string };
     return { item: 'credentials', verdict: 'ok', detail: `signed in as ${me.displayName ?? 'the connector'}` };
   } catch (err) {
     return {
@@ -125,7 +150,7 @@ interface Project {
 async function checkProject(api: Api, projectKey: string): Promise<{ item: CheckItem; found?: Project }> {
   const item = `project ${projectKey}`;
   try {
-    const found = (await api('GET', `/rest/api/3/project/${encodeURIComponent(projectKey)}`)) as Project;
+    const found = (await api('GET', `/project/${encodeURIComponent(projectKey)}`)) as Project;
     return { item: { item, verdict: 'ok', detail: 'found' }, found };
   } catch (err) {
     return {
@@ -164,7 +189,7 @@ async function checkFields(
 ): Promise<{ items: CheckItem[]; ids: Map<FieldKey, string> }> {
   const { names } = options;
   const items: CheckItem[] = [];
-  const fields = (await api('GET', '/rest/api/3/field')) as Field[];
+  const fields = (await api('GET', '/field')) as Field[];
   const ids = new Map<FieldKey, string>();
   for (const [key, name] of Object.entries(names.fields) as Array<[FieldKey, string]>) {
     const field = await checkField(api, fields, key, name, options.fix);
@@ -176,7 +201,13 @@ async function checkFields(
     ['revocationReason', Object.keys(REVOCATION_REASONS)],
   ] as const) {
     const id = ids.get(key);
-    if (id) items.push(...(await checkOptions(api, names.fields[key], id, wanted, key === 'profile', options.fix)));
+    if (!id) continue;
+    const isProfile = key === 'profile';
+    items.push(
+      ...(api.deployment === 'datacenter'
+        ? await checkOptionsWithoutContexts(api, names.fields[key], id, wanted, isProfile)
+        : await checkOptions(api, names.fields[key], id, wanted, isProfile, options.fix)),
+    );
   }
   return { items, ids };
 }
@@ -203,7 +234,7 @@ async function checkField(
   }
   const found = matches[0];
   if (!found && fix) {
-    const created = (await api('POST', '/rest/api/3/field', {
+    const created = (await api('POST', '/field', {
       name,
       description: 'Used by the certificate lifecycle connector',
       type: TYPE_KEY + want.type,
@@ -245,9 +276,10 @@ async function checkCreateScreens(
     if (!typeId) continue;
     const meta = (await api(
       'GET',
-      `/rest/api/3/issue/createmeta/${encodeURIComponent(names.projectKey)}/issuetypes/${typeId}?maxResults=200`,
-    )) as { fields?: Array<{ fieldId?: string; key?: string }> };
-    const present = new Set((meta.fields ?? []).map((f) => f.fieldId ?? f.key));
+      `/issue/createmeta/${encodeURIComponent(names.projectKey)}/issuetypes/${typeId}?maxResults=200`,
+    )) as { fields?: Array<{ fieldId?: string; key?: string }>; values?: Array<{ fieldId?: string; key?: string }> };
+    // Cloud answers the fields as `fields`; Data Center as `values` (sooperset/mcp-atlassian PR 958).
+    const present = new Set((meta.fields ?? meta.values ?? []).map((f) => f.fieldId ?? f.key));
     for (const key of keys) {
       const id = fieldIds.get(key);
       const item = `"${names.fields[key]}" on the ${typeName} create screen`;
@@ -272,7 +304,7 @@ async function checkStatuses(
   names: JiraNames,
   types: Map<string, string>,
 ): Promise<{ items: CheckItem[]; ids: Map<string, string> }> {
-  const statuses = (await api('GET', `/rest/api/3/project/${encodeURIComponent(names.projectKey)}/statuses`)) as Array<{
+  const statuses = (await api('GET', `/project/${encodeURIComponent(names.projectKey)}/statuses`)) as Array<{
     name: string;
     statuses?: Array<{ id: string; name: string }>;
   }>;
@@ -302,13 +334,17 @@ async function checkStatuses(
   return { items, ids };
 }
 
-type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;
+/**
+ * A request to the site: `path` under its REST API's root (/rest/api/3 on Cloud, /rest/api/2 on Data Center,
+ * which serves the same resources there), or absolute where it starts with /rest/.
+ */
+export type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) & { deployment: Deployment };
 
 async function checkPermissions(api: Api, options: SetupCheckOptions): Promise<CheckItem[]> {
   const keys = PERMISSIONS.map(([key]) => key).join(',');
   const mine = (await api(
     'GET',
-    `/rest/api/3/mypermissions?projectKey=${encodeURIComponent(options.names.projectKey)}&permissions=${keys}`,
+    `/mypermissions?projectKey=${encodeURIComponent(options.names.projectKey)}&permissions=${keys}`,
   )) as { permissions?: Record<string, { havePermission?: boolean }> };
   return PERMISSIONS.map(([key, name, purpose]): CheckItem => {
     const item = `permission "${name}"`;
@@ -337,7 +373,7 @@ async function checkOptions(
   fix: boolean | undefined,
 ): Promise<CheckItem[]> {
   const items: CheckItem[] = [];
-  const base = `/rest/api/3/field/${encodeURIComponent(fieldId)}/context`;
+  const base = `/field/${encodeURIComponent(fieldId)}/context`;
   let contexts = ((await api('GET', base)) as { values?: Array<{ id: string }> }).values ?? [];
   if (contexts.length === 0) {
     if (!fix) {
@@ -411,20 +447,20 @@ async function checkEditScreen(
   if (!certificateTypeId) return [];
   const typeScheme = (await api(
     'GET',
-    `/rest/api/3/issuetypescreenscheme/project?projectId=${encodeURIComponent(projectId)}`,
+    `/issuetypescreenscheme/project?projectId=${encodeURIComponent(projectId)}`,
   )) as { values?: Array<{ issueTypeScreenScheme?: { id?: string } }> };
   const typeSchemeId = typeScheme.values?.[0]?.issueTypeScreenScheme?.id;
   const mappings = typeSchemeId
     ? ((await api(
         'GET',
-        `/rest/api/3/issuetypescreenscheme/mapping?issueTypeScreenSchemeId=${encodeURIComponent(typeSchemeId)}`,
+        `/issuetypescreenscheme/mapping?issueTypeScreenSchemeId=${encodeURIComponent(typeSchemeId)}`,
       )) as { values?: Array<{ issueTypeId?: string; screenSchemeId?: string }> })
     : { values: [] };
   const mapping =
     mappings.values?.find((m) => m.issueTypeId === certificateTypeId) ??
     mappings.values?.find((m) => m.issueTypeId === 'default');
   const schemes = mapping?.screenSchemeId
-    ? ((await api('GET', `/rest/api/3/screenscheme?id=${encodeURIComponent(mapping.screenSchemeId)}`)) as {
+    ? ((await api('GET', `/screenscheme?id=${encodeURIComponent(mapping.screenSchemeId)}`)) as {
         values?: Array<{ screens?: { default?: number; edit?: number } }>;
       })
     : { values: [] };
@@ -473,10 +509,7 @@ async function checkTransitions(
 ): Promise<CheckItem[]> {
   const { names } = options;
   if (!certificateTypeId) return [];
-  const schemes = (await api(
-    'GET',
-    `/rest/api/3/workflowscheme/project?projectId=${encodeURIComponent(projectId)}`,
-  )) as {
+  const schemes = (await api('GET', `/workflowscheme/project?projectId=${encodeURIComponent(projectId)}`)) as {
     values?: Array<{ workflowScheme?: { defaultWorkflow?: string; issueTypeMappings?: Record<string, string> } }>;
   };
   const scheme = schemes.values?.[0]?.workflowScheme;
@@ -494,7 +527,7 @@ async function checkTransitions(
   // GET /rest/api/3/workflow/search was removed on 2026-06-01 (CHANGE-2569); this is its replacement.
   const search = (await api(
     'GET',
-    `/rest/api/3/workflows/search?queryString=${encodeURIComponent(workflowName)}&expand=values.transitions`,
+    `/workflows/search?queryString=${encodeURIComponent(workflowName)}&expand=values.transitions`,
   )) as {
     values?: Array<{
       name?: string;
@@ -556,12 +589,9 @@ async function checkTransitions(
 }
 
 async function screenHasField(api: Api, screenId: string, fieldId: string): Promise<boolean> {
-  const tabs = (await api('GET', `/rest/api/3/screens/${encodeURIComponent(screenId)}/tabs`)) as Array<{ id: number }>;
+  const tabs = (await api('GET', `/screens/${encodeURIComponent(screenId)}/tabs`)) as Array<{ id: number }>;
   for (const tab of tabs) {
-    const fields = (await api(
-      'GET',
-      `/rest/api/3/screens/${encodeURIComponent(screenId)}/tabs/${tab.id}/fields`,
-    )) as Array<{
+    const fields = (await api('GET', `/screens/${encodeURIComponent(screenId)}/tabs/${tab.id}/fields`)) as Array<{
       id: string;
     }>;
     if (fields.some((f) => f.id === fieldId)) return true;
@@ -572,9 +602,11 @@ async function screenHasField(api: Api, screenId: string, fieldId: string): Prom
 async function checkWebhook(api: Api, options: SetupCheckOptions): Promise<CheckItem> {
   const item = 'webhook to the receiver';
   if (options.polling) return { item, verdict: 'ok', detail: 'not needed: JIRA_TRIGGER=polling' };
-  let hooks: Array<{ url: string; events?: string[]; enabled?: boolean }>;
+  let hooks: Array<{ url: string; events?: string[]; enabled?: boolean; active?: boolean }>;
   try {
-    hooks = (await api('GET', '/rest/webhooks/1.0/webhook')) as typeof hooks;
+    // Cloud's admin webhooks, or Data Center's (10 and later).
+    const path = api.deployment === 'cloud' ? '/rest/webhooks/1.0/webhook' : '/rest/jira-webhook/1.0/webhooks';
+    hooks = (await api('GET', path)) as typeof hooks;
   } catch (err) {
     return {
       item,
@@ -589,27 +621,29 @@ async function checkWebhook(api: Api, options: SetupCheckOptions): Promise<Check
   const register = `register an admin webhook to ${options.receiverUrl ?? 'https://<receiver>/webhooks/jira'} for "issue created" and "issue updated" in project ${options.names.projectKey}, with the secret in JIRA_WEBHOOK_SECRET — or use JIRA_TRIGGER=polling`;
   if (!hook) return { item, verdict: 'problem', detail: 'none registered', fix: register };
   const missing = ['jira:issue_created', 'jira:issue_updated'].filter((e) => !(hook.events ?? []).includes(e));
-  if (hook.enabled === false || missing.length > 0) {
+  const disabled = hook.enabled === false || hook.active === false;
+  if (disabled || missing.length > 0) {
     return {
       item,
       verdict: 'problem',
-      detail: hook.enabled === false ? `${hook.url} is disabled` : `${hook.url} lacks ${missing.join(', ')}`,
+      detail: disabled ? `${hook.url} is disabled` : `${hook.url} lacks ${missing.join(', ')}`,
       fix: register,
     };
   }
   return { item, verdict: 'ok', detail: hook.url };
 }
 
-function jiraApi(options: SetupCheckOptions): Api {
+function jiraApi(options: SetupCheckOptions, deployment: Deployment): Api {
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization =
     options.auth.kind === 'basic'
       ? `Basic ${Buffer.from(`${options.auth.email}:${options.auth.apiToken}`).toString('base64')}`
       : `Bearer ${options.auth.token}`;
-  return async (method, path, body) => {
+  const root = deployment === 'cloud' ? '/rest/api/3' : '/rest/api/2';
+  const api = async (method: string, path: string, body?: unknown) => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, {
+      res = await fetch(`${base}${path.startsWith('/rest/') ? path : root + path}`, {
         method,
         headers: {
           authorization,
@@ -635,6 +669,7 @@ function jiraApi(options: SetupCheckOptions): Api {
     }
     return text === '' ? undefined : (JSON.parse(text) as unknown);
   };
+  return Object.assign(api, { deployment });
 }
 
 function describe(err: unknown): string {

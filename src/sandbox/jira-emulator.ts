@@ -219,6 +219,9 @@ export interface JiraEmulatorOptions {
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
+/** Every permission key `mypermissions` answers on Data Center, asked or not. */
+const ALL_PERMISSIONS = new Set([...PROJECT_USER, 'USER_PICKER', 'ADMINISTER_PROJECTS', 'DELETE_ISSUES']);
+
 export class JiraEmulator {
   readonly projectKey: string;
   readonly dialect: JiraDialect;
@@ -303,8 +306,10 @@ export class JiraEmulator {
     this.site.routes(r, v3, this.projectKey, ({ req }) => this.#user(req), this.dialect);
     r.on('GET', `${v3}/mypermissions`, ({ req, res, url }) => {
       const mine = this.permissions.get(this.#user(req).accountId) ?? new Set();
-      const keys = (url.searchParams.get('permissions') ?? '').split(',').filter((k) => k !== '');
-      if (keys.length === 0) throw jiraError(400, 'The permissions query parameter is required.');
+      const asked = (url.searchParams.get('permissions') ?? '').split(',').filter((k) => k !== '');
+      // Cloud requires the list it is asked about; Data Center takes no such parameter and answers them all.
+      if (cloud && asked.length === 0) throw jiraError(400, 'The permissions query parameter is required.');
+      const keys = cloud ? asked : [...ALL_PERMISSIONS];
       sendJson(res, 200, {
         permissions: Object.fromEntries(keys.map((key) => [key, { key, havePermission: mine.has(key) }])),
       });
@@ -350,6 +355,17 @@ export class JiraEmulator {
       sendJson(res, 200, changelog ? { ...json, changelog: this.#historiesJson(issue) } : json);
     });
     r.on('PUT', `${v3}/issue/:key`, (ctx) => this.#editIssue(ctx));
+    // The fields of the issue's edit screen: what an edit may set.
+    r.on('GET', `${v3}/issue/:key/editmeta`, ({ req, res, params }) => {
+      this.#user(req);
+      const issue = this.#issue(params.key);
+      const editable = ['summary', ...this.site.editableFields(issue.issueType)];
+      sendJson(res, 200, {
+        fields: Object.fromEntries(
+          editable.map((id) => [id, { required: id === 'summary', name: this.site.field(id)?.name ?? 'Summary' }]),
+        ),
+      });
+    });
     // Deleting an issue (its comments and attachments with it); Jira answers 204.
     r.on('DELETE', `${v3}/issue/:key`, ({ req, res, params }) => {
       this.#user(req);
@@ -1175,6 +1191,10 @@ export class JiraEmulator {
 
   /** The issues the connector's JQL finds, in its order. */
   #matching(jql: string): Issue[] {
+    // `AND issuetype = "…"` and `AND status = "…"` narrow it (the setup check looks for a sample issue).
+    const narrowing = /\s+AND\s+(issuetype|status)\s*=\s*"([^"]*)"/gi;
+    const wanted = Object.fromEntries([...jql.matchAll(narrowing)].map((m) => [(m[1] ?? '').toLowerCase(), m[2]]));
+    jql = jql.replace(narrowing, '');
     const grammar =
       /^\s*project\s*=\s*"?([A-Za-z][A-Za-z0-9_]*)"?(?:\s+AND\s+updated\s*>=\s*(?:"([^"]*)"|'([^']*)'|(-\d+[mhd])))?(?:\s+ORDER\s+BY\s+updated(?:\s+(ASC|DESC))?)?\s*$/i;
     const match = grammar.exec(jql);
@@ -1193,7 +1213,10 @@ export class JiraEmulator {
     const matching = [...this.#issues.values()]
       .filter(
         (issue) =>
-          project.toUpperCase() === this.projectKey && (since === undefined || Date.parse(issue.updated) >= since),
+          project.toUpperCase() === this.projectKey &&
+          (since === undefined || Date.parse(issue.updated) >= since) &&
+          (wanted.issuetype === undefined || issue.issueType === wanted.issuetype) &&
+          (wanted.status === undefined || issue.status === wanted.status),
       )
       .sort((a, b) => Date.parse(a.updated) - Date.parse(b.updated) || Number(a.id) - Number(b.id));
     if (direction?.toUpperCase() === 'DESC') matching.reverse();
@@ -1320,6 +1343,7 @@ export class JiraEmulator {
 /** A transition as Jira describes it; with `transitions.fields` expanded, its screen's fields too. */
 function transitionJson(site: JiraSite, t: { id: string; name: string; to: string }, withFields = false) {
   const to = STATUSES.find((s) => s.name === t.to);
+  const toName = site.statusName(t.to);
   const screen = site.transitionScreen(t.name);
   const fields = Object.fromEntries(
     screen.map((f) => [
@@ -1337,7 +1361,7 @@ function transitionJson(site: JiraSite, t: { id: string; name: string; to: strin
   return {
     id: t.id,
     name: t.name,
-    to: { id: to?.id, name: to?.name, statusCategory: { id: 1, key: to?.category, name: to?.category } },
+    to: { id: to?.id, name: toName, statusCategory: { id: 1, key: to?.category, name: to?.category } },
     hasScreen: screen.length > 0,
     ...(withFields ? { fields } : {}),
     isGlobal: false,

@@ -120,6 +120,8 @@ export type SiteChange =
   | { removeField: string }
   | { changeFieldType: { field: string; type: FieldDef['type'] } }
   | { removeOption: { field: string; value: string } }
+  /** What an administrator does in Jira's UI (Data Center has no REST for it). */
+  | { addOption: { field: string; value: string } }
   | { removeFromCreateScreen: { issueType: string; field: string } }
   | { removeFromEditScreen: { issueType: string; field: string } }
   | { removeFromTransitionScreen: { transition: string; field: string } }
@@ -130,6 +132,12 @@ type Json = Record<string, unknown>;
 export class JiraSite {
   readonly fields: FieldDef[] = SANDBOX_FIELDS.map((f) => ({ ...f }));
   readonly statuses: Array<{ id: string; name: string; category: string }> = STATUSES.map((s) => ({ ...s }));
+
+  /** A status of the workflows by its name there, as the site now calls it (an administrator may rename it). */
+  statusName(workflowName: string): string {
+    const id = STATUSES.find((s) => s.name === workflowName)?.id;
+    return this.statuses.find((s) => s.id === id)?.name ?? workflowName;
+  }
   /** Each select field's contexts, and each context's options. */
   readonly #contexts = new Map<
     string,
@@ -238,6 +246,12 @@ export class JiraSite {
       const def = this.field(change.removeOption.field);
       for (const context of this.#contexts.get(def?.id ?? '') ?? []) {
         context.options = context.options.filter((o) => o.value !== change.removeOption.value);
+      }
+    } else if ('addOption' in change) {
+      const def = this.field(change.addOption.field);
+      const [context] = this.#contexts.get(def?.id ?? '') ?? [];
+      if (context && !context.options.some((o) => o.value === change.addOption.value)) {
+        context.options.push({ id: String(this.#next++), value: change.addOption.value });
       }
     } else if ('removeFromCreateScreen' in change) {
       const type = ISSUE_TYPES.find((t) => t.name === change.removeFromCreateScreen.issueType);
@@ -365,157 +379,175 @@ export class JiraSite {
       if (kind === 'select') this.#contexts.set(def.id, []);
       sendJson(res, 201, { id: def.id, key: def.id, name, custom: true, schema: this.#schema(def) });
     });
-    r.on('GET', `${v3}/field/:id/context`, ({ req, res, params }) => {
-      authenticate({ req });
-      const contexts = this.#contextsOf(params.id);
-      sendJson(
-        res,
-        200,
-        page(contexts.map(({ id, name }) => ({ id, name, isGlobalContext: true, isAnyIssueType: true }))),
-      );
-    });
-    r.on('POST', `${v3}/field/:id/context`, async ({ req, res, params }) => {
-      authenticate({ req });
-      const contexts = this.#contextsOf(params.id);
-      const { name } = (await readJsonBody(req)) as { name?: string };
-      const context = { id: String(this.#next++), name: name ?? 'Default context', options: [] };
-      contexts.push(context);
-      sendJson(res, 201, { id: context.id, name: context.name, isGlobalContext: true, isAnyIssueType: true });
-    });
-    r.on('GET', `${v3}/field/:id/context/:context/option`, ({ req, res, params }) => {
-      authenticate({ req });
-      const context = this.#context(params.id, params.context);
-      sendJson(res, 200, page(context.options.map((o) => ({ ...o, disabled: false }))));
-    });
-    r.on('POST', `${v3}/field/:id/context/:context/option`, async ({ req, res, params }) => {
-      authenticate({ req });
-      const context = this.#context(params.id, params.context);
-      const { options = [] } = (await readJsonBody(req)) as { options?: Array<{ value?: string }> };
-      const added = options
-        .filter((o): o is { value: string } => typeof o.value === 'string' && o.value.trim() !== '')
-        .map((o) => {
-          if (context.options.some((x) => x.value === o.value)) {
-            throw jiraError(400, `The option '${o.value}' already exists.`);
-          }
-          return { id: String(this.#next++), value: o.value };
-        });
-      context.options.push(...added);
-      sendJson(res, 200, { options: added.map((o) => ({ ...o, disabled: false })) });
-    });
-    r.on('GET', `${v3}/workflowscheme/project`, ({ req, res, url }) => {
-      authenticate({ req });
-      const ids = url.searchParams.getAll('projectId');
-      if (!ids.includes(project.id)) return sendJson(res, 200, { values: [] });
-      sendJson(res, 200, {
-        values: [
-          {
-            projectIds: [project.id],
-            workflowScheme: {
-              id: 10_000,
-              name: 'CERT: Certificate Management Workflow Scheme',
-              defaultWorkflow: 'jira',
-              issueTypeMappings: Object.fromEntries(Object.entries(WORKFLOWS).map(([type, w]) => [type, w.name])),
-            },
-          },
-        ],
+    if (cloud)
+      r.on('GET', `${v3}/field/:id/context`, ({ req, res, params }) => {
+        authenticate({ req });
+        const contexts = this.#contextsOf(params.id);
+        sendJson(
+          res,
+          200,
+          page(contexts.map(({ id, name }) => ({ id, name, isGlobalContext: true, isAnyIssueType: true }))),
+        );
       });
-    });
+    if (cloud)
+      r.on('POST', `${v3}/field/:id/context`, async ({ req, res, params }) => {
+        authenticate({ req });
+        const contexts = this.#contextsOf(params.id);
+        const { name } = (await readJsonBody(req)) as { name?: string };
+        const context = { id: String(this.#next++), name: name ?? 'Default context', options: [] };
+        contexts.push(context);
+        sendJson(res, 201, { id: context.id, name: context.name, isGlobalContext: true, isAnyIssueType: true });
+      });
+    if (cloud)
+      r.on('GET', `${v3}/field/:id/context/:context/option`, ({ req, res, params }) => {
+        authenticate({ req });
+        const context = this.#context(params.id, params.context);
+        sendJson(res, 200, page(context.options.map((o) => ({ ...o, disabled: false }))));
+      });
+    if (cloud)
+      r.on('POST', `${v3}/field/:id/context/:context/option`, async ({ req, res, params }) => {
+        authenticate({ req });
+        const context = this.#context(params.id, params.context);
+        const { options = [] } = (await readJsonBody(req)) as { options?: Array<{ value?: string }> };
+        const added = options
+          .filter((o): o is { value: string } => typeof o.value === 'string' && o.value.trim() !== '')
+          .map((o) => {
+            if (context.options.some((x) => x.value === o.value)) {
+              throw jiraError(400, `The option '${o.value}' already exists.`);
+            }
+            return { id: String(this.#next++), value: o.value };
+          });
+        context.options.push(...added);
+        sendJson(res, 200, { options: added.map((o) => ({ ...o, disabled: false })) });
+      });
+    if (cloud)
+      r.on('GET', `${v3}/workflowscheme/project`, ({ req, res, url }) => {
+        authenticate({ req });
+        const ids = url.searchParams.getAll('projectId');
+        if (!ids.includes(project.id)) return sendJson(res, 200, { values: [] });
+        sendJson(res, 200, {
+          values: [
+            {
+              projectIds: [project.id],
+              workflowScheme: {
+                id: 10_000,
+                name: 'CERT: Certificate Management Workflow Scheme',
+                defaultWorkflow: 'jira',
+                issueTypeMappings: Object.fromEntries(Object.entries(WORKFLOWS).map(([type, w]) => [type, w.name])),
+              },
+            },
+          ],
+        });
+      });
     // Removed on 2026-06-01 (Atlassian CHANGE-2569): Jira answers it as it answers any unknown resource.
-    r.on('GET', `${v3}/workflow/search`, ({ req }) => {
-      authenticate({ req });
-      throw jiraError(404, 'The requested resource was removed: use GET /rest/api/3/workflows/search.');
-    });
+    if (cloud)
+      r.on('GET', `${v3}/workflow/search`, ({ req }) => {
+        authenticate({ req });
+        throw jiraError(404, 'The requested resource was removed: use GET /rest/api/3/workflows/search.');
+      });
     // Its replacement: statuses by reference, transitions only with expand=values.transitions, the
     // transition screen as a rule whose parameters name the screen.
-    r.on('GET', `${v3}/workflows/search`, ({ req, res, url }) => {
-      authenticate({ req });
-      const query = (url.searchParams.get('queryString') ?? '').toLowerCase();
-      const expand = (url.searchParams.get('expand') ?? '').split(',');
-      const reference = (name: string) => `ref-${statusJson(name)?.id ?? name}`;
-      const workflows = Object.values(WORKFLOWS).filter((w) => w.name.toLowerCase().includes(query));
-      const names = [...new Set(workflows.flatMap((w) => w.transitions.flatMap((t) => [...t.from, t.to])))];
-      const values = workflows.map((w) => ({
-        id: `wf-${w.name.replace(/\W/g, '-').toLowerCase()}`,
-        name: w.name,
-        description: '',
-        scope: { type: 'GLOBAL' },
-        statuses: [...new Set(w.transitions.flatMap((t) => [...t.from, t.to]))].map((n) => ({
-          statusReference: reference(n),
-          deprecated: false,
-        })),
-        ...(expand.includes('values.transitions')
-          ? {
-              transitions: w.transitions.map((t) => {
-                const screen = this.#transitionScreens[t.name];
-                return {
-                  id: t.id,
-                  name: t.name,
-                  description: '',
-                  type: 'DIRECTED',
-                  toStatusReference: reference(t.to),
-                  links: t.from.map((n) => ({ fromStatusReference: reference(n) })),
-                  ...(screen
-                    ? { transitionScreen: { ruleKey: 'system:transition-screen', parameters: { screenId: screen.id } } }
-                    : {}),
-                };
-              }),
-            }
-          : {}),
-      }));
-      const statuses = names.map((n) => {
-        const status = statusJson(n);
-        return {
-          id: status?.id,
-          name: status?.name ?? n,
-          statusReference: reference(n),
-          statusCategory: { new: 'TODO', indeterminate: 'IN_PROGRESS', done: 'DONE' }[
-            (status?.statusCategory as { key?: string } | undefined)?.key ?? ''
-          ],
-        };
+    if (cloud)
+      r.on('GET', `${v3}/workflows/search`, ({ req, res, url }) => {
+        authenticate({ req });
+        const query = (url.searchParams.get('queryString') ?? '').toLowerCase();
+        const expand = (url.searchParams.get('expand') ?? '').split(',');
+        const reference = (name: string) => `ref-${statusJson(name)?.id ?? name}`;
+        const workflows = Object.values(WORKFLOWS).filter((w) => w.name.toLowerCase().includes(query));
+        const names = [...new Set(workflows.flatMap((w) => w.transitions.flatMap((t) => [...t.from, t.to])))];
+        const values = workflows.map((w) => ({
+          id: `wf-${w.name.replace(/\W/g, '-').toLowerCase()}`,
+          name: w.name,
+          description: '',
+          scope: { type: 'GLOBAL' },
+          statuses: [...new Set(w.transitions.flatMap((t) => [...t.from, t.to]))].map((n) => ({
+            statusReference: reference(n),
+            deprecated: false,
+          })),
+          ...(expand.includes('values.transitions')
+            ? {
+                transitions: w.transitions.map((t) => {
+                  const screen = this.#transitionScreens[t.name];
+                  return {
+                    id: t.id,
+                    name: t.name,
+                    description: '',
+                    type: 'DIRECTED',
+                    toStatusReference: reference(t.to),
+                    links: t.from.map((n) => ({ fromStatusReference: reference(n) })),
+                    ...(screen
+                      ? {
+                          transitionScreen: {
+                            ruleKey: 'system:transition-screen',
+                            parameters: { screenId: screen.id },
+                          },
+                        }
+                      : {}),
+                  };
+                }),
+              }
+            : {}),
+        }));
+        const statuses = names.map((n) => {
+          const status = statusJson(n);
+          return {
+            id: status?.id,
+            name: status?.name ?? n,
+            statusReference: reference(n),
+            statusCategory: { new: 'TODO', indeterminate: 'IN_PROGRESS', done: 'DONE' }[
+              (status?.statusCategory as { key?: string } | undefined)?.key ?? ''
+            ],
+          };
+        });
+        sendJson(res, 200, { ...page(values), maxResults: 50, statuses });
       });
-      sendJson(res, 200, { ...page(values), maxResults: 50, statuses });
-    });
     // Which screens an issue type uses: issue type screen scheme → screen scheme → create, edit, view.
     const typeSchemeId = '10000';
     const screenSchemeOf = (typeId: string) => `2${typeId}`;
-    r.on('GET', `${v3}/issuetypescreenscheme/project`, ({ req, res, url }) => {
-      authenticate({ req });
-      if (!url.searchParams.getAll('projectId').includes(project.id)) return sendJson(res, 200, page([]));
-      sendJson(
-        res,
-        200,
-        page([
-          {
-            issueTypeScreenScheme: { id: typeSchemeId, name: 'CERT: Certificate Management Issue Type Screen Scheme' },
-            projectIds: [project.id],
-          },
-        ]),
-      );
-    });
-    r.on('GET', `${v3}/issuetypescreenscheme/mapping`, ({ req, res, url }) => {
-      authenticate({ req });
-      const wanted = url.searchParams.getAll('issueTypeScreenSchemeId');
-      const mappings = ISSUE_TYPES.map((t) => ({
-        issueTypeScreenSchemeId: typeSchemeId,
-        issueTypeId: t.id,
-        screenSchemeId: screenSchemeOf(t.id),
-      }));
-      sendJson(res, 200, page(wanted.length === 0 || wanted.includes(typeSchemeId) ? mappings : []));
-    });
-    r.on('GET', `${v3}/screenscheme`, ({ req, res, url }) => {
-      authenticate({ req });
-      const wanted = url.searchParams.getAll('id');
-      const schemes = ISSUE_TYPES.map((t) => {
-        const create = Number(this.#createScreens[t.id]?.id);
-        const edit = Number(this.#editScreens[t.id]?.id);
-        return {
-          id: Number(screenSchemeOf(t.id)),
-          name: `CERT: ${t.name} Screen Scheme`,
-          screens: { default: edit, create, edit, view: edit },
-        };
-      }).filter((scheme) => wanted.length === 0 || wanted.includes(String(scheme.id)));
-      sendJson(res, 200, page(schemes));
-    });
+    if (cloud)
+      r.on('GET', `${v3}/issuetypescreenscheme/project`, ({ req, res, url }) => {
+        authenticate({ req });
+        if (!url.searchParams.getAll('projectId').includes(project.id)) return sendJson(res, 200, page([]));
+        sendJson(
+          res,
+          200,
+          page([
+            {
+              issueTypeScreenScheme: {
+                id: typeSchemeId,
+                name: 'CERT: Certificate Management Issue Type Screen Scheme',
+              },
+              projectIds: [project.id],
+            },
+          ]),
+        );
+      });
+    if (cloud)
+      r.on('GET', `${v3}/issuetypescreenscheme/mapping`, ({ req, res, url }) => {
+        authenticate({ req });
+        const wanted = url.searchParams.getAll('issueTypeScreenSchemeId');
+        const mappings = ISSUE_TYPES.map((t) => ({
+          issueTypeScreenSchemeId: typeSchemeId,
+          issueTypeId: t.id,
+          screenSchemeId: screenSchemeOf(t.id),
+        }));
+        sendJson(res, 200, page(wanted.length === 0 || wanted.includes(typeSchemeId) ? mappings : []));
+      });
+    if (cloud)
+      r.on('GET', `${v3}/screenscheme`, ({ req, res, url }) => {
+        authenticate({ req });
+        const wanted = url.searchParams.getAll('id');
+        const schemes = ISSUE_TYPES.map((t) => {
+          const create = Number(this.#createScreens[t.id]?.id);
+          const edit = Number(this.#editScreens[t.id]?.id);
+          return {
+            id: Number(screenSchemeOf(t.id)),
+            name: `CERT: ${t.name} Screen Scheme`,
+            screens: { default: edit, create, edit, view: edit },
+          };
+        }).filter((scheme) => wanted.length === 0 || wanted.includes(String(scheme.id)));
+        sendJson(res, 200, page(schemes));
+      });
     r.on('GET', `${v3}/screens/:id/tabs`, ({ req, res, params }) => {
       authenticate({ req });
       const screen = this.#screen(params.id);

@@ -1,0 +1,156 @@
+/**
+ * The setup check's items that Jira Data Center's REST API answers otherwise than Cloud's: a select's
+ * options (no field contexts: `/customFields/{id}/options`, which only lists them), and the edit screen
+ * and the workflow's transitions, which no Data Center resource describes but an issue does — its
+ * `editmeta` and its available transitions. So those are read from a sample issue of the project in each
+ * status that matters; where there is none, the check says what it could not see.
+ */
+import type { Api, CheckItem, FieldKey, SetupCheckOptions } from './setup-check.ts';
+
+/** The options a select offers (Data Center); adding one is left to the administrator, in Jira. */
+export async function checkOptionsWithoutContexts(
+  api: Api,
+  fieldName: string,
+  fieldId: string,
+  wanted: readonly string[],
+  isProfile: boolean,
+): Promise<CheckItem[]> {
+  const answer = (await api('GET', `/customFields/${encodeURIComponent(fieldId)}/options?maxResults=1000`)) as {
+    options?: Array<{ value?: string; disabled?: boolean }>;
+  };
+  const values = new Set((answer.options ?? []).filter((o) => !o.disabled).flatMap((o) => (o.value ? [o.value] : [])));
+  const configure = `in Jira administration → Issues → Custom fields → "${fieldName}" → Configure → Edit options`;
+  const items = wanted.map((value): CheckItem => {
+    const item = `option "${value}" of "${fieldName}"`;
+    return values.has(value)
+      ? { item, verdict: 'ok', detail: isProfile ? 'matches a profile' : 'offered' }
+      : {
+          item,
+          verdict: 'problem',
+          detail: isProfile ? 'a profile has this name, but the select does not offer it' : 'not offered',
+          fix: `add the option "${value}" ${configure} (Data Center's REST API cannot)`,
+        };
+  });
+  if (isProfile) {
+    for (const value of [...values].filter((v) => !wanted.includes(v))) {
+      items.push({
+        item: `option "${value}" of "${fieldName}"`,
+        verdict: 'warning',
+        detail: 'no profile has this name: requests choosing it are refused',
+        fix: 'disable the option, or add a profile of that name to the profiles file',
+      });
+    }
+  }
+  return items;
+}
+
+/** An issue of the project of `issueType`, in `status` if given: the sample the next checks read. */
+async function sampleIssue(api: Api, options: SetupCheckOptions, status?: string): Promise<string | undefined> {
+  const { names } = options;
+  const jql =
+    `project = "${names.projectKey}" AND issuetype = "${names.certificateIssueType}"` +
+    (status ? ` AND status = "${status}"` : '');
+  const found = (await api('POST', '/search', { jql, fields: ['status'], maxResults: 1 })) as {
+    issues?: Array<{ key?: string }>;
+  };
+  return found.issues?.[0]?.key;
+}
+
+/** The fields the connector writes must be on the edit screen: read from an issue's `editmeta`. */
+export async function checkEditScreenThroughAnIssue(
+  api: Api,
+  options: SetupCheckOptions,
+  fieldIds: Map<FieldKey, string>,
+): Promise<CheckItem[]> {
+  const { names } = options;
+  const where = `the ${names.certificateIssueType} edit screen`;
+  const key = await sampleIssue(api, options);
+  if (!key) {
+    return [
+      {
+        item: where,
+        verdict: 'warning',
+        detail: `not checked: Data Center shows a screen's fields only through an issue, and ${names.projectKey} has no ${names.certificateIssueType} issue yet`,
+        fix: `make sure "${names.fields.certificateId}" and "${names.fields.expiryDate}" are on the edit screen, or run the check again once there is an issue`,
+      },
+    ];
+  }
+  const meta = (await api('GET', `/issue/${encodeURIComponent(key)}/editmeta`)) as { fields?: Record<string, unknown> };
+  const editable = new Set(Object.keys(meta.fields ?? {}));
+  const written: Array<[string, string | undefined]> = [
+    ['Summary', 'summary'],
+    [names.fields.certificateId, fieldIds.get('certificateId')],
+    [names.fields.expiryDate, fieldIds.get('expiryDate')],
+  ];
+  return written.map(([name, id]): CheckItem => {
+    const item = `"${name}" on ${where}`;
+    return id && editable.has(id)
+      ? { item, verdict: 'ok', detail: 'the connector can write it' }
+      : {
+          item,
+          verdict: 'problem',
+          detail: id ? 'not on the screen: Jira refuses to set it' : 'the field is missing (see above)',
+          fix: `add "${name}" to the edit screen of "${names.certificateIssueType}" (the connector writes it when it publishes)`,
+        };
+  });
+}
+
+/**
+ * The transitions the requesters run, and the reason on the revoke screen: read from the transitions an
+ * issue in "request" and one in "enrolled" offer (`expand=transitions.fields`).
+ */
+export async function checkTransitionsThroughIssues(
+  api: Api,
+  options: SetupCheckOptions,
+  fieldIds: Map<FieldKey, string>,
+): Promise<CheckItem[]> {
+  const { names } = options;
+  const wanted: Array<[from: string, name: string, to: string, purpose: string]> = [
+    [names.statuses.request, names.transitions.enroll, names.statuses.enrolled, 'requesters enroll with it'],
+    [names.statuses.enrolled, names.transitions.renew, names.statuses.renewed, 'requesters renew with it'],
+    [names.statuses.enrolled, names.transitions.revoke, names.statuses.revoked, 'requesters revoke with it'],
+  ];
+  const items: CheckItem[] = [];
+  for (const [from, name, to, purpose] of wanted) {
+    const item = `transition to "${to}" from "${from}"`;
+    const key = await sampleIssue(api, options, from);
+    if (!key) {
+      items.push({
+        item,
+        verdict: 'warning',
+        detail: `not checked: Data Center shows a workflow's transitions only through an issue, and none is in "${from}"`,
+        fix: `make sure a transition "${name}" leads from "${from}" to "${to}" (${purpose})`,
+      });
+      continue;
+    }
+    const { transitions = [] } = (await api(
+      'GET',
+      `/issue/${encodeURIComponent(key)}/transitions?expand=transitions.fields`,
+    )) as { transitions?: Array<{ name?: string; to?: { name?: string }; fields?: Record<string, unknown> }> };
+    const found = transitions.find((t) => t.to?.name === to);
+    if (!found) {
+      items.push({
+        item,
+        verdict: 'problem',
+        detail: 'none',
+        fix: `add a transition "${name}" to "${to}" (${purpose})`,
+      });
+      continue;
+    }
+    items.push({ item, verdict: 'ok', detail: `"${found.name ?? ''}"` });
+    if (to !== names.statuses.revoked) continue;
+    const reasonId = fieldIds.get('revocationReason');
+    const screenItem = `"${names.fields.revocationReason}" on the "${found.name ?? ''}" screen`;
+    items.push(
+      reasonId && found.fields && reasonId in found.fields
+        ? { item: screenItem, verdict: 'ok', detail: 'asked for when revoking' }
+        : {
+            item: screenItem,
+            verdict: 'problem',
+            detail: 'the screen does not show the field',
+            fix: `give "${found.name ?? ''}" a screen with "${names.fields.revocationReason}" (required) so that revokers choose a reason`,
+          },
+    );
+  }
+  return items;
+}
