@@ -6,7 +6,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { adfToText } from '../src/jira/adf.ts';
 import { loadConfig } from '../src/config.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { generateCsr, Requester } from '../src/sandbox/requester.ts';
@@ -16,24 +15,8 @@ const profile = process.argv[3] ?? 'OV Server Certificate';
 const config = loadConfig();
 const jiraUrl = `http://127.0.0.1:${config.sandbox.jiraPort}`;
 const { alice } = SANDBOX_USERS;
-const auth = `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`;
 
-interface Issue {
-  fields: {
-    summary: string;
-    status: { name: string };
-    customfield_10052: string | null;
-    attachment: Array<{ id: string; filename: string; content: string }>;
-    comment: { comments: Array<{ body: unknown }> };
-  };
-}
-
-async function readIssue(key: string): Promise<Issue> {
-  const res = await fetch(`${jiraUrl}/rest/api/3/issue/${key}`, { headers: { authorization: auth } });
-  if (!res.ok) throw new Error(`reading ${key}: HTTP ${res.status}`);
-  return (await res.json()) as Issue;
-}
-
+const requester = new Requester(jiraUrl, alice);
 const dir = resolve(config.sandbox.dataDir, 'try-it');
 mkdirSync(dir, { recursive: true });
 const { csr, privateKeyPem } = await generateCsr(domain, 'ec');
@@ -55,40 +38,31 @@ function saveKey(name: string, pem: string): string {
   }
 }
 
-const requester = new Requester(jiraUrl, alice);
 const key = await requester.createCertificateIssue({ summary: `TLS certificate for ${domain}`, profile, csr });
 console.log(`${key} - TLS certificate for ${domain} has been created`);
 const started = Date.now();
 await requester.transition(key, 'Enroll Certificate');
 console.log(`${key}: ran "Enroll Certificate"; waiting for the certificate…`);
 
-let issue = await readIssue(key);
-while (
-  issue.fields.status.name === 'Certificate Enrolled' &&
-  issue.fields.attachment.length === 0 &&
-  Date.now() - started < 120_000
-) {
+let issue = await requester.readIssue(key);
+while (issue.status === 'Certificate Enrolled' && issue.attachments.length === 0 && Date.now() - started < 120_000) {
   await new Promise((r) => setTimeout(r, 250));
-  issue = await readIssue(key);
+  issue = await requester.readIssue(key);
 }
 await new Promise((r) => setTimeout(r, 500)); // let the last comment land
-issue = await readIssue(key);
+issue = await requester.readIssue(key);
 
 console.log(`\n${key} has been updated (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-console.log(`  Summary:        ${issue.fields.summary}`);
-console.log(`  Status:         ${issue.fields.status.name}`);
-console.log(`  Certificate ID: ${issue.fields.customfield_10052 ?? '-'}`);
-for (const attachment of issue.fields.attachment) {
-  const pem = await fetch(`${jiraUrl}/rest/api/3/attachment/content/${attachment.id}?redirect=false`, {
-    headers: { authorization: auth },
-  });
+console.log(`  Summary:        ${issue.summary}`);
+console.log(`  Status:         ${issue.status}`);
+console.log(`  Certificate ID: ${issue.certificateId ?? '-'}`);
+for (const attachment of issue.attachments) {
   const path = join(dir, attachment.filename);
-  writeFileSync(path, Buffer.from(await pem.arrayBuffer()));
+  writeFileSync(path, await requester.download(attachment));
   console.log(`  Attachment:     ${attachment.filename} (saved to ${path})`);
 }
 console.log('  Comments:');
-for (const comment of issue.fields.comment.comments)
-  console.log(`    - ${adfToText(comment.body).replace(/\n+/g, ' ')}`);
+for (const comment of issue.comments) console.log(`    - ${comment.replace(/\n+/g, ' ')}`);
 console.log(
   `\nThe workflow: http://127.0.0.1:${config.temporal.uiPort}/namespaces/default/workflows/certificate:${key}`,
 );

@@ -3,7 +3,8 @@
  * the sandbox's "try it" and by the tests.
  */
 import { webcrypto } from 'node:crypto';
-import { codeBlockAdf, textToAdf } from '../jira/adf.ts';
+import { adfToText, codeBlockAdf, textToAdf } from '../jira/adf.ts';
+import { wikiToText } from '../jira/wiki.ts';
 import { DEFAULT_JIRA_NAMES } from '../contract/shared.ts';
 import * as x509 from '../csr/x509.ts';
 import { SANDBOX_FIELDS, type JiraUser } from './jira-emulator.ts';
@@ -32,24 +33,54 @@ export class Requester {
     return this.#dialect;
   }
 
+  /** Email and API token on Cloud, a personal access token on Data Center. */
+  #authorization(cloud: boolean): string {
+    const { emailAddress, apiToken } = this.#user;
+    return cloud ? `Basic ${Buffer.from(`${emailAddress}:${apiToken}`).toString('base64')}` : `Bearer ${apiToken}`;
+  }
+
   /** A request of the person's, to the site's REST API (`path` under /rest/api/3 or /rest/api/2). */
   async #send<T>(method: string, path: string, body?: unknown): Promise<T> {
     const cloud = (await this.#which()) === 'cloud';
-    const { emailAddress, apiToken } = this.#user;
     const res = await fetch(`${this.#url}/rest/api/${cloud ? 3 : 2}${path}`, {
       method,
       headers: {
         accept: 'application/json',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        authorization: cloud
-          ? `Basic ${Buffer.from(`${emailAddress}:${apiToken}`).toString('base64')}`
-          : `Bearer ${apiToken}`,
+        authorization: this.#authorization(cloud),
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`Jira: ${method} ${path}: HTTP ${res.status} ${text}`);
     return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Plain text of a rich-text value the site returned (a document on Cloud, wiki markup on Data Center). */
+  async #plain(value: unknown): Promise<string> {
+    if ((await this.#which()) === 'datacenter') return typeof value === 'string' ? wikiToText(value) : '';
+    return adfToText(value);
+  }
+
+  /** The issue as the person sees it: summary, status, certificate ID, attachments and comments as text. */
+  async readIssue(issueKey: string): Promise<SeenIssue> {
+    const { fields } = await this.#send<{ fields: IssueJson }>('GET', `/issue/${encodeURIComponent(issueKey)}`);
+    const certificateId = fields[fieldId(DEFAULT_JIRA_NAMES.fields.certificateId)];
+    return {
+      summary: fields.summary,
+      status: fields.status.name,
+      certificateId: typeof certificateId === 'string' ? certificateId : null,
+      attachments: fields.attachment.map(({ id, filename, content }) => ({ id, filename, content })),
+      comments: await Promise.all(fields.comment.comments.map((c) => this.#plain(c.body))),
+    };
+  }
+
+  /** The bytes of an attachment, from the link the issue gives for it. */
+  async download(attachment: SeenIssue['attachments'][number]): Promise<Buffer> {
+    const cloud = (await this.#which()) === 'cloud';
+    const res = await fetch(attachment.content, { headers: { authorization: this.#authorization(cloud) } });
+    if (!res.ok) throw new Error(`Jira: downloading ${attachment.filename}: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
   }
 
   /** Rich text as the site takes it: a document on Cloud (`code` a code block), wiki markup on Data Center. */
@@ -144,6 +175,23 @@ export class Requester {
     if (!found?.id) throw new Error(`${issueKey} has no transition "${name}" now`);
     return found.id;
   }
+}
+
+interface IssueJson {
+  summary: string;
+  status: { name: string };
+  attachment: Array<{ id: string; filename: string; content: string }>;
+  comment: { comments: Array<{ body: unknown }> };
+  [field: string]: unknown;
+}
+
+/** An issue as a person sees it in Jira. */
+export interface SeenIssue {
+  summary: string;
+  status: string;
+  certificateId: string | null;
+  attachments: Array<{ id: string; filename: string; content: string }>;
+  comments: string[];
 }
 
 /** A fresh key pair and CSR for `domain` (the key stays with the caller, as it would with a requester). */

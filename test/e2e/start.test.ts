@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { adfToText } from '../../src/jira/adf.ts';
 import { freeLoopbackPort } from '../../src/metrics.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
@@ -39,6 +38,7 @@ describe('npm start, the sandbox', () => {
       RECEIVER_PORT: '0',
       METRICS_PORT: '0',
       JIRA_REVOKERS_GROUP: 'platform-admins',
+      ...(process.env.SANDBOX_JIRA ? { SANDBOX_JIRA: process.env.SANDBOX_JIRA } : {}),
     };
     child = spawn(process.execPath, ['scripts/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -63,7 +63,7 @@ describe('npm start, the sandbox', () => {
       output,
       /Revocation\s+revocation is restricted to each certificate's requester and members of the Jira group "platform-admins"/,
     );
-    const jiraUrl = /Jira \(emulated\)\s+(http:\/\/\S+)\/rest\/api\/3/.exec(output)?.[1];
+    const jiraUrl = /Jira (?:Cloud|Data Center) \(emulated\)\s+(http:\/\/\S+)\/rest\/api\/[23]/.exec(output)?.[1];
     assert.ok(jiraUrl, `the Jira URL in:\n${output}`);
     // Bob is in no such group: his "Revoke Certificate" issue is refused with the group's name.
     const bob = new Requester(jiraUrl, SANDBOX_USERS.bob);
@@ -72,17 +72,9 @@ describe('npm start, the sandbox', () => {
       domain: 'anything.example.com',
       reason: 'Superseded',
     });
-    const { alice } = SANDBOX_USERS;
+    const alice = new Requester(jiraUrl, SANDBOX_USERS.alice);
     const said = await eventually(
-      async () => {
-        const res = await fetch(`${jiraUrl}/rest/api/3/issue/${key}/comment`, {
-          headers: {
-            authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
-          },
-        });
-        const page = (await res.json()) as { comments?: Array<{ body: unknown }> };
-        return (page.comments ?? []).map((c) => adfToText(c.body)).find((text) => text.includes('may revoke'));
-      },
+      async () => (await alice.readIssue(key)).comments.find((text) => text.includes('may revoke')),
       'the refusal on the issue',
       60_000,
     );
@@ -97,6 +89,7 @@ describe('npm start, the sandbox', () => {
           HOME: process.env.HOME,
           DATA_DIR: dataDir,
           JIRA_EMULATOR_PORT: String(jiraPort),
+          ...(process.env.SANDBOX_JIRA ? { SANDBOX_JIRA: process.env.SANDBOX_JIRA } : {}),
         },
       });
     const first = await tryIt();
@@ -127,12 +120,7 @@ describe('npm start, the sandbox', () => {
       `127.0.0.1:${temporalPort}`,
     ]);
     assert.match(stdout, /default/);
-    const { alice } = SANDBOX_USERS;
-    const myself = await fetch(`http://127.0.0.1:${jiraPort}/rest/api/3/myself`, {
-      headers: {
-        authorization: `Basic ${Buffer.from(`${alice.emailAddress}:${alice.apiToken}`).toString('base64')}`,
-      },
-    });
+    const myself = await fetch(`http://127.0.0.1:${jiraPort}/rest/api/2/serverInfo`);
     assert.equal(myself.status, 200);
     assert.equal(child.exitCode, null);
   });
