@@ -65,6 +65,7 @@ describe('docker-compose.yml', () => {
       'JIRA_EMULATOR_PORT',
       'SCM_EMULATOR_PORT',
       'SANDBOX_ISSUANCE_DELAY_MS',
+      'SANDBOX_JIRA',
       'TEMPORAL_PORT',
       'TEMPORAL_UI_PORT',
       'METRICS_PORT',
