@@ -87,3 +87,9 @@ export function userRef(user: unknown): UserRef {
   const displayName = (user as { displayName?: unknown } | null | undefined)?.displayName;
   return { id: userIdOf(user), displayName: typeof displayName === 'string' ? displayName : undefined };
 }
+
+/** A Jira timestamp as epoch ms: a string as Jira sends it, or the Date jira.js's schemas make of it; NaN otherwise. */
+export function epochMs(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'string' ? new Date(value).getTime() : Number.NaN;
+}

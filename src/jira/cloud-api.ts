@@ -1,7 +1,15 @@
 /** Jira Cloud's dialect: REST v3 through jira.js's Cloud client, rich text as ADF, users by `accountId`. */
 import { createCloudClient } from 'jira.js';
 import { adfToText, textToAdf } from './adf.ts';
-import { userIdOf, userRef, type ChangelogEntry, type JiraApi, type RawComment, type Transition } from './api.ts';
+import {
+  epochMs,
+  userIdOf,
+  userRef,
+  type ChangelogEntry,
+  type JiraApi,
+  type RawComment,
+  type Transition,
+} from './api.ts';
 
 type Cloud = ReturnType<typeof createCloudClient>;
 
@@ -10,8 +18,6 @@ export interface ApiOptions {
   auth: { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
   onSchemaMismatch?: (report: { endpoint: string; issues: unknown[] }) => void;
 }
-
-const epoch = (value: unknown) => new Date(typeof value === 'string' ? value : Number.NaN).getTime();
 
 export class CloudApi implements JiraApi {
   readonly deployment = 'cloud';
@@ -52,7 +58,7 @@ export class CloudApi implements JiraApi {
     const comments: RawComment[] = (answer.comments ?? []).map((c) => ({
       id: String(c.id),
       author: userRef(c.author),
-      created: epoch(c.created),
+      created: epochMs(c.created),
       body: c.body,
       properties: c.properties ?? [],
     }));
@@ -114,7 +120,7 @@ export class CloudApi implements JiraApi {
   }
 
   async serverTime() {
-    return epoch((await this.#jira.serverInfo.getServerInfo()).serverTime);
+    return epochMs((await this.#jira.serverInfo.getServerInfo()).serverTime);
   }
 
   async changelog(issueKey: string, latest = false) {
@@ -130,7 +136,7 @@ export class CloudApi implements JiraApi {
       for (const entry of values) {
         entries.push({
           id: String(entry.id),
-          created: epoch(entry.created),
+          created: epochMs(entry.created),
           author: userRef(entry.author),
           authorJson: entry.author,
           items: (entry.items ?? []).map((item) => ({

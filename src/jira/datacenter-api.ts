@@ -5,12 +5,19 @@
  * branch generates it (docs/compatibility.md names each).
  */
 import { BufferSchema, createClient, type Client } from 'jira.js/core';
-import { userIdOf, userRef, type ChangelogEntry, type JiraApi, type RawComment, type Transition } from './api.ts';
+import {
+  epochMs,
+  userIdOf,
+  userRef,
+  type ChangelogEntry,
+  type JiraApi,
+  type RawComment,
+  type Transition,
+} from './api.ts';
 import type { ApiOptions } from './cloud-api.ts';
 import { textToWiki } from './wiki.ts';
 
 const V2 = '/rest/api/2';
-const epoch = (value: unknown) => new Date(typeof value === 'string' ? value : Number.NaN).getTime();
 const path = (issueKey: string) => `${V2}/issue/${encodeURIComponent(issueKey)}`;
 
 interface V2Comment {
@@ -83,7 +90,7 @@ export class DataCenterApi implements JiraApi {
     const comments: RawComment[] = (answer.comments ?? []).map((c) => ({
       id: String(c.id),
       author: userRef(c.author),
-      created: epoch(c.created),
+      created: epochMs(c.created),
       body: c.body,
       ...(c.properties ? { properties: c.properties } : {}),
     }));
@@ -168,7 +175,7 @@ export class DataCenterApi implements JiraApi {
   }
 
   async serverTime() {
-    return epoch((await this.serverInfo()).serverTime);
+    return epochMs((await this.serverInfo()).serverTime);
   }
 
   /** The changelog comes with the issue (`expand=changelog`): Data Center has no changelog resource. */
@@ -178,7 +185,7 @@ export class DataCenterApi implements JiraApi {
     });
     return (issue.changelog?.histories ?? []).map((entry): ChangelogEntry => ({
       id: String(entry.id),
-      created: epoch(entry.created),
+      created: epochMs(entry.created),
       author: userRef(entry.author),
       authorJson: entry.author,
       items: (entry.items ?? []).map((item) => ({
