@@ -1,8 +1,9 @@
 /**
  * The setup check's items that Jira Data Center's REST API answers otherwise than Cloud's: a select's
  * options (no field contexts: `/customFields/{id}/options`, which only lists them), and the edit screen
- * and the workflow's transitions, which no Data Center resource describes but an issue does — its
- * `editmeta` and its available transitions. So those are read from a sample issue of the project in each
+ * and the workflow's transitions: no Data Center resource says which screen an issue type edits with, and
+ * `/workflow` lists workflows without their transitions, but an issue shows both — its `editmeta` and its
+ * available transitions. So those are read from a sample issue of the project in each
  * status that matters; where there is none, the check says what it could not see.
  */
 import type { Api, CheckItem, FieldKey, SetupCheckOptions } from './setup-check.ts';

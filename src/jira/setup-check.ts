@@ -137,7 +137,10 @@ async function checkSignIn(api: Api): Promise<CheckItem> {
       item: 'credentials',
       verdict: 'problem',
       detail: describe(err),
-      fix: 'check JIRA_BASE_URL, and JIRA_EMAIL with JIRA_API_TOKEN (or JIRA_BEARER_TOKEN)',
+      fix:
+        api.deployment === 'cloud'
+          ? 'check JIRA_BASE_URL, and JIRA_EMAIL with JIRA_API_TOKEN (or JIRA_BEARER_TOKEN)'
+          : 'check JIRA_BASE_URL, and JIRA_BEARER_TOKEN (a personal access token) or JIRA_USERNAME with JIRA_PASSWORD',
     };
   }
 }
