@@ -8,6 +8,24 @@
  */
 import type { Api, CheckItem, FieldKey, SetupCheckOptions } from './setup-check.ts';
 
+/**
+ * The release: Data Center 10.0 and later is what the connector is built and tested for (its webhook
+ * resource, among others, is new in 10); Jira 9 reached its end of life on 2026-06-26.
+ */
+export async function checkDataCenterVersion(api: Api): Promise<CheckItem> {
+  const info = (await api('GET', '/serverInfo')) as { version?: string; versionNumbers?: number[] };
+  const major = info.versionNumbers?.[0] ?? Number.parseInt(info.version ?? '', 10);
+  const item = 'Jira version';
+  return major >= 10
+    ? { item, verdict: 'ok', detail: `Jira Data Center ${info.version ?? major}` }
+    : {
+        item,
+        verdict: 'warning',
+        detail: `Jira ${info.version ?? '(no version given)'}: the connector supports Data Center 10.0 and later`,
+        fix: 'upgrade to Jira Data Center 10.3 LTS or later (Jira 9 reached its end of life on 2026-06-26)',
+      };
+}
+
 /** The options a select offers (Data Center); adding one is left to the administrator, in Jira. */
 export async function checkOptionsWithoutContexts(
   api: Api,

@@ -7,6 +7,7 @@
  */
 import { REVOCATION_REASONS } from '../contract/shared.ts';
 import {
+  checkDataCenterVersion,
   checkEditScreenThroughAnIssue,
   checkOptionsWithoutContexts,
   checkTransitionsThroughIssues,
@@ -91,14 +92,15 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
   const dc = api.deployment === 'datacenter';
   const signIn = await checkSignIn(api);
   if (signIn.verdict === 'problem') return [signIn];
+  const signedIn = dc ? [signIn, await checkDataCenterVersion(api)] : [signIn];
   const project = await checkProject(api, names.projectKey);
-  if (!project.found) return [signIn, project.item];
+  if (!project.found) return [...signedIn, project.item];
   const types = new Map((project.found.issueTypes ?? []).map((t) => [t.name, t.id]));
   const fields = await checkFields(api, options);
   const statuses = await checkStatuses(api, names, types);
   const certificateType = types.get(names.certificateIssueType);
   return [
-    signIn,
+    ...signedIn,
     project.item,
     ...(await checkPermissions(api, options)),
     ...checkIssueTypes(names, types),

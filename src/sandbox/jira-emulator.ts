@@ -206,6 +206,8 @@ export interface JiraFaults {
 export interface JiraEmulatorOptions {
   /** Cloud (the default) or Data Center. */
   dialect?: JiraDialect;
+  /** The release serverInfo names (Data Center; default 10.3.12, a 10.3 LTS release). */
+  version?: string;
   port?: number;
   host?: string;
   dataDir?: string;
@@ -225,6 +227,8 @@ const ALL_PERMISSIONS = new Set([...PROJECT_USER, 'USER_PICKER', 'ADMINISTER_PRO
 export class JiraEmulator {
   readonly projectKey: string;
   readonly dialect: JiraDialect;
+  /** The release serverInfo names: Cloud's build, or the Data Center release (a test may set an older one). */
+  version: string;
   /** The REST API's root: `/rest/api/3` on Cloud, `/rest/api/2` on Data Center. */
   readonly api: string;
   /** The project's administration: fields, options, screens, workflows; `site.change` misconfigures it. */
@@ -245,6 +249,7 @@ export class JiraEmulator {
   private constructor(options: JiraEmulatorOptions) {
     this.#options = options;
     this.dialect = options.dialect ?? 'cloud';
+    this.version = this.dialect === 'cloud' ? '1001.0.0-SNAPSHOT' : (options.version ?? '10.3.12');
     this.api = this.dialect === 'cloud' ? '/rest/api/3' : '/rest/api/2';
     this.projectKey = options.projectKey ?? 'CERT';
     this.site = new JiraSite(options.profileNames ?? []);
@@ -297,8 +302,8 @@ export class JiraEmulator {
         deploymentType: cloud ? 'Cloud' : 'DataCenter',
         serverTime: this.#nowJira(),
         serverTimeZone: 'Etc/UTC',
-        version: cloud ? '1001.0.0-SNAPSHOT' : '10.3.12',
-        versionNumbers: cloud ? [1001, 0, 0] : [10, 3, 12],
+        version: this.version,
+        versionNumbers: this.version.split(/[.-]/).slice(0, 3).map(Number),
       });
     r.on('GET', '/rest/api/2/serverInfo', serverInfo);
     if (cloud) r.on('GET', `${v3}/serverInfo`, serverInfo);

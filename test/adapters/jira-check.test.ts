@@ -86,11 +86,31 @@ describe('jira-check', () => {
       'transition to "Certificate Revoked"',
       '"Revocation reason" on the "Revoke Certificate" screen',
       'webhook to the receiver',
+      ...(cloud ? [] : ['Jira version']),
     ]) {
       assert.ok(line(out, 'ok', item), `${item} ok in:\n${out}`);
     }
     assert.match(out, /\d+ checks: \d+ ok, 0 fixed, 0 warnings, 0 problems$/m);
   });
+
+  it(
+    'warns of a Data Center release older than 10, which the connector does not support',
+    { skip: cloud && 'Cloud has no releases to choose' },
+    async () => {
+      const supported = jira.version;
+      jira.version = '9.12.4';
+      try {
+        const { out, code } = await check('--receiver-url', receiverUrl);
+        assert.match(
+          out,
+          /WARNING {2}Jira version: Jira 9\.12\.4: the connector supports Data Center 10\.0 and later\n\s+fix: upgrade to Jira Data Center 10\.3 LTS or later/,
+        );
+        assert.equal(code, 0, 'a warning does not fail the check');
+      } finally {
+        jira.version = supported;
+      }
+    },
+  );
 
   it('reports a permission the connector lacks, and "Browse users and groups" only where revokers are checked', async () => {
     const granted = jira.permissions.get(SANDBOX_USERS.connector.accountId);
