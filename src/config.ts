@@ -166,8 +166,8 @@ function jiraConfig(e: Environment): JiraConfig | undefined {
     bearer !== undefined
       ? { kind: 'bearer', token: bearer }
       : dataCenterLogin
-        ? { kind: 'basic', email: e.required('JIRA_USERNAME', why), apiToken: e.required('JIRA_PASSWORD', why) }
-        : { kind: 'basic', email: e.required('JIRA_EMAIL', why), apiToken: e.required('JIRA_API_TOKEN', why) };
+        ? { kind: 'basic', user: e.required('JIRA_USERNAME', why), secret: e.required('JIRA_PASSWORD', why) }
+        : { kind: 'basic', user: e.required('JIRA_EMAIL', why), secret: e.required('JIRA_API_TOKEN', why) };
   const deployment = e.text('JIRA_DEPLOYMENT');
   if (deployment !== undefined && deployment !== 'cloud' && deployment !== 'datacenter') {
     e.problems.push(`JIRA_DEPLOYMENT must be "cloud" or "datacenter" (unset: the site says), not "${deployment}"`);

@@ -93,3 +93,34 @@ export function epochMs(value: unknown): number {
   if (value instanceof Date) return value.getTime();
   return typeof value === 'string' ? new Date(value).getTime() : Number.NaN;
 }
+
+/** A changelog entry (a "history") in either dialect's JSON, which agree on its shape. */
+export function changelogEntryOf(entry: {
+  id?: string | number;
+  created?: unknown;
+  author?: unknown;
+  items?: ChangelogEntry['items'];
+}): ChangelogEntry {
+  return {
+    id: String(entry.id),
+    created: epochMs(entry.created),
+    author: userRef(entry.author),
+    authorJson: entry.author,
+    items: (entry.items ?? []).map(({ field, fieldId, fromString, toString }) => ({
+      field,
+      fieldId,
+      fromString,
+      toString,
+    })),
+  };
+}
+
+/** A transition as either dialect lists it; none where Jira gave it no id. */
+export function transitionOf(t: {
+  id?: string;
+  name?: string;
+  to?: { name?: string };
+  fields?: unknown;
+}): Transition[] {
+  return t.id ? [{ id: t.id, name: t.name ?? '', toStatus: t.to?.name, fieldIds: Object.keys(t.fields ?? {}) }] : [];
+}

@@ -12,7 +12,11 @@ import { CloudApi } from './cloud-api.ts';
 import { DataCenterApi } from './datacenter-api.ts';
 
 export type { ChangelogEntry, Deployment } from './api.ts';
-export type JiraAuth = { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
+/**
+ * How the connector signs in: basic with a user and a secret (Cloud: email and API token; Data Center: username
+ * and password), or a bearer token (Cloud: an OAuth 2.0 access token; Data Center: a personal access token).
+ */
+export type JiraAuth = { kind: 'basic'; user: string; secret: string } | { kind: 'bearer'; token: string };
 
 export interface JiraClientOptions {
   baseUrl: string;

@@ -2,20 +2,21 @@
 import { createCloudClient } from 'jira.js';
 import { adfToText, textToAdf } from './adf.ts';
 import {
+  changelogEntryOf,
   epochMs,
+  transitionOf,
   userIdOf,
   userRef,
   type ChangelogEntry,
   type JiraApi,
   type RawComment,
-  type Transition,
 } from './api.ts';
 
 type Cloud = ReturnType<typeof createCloudClient>;
 
 export interface ApiOptions {
   baseUrl: string;
-  auth: { kind: 'basic'; email: string; apiToken: string } | { kind: 'bearer'; token: string };
+  auth: { kind: 'basic'; user: string; secret: string } | { kind: 'bearer'; token: string };
   onSchemaMismatch?: (report: { endpoint: string; issues: unknown[] }) => void;
 }
 
@@ -28,7 +29,7 @@ export class CloudApi implements JiraApi {
       host: options.baseUrl,
       auth:
         options.auth.kind === 'basic'
-          ? { type: 'basic', email: options.auth.email, apiToken: options.auth.apiToken }
+          ? { type: 'basic', email: options.auth.user, apiToken: options.auth.secret }
           : { type: 'bearer', token: options.auth.token },
       onSchemaMismatch: options.onSchemaMismatch ?? 'silent',
     });
@@ -133,20 +134,7 @@ export class CloudApi implements JiraApi {
     if (latest && !page.isLast && total > 100) page = await read(total - 100);
     for (let startAt = 0; ;) {
       const values = page.values ?? [];
-      for (const entry of values) {
-        entries.push({
-          id: String(entry.id),
-          created: epochMs(entry.created),
-          author: userRef(entry.author),
-          authorJson: entry.author,
-          items: (entry.items ?? []).map((item) => ({
-            field: item.field,
-            fieldId: item.fieldId,
-            fromString: item.fromString,
-            toString: item.toString,
-          })),
-        });
-      }
+      entries.push(...values.map(changelogEntryOf));
       startAt += values.length;
       if (latest || page.isLast || values.length === 0 || startAt >= total) return entries;
       page = await read(startAt);
@@ -158,18 +146,7 @@ export class CloudApi implements JiraApi {
       issueIdOrKey: issueKey,
       ...(withFields ? { expand: 'transitions.fields' } : {}),
     });
-    return transitions.flatMap((t): Transition[] =>
-      t.id
-        ? [
-            {
-              id: t.id,
-              name: t.name ?? '',
-              toStatus: t.to?.name,
-              fieldIds: Object.keys((t.fields ?? {}) as Record<string, unknown>),
-            },
-          ]
-        : [],
-    );
+    return transitions.flatMap(transitionOf);
   }
 
   async transition(issueKey: string, transitionId: string, fields: Record<string, unknown>) {

@@ -5,15 +5,7 @@
  * branch generates it (docs/compatibility.md names each).
  */
 import { BufferSchema, createClient, type Client } from 'jira.js/core';
-import {
-  epochMs,
-  userIdOf,
-  userRef,
-  type ChangelogEntry,
-  type JiraApi,
-  type RawComment,
-  type Transition,
-} from './api.ts';
+import { changelogEntryOf, epochMs, transitionOf, userIdOf, userRef, type JiraApi, type RawComment } from './api.ts';
 import type { ApiOptions } from './cloud-api.ts';
 import { textToWiki } from './wiki.ts';
 
@@ -42,14 +34,17 @@ export class DataCenterApi implements JiraApi {
 
   constructor(options: ApiOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
-    // A personal access token is a bearer token (Jira 8.14 and later); basic takes a username and password.
-    this.#jira = createClient({
-      host: options.baseUrl,
-      auth:
-        options.auth.kind === 'basic'
-          ? { type: 'basic', email: options.auth.email, apiToken: options.auth.apiToken }
-          : { type: 'bearer', token: options.auth.token },
-    });
+    // A personal access token is a bearer token (Jira 8.14 and later). Basic takes a username, which jira.js's
+    // basic strategy refuses (it wants an email address): the header is given as it is.
+    const { auth } = options;
+    this.#jira = createClient(
+      auth.kind === 'basic'
+        ? {
+            host: options.baseUrl,
+            headers: { Authorization: `Basic ${Buffer.from(`${auth.user}:${auth.secret}`).toString('base64')}` },
+          }
+        : { host: options.baseUrl, auth: { type: 'bearer', token: auth.token } },
+    );
   }
 
   #send<T>(url: string, options: { method?: 'GET' | 'POST' | 'PUT'; body?: unknown; searchParams?: object } = {}) {
@@ -183,27 +178,14 @@ export class DataCenterApi implements JiraApi {
     const issue = await this.#send<{ changelog?: { histories?: V2History[] } }>(path(issueKey), {
       searchParams: { fields: 'status', expand: 'changelog' },
     });
-    return (issue.changelog?.histories ?? []).map((entry): ChangelogEntry => ({
-      id: String(entry.id),
-      created: epochMs(entry.created),
-      author: userRef(entry.author),
-      authorJson: entry.author,
-      items: (entry.items ?? []).map((item) => ({
-        field: item.field,
-        fieldId: item.fieldId,
-        fromString: item.fromString,
-        toString: item.toString,
-      })),
-    }));
+    return (issue.changelog?.histories ?? []).map(changelogEntryOf);
   }
 
   async transitions(issueKey: string, withFields: boolean) {
     const { transitions = [] } = await this.#send<{
       transitions?: Array<{ id?: string; name?: string; to?: { name?: string }; fields?: object }>;
     }>(`${path(issueKey)}/transitions`, withFields ? { searchParams: { expand: 'transitions.fields' } } : {});
-    return transitions.flatMap((t): Transition[] =>
-      t.id ? [{ id: t.id, name: t.name ?? '', toStatus: t.to?.name, fieldIds: Object.keys(t.fields ?? {}) }] : [],
-    );
+    return transitions.flatMap(transitionOf);
   }
 
   async transition(issueKey: string, transitionId: string, fields: Record<string, unknown>) {

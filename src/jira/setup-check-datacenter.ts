@@ -6,7 +6,15 @@
  * available transitions. So those are read from a sample issue of the project in each
  * status that matters; where there is none, the check says what it could not see.
  */
-import type { Api, CheckItem, FieldKey, SetupCheckOptions } from './setup-check.ts';
+import {
+  noTransition,
+  optionsNoProfileHas,
+  reasonOnRevokeScreen,
+  type Api,
+  type CheckItem,
+  type FieldKey,
+  type SetupCheckOptions,
+} from './setup-check.ts';
 
 /**
  * The release: Data Center 10.0 and later is what the connector is built and tested for (its webhook
@@ -50,16 +58,7 @@ export async function checkOptionsWithoutContexts(
           fix: `add the option "${value}" ${configure} (Data Center's REST API cannot)`,
         };
   });
-  if (isProfile) {
-    for (const value of [...values].filter((v) => !wanted.includes(v))) {
-      items.push({
-        item: `option "${value}" of "${fieldName}"`,
-        verdict: 'warning',
-        detail: 'no profile has this name: requests choosing it are refused',
-        fix: 'disable the option, or add a profile of that name to the profiles file',
-      });
-    }
-  }
+  if (isProfile) items.push(...optionsNoProfileHas(fieldName, values, wanted));
   return items;
 }
 
@@ -148,28 +147,14 @@ export async function checkTransitionsThroughIssues(
     )) as { transitions?: Array<{ name?: string; to?: { name?: string }; fields?: Record<string, unknown> }> };
     const found = transitions.find((t) => t.to?.name === to);
     if (!found) {
-      items.push({
-        item,
-        verdict: 'problem',
-        detail: 'none',
-        fix: `add a transition "${name}" to "${to}" (${purpose})`,
-      });
+      items.push(noTransition(item, name, to, purpose));
       continue;
     }
     items.push({ item, verdict: 'ok', detail: `"${found.name ?? ''}"` });
     if (to !== names.statuses.revoked) continue;
     const reasonId = fieldIds.get('revocationReason');
-    const screenItem = `"${names.fields.revocationReason}" on the "${found.name ?? ''}" screen`;
-    items.push(
-      reasonId && found.fields && reasonId in found.fields
-        ? { item: screenItem, verdict: 'ok', detail: 'asked for when revoking' }
-        : {
-            item: screenItem,
-            verdict: 'problem',
-            detail: 'the screen does not show the field',
-            fix: `give "${found.name ?? ''}" a screen with "${names.fields.revocationReason}" (required) so that revokers choose a reason`,
-          },
-    );
+    const onScreen = reasonId !== undefined && found.fields !== undefined && reasonId in found.fields;
+    items.push(reasonOnRevokeScreen(names, found.name ?? '', onScreen ? 'ok' : 'not on it'));
   }
   return items;
 }

@@ -117,6 +117,39 @@ export async function checkJiraSetup(options: SetupCheckOptions): Promise<CheckI
   ];
 }
 
+/** The select's options no profile has: a warning each, since requests choosing one are refused. */
+export function optionsNoProfileHas(fieldName: string, offered: Set<string>, wanted: readonly string[]): CheckItem[] {
+  return [...offered]
+    .filter((value) => !wanted.includes(value))
+    .map((value) => ({
+      item: `option "${value}" of "${fieldName}"`,
+      verdict: 'warning',
+      detail: 'no profile has this name: requests choosing it are refused',
+      fix: 'disable the option, or add a profile of that name to the profiles file',
+    }));
+}
+
+/** A transition the requesters need that the workflow lacks, as an item of the report. */
+export function noTransition(item: string, name: string, to: string, purpose: string): CheckItem {
+  return { item, verdict: 'problem', detail: 'none', fix: `add a transition "${name}" to "${to}" (${purpose})` };
+}
+
+/** Whether the revoke transition's screen asks for the reason, as an item of the report. */
+export function reasonOnRevokeScreen(
+  names: JiraNames,
+  transition: string,
+  seen: 'ok' | 'not on it' | 'no screen',
+): CheckItem {
+  const item = `"${names.fields.revocationReason}" on the "${transition}" screen`;
+  if (seen === 'ok') return { item, verdict: 'ok', detail: 'asked for when revoking' };
+  return {
+    item,
+    verdict: 'problem',
+    detail: seen === 'no screen' ? 'the transition has no screen' : 'the screen does not show the field',
+    fix: `give "${transition}" a screen with "${names.fields.revocationReason}" (required) so that revokers choose a reason`,
+  };
+}
+
 /** Which Jira the site is: its serverInfo, which either deployment serves to anyone, says. */
 async function deploymentOf(baseUrl: string): Promise<Deployment> {
   try {
@@ -423,16 +456,7 @@ async function checkOptions(
     for (const value of missing)
       items.push({ item: `option "${value}" of "${fieldName}"`, verdict: 'fixed', detail: 'added' });
   }
-  if (isProfile) {
-    for (const value of [...values].filter((v) => !wanted.includes(v))) {
-      items.push({
-        item: `option "${value}" of "${fieldName}"`,
-        verdict: 'warning',
-        detail: 'no profile has this name: requests choosing it are refused',
-        fix: 'disable the option, or add a profile of that name to the profiles file',
-      });
-    }
-  }
+  if (isProfile) items.push(...optionsNoProfileHas(fieldName, values, wanted));
   return items;
 }
 
@@ -566,29 +590,14 @@ async function checkTransitions(
     const to = statusIds.get(status);
     const found = transitions.find((t) => t.to === to);
     if (!found) {
-      items.push({
-        item,
-        verdict: 'problem',
-        detail: 'none',
-        fix: `add a transition "${name}" to "${status}" (${purpose})`,
-      });
+      items.push(noTransition(item, name, status, purpose));
       continue;
     }
     items.push({ item, verdict: 'ok', detail: `"${found.name}"` });
     if (status !== names.statuses.revoked) continue;
     const reasonId = fieldIds.get('revocationReason');
-    const screenItem = `"${names.fields.revocationReason}" on the "${found.name}" screen`;
     const onScreen = found.screen && reasonId ? await screenHasField(api, found.screen.id, reasonId) : false;
-    items.push(
-      onScreen
-        ? { item: screenItem, verdict: 'ok', detail: 'asked for when revoking' }
-        : {
-            item: screenItem,
-            verdict: 'problem',
-            detail: found.screen ? 'the screen does not show the field' : 'the transition has no screen',
-            fix: `give "${found.name}" a screen with "${names.fields.revocationReason}" (required) so that revokers choose a reason`,
-          },
-    );
+    items.push(reasonOnRevokeScreen(names, found.name, onScreen ? 'ok' : found.screen ? 'not on it' : 'no screen'));
   }
   return items;
 }
@@ -642,7 +651,7 @@ function jiraApi(options: SetupCheckOptions, deployment: Deployment): Api {
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization =
     options.auth.kind === 'basic'
-      ? `Basic ${Buffer.from(`${options.auth.email}:${options.auth.apiToken}`).toString('base64')}`
+      ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.secret}`).toString('base64')}`
       : `Bearer ${options.auth.token}`;
   const root = deployment === 'cloud' ? '/rest/api/3' : '/rest/api/2';
   const api = async (method: string, path: string, body?: unknown) => {

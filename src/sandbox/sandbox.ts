@@ -106,7 +106,7 @@ export async function startEmulators(options: Omit<SandboxOptions, 'client'>): P
         // An API token with its email on Cloud; a personal access token (bearer) on Data Center.
         auth:
           jiraEmulator.dialect === 'cloud'
-            ? { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken }
+            ? { kind: 'basic', user: connector.emailAddress, secret: connector.apiToken }
             : { kind: 'bearer', token: connector.apiToken },
         names: DEFAULT_JIRA_NAMES,
       },

@@ -30,7 +30,7 @@ describe('Jira client', () => {
   /** The connector's credentials as the site takes them (`token` instead of its own). */
   const auth = (token = connector.apiToken) =>
     cloud
-      ? { kind: 'basic' as const, email: connector.emailAddress, apiToken: token }
+      ? { kind: 'basic' as const, user: connector.emailAddress, secret: token }
       : { kind: 'bearer' as const, token };
   before(async () => {
     emulator = await JiraEmulator.start({ profileNames: ['OV Server Certificate'], dialect: sandboxJira() });
@@ -175,6 +175,18 @@ describe('Jira client', () => {
     } finally {
       emulator.faults.rateLimitRate = 0;
     }
+  });
+
+  it('signs in on Data Center with a username and password as well as a personal access token', async (t) => {
+    if (cloud) return t.skip('Data Center only: Cloud signs in with an email address');
+    // A username is no email address: jira.js's basic strategy would refuse it before any request.
+    const basic = { kind: 'basic' as const, user: connector.name, secret: connector.apiToken };
+    const signedIn = await JiraClient.connect({ baseUrl: emulator.url, auth: basic });
+    assert.equal(await signedIn.myUserId(), connector.key);
+    const wrong = await rejection(
+      JiraClient.connect({ baseUrl: emulator.url, auth: { ...basic, secret: 'not-the-password' } }),
+    );
+    assert.deepEqual([wrong.status, wrong.retryable], [401, false]);
   });
 
   it('answers the legacy search with 410 and attachment content with a redirect by default (Cloud)', async (t) => {

@@ -34,7 +34,7 @@ describe('Jira emulator against Atlassian’s schemas', () => {
     emulator = await JiraEmulator.start({ profileNames: ['OV Server Certificate'] });
     jira = await JiraClient.connect({
       baseUrl: emulator.url,
-      auth: { kind: 'basic', email: connector.emailAddress, apiToken: connector.apiToken },
+      auth: { kind: 'basic', user: connector.emailAddress, secret: connector.apiToken },
       onSchemaMismatch: (report) => void mismatches.push(report),
     });
     alice = new Requester(emulator.url, SANDBOX_USERS.alice);
