@@ -2,21 +2,23 @@
  * `npm start`: the whole product in one process. With nothing configured it runs the sandbox: a Temporal
  * dev server with its Web UI (SQLite under DATA_DIR), the SCM and Jira emulators, the webhook receiver
  * registered with that Jira, and the worker. With Jira and Sectigo settings it runs the worker and the
- * receiver against them; with TEMPORAL_ADDRESS it uses that Temporal service instead of the dev server.
+ * receiver against them; with TEMPORAL_ADDRESS (or a Temporal profile: src/temporal-connection.ts) it uses
+ * that Temporal service instead of the dev server.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { configuredSystems, ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { DEV_SERVER_ARGS, exitOnStartupFailure, loadProfiles, startConnector } from '../src/connector.ts';
 import { describeRevokers, searchAttributes } from '../src/contract/shared.ts';
 import { installRuntimeLogger, log } from '../src/log.ts';
 import { freeLoopbackPort } from '../src/metrics.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
+import { connectTemporal } from '../src/temporal-connection.ts';
 import { registerWebhook, SANDBOX_PROFILES_FILE, startEmulators } from '../src/sandbox/sandbox.ts';
 import { installTemporalCli } from './temporal-cli.ts';
 
@@ -30,11 +32,17 @@ interface Temporal {
 
 /** The configured Temporal service, or a dev server started here with the project's search attributes. */
 async function temporal(config: Config): Promise<Temporal> {
-  const { address, namespace, port, uiPort } = config.temporal;
+  const { target, port, uiPort } = config.temporal;
+  const { address, namespace } = target;
   if (address) {
-    const client = new Client({ connection: await Connection.connect({ address }), namespace });
-    const connection = await NativeConnection.connect({ address });
-    return { client, connection, address, webUi: undefined, stop: () => connection.close() };
+    const connected = await connectTemporal(target, { worker: true });
+    return {
+      client: connected.client,
+      connection: connected.native,
+      address,
+      webUi: undefined,
+      stop: () => connected.close(),
+    };
   }
   const path = installTemporalCli(); // built once from the Go module proxy when Go is here
   mkdirSync(config.sandbox.dataDir, { recursive: true });
@@ -71,7 +79,12 @@ async function main(): Promise<void> {
   // Quiet by default, under the table of URLs it prints; LOG_LEVEL, when set, is honoured.
   installRuntimeLogger(process.env.LOG_LEVEL ? undefined : 'warn', sdkMetricsAddress);
   const t = await temporal(config);
-  const temporalService = { client: t.client, connection: t.connection, namespace: config.temporal.namespace };
+  const temporalService = {
+    client: t.client,
+    connection: t.connection,
+    namespace: config.temporal.target.namespace,
+    ...(config.temporal.target.address ? { target: config.temporal.target } : {}),
+  };
   const polling = config.trigger.kind === 'polling' ? config.trigger.intervalMs : undefined;
   const trigger = (webhookUrl: string | undefined): [string, string] =>
     webhookUrl

@@ -6,6 +6,7 @@
 import type { Deployment, JiraAuth } from './jira/client.ts';
 import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
 import type { ScmAuth } from './sectigo/client.ts';
+import { temporalTarget, TemporalSettingsError, type TemporalTarget } from './temporal-connection.ts';
 
 /** Workflows a worker keeps cached unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. */
 export const DEFAULT_CACHED_WORKFLOWS = 250;
@@ -44,7 +45,11 @@ export function configuredSystems(config: Config): Systems | undefined {
 }
 
 export interface Config {
-  temporal: { address: string | undefined; namespace: string; port: number; uiPort: number };
+  /**
+   * The Temporal service from Temporal's environment configuration (its address undefined when none is
+   * configured: `npm start` runs a dev server on `port`, its Web UI on `uiPort`).
+   */
+  temporal: { target: TemporalTarget; port: number; uiPort: number };
   /** Certificate workflows the worker keeps cached (its memory follows this, not the fleet). */
   maxCachedWorkflows: number;
   /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
@@ -88,6 +93,25 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
+
+/** Temporal's environment configuration; a problem with it joins the others. */
+function temporalSettings(env: Readonly<Record<string, string | undefined>>, problems: string[]): TemporalTarget {
+  try {
+    return temporalTarget(env);
+  } catch (err) {
+    if (!(err instanceof TemporalSettingsError)) throw err;
+    problems.push(err.message);
+    return {
+      address: undefined,
+      namespace: 'default',
+      options: {},
+      source: '',
+      configFile: undefined,
+      profile: 'default',
+      keyFromEnvironment: false,
+    };
+  }
+}
 
 /** Reads variables of the environment, collecting every problem rather than stopping at the first. */
 class Environment {
@@ -258,8 +282,7 @@ export function loadConfig(
   const trigger = e.choice('JIRA_TRIGGER', ['webhook', 'polling'], '"webhook" (the default) or "polling"');
   const config: Config = {
     temporal: {
-      address: text('TEMPORAL_ADDRESS'),
-      namespace: text('TEMPORAL_NAMESPACE') ?? 'default',
+      target: temporalSettings(env, problems),
       port: int('TEMPORAL_PORT', 7233, 1, 65535),
       uiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
     },

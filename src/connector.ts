@@ -37,6 +37,7 @@ import { log } from './log.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { ProfileError, Profiles } from './profiles.ts';
 import { ScmClient, ScmError } from './sectigo/client.ts';
+import { explainConnectionFailure, type TemporalTarget } from './temporal-connection.ts';
 
 /**
  * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
@@ -274,6 +275,8 @@ export async function missingSearchAttributes(client: Client, namespace: string)
 /** What the worker's /readyz checks: Temporal answers, profiles are loaded, both workers poll. */
 export function workerReadiness(deps: {
   client: Client;
+  /** Where Temporal is configured, to say what to fix when it stops answering. */
+  target?: TemporalTarget;
   profiles: Profiles;
   workers: Worker[];
   /** SCM logged in to (`scmReadiness`); absent where no SCM is configured. */
@@ -281,7 +284,14 @@ export function workerReadiness(deps: {
 }): Record<string, ReadinessCheck> {
   return {
     ...(deps.scm ? { scm: deps.scm } : {}),
-    temporal: async () => void (await deps.client.workflowService.getSystemInfo({})),
+    // The namespace, not the system info: a server answers the latter to anyone, key or no key.
+    temporal: async () => {
+      try {
+        await deps.client.workflowService.describeNamespace({ namespace: deps.client.options.namespace });
+      } catch (err) {
+        throw deps.target ? explainConnectionFailure(deps.target, err) : err;
+      }
+    },
     profiles: () =>
       deps.profiles.all.length > 0 ? Promise.resolve() : Promise.reject(new Error('no certificate profiles loaded')),
     workers: () => {
@@ -372,6 +382,8 @@ export interface TemporalService {
   client: Client;
   connection: NativeConnection;
   namespace: string;
+  /** The configured service, so that /readyz says which setting to fix; absent for the sandbox's dev server. */
+  target?: TemporalTarget;
 }
 
 export interface ConnectorOptions {
@@ -450,7 +462,13 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
   }
   const ops = await serveOps({
     metrics,
-    checks: workerReadiness({ client, profiles, workers, scm: scmReadiness(scm, systems.sectigo) }),
+    checks: workerReadiness({
+      client,
+      ...(temporal.target ? { target: temporal.target } : {}),
+      profiles,
+      workers,
+      scm: scmReadiness(scm, systems.sectigo),
+    }),
     ...settings.metrics,
   });
   opened.push(() => close(ops.server));

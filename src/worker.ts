@@ -5,19 +5,18 @@
  * the same connector with the sandbox, or with the receiver beside it.
  */
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config, type Systems } from './config.ts';
 import { exitOnStartupFailure, loadProfiles, startConnector } from './connector.ts';
 import { describeRevokers } from './contract/shared.ts';
 import { installRuntimeLogger, log } from './log.ts';
 import { freeLoopbackPort } from './metrics.ts';
 import type { Profiles } from './profiles.ts';
+import { connectTemporal, type TemporalTarget } from './temporal-connection.ts';
 
 interface WorkerSetup {
   config: Config;
   systems: Systems;
-  address: string;
+  temporal: TemporalTarget;
   profiles: Profiles;
 }
 
@@ -36,25 +35,25 @@ function configure(): WorkerSetup {
   const config = collect(() => loadConfig());
   const profiles = collect(() => loadProfiles(config?.profilesFile ?? process.env.PROFILES_FILE ?? 'profiles.yaml'));
   const systems = config?.jira && config.sectigo ? { jira: config.jira, sectigo: config.sectigo } : undefined;
-  const address = config?.temporal.address;
-  if (config && (!systems || !address)) {
+  const temporal = config?.temporal.target;
+  if (config && (!systems || !temporal?.address)) {
     problems.push(
-      'the worker on its own needs TEMPORAL_ADDRESS, Jira (JIRA_*) and Sectigo (SECTIGO_*) settings; ' +
+      'the worker on its own needs TEMPORAL_ADDRESS (or a Temporal profile), Jira (JIRA_*) and Sectigo (SECTIGO_*) settings; ' +
         '`npm start` runs everything with the sandbox instead',
     );
   }
-  if (!config || !profiles || !systems || !address || problems.length > 0) throw new ConfigError(problems);
-  return { config, systems, address, profiles };
+  if (!config || !profiles || !systems || !temporal || problems.length > 0) throw new ConfigError(problems);
+  return { config, systems, temporal, profiles };
 }
 
-async function main({ config, systems, address, profiles }: WorkerSetup): Promise<void> {
+async function main({ config, systems, temporal, profiles }: WorkerSetup): Promise<void> {
   const sdkMetricsAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   installRuntimeLogger(undefined, sdkMetricsAddress);
-  const { namespace } = config.temporal;
-  const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }), namespace });
+  const connected = await connectTemporal(temporal, { worker: true });
+  const { client, native: connection } = connected;
+  const { address, namespace } = temporal;
   const connector = await startConnector({
-    temporal: { client, connection, namespace },
+    temporal: { client, connection, namespace, target: temporal },
     systems,
     profiles,
     settings: config,
@@ -64,8 +63,7 @@ async function main({ config, systems, address, profiles }: WorkerSetup): Promis
   log.info('worker polling', { address, namespace, metrics: connector.metricsUrl });
   log.info(describeRevokers(config.receiver.revokers));
   await connector.run();
-  await client.connection.close();
-  await connection.close();
+  await connected.close();
   log.info('worker stopped');
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   CERTIFICATE_PHASES,
   isLive,
@@ -28,6 +28,7 @@ import type { certificateLifecycle } from '../workflows/certificate/workflow.ts'
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import { loadConfig } from '../config.ts';
+import { connectTemporal, temporalTarget, TemporalSettingsError } from '../temporal-connection.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 import { checkJiraSetup, formatReport } from '../jira/setup-check.ts';
 import { Profiles } from '../profiles.ts';
@@ -64,8 +65,11 @@ Exit codes: 0 done; 1 refused (a renewal outside the window, a revocation SCM de
 profile does not take) or failed; 2 usage (an unknown command, option, value or issue); 3 Temporal
 unreachable.
 
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default");
-jira-check reads the worker's JIRA_* settings and PROFILES_FILE, and needs no Temporal.`;
+Environment: Temporal's own configuration, as the Temporal CLI reads it: TEMPORAL_ADDRESS (default
+127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS and
+TEMPORAL_TLS_* (client certificate, key, server CA, server name), or a profile of temporal.toml
+(TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). jira-check reads the worker's JIRA_* settings and
+PROFILES_FILE, and needs no Temporal.`;
 
 /** A command or its options used wrongly, or naming something that is not there: exit code 2. */
 export class UsageError extends Error {
@@ -446,20 +450,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'j
     },
   );
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const main = async () => {
-    const connection = await Connection.connect({ address }).catch((err: unknown) => {
-      throw new Unreachable(`cannot reach Temporal at ${address}: ${(err as Error).message}; check TEMPORAL_ADDRESS`);
+    let target;
+    try {
+      target = temporalTarget(process.env, '127.0.0.1:7233');
+    } catch (err) {
+      throw err instanceof TemporalSettingsError ? new UsageError(err.message) : err;
+    }
+    const connected = await connectTemporal(target).catch((err: unknown) => {
+      throw new Unreachable((err as Error).message);
     });
     try {
-      console.log(
-        await runCli(
-          process.argv.slice(2),
-          new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
-        ),
-      );
+      console.log(await runCli(process.argv.slice(2), connected.client));
     } finally {
-      await connection.close();
+      await connected.close();
     }
   };
   main().catch((err: unknown) => {

@@ -1,27 +1,25 @@
 /**
  * The webhook receiver as its own process (`node src/client/webhook-server.ts`): Jira → Temporal.
- * Needs TEMPORAL_ADDRESS, the Jira settings (to learn the connector's own account) and JIRA_WEBHOOK_SECRET.
+ * Needs Temporal (TEMPORAL_ADDRESS, or a profile: src/temporal-connection.ts), the Jira settings (to learn
+ * the connector's own account) and JIRA_WEBHOOK_SECRET.
  */
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config.ts';
 import { connectJira, createReceiver, exitOnStartupFailure } from '../connector.ts';
 import { listen } from '../http.ts';
 import { log } from '../log.ts';
 import { WEBHOOK_PATH } from './webhook.ts';
 import { describeRevokers } from '../contract/shared.ts';
+import { connectTemporal } from '../temporal-connection.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (!config.jira || !config.temporal.address) {
+  if (!config.jira || !config.temporal.target.address) {
     throw new ConfigError([
-      'the receiver on its own needs TEMPORAL_ADDRESS and the Jira settings (JIRA_*); `npm start` runs the sandbox instead',
+      'the receiver on its own needs TEMPORAL_ADDRESS (or a Temporal profile) and the Jira settings (JIRA_*); `npm start` runs the sandbox instead',
     ]);
   }
-  const client = new Client({
-    connection: await Connection.connect({ address: config.temporal.address }),
-    namespace: config.temporal.namespace,
-  });
+  const { client } = await connectTemporal(config.temporal.target);
   const server = await createReceiver({
     client,
     jira: await connectJira(config.jira),

@@ -147,7 +147,10 @@ describe('CLI', () => {
       (err: { code?: number; stderr?: string }) => err,
     );
     assert.equal(unreachable.code, 3, 'Temporal unreachable');
-    assert.match(unreachable.stderr ?? '', /^cannot reach Temporal at 127\.0\.0\.1:9: .*; check TEMPORAL_ADDRESS$/m);
+    assert.match(
+      unreachable.stderr ?? '',
+      /^cannot use Temporal at 127\.0\.0\.1:9 \(TEMPORAL_\* variables\): check TEMPORAL_ADDRESS and that the server is up\. \(.+\)$/m,
+    );
   });
 
   it('says what is wrong with bad input', async () => {

@@ -133,6 +133,9 @@ describe('starting with a broken configuration', () => {
         JIRA_WEBHOOK_SECRET: undefined,
       }),
     );
-    assert.match(line ?? '', /^the worker on its own needs TEMPORAL_ADDRESS, Jira \(JIRA_\*\) and Sectigo/);
+    assert.match(
+      line ?? '',
+      /^the worker on its own needs TEMPORAL_ADDRESS \(or a Temporal profile\), Jira \(JIRA_\*\) and Sectigo/,
+    );
   });
 });

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
+import { TEMPORAL_VARIABLES } from '../../src/temporal-connection.ts';
 
 interface Service {
   image?: string;
@@ -19,12 +20,13 @@ const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.me
   services: Record<string, Service>;
 };
 const services = compose.services;
-/** Every variable src/config.ts reads. */
-const configVariables = new Set(
-  readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8')
+/** Every variable src/config.ts reads, Temporal's environment configuration among them. */
+const configVariables = new Set([
+  ...(readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8')
     .match(/'[A-Z][A-Z0-9_]+'/g)
-    ?.map((v) => v.slice(1, -1)),
-);
+    ?.map((v) => v.slice(1, -1)) ?? []),
+  ...TEMPORAL_VARIABLES,
+]);
 
 describe('docker-compose.yml', () => {
   it('has the production shape', () => {

@@ -9,7 +9,7 @@ describe('configuration', () => {
     const config = loadConfig({});
     assert.equal(config.jira, undefined);
     assert.equal(config.sectigo, undefined);
-    assert.equal(config.temporal.address, undefined);
+    assert.equal(config.temporal.target.address, undefined);
     assert.deepEqual(
       [
         config.temporal.port,

@@ -1,0 +1,225 @@
+/**
+ * How every process reaches Temporal — the worker, the receiver, the CLI and `npm start` alike: Temporal's
+ * own environment configuration, read by `@temporalio/envconfig` exactly as the Temporal CLI and the other
+ * SDKs read it. A profile of a `temporal.toml` file (TEMPORAL_CONFIG_FILE, or the user's config
+ * directory; TEMPORAL_PROFILE, or "default"), overridden by the variables below. An API key turns TLS on.
+ */
+import { existsSync, readFileSync, watchFile, unwatchFile } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+
+/** The variables Temporal's environment configuration reads (docs.temporal.io, "Environment configuration"). */
+export const TEMPORAL_VARIABLES = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_CONFIG_FILE',
+] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where Temporal is and how to sign in to it; never printed whole (it may hold a key). */
+export interface TemporalTarget {
+  /** From TEMPORAL_ADDRESS or the profile; undefined when neither says (npm start then runs a dev server). */
+  address: string | undefined;
+  namespace: string;
+  /** TLS, the API key and gRPC metadata, for either kind of connection. */
+  options: Pick<NativeConnectionOptions, 'tls' | 'apiKey' | 'metadata'>;
+  /** Where the settings came from, for messages: the variables, or the profile and its file. */
+  source: string;
+  /** The file the profile came from, watched for a rotated API key, and the profile's name. */
+  configFile: string | undefined;
+  profile: string;
+  /** Whether the API key came from TEMPORAL_API_KEY (then it cannot change without a restart). */
+  keyFromEnvironment: boolean;
+}
+
+/** Thrown for settings that cannot work, each problem with the variable or file to fix. */
+export class TemporalSettingsError extends Error {}
+
+/** Reads Temporal's environment configuration; `defaultAddress` stands in when none is configured. */
+export function temporalTarget(environment: Env = process.env, defaultAddress?: string): TemporalTarget {
+  const env = definedOnly(environment);
+  const configFile = env.TEMPORAL_CONFIG_FILE ?? defaultConfigFile(env);
+  if (env.TEMPORAL_CONFIG_FILE && !existsSync(env.TEMPORAL_CONFIG_FILE)) {
+    throw new TemporalSettingsError(`TEMPORAL_CONFIG_FILE names ${env.TEMPORAL_CONFIG_FILE}, which does not exist`);
+  }
+  const fromFile = configFile !== undefined && existsSync(configFile) ? configFile : undefined;
+  let profile;
+  try {
+    profile = loadClientConfigProfile({
+      ...(fromFile ? { configSource: { path: fromFile } } : { disableFile: !env.TEMPORAL_PROFILE }),
+      overrideEnvVars: env,
+    });
+  } catch (err) {
+    const where = fromFile ? ` in ${fromFile}` : ' (no config file: set TEMPORAL_CONFIG_FILE)';
+    throw new TemporalSettingsError(`Temporal's configuration${where}: ${(err as Error).message}`, { cause: err });
+  }
+  let connect;
+  try {
+    connect = toClientOptions(profile);
+  } catch (err) {
+    throw new TemporalSettingsError(`Temporal's TLS settings: ${(err as Error).message}`, { cause: err });
+  }
+  const { address, apiKey, tls, metadata } = connect.connectionOptions;
+  const profileName = env.TEMPORAL_PROFILE ?? 'default';
+  return {
+    address: address ?? defaultAddress,
+    namespace: connect.namespace ?? 'default',
+    options: {
+      ...(tls !== undefined ? { tls } : {}),
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+    },
+    source: fromFile ? `profile "${profileName}" of ${fromFile} and TEMPORAL_* variables` : 'TEMPORAL_* variables',
+    configFile: fromFile,
+    profile: profileName,
+    keyFromEnvironment: env.TEMPORAL_API_KEY !== undefined,
+  };
+}
+
+/** The Temporal CLI's default: `temporalio/temporal.toml` in the user's config directory. */
+function defaultConfigFile(env: Env): string | undefined {
+  if (process.platform === 'win32') return env.APPDATA ? join(env.APPDATA, 'temporalio', 'temporal.toml') : undefined;
+  if (process.platform === 'darwin') {
+    return join(env.HOME ?? homedir(), 'Library', 'Application Support', 'temporalio', 'temporal.toml');
+  }
+  const base = env.XDG_CONFIG_HOME ?? (env.HOME ? join(env.HOME, '.config') : undefined);
+  return base ? join(base, 'temporalio', 'temporal.toml') : undefined;
+}
+
+/** The variables that are set: an empty one (as compose passes `${VAR:-}`) counts as unset. */
+function definedOnly(env: Env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+  );
+}
+
+/** A connection to Temporal that failed, said in the terms of the settings that would fix it. */
+export class TemporalUnreachable extends Error {}
+
+/**
+ * What a failed connection most likely means, with the setting to check. The SDK's messages come from
+ * gRPC and rustls; their wording is matched loosely and the original is always kept.
+ */
+export function explainConnectionFailure(target: TemporalTarget, err: unknown): TemporalUnreachable {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: number }).code;
+  const at = `Temporal at ${target.address ?? '(no address)'}`;
+  const tls = target.options.tls !== undefined && target.options.tls !== false;
+  let hint: string;
+  if (/UnknownIssuer|unknown ?issuer|self.signed|certificate verify failed|BadSignature/i.test(message)) {
+    hint = `its certificate is not signed by the CA you trust: check TEMPORAL_TLS_SERVER_CA_CERT_PATH (or _DATA)`;
+  } else if (/NotValidForName|not valid for|hostname|subject ?alt/i.test(message)) {
+    hint = `its certificate does not name the host: set TEMPORAL_TLS_SERVER_NAME to a name it carries`;
+  } else if (/Expired|expired/i.test(message) && /certificate/i.test(message)) {
+    hint = `a certificate has expired: check the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH) and the server's`;
+  } else if (/CertificateRequired|certificate required|bad certificate|UnknownCA|unknown ca|handshake/i.test(message)) {
+    hint = tls
+      ? `the server refused our TLS handshake: it may require a client certificate signed by its CA (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)`
+      : `the server speaks TLS: set TEMPORAL_TLS=true (with TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)`;
+  } else if (code === 16) {
+    hint = `it did not accept our credentials: check TEMPORAL_API_KEY (expired, or signed by a key it does not know)`;
+  } else if (code === 7) {
+    hint = `our credentials give no access to namespace "${target.namespace}": check the API key's permissions or TEMPORAL_NAMESPACE`;
+  } else if (code === 5) {
+    hint = `namespace "${target.namespace}" does not exist there: check TEMPORAL_NAMESPACE`;
+  } else if (!tls && /connection reset|broken pipe|h2 protocol|frame|http2/i.test(message)) {
+    hint = `it may require TLS: set TEMPORAL_TLS=true`;
+  } else {
+    hint = `check TEMPORAL_ADDRESS and that the server is up`;
+  }
+  return new TemporalUnreachable(`cannot use ${at} (${target.source}): ${hint}. (${message.trim()})`, {
+    cause: err,
+  });
+}
+
+/** A client connected to Temporal and checked against the namespace, with the worker's connection if asked. */
+export interface TemporalConnections {
+  client: Client;
+  target: TemporalTarget;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to the target and checks it answers for the namespace (so a wrong CA, key or namespace is said
+ * now, not at the first workflow); `{ worker: true }` adds the native connection a worker polls with. With
+ * the API key in a config file, a rotated key is picked up without a restart: the file is watched and the
+ * connections take the new key.
+ */
+export async function connectTemporal(target: TemporalTarget): Promise<TemporalConnections>;
+export async function connectTemporal(
+  target: TemporalTarget,
+  options: { worker: true },
+): Promise<TemporalConnections & { native: NativeConnection }>;
+export async function connectTemporal(
+  target: TemporalTarget,
+  { worker = false }: { worker?: boolean } = {},
+): Promise<TemporalConnections & { native?: NativeConnection }> {
+  const { address, namespace } = target;
+  if (!address) throw new TemporalUnreachable('no Temporal address: set TEMPORAL_ADDRESS (or a profile address)');
+  const options = { address, ...target.options };
+  let connection: Connection | undefined;
+  let native: NativeConnection | undefined;
+  try {
+    connection = await Connection.connect(options);
+    await connection.workflowService.describeNamespace({ namespace });
+    if (worker) native = await NativeConnection.connect(options);
+  } catch (err) {
+    await connection?.close().catch(() => undefined);
+    throw explainConnectionFailure(target, err);
+  }
+  const stopWatching = watchApiKey(target, [connection, native]);
+  const opened = connection;
+  return {
+    client: new Client({ connection, namespace }),
+    ...(native ? { native } : {}),
+    target,
+    async close() {
+      stopWatching();
+      await native?.close();
+      await opened.close();
+    },
+  };
+}
+
+/** Watches the profile's file for a new API key, and gives it to the connections. */
+function watchApiKey(
+  target: TemporalTarget,
+  connections: Array<{ setApiKey(key: string): void | Promise<void> } | undefined>,
+): () => void {
+  const file = target.configFile;
+  if (!file || target.keyFromEnvironment || target.options.apiKey === undefined) return () => undefined;
+  let current = target.options.apiKey;
+  const reload = () => {
+    try {
+      const profile = loadClientConfigProfile({
+        configSource: { data: readFileSync(file, 'utf8') },
+        profile: target.profile,
+        disableEnv: true,
+      });
+      const key = profile.apiKey;
+      if (key && key !== current) {
+        current = key;
+        for (const connection of connections) void connection?.setApiKey(key);
+      }
+    } catch {
+      // A half-written file: the next change reads it whole.
+    }
+  };
+  watchFile(file, { interval: 1000 }, reload);
+  return () => unwatchFile(file, reload);
+}
