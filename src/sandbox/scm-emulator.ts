@@ -243,7 +243,12 @@ export class ScmEmulator {
 
   /** Orders as SCM's details endpoint shows them. */
   orders(): Array<Record<string, unknown>> {
-    return [...this.#orders.values()].map((order) => this.#details(order, 'ISO'));
+    // As of now: an issued certificate past its notAfter shows Expired, as SCM shows it, read or not.
+    const now = this.#clock();
+    return [...this.#orders.values()].map((order) => {
+      this.#expire(order, now);
+      return this.#details(order, 'ISO');
+    });
   }
 
   /**
@@ -793,6 +798,10 @@ export class ScmEmulator {
       }
       await pending;
     }
+    this.#expire(order, now);
+  }
+
+  #expire(order: Order, now: number): void {
     if (order.status === 'Issued' && order.expires !== undefined && now >= order.expires) {
       order.status = 'Expired';
       this.#save();
