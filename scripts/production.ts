@@ -8,19 +8,25 @@
  *                                          .temporal/production), sets up both schemas, the namespace and
  *                                          the search attributes, and runs until Ctrl-C
  *
+ *   PRODUCTION_SECURITY=mtls|api-key        secures the frontend as operators are told to: TLS with client
+ *                                          certificates, or TLS with API keys (JWTs the server checks against
+ *                                          a key set the stack serves); it prints what clients must set
+ *
  * `startProductionStack` does the same for the production test lane (`npm run test:production`). The
  * versions and search attributes are those of docker-compose.yml (test/unit/compose.test.ts checks it).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { searchAttributeRegistrations } from '../src/contract/shared.ts';
+import { serveJwks, tlsFiles, TokenSigner, type TlsFiles } from './production-security.ts';
 
 /** The server release: temporalio/auto-setup and temporalio/admin-tools in docker-compose.yml carry the same tag. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
@@ -85,13 +91,29 @@ export interface ProductionStackOptions {
    * below 32768 (the server stores them in a smallint column).
    */
   basePort?: number;
+  /**
+   * How clients prove themselves to the frontend: not at all (the default), with a client certificate
+   * over TLS (`mtls`), or with an API key over TLS (`api-key`).
+   */
+  security?: Security;
 }
+
+export type Security = 'none' | 'mtls' | 'api-key';
 
 export interface ProductionStack {
   /** The frontend's gRPC address, for TEMPORAL_ADDRESS. */
   address: string;
   namespace: string;
   postgresPort: number;
+  security: Security;
+  /** What a client process sets to reach the frontend: Temporal's own environment variables. */
+  clientEnv: Record<string, string>;
+  /** The same, for a connection made in this process. */
+  connectionOptions: ConnectionOptions;
+  /** The PEM files, when secured. */
+  tls?: TlsFiles;
+  /** The API keys' signer (`api-key`): mints keys the server accepts. */
+  signer?: TokenSigner;
   stop(): Promise<void>;
 }
 
@@ -100,6 +122,9 @@ const PORT_OFFSETS: Record<string, number> = {
   PostgreSQL: 432,
   'frontend gRPC': 233,
   'frontend HTTP': 243,
+  'internal frontend': 236,
+  'internal frontend membership': 936,
+  'API key set (JWKS)': 250,
   history: 234,
   matching: 235,
   worker: 239,
@@ -136,7 +161,7 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
   const password = secret(join(dir, 'db-password'));
   startPostgres(bin, dir, pgPort, password);
   try {
-    return await startServer(bin, dir, base, pgPort, password);
+    return await startServer(bin, dir, base, pgPort, password, options.security ?? 'none');
   } catch (err) {
     stopPostgres(bin, dir);
     throw err;
@@ -170,6 +195,7 @@ async function startServer(
   base: number,
   pgPort: number,
   password: string,
+  security: Security,
 ): Promise<ProductionStack> {
   const sql = (...args: string[]) =>
     execFileSync(SQL_TOOL, args, {
@@ -196,24 +222,46 @@ async function startServer(
     sql('--db', db, 'update-schema', '--schema-name', schema); // idempotent; applies what a new release adds
   }
 
-  writeServerConfig(dir, base, pgPort, password);
+  const secured = await securityOf(security, dir, base);
+  writeServerConfig(dir, base, pgPort, password, secured);
+  // Secured, the system workers (schedules among them) reach the frontend's internal twin, which needs
+  // neither a client certificate nor a key: the server's own services are not clients.
+  const services = security === 'none' ? [] : ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
   const server = spawn(
     SERVER_BINARY,
-    ['--root', dir, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
+    [
+      '--root',
+      dir,
+      '--config',
+      'config',
+      '--env',
+      'production',
+      ...(security === 'api-key' ? [] : ['--allow-no-auth']),
+      'start',
+      ...services.flatMap((service) => ['--service', service]),
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'], detached: false },
   );
   const address = `127.0.0.1:${base + 233}`;
+  const { clientEnv, connectionOptions } = await clientSettings(address, secured);
   try {
-    await registerNamespace(address, server, dir);
+    await registerNamespace({ address, ...connectionOptions, ...(await secured.adminKey()) }, server, dir);
   } catch (err) {
     server.kill('SIGKILL');
+    secured.jwks?.close();
     throw err;
   }
   return {
     address,
     namespace: NAMESPACE,
     postgresPort: pgPort,
+    security,
+    clientEnv,
+    connectionOptions,
+    ...(secured.tls ? { tls: secured.tls } : {}),
+    ...(secured.signer ? { signer: secured.signer } : {}),
     async stop() {
+      secured.jwks?.close();
       const exited = new Promise((done) => server.once('exit', done));
       if (server.exitCode === null) server.kill('SIGTERM');
       const patience = setTimeout(() => server.kill('SIGKILL'), 15_000);
@@ -221,6 +269,84 @@ async function startServer(
       clearTimeout(patience);
       stopPostgres(bin, dir);
     },
+  };
+}
+
+interface SecurityMaterial {
+  security: Security;
+  tls?: TlsFiles;
+  signer?: TokenSigner;
+  jwks?: Server;
+  jwksUrl?: string;
+  /** The key the stack's own set-up signs in with (`api-key`): the whole server's admin, for an hour. */
+  adminKey(): Promise<{ apiKey?: string }>;
+}
+
+async function securityOf(security: Security, dir: string, base: number): Promise<SecurityMaterial> {
+  if (security === 'none') return { security, adminKey: () => Promise.resolve({}) };
+  const tls = await tlsFiles(dir);
+  if (security === 'mtls') return { security, tls, adminKey: () => Promise.resolve({}) };
+  const signer = await TokenSigner.open(join(dir, 'api-key-signer.jwk'));
+  const { url, server } = await serveJwks(signer, base + 250);
+  return {
+    security,
+    tls,
+    signer,
+    jwks: server,
+    jwksUrl: url,
+    adminKey: async () => ({
+      apiKey: await signer.mint({
+        subject: 'production-stack',
+        permissions: ['temporal-system:admin'],
+        expiresInSeconds: 3600,
+      }),
+    }),
+  };
+}
+
+/** The name the frontend's certificate carries (TLS names no IP address: RFC 6066). */
+const SERVER_NAME = 'localhost';
+
+/** What clients set to reach the frontend, as variables and as connection options. */
+async function clientSettings(
+  address: string,
+  { security, tls, signer }: SecurityMaterial,
+): Promise<{ clientEnv: Record<string, string>; connectionOptions: ConnectionOptions }> {
+  if (security === 'none' || !tls) return { clientEnv: { TEMPORAL_ADDRESS: address }, connectionOptions: { address } };
+  const serverRootCACertificate = readFileSync(tls.serverCa);
+  if (security === 'mtls') {
+    return {
+      clientEnv: {
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.serverCa,
+        TEMPORAL_TLS_SERVER_NAME: SERVER_NAME,
+        TEMPORAL_TLS_CLIENT_CERT_PATH: tls.clientCertificate,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: tls.clientKey,
+      },
+      connectionOptions: {
+        address,
+        tls: {
+          serverRootCACertificate,
+          serverNameOverride: SERVER_NAME,
+          clientCertPair: { crt: readFileSync(tls.clientCertificate), key: readFileSync(tls.clientKey) },
+        },
+      },
+    };
+  }
+  // A day's key with every right on the namespace: what the connector's processes run with.
+  const apiKey = await signer!.mint({
+    subject: 'certificate-connector',
+    permissions: [`${NAMESPACE}:admin`],
+    expiresInSeconds: 86_400,
+  });
+  return {
+    clientEnv: {
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.serverCa,
+      TEMPORAL_TLS_SERVER_NAME: SERVER_NAME,
+      TEMPORAL_API_KEY: apiKey,
+    },
+    connectionOptions: { address, tls: { serverRootCACertificate, serverNameOverride: SERVER_NAME }, apiKey },
   };
 }
 
@@ -285,7 +411,13 @@ function postgresGid(): number {
 }
 
 /** The server's static configuration (development-postgres12.yaml of the release, with our ports). */
-function writeServerConfig(dir: string, base: number, pgPort: number, password: string): void {
+function writeServerConfig(
+  dir: string,
+  base: number,
+  pgPort: number,
+  password: string,
+  secured: SecurityMaterial,
+): void {
   const store = (database: string, maxConns: number) => `
       sql:
         pluginName: postgres12
@@ -316,7 +448,7 @@ persistence:
   datastores:
     postgres-default:${store('temporal', 20)}
     postgres-visibility:${store('temporal_visibility', 10)}
-global:
+global:${securityConfig(secured)}
   membership:
     maxJoinDuration: 30s
     broadcastAddress: 127.0.0.1
@@ -329,7 +461,7 @@ services:
   frontend:${service(233, 933, 243)}
   matching:${service(235, 935)}
   history:${service(234, 934)}
-  worker:${service(239, 939)}
+  worker:${service(239, 939)}${secured.security === 'none' ? '' : `\n  internal-frontend:${service(236, 936)}`}
 clusterMetadata:
   enableGlobalNamespace: false
   failoverVersionIncrement: 10
@@ -358,8 +490,35 @@ system.forceSearchAttributesCacheRefreshOnRead:
   );
 }
 
+/** The frontend's TLS and, for API keys, the JWT key provider with the default claim mapper and authorizer. */
+function securityConfig({ security, tls, jwksUrl }: SecurityMaterial): string {
+  if (security === 'none' || !tls) return '';
+  const frontendTls = `
+  tls:
+    frontend:
+      server:
+        certFile: ${tls.serverCertificate}
+        keyFile: ${tls.serverKey}
+        requireClientAuth: ${security === 'mtls'}${security === 'mtls' ? `\n        clientCaFiles:\n          - ${tls.clientCa}` : ''}
+      client:
+        serverName: ${SERVER_NAME}
+        rootCaFiles:
+          - ${tls.serverCa}`;
+  if (security === 'mtls') return frontendTls;
+  return `${frontendTls}
+  authorization:
+    jwtKeyProvider:
+      keySourceURIs:
+        - ${jwksUrl}
+      refreshInterval: 1m
+    permissionsClaimName: permissions
+    authorizer: default
+    claimMapper: default`;
+}
+
 /** Waits for the frontend, then makes the namespace and the search attributes (each only when missing). */
-async function registerNamespace(address: string, server: ChildProcess, dir: string): Promise<void> {
+async function registerNamespace(options: ConnectionOptions, server: ChildProcess, dir: string): Promise<void> {
+  const address = options.address ?? '';
   const deadline = Date.now() + 180_000;
   const exitedEarly = () => {
     if (server.exitCode !== null) {
@@ -370,7 +529,7 @@ async function registerNamespace(address: string, server: ChildProcess, dir: str
   while (!connection) {
     exitedEarly();
     try {
-      const attempt = await Connection.connect({ address, connectTimeout: 2000 });
+      const attempt = await Connection.connect({ ...options, connectTimeout: 2000 });
       await attempt.workflowService.getSystemInfo({});
       connection = attempt;
     } catch (err) {
@@ -422,16 +581,35 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   } else if (command === 'up') {
     installProductionStack();
     const basePort = Number(process.env.PRODUCTION_BASE_PORT ?? DEFAULT_BASE_PORT);
+    const security = process.env.PRODUCTION_SECURITY ?? 'none';
+    if (security !== 'none' && security !== 'mtls' && security !== 'api-key') {
+      console.error(`production: PRODUCTION_SECURITY must be "none", "mtls" or "api-key", not "${security}"`);
+      process.exit(2);
+    }
+    const dir = dirArg ?? join(projectRoot, '.temporal', `production${security === 'none' ? '' : `-${security}`}`);
     const stack = await startProductionStack({
-      dir: dirArg ?? join(projectRoot, '.temporal', 'production'),
+      dir,
       basePort,
+      security,
     }).catch((err: unknown) => {
       console.error(`production: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     });
+    // The client's settings (an API key among them) go to a file of the owner's, not to the terminal.
+    const envFile = join(dir, 'client.env');
+    writeFileSync(
+      envFile,
+      Object.entries(stack.clientEnv)
+        .map(([name, value]) => `${name}=${value}\n`)
+        .join(''),
+      {
+        mode: 0o600,
+      },
+    );
     console.log(
-      `Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL (port ${stack.postgresPort}) at ${stack.address}.\n` +
-        `Run the connector against it: TEMPORAL_ADDRESS=${stack.address} npm start\nCtrl-C stops both.`,
+      `Temporal ${TEMPORAL_SERVER_VERSION} on PostgreSQL (port ${stack.postgresPort}) at ${stack.address}` +
+        `${security === 'none' ? '' : `, secured (${security})`}.\n` +
+        `Run the connector against it: (set -a; . ${envFile}; npm start)\nCtrl-C stops both.`,
     );
     await new Promise<void>((done) => {
       process.once('SIGINT', done);

@@ -37,7 +37,7 @@ import { log } from './log.ts';
 import { createOpsServer, type OpsServerOptions, type ReadinessCheck } from './ops.ts';
 import { ProfileError, Profiles } from './profiles.ts';
 import { ScmClient, ScmError } from './sectigo/client.ts';
-import { explainConnectionFailure, type TemporalTarget } from './temporal-connection.ts';
+import { namespaceCheck, type TemporalTarget } from './temporal-connection.ts';
 
 /**
  * Dev server settings for the sandbox and the tests. Eager activity execution hands an activity on the
@@ -284,14 +284,7 @@ export function workerReadiness(deps: {
 }): Record<string, ReadinessCheck> {
   return {
     ...(deps.scm ? { scm: deps.scm } : {}),
-    // The namespace, not the system info: a server answers the latter to anyone, key or no key.
-    temporal: async () => {
-      try {
-        await deps.client.workflowService.describeNamespace({ namespace: deps.client.options.namespace });
-      } catch (err) {
-        throw deps.target ? explainConnectionFailure(deps.target, err) : err;
-      }
-    },
+    temporal: namespaceCheck(deps.client, deps.target),
     profiles: () =>
       deps.profiles.all.length > 0 ? Promise.resolve() : Promise.reject(new Error('no certificate profiles loaded')),
     workers: () => {
@@ -342,6 +335,8 @@ export async function runWorkers(workers: Worker[], opened: Array<() => Promise<
 
 export interface ReceiverDependencies {
   client: Client;
+  /** Where Temporal is configured, so that /readyz says which setting to fix. */
+  target?: TemporalTarget;
   jira: JiraClient;
   /** HMAC secret of the Jira webhook; unsigned or badly signed requests get 401. */
   secret: string | undefined;
@@ -355,6 +350,7 @@ export async function createReceiver(deps: ReceiverDependencies): Promise<Server
   const { client, jira, revokers } = deps;
   return createWebhookServer({
     client,
+    ...(deps.target ? { target: deps.target } : {}),
     dispatcher: await Dispatcher.create({ client, jira, revokers }),
     secret: deps.secret,
     maxBodyBytes: deps.maxBodyBytes,

@@ -5,8 +5,10 @@
  * directory; TEMPORAL_PROFILE, or "default"), overridden by the variables below. An API key turns TLS on.
  */
 import { existsSync, readFileSync, watchFile, unwatchFile } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
@@ -116,12 +118,21 @@ export class TemporalUnreachable extends Error {}
  * gRPC and rustls; their wording is matched loosely and the original is always kept.
  */
 export function explainConnectionFailure(target: TemporalTarget, err: unknown): TemporalUnreachable {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: number }).code;
+  // OpenSSL's "…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…" says
+  // the reason in its fifth field.
+  const raw = err instanceof Error ? err.message : String(err);
+  const grpc = grpcCause(err);
+  const detail = grpc && grpc !== err ? `${raw}: ${grpc.message}` : raw;
+  const message = /:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):/.exec(detail)?.[1] ?? detail;
+  const code = grpc?.code;
   const at = `Temporal at ${target.address ?? '(no address)'}`;
   const tls = target.options.tls !== undefined && target.options.tls !== false;
   let hint: string;
-  if (/UnknownIssuer|unknown ?issuer|self.signed|certificate verify failed|BadSignature/i.test(message)) {
+  if (
+    /UnknownIssuer|unknown ?issuer|self.signed|local issuer|verify the first certificate|certificate verify failed|BadSignature/i.test(
+      message,
+    )
+  ) {
     hint = `its certificate is not signed by the CA you trust: check TEMPORAL_TLS_SERVER_CA_CERT_PATH (or _DATA)`;
   } else if (/NotValidForName|not valid for|hostname|subject ?alt/i.test(message)) {
     hint = `its certificate does not name the host: set TEMPORAL_TLS_SERVER_NAME to a name it carries`;
@@ -131,10 +142,8 @@ export function explainConnectionFailure(target: TemporalTarget, err: unknown): 
     hint = tls
       ? `the server refused our TLS handshake: it may require a client certificate signed by its CA (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH)`
       : `the server speaks TLS: set TEMPORAL_TLS=true (with TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)`;
-  } else if (code === 16) {
-    hint = `it did not accept our credentials: check TEMPORAL_API_KEY (expired, or signed by a key it does not know)`;
-  } else if (code === 7) {
-    hint = `our credentials give no access to namespace "${target.namespace}": check the API key's permissions or TEMPORAL_NAMESPACE`;
+  } else if (code === 16 || code === 7) {
+    hint = refusedCredentials(target);
   } else if (code === 5) {
     hint = `namespace "${target.namespace}" does not exist there: check TEMPORAL_NAMESPACE`;
   } else if (!tls && /connection reset|broken pipe|h2 protocol|frame|http2/i.test(message)) {
@@ -145,6 +154,64 @@ export function explainConnectionFailure(target: TemporalTarget, err: unknown): 
   return new TemporalUnreachable(`cannot use ${at} (${target.source}): ${hint}. (${message.trim()})`, {
     cause: err,
   });
+}
+
+/** The gRPC error in `err` or its causes ("Failed to connect to Temporal server" wraps the server's answer). */
+function grpcCause(err: unknown): (Error & { code: number }) | undefined {
+  for (let at = err; at instanceof Error; at = at.cause) {
+    if (typeof (at as { code?: unknown }).code === 'number') return at as Error & { code: number };
+  }
+  return undefined;
+}
+
+/**
+ * Why the server refused us, as far as we can tell: it answers every refusal of a key alike ("Request
+ * unauthorized"), so an API key that reads as a JWT is checked here for its expiry.
+ */
+function refusedCredentials(target: TemporalTarget): string {
+  const apiKey = target.options.apiKey;
+  const namespace = `namespace "${target.namespace}"`;
+  if (typeof apiKey !== 'string') {
+    const tls = target.options.tls;
+    const certificate = typeof tls === 'object' && tls !== null && tls.clientCertPair !== undefined;
+    return certificate
+      ? `our client certificate gives no access to ${namespace}: check the certificate or TEMPORAL_NAMESPACE`
+      : `it wants credentials: set TEMPORAL_API_KEY, or a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and _KEY_PATH)`;
+  }
+  const expiry = jwtExpiry(apiKey);
+  if (expiry !== undefined && expiry.getTime() <= Date.now()) {
+    return `the API key expired at ${expiry.toISOString()}: set a new one in TEMPORAL_API_KEY (or the profile's api_key)`;
+  }
+  return (
+    `it refused our API key for ${namespace}: check TEMPORAL_API_KEY — a key the server does not know ` +
+    `(signed by another issuer, or revoked), or one without rights on the namespace — and TEMPORAL_NAMESPACE`
+  );
+}
+
+/** The `exp` of a key that is a JWT; undefined for any other key. */
+function jwtExpiry(key: string): Date | undefined {
+  const [, payload] = key.split('.');
+  if (payload === undefined) return undefined;
+  try {
+    const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A readiness check: the client is let into its namespace. Not the system info, which a server gives to
+ * anyone, key or no key. A failure says which setting to fix when the target is known.
+ */
+export function namespaceCheck(client: Client, target?: TemporalTarget): () => Promise<void> {
+  return async () => {
+    try {
+      await client.workflowService.describeNamespace({ namespace: client.options.namespace });
+    } catch (err) {
+      throw target ? explainConnectionFailure(target, err) : err;
+    }
+  };
 }
 
 /** A client connected to Temporal and checked against the namespace, with the worker's connection if asked. */
@@ -180,7 +247,10 @@ export async function connectTemporal(
     if (worker) native = await NativeConnection.connect(options);
   } catch (err) {
     await connection?.close().catch(() => undefined);
-    throw explainConnectionFailure(target, err);
+    // gRPC says only that no connection came before the deadline: a handshake of our own finds out why.
+    const code = grpcCause(err)?.code;
+    const why = code === undefined || code === 4 || code === 14 ? await probe(address, target.options.tls) : undefined;
+    throw explainConnectionFailure(target, why ?? err);
   }
   const stopWatching = watchApiKey(target, [connection, native]);
   const opened = connection;
@@ -194,6 +264,56 @@ export async function connectTemporal(
       await opened.close();
     },
   };
+}
+
+const PROBE_TIMEOUT_MS = 5000;
+/** The client connection preface of HTTP/2 (RFC 9113, 3.4) and an empty SETTINGS frame. */
+const HTTP2_PREFACE = Buffer.concat([
+  Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+  Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+]);
+
+/**
+ * Connects to `address` as gRPC would, TLS included, and returns what went wrong (refused, unresolved, a
+ * certificate not trusted, a client certificate refused by the server), or undefined if nothing did.
+ */
+async function probe(address: string, tls: TemporalTarget['options']['tls']): Promise<Error | undefined> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port)) return new Error(`"${address}" is not host:port`);
+  const settings = typeof tls === 'object' && tls !== null ? tls : undefined;
+  return new Promise((resolve) => {
+    const socket = tls
+      ? connectTls({
+          host,
+          port,
+          ALPNProtocols: ['h2'],
+          servername: settings?.serverNameOverride ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
+          ...(settings?.serverRootCACertificate ? { ca: Buffer.from(settings.serverRootCACertificate) } : {}),
+          ...(settings?.clientCertPair
+            ? { cert: Buffer.from(settings.clientCertPair.crt), key: Buffer.from(settings.clientCertPair.key) }
+            : {}),
+        })
+      : connectTcp({ host, port });
+    const done = (outcome: Error | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(
+      () => done(new Error(`no answer from ${address} in ${PROBE_TIMEOUT_MS / 1000} s`)),
+      PROBE_TIMEOUT_MS,
+    );
+    socket.once('error', (err: Error) => done(err));
+    // With TLS 1.3 the server refuses a client certificate after the handshake: its alert comes as the
+    // first read. Given HTTP/2's preface, a server answers with its settings: data means we were taken.
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      if (tls) socket.write(HTTP2_PREFACE);
+      else done(undefined);
+    });
+    socket.once('data', () => done(undefined));
+  });
 }
 
 /** Watches the profile's file for a new API key, and gives it to the connections. */

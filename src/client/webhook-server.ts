@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const { client } = await connectTemporal(config.temporal.target);
   const server = await createReceiver({
     client,
+    target: config.temporal.target,
     jira: await connectJira(config.jira),
     secret: config.receiver.webhookSecret,
     maxBodyBytes: config.receiver.maxBodyBytes,

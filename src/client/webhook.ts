@@ -13,12 +13,15 @@ import { HttpError, readBody, sendJson } from '../http.ts';
 import { log } from '../log.ts';
 import { ReceiverMetrics } from '../metrics.ts';
 import { readiness } from '../ops.ts';
+import { namespaceCheck, type TemporalTarget } from '../temporal-connection.ts';
 
 export const WEBHOOK_PATH = '/webhooks/jira';
 
 export interface WebhookOptions {
-  /** For readiness: the receiver is ready when Temporal answers. */
+  /** For readiness: the receiver is ready when Temporal lets it into the namespace. */
   client: Client;
+  /** Where Temporal is configured, so that /readyz says which setting to fix. */
+  target?: TemporalTarget;
   /** Acts on each event. */
   dispatcher: Dispatcher;
   /** HMAC secret of the Jira webhook; when set, unsigned or badly signed requests get 401. */
@@ -57,7 +60,7 @@ async function handle(
     }
     if (req.method === 'GET' && path === '/readyz') {
       const { ready, results } = await readiness({
-        temporal: async () => void (await options.client.workflowService.getSystemInfo({})),
+        temporal: namespaceCheck(options.client, options.target),
       });
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks: results });
       return;

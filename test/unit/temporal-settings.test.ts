@@ -127,10 +127,11 @@ describe('Temporal settings', () => {
     const target = temporalTarget({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_API_KEY: 'k' });
     const cases: Array<[Error & { code?: number }, RegExp]> = [
       [new Error('invalid peer certificate: UnknownIssuer'), /TEMPORAL_TLS_SERVER_CA_CERT_PATH/],
+      [new Error('unable to get local issuer certificate'), /TEMPORAL_TLS_SERVER_CA_CERT_PATH/],
       [Object.assign(new Error('16 UNAUTHENTICATED: Request unauthenticated'), { code: 16 }), /check TEMPORAL_API_KEY/],
       [
         Object.assign(new Error('7 PERMISSION_DENIED: Request unauthorized.'), { code: 7 }),
-        /no access to namespace "default"/,
+        /refused our API key for namespace "default": check TEMPORAL_API_KEY/,
       ],
       [
         Object.assign(new Error('5 NOT_FOUND: Namespace default is not found.'), { code: 5 }),
@@ -144,5 +145,32 @@ describe('Temporal settings', () => {
       assert.ok(explained.message.includes(err.message), 'the original kept');
       assert.doesNotMatch(explained.message, /\bk\b.*\bk\b/, 'no key in the message');
     }
+  });
+
+  it('tells an expired API key from a refused one, and a certificate without rights', () => {
+    const denied = Object.assign(new Error('7 PERMISSION_DENIED: Request unauthorized.'), { code: 7 });
+    const jwt = (exp: number) =>
+      ['{"alg":"RS256"}', JSON.stringify({ sub: 'c', exp })]
+        .map((p) => Buffer.from(p).toString('base64url'))
+        .join('.') + '.signature';
+    const withKey = (key: string) => temporalTarget({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_API_KEY: key });
+    const expired = explainConnectionFailure(withKey(jwt(1_700_000_000)), denied).message;
+    assert.match(expired, /the API key expired at 2023-11-14T22:13:20\.000Z: set a new one in TEMPORAL_API_KEY/);
+    assert.doesNotMatch(expired, /signature/, 'the key is not repeated');
+    const wrapped = new Error('Failed to connect to Temporal server', { cause: denied });
+    assert.match(explainConnectionFailure(withKey(jwt(1_700_000_000)), wrapped).message, /the API key expired at/);
+    const live = explainConnectionFailure(withKey(jwt(Math.floor(Date.now() / 1000) + 3600)), denied).message;
+    assert.match(live, /refused our API key/);
+    const certificate = temporalTarget({
+      TEMPORAL_ADDRESS: 'x:7233',
+      TEMPORAL_TLS_CLIENT_CERT_DATA: 'CERT',
+      TEMPORAL_TLS_CLIENT_KEY_DATA: 'KEY',
+    });
+    assert.match(
+      explainConnectionFailure(certificate, denied).message,
+      /our client certificate gives no access to namespace "default"/,
+    );
+    const nothing = temporalTarget({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS: 'true' });
+    assert.match(explainConnectionFailure(nothing, denied).message, /it wants credentials: set TEMPORAL_API_KEY/);
   });
 });
