@@ -62,6 +62,7 @@ async function temporal(config: Config): Promise<Temporal> {
       searchAttributes: Object.values(searchAttributes),
       extraArgs: DEV_SERVER_ARGS,
     },
+    ...(target.dataConverter ? { client: { dataConverter: target.dataConverter } } : {}),
   });
   return {
     client: env.client,

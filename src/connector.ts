@@ -208,9 +208,12 @@ export interface WorkerDependencies extends Adapters {
 /** Both workers of one process: `certificates` (workflows, Jira, CSR, profile and sweep activities) and `sectigo`. */
 export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]> {
   const { connection, namespace = 'default' } = deps;
+  // The worker encodes as the client does: one data converter (PAYLOAD_ENCRYPTION_KEYS) per process.
+  const { dataConverter } = deps.client.options;
   const certificates = await Worker.create({
     connection,
     namespace,
+    ...(dataConverter ? { dataConverter } : {}),
     taskQueue: TASK_QUEUE,
     workflowBundle: deps.workflowBundle,
     maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
@@ -228,6 +231,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
   const sectigo = await Worker.create({
     connection,
     namespace,
+    ...(dataConverter ? { dataConverter } : {}),
     taskQueue: SECTIGO_TASK_QUEUE,
     activities: createSectigoActivities({ scm: deps.scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
     maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,

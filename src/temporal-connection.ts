@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { EncryptionKeyError, payloadCodecFrom } from './payload-codec.ts';
 
 /** The variables Temporal's environment configuration reads (docs.temporal.io, "Environment configuration"). */
 export const TEMPORAL_VARIABLES = [
@@ -47,6 +49,8 @@ export interface TemporalTarget {
   profile: string;
   /** Whether the API key came from TEMPORAL_API_KEY (then it cannot change without a restart). */
   keyFromEnvironment: boolean;
+  /** The payload codec (PAYLOAD_ENCRYPTION_KEYS), for every client and worker of the process alike. */
+  dataConverter?: DataConverter;
 }
 
 /** Thrown for settings that cannot work, each problem with the variable or file to fix. */
@@ -76,6 +80,13 @@ export function temporalTarget(environment: Env = process.env, defaultAddress?: 
   } catch (err) {
     throw new TemporalSettingsError(`Temporal's TLS settings: ${(err as Error).message}`, { cause: err });
   }
+  let codec;
+  try {
+    codec = payloadCodecFrom(env);
+  } catch (err) {
+    if (!(err instanceof EncryptionKeyError)) throw err;
+    throw new TemporalSettingsError(err.message, { cause: err });
+  }
   const { address, apiKey, tls, metadata } = connect.connectionOptions;
   const profileName = env.TEMPORAL_PROFILE ?? 'default';
   return {
@@ -90,6 +101,7 @@ export function temporalTarget(environment: Env = process.env, defaultAddress?: 
     configFile: fromFile,
     profile: profileName,
     keyFromEnvironment: env.TEMPORAL_API_KEY !== undefined,
+    ...(codec ? { dataConverter: { payloadCodecs: [codec] } } : {}),
   };
 }
 
@@ -255,7 +267,11 @@ export async function connectTemporal(
   const stopWatching = watchApiKey(target, [connection, native]);
   const opened = connection;
   return {
-    client: new Client({ connection, namespace }),
+    client: new Client({
+      connection,
+      namespace,
+      ...(target.dataConverter ? { dataConverter: target.dataConverter } : {}),
+    }),
     ...(native ? { native } : {}),
     target,
     async close() {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
+import { PAYLOAD_KEYS_VARIABLE } from '../../src/payload-codec.ts';
 import { TEMPORAL_VARIABLES } from '../../src/temporal-connection.ts';
 
 interface Service {
@@ -26,6 +27,7 @@ const configVariables = new Set([
     .match(/'[A-Z][A-Z0-9_]+'/g)
     ?.map((v) => v.slice(1, -1)) ?? []),
   ...TEMPORAL_VARIABLES,
+  PAYLOAD_KEYS_VARIABLE,
 ]);
 
 describe('docker-compose.yml', () => {

@@ -116,6 +116,10 @@ describe('Temporal settings', () => {
       problem({ TEMPORAL_ADDRESS: 'x:7233', TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(dir, 'missing-ca.pem') }),
       /TLS settings: .*missing-ca\.pem/,
     );
+    assert.match(
+      problem({ TEMPORAL_ADDRESS: 'x:7233', PAYLOAD_ENCRYPTION_KEYS: 'k:c2hvcnQ=' }),
+      /PAYLOAD_ENCRYPTION_KEYS: key "k" is 5 bytes; AES-256 takes 32/,
+    );
     // loadConfig reports it with every other problem.
     assert.throws(
       () => loadConfig({ TEMPORAL_CONFIG_FILE: join(dir, 'nope.toml'), JIRA_REVOKERS: 'everyone' }),
