@@ -68,8 +68,8 @@ unreachable.
 Environment: Temporal's own configuration, as the Temporal CLI reads it: TEMPORAL_ADDRESS (default
 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS and
 TEMPORAL_TLS_* (client certificate, key, server CA, server name), or a profile of temporal.toml
-(TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE). jira-check reads the worker's JIRA_* settings and
-PROFILES_FILE, and needs no Temporal.`;
+(TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE); PAYLOAD_ENCRYPTION_KEYS, as the worker's. jira-check
+reads the worker's JIRA_* settings and PROFILES_FILE, and needs no Temporal.`;
 
 /** A command or its options used wrongly, or naming something that is not there: exit code 2. */
 export class UsageError extends Error {
