@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { certificateWorkflowId } from '../../src/contract/certificate.ts';
+import { namespaceCheck, temporalTarget } from '../../src/temporal-connection.ts';
 import { startTemporal } from '../helpers/environment.ts';
 
 const execFileAsync = promisify(execFile);
@@ -85,5 +87,12 @@ describe('a temporal.toml profile', () => {
       refused.err,
       /cannot use Temporal at .* \(profile "elsewhere" of .*temporal\.toml and TEMPORAL_\* variables\): namespace "no-such-namespace" does not exist there: check TEMPORAL_NAMESPACE/,
     );
+  });
+
+  it("gives /readyz's Temporal check the same explanation", async () => {
+    const target = temporalTarget({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'elsewhere' });
+    const client = new Client({ connection: env.client.connection, namespace: target.namespace });
+    await assert.rejects(namespaceCheck(client, target)(), /namespace "no-such-namespace" does not exist there/);
+    await namespaceCheck(env.client, temporalTarget({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'sandbox' }))();
   });
 });
