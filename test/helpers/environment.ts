@@ -292,15 +292,17 @@ export async function startSkippingSandbox(
   options: Partial<Omit<SandboxOptions, 'client'>> = {},
 ): Promise<Sandbox> {
   let offset = 0; // server time − system time
-  // A reading still under way when the environment shuts down fails; the clock then just stays put.
-  const follow = setInterval(
-    () =>
-      void env
-        .currentTimeMs()
-        .then((ms) => (offset = ms - Date.now()))
-        .catch(() => undefined),
-    20,
-  );
+  // One reading at a time, and `stop` waits for the last: a call still under way when the environment
+  // closes its channel is retried by the client's interceptor from a timer, which then throws outside any
+  // promise ("Channel has been shut down", an uncaught exception that failed the herd test).
+  let reading: Promise<unknown> | undefined;
+  const follow = setInterval(() => {
+    reading ??= env
+      .currentTimeMs()
+      .then((ms) => (offset = ms - Date.now()))
+      .catch(() => undefined)
+      .finally(() => (reading = undefined));
+  }, 20);
   const sandbox = await startSandbox({
     client: env.client,
     ...options,
@@ -310,6 +312,7 @@ export async function startSkippingSandbox(
     ...sandbox,
     async stop() {
       clearInterval(follow);
+      await reading;
       await sandbox.stop();
     },
   };
