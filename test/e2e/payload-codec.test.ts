@@ -119,17 +119,15 @@ describe('with PAYLOAD_ENCRYPTION_KEYS on the dev server', () => {
     assert.match(stdout, /^domain\s+sealed\.example\.com$/m);
   });
 
+  /** `temporal workflow show` of the certificate's history, as JSON. */
+  const show = async (...options: string[]) => {
+    const workflowId = certificateWorkflowId(issueKey);
+    const args = ['workflow', 'show', '--workflow-id', workflowId, '--address', env.address, '--output', 'json'];
+    return (await execFileAsync(findTemporalCli() ?? 'temporal', [...args, ...options])).stdout;
+  };
+
   it('leaves no CSR and no requester name in the raw history or the database', async () => {
-    const { stdout: history } = await execFileAsync(findTemporalCli() ?? 'temporal', [
-      'workflow',
-      'show',
-      '--workflow-id',
-      certificateWorkflowId(issueKey),
-      '--address',
-      env.address,
-      '--output',
-      'json',
-    ]);
+    const history = await show();
     assert.match(history, /YmluYXJ5L2VuY3J5cHRlZA==|binary\/encrypted/, 'the payloads are encrypted');
     const decoded = Buffer.from(history).toString() + base64Payloads(history);
     assert.ok(!decoded.includes(csrLine), 'no CSR in the history');
@@ -151,20 +149,7 @@ describe('with PAYLOAD_ENCRYPTION_KEYS on the dev server', () => {
     const server = createCodecServer({ codec, corsOrigins: [], authToken: 'operators-token' });
     const endpoint = await listen(server, 0);
     try {
-      const { stdout: shown } = await execFileAsync(findTemporalCli() ?? 'temporal', [
-        'workflow',
-        'show',
-        '--workflow-id',
-        certificateWorkflowId(issueKey),
-        '--address',
-        env.address,
-        '--codec-endpoint',
-        endpoint,
-        '--codec-auth',
-        'Bearer operators-token',
-        '--output',
-        'json',
-      ]);
+      const shown = await show('--codec-endpoint', endpoint, '--codec-auth', 'Bearer operators-token');
       assert.ok(base64Payloads(shown).includes(displayName), 'the name, through the codec endpoint');
       assert.ok(base64Payloads(shown).includes(csrLine), 'the CSR, through the codec endpoint');
     } finally {
