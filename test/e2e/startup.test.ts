@@ -5,21 +5,11 @@
  * against the world's emulators, each with one thing wrong.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { productionEnv, startWorld, type World } from '../helpers/environment.ts';
-
-const execFileAsync = promisify(execFile);
-
-interface Ended {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { productionEnv, runToEnd, startWorld, type Ended, type World } from '../helpers/environment.ts';
 
 describe('starting with a broken configuration', () => {
   let world: World;
@@ -36,14 +26,7 @@ describe('starting with a broken configuration', () => {
   async function start(script: string, change: NodeJS.ProcessEnv): Promise<Ended> {
     const env: NodeJS.ProcessEnv = { ...productionEnv(world), RECEIVER_PORT: '0', ...change };
     for (const [name, value] of Object.entries(change)) if (value === undefined) delete env[name];
-    return execFileAsync(process.execPath, [script], { env, timeout: 120_000 }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (err: { code?: number | null; stdout?: string; stderr?: string }) => ({
-        code: err.code ?? null,
-        stdout: err.stdout ?? '',
-        stderr: err.stderr ?? '',
-      }),
-    );
+    return runToEnd(process.execPath, [script], { env, timeout: 120_000 });
   }
 
   /** The problem lines of a failed start: exit code 2, no stack, `invalid configuration:` and one line each. */

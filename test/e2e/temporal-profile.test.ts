@@ -3,36 +3,16 @@
  * (Temporal's environment configuration), so an operator configures Temporal once.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { certificateWorkflowId } from '../../src/contract/certificate.ts';
 import { namespaceCheck, temporalTarget } from '../../src/temporal-connection.ts';
-import { startTemporal } from '../helpers/environment.ts';
-
-const execFileAsync = promisify(execFile);
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-const run = (file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> =>
-  execFileAsync(file, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } }).then(
-    ({ stdout, stderr }) => ({ code: 0, out: stdout, err: stderr }),
-    (failed: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: failed.code ?? -1,
-      out: failed.stdout ?? '',
-      err: failed.stderr ?? '',
-    }),
-  );
+import { runToEnd, startTemporal } from '../helpers/environment.ts';
 
 describe('a temporal.toml profile', () => {
   let env: TestWorkflowEnvironment;
@@ -63,28 +43,32 @@ describe('a temporal.toml profile', () => {
   });
 
   const temporal = (profile: string, ...args: string[]) =>
-    run(findTemporalCli() ?? 'temporal', [...args, '--profile', profile, '--config-file', file], {});
+    runToEnd(findTemporalCli() ?? 'temporal', [...args, '--profile', profile, '--config-file', file], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
   const connector = (profile: string, ...args: string[]) =>
-    run(process.execPath, ['src/client/cli.ts', ...args], { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: profile });
+    runToEnd(process.execPath, ['src/client/cli.ts', ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: profile },
+    });
 
   it('takes the Temporal CLI and the connector to the same server and namespace', async () => {
     const described = await temporal('sandbox', 'workflow', 'describe', '--workflow-id', workflowId, '-o', 'json');
-    assert.equal(described.code, 0, described.err);
-    assert.match(described.out, new RegExp(workflowId));
+    assert.equal(described.code, 0, described.stderr);
+    assert.match(described.stdout, new RegExp(workflowId));
     // The connector's CLI reaches it too: asked for a workflow that is not there, the server says so.
     const missing = await connector('sandbox', 'history', 'CERT-4243');
-    assert.equal(missing.code, 2, missing.err);
-    assert.match(missing.err, /no certificate workflow for CERT-4243/);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /no certificate workflow for CERT-4243/);
   });
 
   it('fails the same way for both when the profile names a namespace the server does not have', async () => {
     const described = await temporal('elsewhere', 'workflow', 'describe', '--workflow-id', workflowId);
     assert.notEqual(described.code, 0);
-    assert.match(described.err, /no-such-namespace/);
+    assert.match(described.stderr, /no-such-namespace/);
     const refused = await connector('elsewhere', 'list');
-    assert.equal(refused.code, 3, refused.err);
+    assert.equal(refused.code, 3, refused.stderr);
     assert.match(
-      refused.err,
+      refused.stderr,
       /cannot use Temporal at .* \(profile "elsewhere" of .*temporal\.toml and TEMPORAL_\* variables\): namespace "no-such-namespace" does not exist there: check TEMPORAL_NAMESPACE/,
     );
   });

@@ -3,7 +3,7 @@
  * emulators on loopback, the webhook receiver, and the worker with the real activities.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -428,4 +428,25 @@ export function productionEnv(world: Pick<World, 'sandbox'> & { env: { address: 
     SECTIGO_CUSTOMER_URI: scm.customerUri,
     PROFILES_FILE: SANDBOX_PROFILES_FILE,
   };
+}
+
+/** How a process ended: its exit code (null when killed) and what it printed. */
+export interface Ended {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file` to its end, whatever its exit code, and answers how it ended. */
+export function runToEnd(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<Ended> {
+  return new Promise((resolve) => {
+    execFile(file, args, { ...options, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

@@ -6,12 +6,11 @@
  * refused, each with the setting to fix.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { certificateAuthority, issueCertificate, TokenSigner } from '../../scripts/production-security.ts';
 import { startProductionStack, type ProductionStack, type Security } from '../../scripts/production.ts';
@@ -22,20 +21,11 @@ import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { registerWebhook, startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { connectTemporal, temporalTarget, type TemporalConnections } from '../../src/temporal-connection.ts';
-import { eventually, opensslCsr, productionEnv, spawnWorker } from '../helpers/environment.ts';
-
-const execFileAsync = promisify(execFile);
+import { eventually, opensslCsr, productionEnv, runToEnd, spawnWorker, type Ended } from '../helpers/environment.ts';
 
 /** The CLI as a user runs it, with `env` over the stack's settings; its exit code and output. */
-async function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  return execFileAsync(process.execPath, ['src/client/cli.ts', ...args], { env: { ...process.env, ...env } }).then(
-    ({ stdout, stderr }) => ({ code: 0, out: stdout, err: stderr }),
-    (failed: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: failed.code ?? -1,
-      out: failed.stdout ?? '',
-      err: failed.stderr ?? '',
-    }),
-  );
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Ended> {
+  return runToEnd(process.execPath, ['src/client/cli.ts', ...args], { env: { ...process.env, ...env } });
 }
 
 /** `env` without the named variables. */
@@ -61,8 +51,8 @@ function securedLane(security: Exclude<Security, 'none'>, basePort: number, refu
       assert.equal(issue.fields.status.name, 'Certificate Enrolled');
 
       const shown = await cli(lane.stack.clientEnv, 'status', key);
-      assert.equal(shown.code, 0, shown.err);
-      assert.match(shown.out, /Active/);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /Active/);
 
       await lane.alice.transition(key, 'Renew Certificate');
       await lane.until(key, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
@@ -167,7 +157,7 @@ class Lane {
 
 /** The CLI refused with `hint`, as exit code 3 (Temporal unreachable), and no secret repeated. */
 async function assertRefused(env: Record<string, string>, hint: RegExp): Promise<string> {
-  const { code, err } = await cli(env, 'list');
+  const { code, stderr: err } = await cli(env, 'list');
   assert.equal(code, 3, err);
   assert.match(err, hint);
   if (env.TEMPORAL_API_KEY) assert.ok(!err.includes(env.TEMPORAL_API_KEY), 'the key is not printed');
@@ -255,7 +245,7 @@ securedLane('api-key', 20_000, (lane) => {
     const file = profile(await mint(['default:admin']));
     const fromProfile = { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'production' };
     const listed = await cli(fromProfile, 'list');
-    assert.equal(listed.code, 0, listed.err);
+    assert.equal(listed.code, 0, listed.stderr);
 
     const connections = await connectTemporal(temporalTarget(fromProfile));
     try {
