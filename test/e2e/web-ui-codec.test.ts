@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
 import { createCodecServer } from '../../src/client/codec-server.ts';
 import { DEV_SERVER_ARGS } from '../../src/connector.ts';
@@ -26,14 +26,7 @@ import { Requester } from '../../src/sandbox/requester.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.ts';
 import { connectTemporal, temporalTarget, type TemporalConnections } from '../../src/temporal-connection.ts';
 import { opensslCsr, spawnWorker, startTemporalRuntime, untilPhase } from '../helpers/environment.ts';
-
-const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (path) => path && existsSync(path),
-);
-// Without a browser the suite cannot run; in CI that is a failure, not a skip.
-const needsChromium = {
-  skip: chromiumPath || process.env.CI ? false : 'no Chromium: install it (Debian: apt-get install chromium)',
-};
+import { launchChromium, needsChromium } from '../helpers/browser.ts';
 
 describe('the Web UI with the codec endpoint', needsChromium, () => {
   const keys = { [PAYLOAD_KEYS_VARIABLE]: `ui:${Buffer.alloc(32, 9).toString('base64')}` };
@@ -47,7 +40,6 @@ describe('the Web UI with the codec endpoint', needsChromium, () => {
   let issueKey: string;
 
   before(async () => {
-    assert.ok(chromiumPath, 'Chromium is needed: apt-get install chromium');
     const uiPort = await freeLoopbackPort();
     ui = `http://127.0.0.1:${uiPort}`;
     codecServer = createCodecServer({
@@ -77,10 +69,7 @@ describe('the Web UI with the codec endpoint', needsChromium, () => {
     });
     await alice.transition(issueKey, 'Enroll Certificate');
     await untilPhase(connections.client, issueKey, 'Active');
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -5,30 +5,22 @@
  * become the README's pictures (docs/screenshots/).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import { freeLoopbackPort } from '../../src/metrics.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
+import { launchChromium, needsChromium } from '../helpers/browser.ts';
 
 // The README's pictures are refreshed on purpose (UPDATE_SCREENSHOTS=1); otherwise the shots go to a
 // temporary directory and the tracked ones stay as they are.
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
   ? new URL('../../docs/screenshots/', import.meta.url)
   : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'web-ui-'))}/`);
-
-/** Chromium from the OS packages (CHROMIUM_PATH overrides); .ci/run installs Debian's. */
-const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (path) => path && existsSync(path),
-);
-// Without a browser the suite cannot run; in CI that is a failure, not a skip.
-const needsChromium = {
-  skip: chromiumPath || process.env.CI ? false : 'no Chromium: install it (Debian: apt-get install chromium)',
-};
 
 describe('the Temporal Web UI as the console', needsChromium, () => {
   let world: World;
@@ -38,14 +30,10 @@ describe('the Temporal Web UI as the console', needsChromium, () => {
   const keys: string[] = [];
 
   before(async () => {
-    assert.ok(chromiumPath, 'Chromium is needed: apt-get install chromium');
     const uiPort = await freeLoopbackPort();
     ui = `http://127.0.0.1:${uiPort}`;
     world = await startWorld({ uiPort, scm: { issuanceDelayMs: 100 } });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.setDefaultTimeout(60_000);
     mkdirSync(SCREENSHOTS, { recursive: true });
