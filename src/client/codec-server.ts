@@ -25,7 +25,7 @@ export interface CodecServerOptions {
   maxBodyBytes?: number;
 }
 
-interface JsonPayload {
+export interface JsonPayload {
   metadata?: Record<string, string>;
   data?: string;
 }
@@ -62,7 +62,7 @@ async function handle(options: CodecServerOptions, req: IncomingMessage, res: Se
     const body = await readBody(req, options.maxBodyBytes ?? 4 * 1024 * 1024);
     const payloads = parsePayloads(body);
     const answered = path === '/decode' ? await options.codec.decode(payloads) : await options.codec.encode(payloads);
-    sendJson(res, 200, { payloads: answered.map(toJson) }, cors);
+    sendJson(res, 200, { payloads: answered.map(payloadToJson) }, cors);
   } catch (err) {
     if (err instanceof HttpError) sendJson(res, err.status, err.body, cors);
     else sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) }, cors);
@@ -84,14 +84,19 @@ function parsePayloads(body: Buffer): Payload[] {
     throw new HttpError(400, { error: 'the body is not JSON' });
   }
   if (!Array.isArray(parsed.payloads)) throw new HttpError(400, { error: 'the body has no "payloads" array' });
-  const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
-  return parsed.payloads.map((p) => ({
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, bytes(v)])),
-    data: bytes(p.data ?? ''),
-  }));
+  return parsed.payloads.map(payloadFromJson);
 }
 
-function toJson(payload: Payload): JsonPayload {
+/** A payload in protobuf JSON (as the Web UI and `temporal workflow show` write it): bytes in base64. */
+export function payloadFromJson(json: JsonPayload): Payload {
+  const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
+  return {
+    metadata: Object.fromEntries(Object.entries(json.metadata ?? {}).map(([k, v]) => [k, bytes(v)])),
+    data: bytes(json.data ?? ''),
+  };
+}
+
+export function payloadToJson(payload: Payload): JsonPayload {
   const base64 = (value: Uint8Array | null | undefined) => Buffer.from(value ?? []).toString('base64');
   return {
     metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, base64(v)])),

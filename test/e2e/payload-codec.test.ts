@@ -14,10 +14,11 @@ import type { Server } from 'node:http';
 import type { Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../scripts/temporal-cli.ts';
-import { createCodecServer } from '../../src/client/codec-server.ts';
+import { createCodecServer, payloadFromJson, payloadToJson, type JsonPayload } from '../../src/client/codec-server.ts';
 import { close, listen } from '../../src/http.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import {
+  ENCRYPTED_ENCODING,
   EncryptionCodec,
   EncryptionKeyError,
   parseEncryptionKeys,
@@ -186,16 +187,7 @@ describe('the codec endpoint', () => {
     const [sealed] = await codec.encode([
       { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"Alice Requester"') },
     ]);
-    const body = JSON.stringify({
-      payloads: [
-        {
-          metadata: Object.fromEntries(
-            Object.entries(sealed?.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
-          ),
-          data: Buffer.from(sealed?.data ?? []).toString('base64'),
-        },
-      ],
-    });
+    const body = JSON.stringify({ payloads: [payloadToJson(sealed!)] });
     const preflight = await fetch(`${url}/decode`, { method: 'OPTIONS', headers: { origin: webUi } });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), webUi);
@@ -224,12 +216,9 @@ describe('the codec endpoint', () => {
 function encryptedPayloads(node: unknown): Payload[] {
   if (Array.isArray(node)) return node.flatMap(encryptedPayloads);
   if (typeof node !== 'object' || node === null) return [];
-  const { metadata, data } = node as { metadata?: Record<string, string>; data?: string };
-  if (metadata?.encoding === Buffer.from('binary/encrypted').toString('base64') && typeof data === 'string') {
-    const bytes = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
-    return [
-      { metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, bytes(v)])), data: bytes(data) },
-    ];
+  const json = node as JsonPayload;
+  if (json.metadata?.encoding === Buffer.from(ENCRYPTED_ENCODING).toString('base64') && typeof json.data === 'string') {
+    return [payloadFromJson(json)];
   }
   return Object.values(node).flatMap(encryptedPayloads);
 }
