@@ -57,6 +57,12 @@ export const comments = {
     `Certificate requested for ${domain}${also.length > 0 ? ` (also ${also.join(', ')})` : ''}, ` +
     `profile "${profileName}", ${keyType} key. Ordering it from Sectigo Certificate Manager.`,
 
+  /** Said once when an order goes unanswered: SCM is down, or refuses the connector's own account. */
+  orderWaiting: (_names: JiraNames) =>
+    'Sectigo Certificate Manager is not taking the order at the moment, so the connector is unavailable for ' +
+    "now. This is for the connector's administrators to fix, not you: the connector keeps trying and " +
+    'comments here when the certificate is issued.',
+
   enrolled: (_names: JiraNames, certificateId: number, serial: string, notAfter: number) =>
     `Certificate enrolled: Certificate ID ${certificateId}, serial ${serial}, valid until ${isoTime(notAfter)}.`,
 

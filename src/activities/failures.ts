@@ -9,6 +9,15 @@ import { ScmError, ScmPendingError } from '../sectigo/client.ts';
 
 export function toFailure(err: unknown): unknown {
   if (err instanceof ScmPendingError) return pending(err.message);
+  if (err instanceof ScmError && (err.status === 401 || err.status === 403)) {
+    // The connector's account, not the order: retrying waits for the operator's fix (readiness and the
+    // upstream request metric say it meanwhile), and the requester is not blamed.
+    return ApplicationFailure.create({
+      message: `Sectigo Certificate Manager refused the connector's account: ${err.message}`,
+      type: ErrorType.ConnectorMisconfigured,
+      cause: err,
+    });
+  }
   if (err instanceof ScmError || err instanceof JiraError) {
     const transient = err.retryable;
     return ApplicationFailure.create({

@@ -34,6 +34,11 @@ export const ErrorType = {
   UpstreamRejected: 'UpstreamRejected',
   /** 408/429/5xx or a network failure: retried, honouring Retry-After. */
   UpstreamUnavailable: 'UpstreamUnavailable',
+  /**
+   * SCM refused the connector itself (401/403: its credentials, or the account's rights): the operator's
+   * to fix, never the requester's. Retried at the retry policy's pace until it is fixed.
+   */
+  ConnectorMisconfigured: 'ConnectorMisconfigured',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

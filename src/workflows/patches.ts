@@ -96,6 +96,14 @@ export const PATCHES: readonly Patch[] = [
     due: '2027-12-28',
   },
   {
+    id: 'order-waiting-notice',
+    workflow: 'certificateLifecycle',
+    change: 'the requester told once, after a timer, that SCM leaves the order unanswered',
+    introduced: '2026-12-05',
+    stage: 'patched',
+    due: '2028-01-05',
+  },
+  {
     id: 'index-sweep',
     workflow: 'renewalSweep',
     change: 'the sweep reads visibility and SCM change lists instead of querying every workflow',

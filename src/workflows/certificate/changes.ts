@@ -15,6 +15,8 @@ export interface Changes {
   localIssueRead: boolean;
   /** The order placed while the "requested" comment is posted. */
   orderBesideRequestComment: boolean;
+  /** The requester told once when SCM leaves an order unanswered. */
+  orderWaitingNotice: boolean;
 }
 
 /**
@@ -32,5 +34,6 @@ export function followedChanges(): Changes {
     fingerprintAttribute: today || patched('fingerprint-search-attribute'),
     localIssueRead: today || patched('local-issue-read'),
     orderBesideRequestComment: today || patched('order-beside-request-comment'),
+    orderWaitingNotice: patched('order-waiting-notice'),
   };
 }

@@ -5,7 +5,7 @@ import { searchAttributes } from '../../contract/shared.ts';
 import { comments, lastErrors, said } from '../../messages.ts';
 import { orders } from '../activities.ts';
 import { reasonOf, userFacing } from './failures.ts';
-import { collect, validate } from './issuance.ts';
+import { awaitOrder, collect, validate } from './issuance.ts';
 import { publish } from './publish.ts';
 import { record, type CertificateState } from './state.ts';
 import type { Tracker } from './tracker.ts';
@@ -79,9 +79,11 @@ export async function enroll(
         },
       ],
     );
-    const { certificateId } = state.changes.orderBesideRequestComment
-      ? await besideComment(issueKey, ordered, requested())
-      : await ordered;
+    const { certificateId } = await awaitOrder(
+      state,
+      tracker,
+      state.changes.orderBesideRequestComment ? besideComment(issueKey, ordered, requested()) : ordered,
+    );
     state.status.certificateId = certificateId;
     upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 

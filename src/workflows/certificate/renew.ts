@@ -12,7 +12,7 @@ import { orders } from '../activities.ts';
 import type { Decision } from '../policy/lifecycle.ts';
 import { backoffFor, renewalBackoff } from '../policy/renewal.ts';
 import { failureType, isActivityFailure, reasonOf, userFacing } from './failures.ts';
-import { collect, validate } from './issuance.ts';
+import { awaitOrder, collect, validate } from './issuance.ts';
 import { publish } from './publish.ts';
 import { record, type CertificateState } from './state.ts';
 import type { Tracker } from './tracker.ts';
@@ -85,7 +85,7 @@ async function renew(
     if (issue.profileName && settings && issue.profileName !== settings.profileName) {
       notes.push(said(comments.profileKept, issue.profileName, settings.profileName));
     }
-    const { certificateId } = await orders.renewCertificate.executeWithOptions(
+    const ordered = orders.renewCertificate.executeWithOptions(
       { summary: `renew certificate ${from.certificateId} (${reason}) in SCM` },
       [
         {
@@ -99,6 +99,8 @@ async function renew(
         },
       ],
     );
+    // Someone asked for this renewal and waits for it; an automatic one waits unsaid.
+    const { certificateId } = asked ? await awaitOrder(state, tracker, ordered) : await ordered;
     const certificate = await collect(certificateId, csr.pem);
     if (state.revocation) {
       state.unpublished.push(record(certificate));
