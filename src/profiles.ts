@@ -122,4 +122,9 @@ export class Profiles {
   byName(name: string): Profile | undefined {
     return this.all.find((profile) => profile.name === name);
   }
+
+  /** A profile named by its name (as Jira shows it) or its id (as the CLI and the metrics show it). */
+  named(nameOrId: string): Profile | undefined {
+    return this.byName(nameOrId) ?? this.byId(nameOrId);
+  }
 }

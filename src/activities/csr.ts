@@ -20,7 +20,7 @@ export function createCsrActivities({ profiles, names }: { profiles: Profiles; n
       const choices = profiles.all.map((p) => `"${p.name}"`).join(', ');
       if (!request.profileName)
         throw userProblem(ErrorType.RequestIncomplete, csrProblems.noProfile(names.fields.profile, choices));
-      const profile = profiles.byName(request.profileName);
+      const profile = profiles.named(request.profileName);
       if (!profile) {
         throw userProblem(ErrorType.RequestIncomplete, csrProblems.unknownProfile(request.profileName, choices));
       }

@@ -1,11 +1,19 @@
 /**
- * The operator's CLI: `npm run cli -- <command>`. Talks to Temporal only (TEMPORAL_ADDRESS, default the
- * sandbox's 127.0.0.1:7233); the workflows do the rest.
+ * The operator's CLI: `npm run cli -- <command>`, one subcommand per operation (commander), each with its
+ * own `--help` and strict options. Talks to Temporal only (TEMPORAL_ADDRESS, default the sandbox's
+ * 127.0.0.1:7233); the workflows do the rest. `jira-check` talks to Jira only.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Command, CommanderError, Option } from 'commander';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import {
   CERTIFICATE_PHASES,
   isLive,
@@ -27,43 +35,20 @@ import { SWEEP_SCHEDULE_ID } from '../contract/sweep.ts';
 import type { certificateLifecycle } from '../workflows/certificate/workflow.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
+import type { certificateDownload } from '../workflows/certificate-download.ts';
 import { loadConfig } from '../config.ts';
 import { connectTemporal, temporalTarget, TemporalSettingsError } from '../temporal-connection.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 import { checkJiraSetup, formatReport } from '../jira/setup-check.ts';
-import { Profiles } from '../profiles.ts';
+import { Profiles, type Profile } from '../profiles.ts';
 
-const HELP = `Usage: npm run cli -- <command> [options]
-
-Commands:
-  enroll --csr FILE --profile P enroll a certificate without a Jira issue (P: the profile's name);
-                                it is named CLI-<n> and then renews and revokes like the others
-  status <ISSUE-KEY>            phase, certificate, validity, renewal plan and last error
-  history <ISSUE-KEY>           the certificate generations issued for the issue
-  list [--status S] [--profile P] [--domain D]
-                                certificates, newest first (search attributes)
-  renew <ISSUE-KEY> [--force]   renew now; without --force only inside the expiry window
-                                (or where the profile allows renewal outside it)
-  revoke <ISSUE-KEY> --reason R [--comment C]
-                                revoke every valid certificate of the issue and stop renewing;
-                                R: unspecified, key-compromise, affiliation-changed, superseded,
-                                cessation-of-operation
-  revoke --certificate-id N --profile P --reason R
-                                revoke a certificate of profile P (its Jira name) by its SCM id,
-                                whether or not it was enrolled through Jira
-  sweep                         run the daily sweep now
-  unowned                       orders in SCM that carry the connector's token but that no
-                                certificate workflow owns, as the last sweep found them
-  jira-check [--fix] [--receiver-url URL]
-                                check the Jira site's setup item by item (project, issue types,
-                                fields and options, screens, statuses, transitions, webhook);
-                                --fix creates missing custom fields, contexts and options
-
-Options: --json prints status, history, list, unowned, renew, revoke and sweep as JSON.
-
+const EPILOGUE = `
 Exit codes: 0 done; 1 refused (a renewal outside the window, a revocation SCM declined, a CSR the
-profile does not take) or failed; 2 usage (an unknown command, option, value or issue); 3 Temporal
-unreachable.
+profile does not take) or failed (jira-check found problems); 2 usage (an unknown command, option,
+value, profile or issue); 3 Temporal unreachable.
+
+Profiles are named by their id or their name (as in Jira), read from PROFILES_FILE (else
+profiles.yaml, else the sandbox's) where the CLI runs.
 
 Environment: Temporal's own configuration, as the Temporal CLI reads it: TEMPORAL_ADDRESS (default
 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default"), TEMPORAL_API_KEY, TEMPORAL_TLS and
@@ -79,6 +64,12 @@ export class UsageError extends Error {
 /** An operation the connector or SCM refused (the reason is the message): exit code 1. */
 export class Refused extends Error {
   override name = 'Refused';
+  /** What to print on stdout nonetheless (jira-check's report). */
+  readonly output: string | undefined;
+  constructor(message: string, output?: string) {
+    super(message);
+    this.output = output;
+  }
 }
 
 /** Temporal does not answer: exit code 3. */
@@ -90,32 +81,22 @@ export class Unreachable extends Error {
 export const exitCodeOf = (err: unknown): number =>
   err instanceof UsageError ? 2 : err instanceof Unreachable ? 3 : 1;
 
-/** The words of a command; a word the CLI does not know is a usage error like any other (exit 2). */
-function parsed(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        force: { type: 'boolean', default: false },
-        status: { type: 'string' },
-        profile: { type: 'string' },
-        domain: { type: 'string' },
-        reason: { type: 'string' },
-        'certificate-id': { type: 'string' },
-        csr: { type: 'string' },
-        comment: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    if (err instanceof TypeError && 'code' in err) throw new UsageError(err.message);
-    throw err;
-  }
+/** What a command's options may hold (commander's values, by their camelCase names). */
+interface Values {
+  force?: boolean;
+  status?: string;
+  profile?: string;
+  domain?: string;
+  reason?: string;
+  certificateId?: string;
+  csr?: string;
+  comment?: string;
+  out?: string;
+  leaf?: boolean;
+  fix?: boolean;
+  receiverUrl?: string;
+  json?: boolean;
 }
-
-type Values = ReturnType<typeof parsed>['values'];
 
 /** What a command is run with. */
 interface Invocation {
@@ -124,28 +105,155 @@ interface Invocation {
   /** The issue key the command names, if any (checked by `handle()`). */
   issueKey: string | undefined;
   values: Values;
+  profiles: ProfileNames;
 }
 
-/** Runs one command; resolves with the text to print. */
-export async function runCli(argv: string[], client: Client): Promise<string> {
-  const { values, positionals } = parsed(argv);
-  const [command, issueKey] = positionals;
-  if (values.help || command === undefined || command === 'help') return HELP;
-  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!run) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
-  return run({ client, command, issueKey, values });
+/** Where the CLI finds a Temporal client: given (tests), or connected on first use (jira-check needs none). */
+export type TemporalClient = Client | (() => Promise<Client>);
+
+/**
+ * Runs one command; resolves with the text to print. Usage errors (an unknown command or option, an option
+ * of another command, a missing or extra argument) are UsageErrors naming the command's `--help`.
+ */
+export async function runCli(argv: string[], temporal: TemporalClient, env = process.env): Promise<string> {
+  let printed = '';
+  let result: string | undefined;
+  const clientOf = async () => (typeof temporal === 'function' ? temporal() : temporal);
+  const profiles = new ProfileNames(env);
+  const program = new Command('npm run cli --')
+    .description('Operate the certificate lifecycle connector: certificates, renewals, revocations, the sweep.')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => (printed += text), writeErr: () => undefined })
+    .showSuggestionAfterError()
+    .addHelpText('after', EPILOGUE);
+  program.configureHelp({ sortSubcommands: false });
+
+  const json = () => new Option('--json', 'print the result as JSON');
+  const command = (name: string, summary: string, run: (invocation: Invocation) => Promise<string>) =>
+    program
+      .command(name)
+      .summary(summary)
+      .description(summary)
+      .action(async (...args: unknown[]) => {
+        const cmd = args.at(-1) as Command;
+        const issueKey = cmd.args[0];
+        const invocation = { command: name, issueKey, values: cmd.opts<Values>(), profiles };
+        result = await run({ ...invocation, client: name === 'jira-check' ? (undefined as never) : await clientOf() });
+      });
+
+  command(
+    'enroll',
+    'enroll a certificate without a Jira issue; it is named CLI-<n>, then renews and revokes like the others',
+    enrollWithoutIssue,
+  )
+    .requiredOption('--csr <file>', 'the PEM certificate signing request')
+    .requiredOption('--profile <profile>', "the certificate profile's id or name")
+    .addOption(json());
+  command(
+    'status',
+    'phase, certificate, validity, renewal plan and last error (the reason of a rejected request)',
+    showStatus,
+  )
+    .argument('<issue-key>', 'the Jira issue (or CLI-<n>) of the certificate')
+    .addOption(json());
+  command('history', 'the certificate generations issued for the issue', showHistory)
+    .argument('<issue-key>', 'the Jira issue (or CLI-<n>) of the certificate')
+    .addOption(json());
+  command('list', 'certificates, newest first (by search attributes; at most 500)', listCertificates)
+    .addOption(new Option('--status <phase>', 'only certificates in this phase').choices(CERTIFICATE_PHASES))
+    .option('--profile <profile>', 'only certificates of this profile (its id or name)')
+    .option('--domain <domain>', 'only certificates for this domain')
+    .addOption(json());
+  command(
+    'certificate',
+    "write the certificate's PEM (then its chain) to a file or stdout, as SCM issued it",
+    downloadCertificate,
+  )
+    .argument('<issue-key>', 'the Jira issue (or CLI-<n>) of the certificate')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--leaf', 'the certificate alone, without its chain')
+    .addOption(json());
+  command(
+    'renew',
+    'renew now; without --force only inside the expiry window (or where the profile allows renewal outside it)',
+    renew,
+  )
+    .argument('<issue-key>', 'the Jira issue (or CLI-<n>) of the certificate')
+    .option('--force', 'renew outside the expiry window')
+    .addOption(json());
+  command(
+    'revoke',
+    'revoke every valid certificate of the issue and stop renewing; or, with --certificate-id, one certificate by its SCM id',
+    revoke,
+  )
+    .argument('[issue-key]', 'the Jira issue (or CLI-<n>) whose certificates to revoke')
+    .requiredOption('--reason <reason>', `why: ${reasonChoices().join(', ')}`)
+    .option('--comment <text>', 'said with the revocation on the issue')
+    .option('--certificate-id <id>', "a certificate's SCM id (decimal), whether or not it was enrolled through Jira")
+    .option('--profile <profile>', 'with --certificate-id: the profile (id or name) whose SCM account holds it')
+    .addOption(json());
+  command('sweep', 'run the daily sweep now', runSweep).addOption(json());
+  command(
+    'unowned',
+    "orders in SCM that carry the connector's token but that no certificate workflow owns (last sweep)",
+    showUnowned,
+  ).addOption(json());
+  command(
+    'jira-check',
+    "check the Jira site's setup item by item (project, issue types, fields, screens, statuses, transitions, webhook)",
+    jiraCheck,
+  )
+    .option('--fix', 'create missing custom fields, contexts and options')
+    .option('--receiver-url <url>', "the receiver's public URL, to check the webhook");
+
+  try {
+    await program.parseAsync(argv.length === 0 ? ['--help'] : argv, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') return printed.trimEnd();
+    const used = argv.find((word) => program.commands.some((c) => c.name() === word));
+    const help = used ? `npm run cli -- ${used} --help` : 'npm run cli -- --help';
+    throw new UsageError(`${err.message.replace(/^error: /, '')} (see ${help})`);
+  }
+  return result ?? printed.trimEnd();
 }
 
-const COMMANDS: Record<string, (invocation: Invocation) => Promise<string>> = {
-  enroll: ({ client, values }) => enrollWithoutIssue(client, values),
-  status: showStatus,
-  history: showHistory,
-  list: listCertificates,
-  renew,
-  revoke,
-  unowned: showUnowned,
-  sweep: runSweep,
-};
+/**
+ * The profiles the CLI names profiles by: the worker's file where the CLI runs (PROFILES_FILE, else
+ * profiles.yaml; the sandbox's when no Temporal is configured, as the CLI then talks to the sandbox).
+ * Without one, a profile is taken as given, and the workers read it as an id or a name.
+ */
+class ProfileNames {
+  readonly #env: NodeJS.ProcessEnv;
+  #profiles: Profiles | null | undefined;
+  constructor(env: NodeJS.ProcessEnv) {
+    this.#env = env;
+  }
+
+  /** The profile named by its id or its name; a UsageError naming the choices when there is none. */
+  find(given: string): Profile | undefined {
+    const profiles = this.#load();
+    if (!profiles) return undefined;
+    const found = profiles.byId(given) ?? profiles.byName(given);
+    if (!found) {
+      const choices = profiles.all.map((p) => `${p.id} ("${p.name}")`).join(', ');
+      throw new UsageError(`unknown profile "${given}": use one of ${choices}`);
+    }
+    return found;
+  }
+
+  #load(): Profiles | null {
+    if (this.#profiles !== undefined) return this.#profiles;
+    const sandbox = !['TEMPORAL_ADDRESS', 'TEMPORAL_PROFILE', 'TEMPORAL_CONFIG_FILE'].some((v) => this.#env[v]);
+    const file = [
+      this.#env.PROFILES_FILE,
+      'profiles.yaml',
+      sandbox ? fileURLToPath(new URL('../sandbox/profiles.yaml', import.meta.url)) : undefined,
+    ].find((f) => f && existsSync(f));
+    this.#profiles = file ? Profiles.load(file) : null;
+    return this.#profiles;
+  }
+}
 
 const json = (data: unknown) => JSON.stringify(data, null, 2);
 
@@ -182,15 +290,12 @@ async function showHistory(invocation: Invocation): Promise<string> {
  * Certificates by search attribute, newest first. One row per certificate: a renewed certificate's earlier
  * runs ended in continue-as-new, and only the newest run of a workflow id (listed first) speaks for it.
  */
-async function listCertificates({ client, values }: Invocation): Promise<string> {
+async function listCertificates({ client, values, profiles }: Invocation): Promise<string> {
   const conditions = ["WorkflowType = 'certificateLifecycle'", "ExecutionStatus != 'ContinuedAsNew'"];
-  if (values.status !== undefined) {
-    if (!(CERTIFICATE_PHASES as readonly string[]).includes(values.status)) {
-      throw new UsageError(`unknown status "${values.status}": use one of ${CERTIFICATE_PHASES.join(', ')}`);
-    }
-    conditions.push(`CertificateStatus = ${literal(values.status)}`);
+  if (values.status !== undefined) conditions.push(`CertificateStatus = ${literal(values.status)}`);
+  if (values.profile) {
+    conditions.push(`CertificateProfile = ${literal(profiles.find(values.profile)?.id ?? values.profile)}`);
   }
-  if (values.profile) conditions.push(`CertificateProfile = ${literal(values.profile)}`);
   if (values.domain) conditions.push(`CertificateDomain = ${literal(values.domain)}`);
   const certificates: Array<{
     issueKey: string;
@@ -237,9 +342,9 @@ async function renew(invocation: Invocation): Promise<string> {
   const { issueKey, values } = invocation;
   try {
     const accepted = await handle(invocation).executeUpdate(renewUpdate, {
-      args: [{ requestedBy: operator(), force: values.force }],
+      args: [{ requestedBy: operator(), force: values.force ?? false }],
     });
-    if (values.json) return json({ issueKey, renewal: accepted.result, forced: values.force });
+    if (values.json) return json({ issueKey, renewal: accepted.result, forced: values.force ?? false });
     return `${issueKey}: renewal ${accepted.result}${values.force ? ' (forced)' : ''}; follow it with \`status ${issueKey}\``;
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError)
@@ -250,8 +355,12 @@ async function renew(invocation: Invocation): Promise<string> {
 }
 
 async function revoke(invocation: Invocation): Promise<string> {
-  const { client, issueKey, values } = invocation;
-  if (values['certificate-id'] !== undefined) return revokeById(client, values);
+  const { issueKey, values } = invocation;
+  if (values.certificateId !== undefined) {
+    if (issueKey !== undefined) throw new UsageError('revoke takes an issue key or --certificate-id, not both');
+    return revokeById(invocation);
+  }
+  if (values.profile !== undefined) throw new UsageError('revoke takes --profile only with --certificate-id');
   const certificate = handle(invocation);
   const reasonCode = reasonFromCli(values.reason);
   try {
@@ -305,76 +414,129 @@ const operator = () => `cli:${process.env.USER ?? 'operator'}`;
 
 /**
  * Starts a certificate workflow for a CSR file, with no Jira issue (the workflow talks to SCM only), and
- * waits a minute at most for it to be issued or refused.
+ * waits a minute at most for it to be issued or refused. It is named CLI-<n>: one more than the CLI
+ * certificates visibility knows of, and the next number when that one is taken (visibility lags, and two
+ * operators may enroll at once; a workflow id is never reused).
  */
-async function enrollWithoutIssue(client: Client, values: { csr?: string; profile?: string }): Promise<string> {
-  if (!values.csr || !values.profile) throw new UsageError('enroll needs --csr FILE and --profile P');
+async function enrollWithoutIssue({ client, values, profiles }: Invocation): Promise<string> {
+  const file = values.csr ?? '';
+  const given = values.profile ?? '';
   let csr: string;
   try {
-    csr = readFileSync(values.csr, 'utf8');
+    csr = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${values.csr}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  const issueKey = `${STANDALONE_PROJECT}-${Date.now()}`;
-  const handle = await client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
-    workflowId: certificateWorkflowId(issueKey),
-    taskQueue: TASK_QUEUE,
-    args: [
-      {
-        issueKey,
-        requestedBy: operator(),
-        triggerId: `cli:${issueKey}`,
-        standalone: { csr, profileName: values.profile },
-      },
-    ],
-    typedSearchAttributes: [
-      { key: searchAttributes.issueKey, value: issueKey },
-      { key: searchAttributes.status, value: 'Validating' },
-    ],
-    staticSummary: `Certificate ${issueKey}, enrolled from the CLI`,
-  });
+  const profileName = profiles.find(given)?.name ?? given;
+  const query = `WorkflowType = 'certificateLifecycle' AND ExecutionStatus != 'ContinuedAsNew' AND WorkflowId STARTS_WITH 'certificate:${STANDALONE_PROJECT}-'`;
+  const { count } = await client.workflow.count(query);
+  let handle;
+  let issueKey = '';
+  for (let n = count + 1; !handle; n++) {
+    issueKey = `${STANDALONE_PROJECT}-${n}`;
+    try {
+      handle = await client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
+        workflowId: certificateWorkflowId(issueKey),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        taskQueue: TASK_QUEUE,
+        args: [{ issueKey, requestedBy: operator(), triggerId: `cli:${issueKey}`, standalone: { csr, profileName } }],
+        typedSearchAttributes: [
+          { key: searchAttributes.issueKey, value: issueKey },
+          { key: searchAttributes.status, value: 'Validating' },
+        ],
+        staticSummary: `Certificate ${issueKey}, enrolled from the CLI`,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || n > count + 100) throw err;
+    }
+  }
   for (let waited = 0; waited < 60_000; waited += 500) {
     const status = await handle.query(statusQuery).catch(() => undefined);
     if (status?.phase === 'Rejected') throw new Refused(`${issueKey}: not enrolled: ${status.lastError ?? ''}`);
-    if (status && isLive(status.phase)) return formatStatus(status);
+    if (status && isLive(status.phase)) return values.json ? json(status) : formatStatus(status);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  if (values.json) return json({ issueKey, phase: 'Enrolling' });
   return `${issueKey}: still being enrolled; follow it with \`status ${issueKey}\``;
 }
 
 /** Revokes a certificate by its SCM id through revokeExternalCertificate, and says how it went. */
-async function revokeById(
-  client: Client,
-  values: { 'certificate-id'?: string; profile?: string; reason?: string },
-): Promise<string> {
+async function revokeById({ client, values, profiles }: Invocation): Promise<string> {
   // Decimal digits only: Number() also reads 0x443 (1091) and 1e3, and a revocation is irreversible.
-  const text = values['certificate-id'] ?? '';
+  const text = values.certificateId ?? '';
   const certificateId = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(certificateId)) {
     throw new UsageError(`--certificate-id takes the certificate's SCM id in decimal digits, not "${text}"`);
   }
-  if (!values.profile) throw new UsageError("revoke --certificate-id needs --profile, the profile's name in Jira");
+  if (!values.profile) throw new UsageError('revoke --certificate-id needs --profile, the profile (id or name)');
+  const profileName = profiles.find(values.profile)?.name ?? values.profile;
   const reasonCode = reasonFromCli(values.reason);
   const result = await client.workflow.execute<typeof revokeExternalCertificate>('revokeExternalCertificate', {
     workflowId: `revoke:certificate-${certificateId}`,
     taskQueue: TASK_QUEUE,
-    args: [
-      {
-        certificateId,
-        profileName: values.profile,
-        reasonCode,
-        requestedBy: operator(),
-      },
-    ],
+    args: [{ certificateId, profileName, reasonCode, requestedBy: operator() }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   if (result.outcome === 'not-revoked') throw new Refused(result.message);
+  if (values.json) return json({ certificateId, ...result });
   return `${result.outcome}: ${result.message}`;
 }
 
+/** The current certificate of an issue, from SCM: to a file, or printed. */
+async function downloadCertificate(invocation: Invocation): Promise<string> {
+  const { client, issueKey, values } = invocation;
+  const status = await statusOf(invocation);
+  if (status.certificateId === undefined) throw new Refused(`${issueKey}: no certificate issued yet (${status.phase})`);
+  let issued;
+  try {
+    issued = await client.workflow.execute<typeof certificateDownload>('certificateDownload', {
+      workflowId: `download:${status.certificateId}:${randomUUID()}`,
+      taskQueue: TASK_QUEUE,
+      args: [status.certificateId],
+      staticSummary: `Certificate ${status.certificateId} of ${issueKey ?? ''}, downloaded from the CLI`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new Refused(`${issueKey}: ${reasonOfFailure(err)}`);
+    throw err;
+  }
+  const pem = values.leaf
+    ? `${/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(issued.pem)?.[0] ?? ''}\n`
+    : issued.pem;
+  const facts = {
+    issueKey,
+    certificateId: issued.certificateId,
+    serialNumber: issued.serialNumber,
+    notAfter: iso(issued.notAfter),
+  };
+  if (values.out) {
+    writeFileSync(values.out, pem);
+    return values.json
+      ? json({ ...facts, file: values.out })
+      : `${issueKey}: certificate ${issued.certificateId} written to ${values.out}`;
+  }
+  return values.json ? json({ ...facts, pem }) : pem.trimEnd();
+}
+
+/** The innermost message of a failed workflow: the activity's own reason. */
+function reasonOfFailure(err: Error): string {
+  let inner = err;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  return inner.message;
+}
+
+/** `jira-check`: the setup check against the configured Jira; a report with problems is a refusal (exit 1). */
+async function jiraCheck({ values }: Invocation): Promise<string> {
+  const { text, ok } = await runJiraCheck(values);
+  if (!ok) throw new Refused('jira-check found problems (above)', text);
+  return text;
+}
+
+/** The revocation reasons as the CLI spells them. */
+const reasonChoices = () => Object.keys(REVOCATION_REASONS).map((name) => name.toLowerCase().replace(/ /g, '-'));
+
 /** `key-compromise` or `Key compromise` (or the RFC 5280 code) to the code SCM takes. */
 function reasonFromCli(given: string | undefined): RevocationReasonCode {
-  const choices = Object.keys(REVOCATION_REASONS).map((name) => name.toLowerCase().replace(/ /g, '-'));
+  const choices = reasonChoices();
   if (!given) throw new UsageError(`revoke needs --reason, one of ${choices.join(', ')}`);
   const wanted = given.toLowerCase().replace(/[ _]/g, '-');
   const found = Object.entries(REVOCATION_REASONS).find(
@@ -406,12 +568,11 @@ function formatStatus(s: CertificateStatus): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** `jira-check`: the setup check against the configured Jira; resolves with the report and whether it passed. */
-export async function runJiraCheck(argv: string[], env = process.env): Promise<{ text: string; ok: boolean }> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { fix: { type: 'boolean', default: false }, 'receiver-url': { type: 'string' } },
-  });
+/** The setup check against the configured Jira: its report, and whether it passed. */
+export async function runJiraCheck(
+  values: { fix?: boolean; receiverUrl?: string },
+  env = process.env,
+): Promise<{ text: string; ok: boolean }> {
   let config;
   try {
     config = loadConfig(env, { forReceiving: false });
@@ -429,46 +590,41 @@ export async function runJiraCheck(argv: string[], env = process.env): Promise<{
     names: config.jira.names,
     profileNames: profiles.all.map((p) => p.name),
     polling: config.trigger.kind === 'polling',
-    fix: values.fix,
+    fix: values.fix ?? false,
     ...(config.receiver.revokers.group ? { revokersGroup: config.receiver.revokers.group } : {}),
-    ...(values['receiver-url'] ? { receiverUrl: values['receiver-url'] } : {}),
+    ...(values.receiverUrl ? { receiverUrl: values.receiverUrl } : {}),
     ...(config.jira.deployment ? { deployment: config.jira.deployment } : {}),
   });
   const { text, problems } = formatReport(items, config.jira.baseUrl);
   return { text, ok: problems === 0 };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'jira-check') {
-  runJiraCheck(process.argv.slice(3)).then(
-    ({ text, ok }) => {
-      console.log(text);
-      process.exitCode = ok ? 0 : 1;
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
-    },
-  );
-} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const main = async () => {
-    let target;
-    try {
-      target = temporalTarget(process.env, '127.0.0.1:7233');
-    } catch (err) {
-      throw err instanceof TemporalSettingsError ? new UsageError(err.message) : err;
-    }
-    const connected = await connectTemporal(target).catch((err: unknown) => {
-      throw new Unreachable((err as Error).message);
-    });
-    try {
-      console.log(await runCli(process.argv.slice(2), connected.client));
-    } finally {
-      await connected.close();
-    }
-  };
-  main().catch((err: unknown) => {
-    const known = err instanceof UsageError || err instanceof Refused || err instanceof Unreachable;
-    console.error(known ? err.message : err);
-    process.exit(exitCodeOf(err));
+/** Connects to Temporal as configured; a setting that cannot be used is a usage error, no answer exit 3. */
+async function connect(closers: Array<() => Promise<void>>): Promise<Client> {
+  let target;
+  try {
+    target = temporalTarget(process.env, '127.0.0.1:7233');
+  } catch (err) {
+    throw err instanceof TemporalSettingsError ? new UsageError(err.message) : err;
+  }
+  const connected = await connectTemporal(target).catch((err: unknown) => {
+    throw new Unreachable((err as Error).message);
   });
+  closers.push(() => connected.close());
+  return connected.client;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const closers: Array<() => Promise<void>> = [];
+  runCli(process.argv.slice(2), () => connect(closers))
+    .then(
+      (text) => console.log(text),
+      (err: unknown) => {
+        if (err instanceof Refused && err.output) console.log(err.output);
+        const known = err instanceof UsageError || err instanceof Refused || err instanceof Unreachable;
+        console.error(known ? err.message : err);
+        process.exitCode = exitCodeOf(err);
+      },
+    )
+    .finally(() => Promise.all(closers.map((close) => close())));
 }

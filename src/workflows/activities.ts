@@ -78,6 +78,17 @@ export const issuance = proxyActivities<SectigoActivities>({
   },
 });
 
+/** A certificate downloaded for the CLI: someone waits for it, so a few quick tries, then the reason. */
+export const downloads = proxyActivities<SectigoActivities>({
+  taskQueue: SECTIGO_TASK_QUEUE,
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    maximumInterval: '5 seconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined, ErrorType.CertificatePending],
+  },
+});
+
 /** The sweep's reads of visibility and its signals: a sweep gives up after ten tries, the next one starts over. */
 export const fleet = proxyActivities<SweepActivities & ProfileActivities>({
   startToCloseTimeout: '5 minutes',

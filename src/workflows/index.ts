@@ -4,3 +4,4 @@ export { renewalSweep } from './renewal-sweep.ts';
 export { revokeExternalCertificate } from './revoke-external.ts';
 export { jiraPolling } from './jira-polling.ts';
 export { issueNotice } from './issue-notice.ts';
+export { certificateDownload } from './certificate-download.ts';

@@ -1,7 +1,8 @@
 /** The operator CLI against a running certificate workflow. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Refused, runCli, UsageError } from '../../src/client/cli.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { ensureSweepSchedule } from '../../src/schedule.ts';
+import { SWEEP_SCHEDULE_ID } from '../../src/contract/sweep.ts';
 import { eventually, opensslCsr, rejectionOf, startWorld, type World } from '../helpers/environment.ts';
 
 const execFileAsync = promisify(execFile);
@@ -61,7 +63,7 @@ describe('CLI', () => {
   it('refuses a status that is no phase, naming the phases', async () => {
     assert.match(
       await refusal('list', '--status', 'Bogus'),
-      /^unknown status "Bogus": use one of Validating, .*Rejected$/,
+      /^option '--status <phase>' argument 'Bogus' is invalid\. Allowed choices are Validating, .*Rejected\. \(see npm run cli -- list --help\)$/,
     );
   });
 
@@ -111,6 +113,7 @@ describe('CLI', () => {
     const issuesBefore = world.sandbox.jiraEmulator.issueCount;
     const enrolled = await run('enroll', '--csr', file, '--profile', 'OV Server Certificate');
     const key = /^issue\s+(CLI-\d+)$/m.exec(enrolled)?.[1] ?? '';
+    assert.equal(key, 'CLI-1', 'the first certificate enrolled from the CLI');
     assert.match(enrolled, /^phase\s+Active$/m);
     assert.match(enrolled, /^domain\s+standalone\.example\.com$/m);
     assert.equal(world.sandbox.jiraEmulator.issueCount, issuesBefore, 'no Jira issue involved');
@@ -121,7 +124,10 @@ describe('CLI', () => {
       await eventually(async () => ((await run('list')).includes(key) ? run('list') : undefined), 'listed'),
       new RegExp(key),
     );
-    assert.match(await run('revoke', key, '--reason', 'superseded'), /revocation accepted/);
+    assert.deepEqual(JSON.parse(await run('revoke', key, '--reason', 'superseded', '--json')), {
+      issueKey: key,
+      revocation: 'accepted',
+    });
     const handle = world.env.client.workflow.getHandle(`certificate:${key}`);
     assert.equal(((await handle.result()) as { phase: string }).phase, 'Revoked');
     assert.equal(
@@ -133,7 +139,7 @@ describe('CLI', () => {
       (err: { code?: number; stderr?: string }) => err,
     );
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr ?? '', /enroll needs --csr FILE and --profile P/);
+    assert.match(refused.stderr ?? '', /required option '--csr <file>' not specified/);
     const unknownOption = await run('status', key, '--frobnicate').then(
       () => assert.fail('accepted'),
       (err: { code?: number; stderr?: string }) => err,
@@ -157,15 +163,77 @@ describe('CLI', () => {
     assert.match(await refusal('status', 'not-a-key'), /needs an issue key such as CERT-45/);
     assert.match(await refusal('status', 'CERT-1/../../x'), /needs an issue key such as CERT-45/);
     assert.match(await refusal('status', 'CERT-99999'), /no certificate workflow for CERT-99999/);
-    assert.match(await refusal('frobnicate'), /unknown command "frobnicate"/);
+    assert.match(await refusal('frobnicate'), /^unknown command 'frobnicate' \(see npm run cli -- --help\)$/);
+    assert.match(await refusal('list', '--force'), /^unknown option '--force' \(see npm run cli -- list --help\)$/);
+    assert.match(await refusal('status', key, 'extra'), /^too many arguments for 'status'/);
+    assert.match(
+      await refusal('revoke', key, '--reason', 'superseded', '--profile', 'ov-server'),
+      /only with --certificate-id/,
+    );
     // 0x443 is 1091 to Number(): an irreversible revocation takes decimal digits only.
     for (const id of ['0x443', '1e3', '12abc', '0', '+7']) {
       assert.match(
-        await refusal('revoke', '--certificate-id', id, '--profile', 'OV Server Certificate'),
+        await refusal('revoke', '--certificate-id', id, '--profile', 'OV Server Certificate', '--reason', 'superseded'),
         /--certificate-id takes the certificate's SCM id in decimal digits/,
       );
     }
     assert.match(await cli('--help'), /^Usage: npm run cli/);
+  });
+
+  it('has help for each command, with its arguments and options', async () => {
+    const overview = await cli('--help');
+    assert.match(overview, /Exit codes: 0 done; 1 refused .* 2 usage .* 3 Temporal\s+unreachable/s);
+    for (const command of [
+      'enroll',
+      'status',
+      'history',
+      'list',
+      'certificate',
+      'renew',
+      'revoke',
+      'sweep',
+      'unowned',
+      'jira-check',
+    ]) {
+      assert.match(overview, new RegExp(`^  ${command} `, 'm'), `${command} in the overview`);
+      const help = await cli(command, '--help');
+      assert.match(help, new RegExp(`^Usage: npm run cli -- ${command} \\[options\\]`), command);
+      if (command !== 'jira-check') assert.match(help, /--json +print the result as JSON/, `${command} --json`);
+    }
+    assert.match(await cli('help', 'revoke'), /--certificate-id <id>/);
+  });
+
+  it('writes the certificate SCM issued, with or without its chain, to stdout or a file', async () => {
+    const { certificateId } = JSON.parse(await cli('status', key, '--json')) as { certificateId: number };
+    const pem = await cli('certificate', key);
+    assert.ok((pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length >= 2, 'the certificate, then its chain');
+    const leaf = await cli('certificate', key, '--leaf');
+    assert.equal((leaf.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length, 1);
+    assert.ok(pem.startsWith(leaf.trimEnd()), 'the certificate comes first');
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-pem-')), 'cli.pem');
+    const written = JSON.parse(await cli('certificate', key, '--out', file, '--json')) as {
+      certificateId: number;
+      file: string;
+    };
+    assert.deepEqual(written.certificateId, certificateId);
+    assert.equal(readFileSync(file, 'utf8').trimEnd(), pem);
+    const serial = new X509Certificate(leaf).serialNumber;
+    const order = world.sandbox.scmEmulator.orders().find((o) => o.sslId === certificateId);
+    assert.equal(
+      ((order?.serialNumber as string | undefined) ?? '').replace(/:/g, '').toUpperCase(),
+      serial.toUpperCase(),
+    );
+  });
+
+  it('takes a profile by its id or its name', async () => {
+    const byName = await cli('list', '--profile', 'OV Server Certificate', '--json');
+    const byId = await cli('list', '--profile', 'ov-server', '--json');
+    assert.deepEqual(JSON.parse(byName), JSON.parse(byId));
+    assert.ok((JSON.parse(byId) as Array<{ issueKey: string }>).some((row) => row.issueKey === key));
+    assert.match(
+      await refusal('list', '--profile', 'nope'),
+      /^unknown profile "nope": use one of ov-server \("OV Server Certificate"\)/,
+    );
   });
 
   it('triggers the sweep through its schedule, created once', async () => {
@@ -179,5 +247,9 @@ describe('CLI', () => {
       return count.count > 0 ? count.count : undefined;
     }, 'the sweep run');
     assert.equal(done, 1);
+    const unowned = JSON.parse(await cli('unowned', '--json')) as { sweptAt: string; orders: unknown[] };
+    assert.ok(Date.parse(unowned.sweptAt) > 0, 'when the sweep ran');
+    assert.deepEqual(unowned.orders, []);
+    assert.deepEqual(JSON.parse(await cli('sweep', '--json')), { started: true, schedule: SWEEP_SCHEDULE_ID });
   });
 });

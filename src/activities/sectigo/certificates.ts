@@ -57,7 +57,7 @@ export async function lookUpCertificate(
   | { kind: 'foreign'; certificateId: number }
   | { kind: 'unknown-profile'; choices: string[] }
 > {
-  const profile = request.profileName ? profiles.byName(request.profileName) : undefined;
+  const profile = request.profileName ? profiles.named(request.profileName) : undefined;
   if (!profile) return { kind: 'unknown-profile', choices: profiles.all.map((p) => p.name) };
   return translated(async () => {
     const found = (d: Awaited<ReturnType<ScmClient['getCertificate']>>): FoundCertificate => ({
