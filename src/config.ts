@@ -3,6 +3,7 @@
  * Jira, SCM and Temporal are each either configured (the real system) or left unset (`npm start` then
  * runs the sandbox's emulator, or the embedded dev server, in its place). Secrets come only from here.
  */
+import { readFileSync } from 'node:fs';
 import type { Deployment, JiraAuth } from './jira/client.ts';
 import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
 import type { ScmAuth } from './sectigo/client.ts';
@@ -90,6 +91,45 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
   }
+}
+
+/**
+ * The secrets, each of which may instead be read from a file that `<NAME>_FILE` names (a mounted Kubernetes
+ * or Docker secret): the file's text, less its final line break.
+ */
+export const SECRET_VARIABLES = [
+  'JIRA_API_TOKEN',
+  'JIRA_BEARER_TOKEN',
+  'JIRA_PASSWORD',
+  'JIRA_WEBHOOK_SECRET',
+  'SECTIGO_PASSWORD',
+  'SECTIGO_CLIENT_SECRET',
+  'TEMPORAL_API_KEY',
+  'PAYLOAD_ENCRYPTION_KEYS',
+  'CODEC_AUTH_TOKEN',
+] as const;
+
+/**
+ * Sets each secret that `<NAME>_FILE` names from its file, in `env` itself (so that every reader of the
+ * environment, the SDK's among them, sees it); answers the problems: a file that cannot be read, or a
+ * secret given both ways.
+ */
+export function applySecretFiles(env: Record<string, string | undefined> = process.env): string[] {
+  const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file) continue;
+    if (env[name]?.trim()) {
+      problems.push(`${name} and ${name}_FILE are both set: keep one`);
+      continue;
+    }
+    try {
+      env[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return problems;
 }
 
 const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
@@ -270,11 +310,13 @@ function sectigoConfig(e: Environment): SectigoConfig | undefined {
 
 /** Reads and validates the environment; throws one ConfigError listing every problem. */
 export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Record<string, string | undefined> = process.env,
   { forReceiving = true }: { forReceiving?: boolean } = {},
 ): Config {
+  const fromFiles = applySecretFiles(env);
   const e = new Environment(env);
   const { problems } = e;
+  problems.push(...fromFiles);
   const [text, int] = [e.text.bind(e), e.int.bind(e)];
   const jira = jiraConfig(e);
   const sectigo = sectigoConfig(e);

@@ -32,7 +32,7 @@ function configure(): WorkerSetup {
       return undefined;
     }
   };
-  const config = collect(() => loadConfig());
+  const config = collect(() => loadConfig(process.env, { forReceiving: false }));
   const profiles = collect(() => loadProfiles(config?.profilesFile ?? process.env.PROFILES_FILE ?? 'profiles.yaml'));
   const systems = config?.jira && config.sectigo ? { jira: config.jira, sectigo: config.sectigo } : undefined;
   const temporal = config?.temporal.target;

@@ -36,7 +36,7 @@ import type { certificateLifecycle } from '../workflows/certificate/workflow.ts'
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
 import type { certificateDownload } from '../workflows/certificate-download.ts';
-import { loadConfig } from '../config.ts';
+import { applySecretFiles, loadConfig } from '../config.ts';
 import { connectTemporal, temporalTarget, TemporalSettingsError } from '../temporal-connection.ts';
 import { ISSUE_KEY } from '../jira/client.ts';
 import { checkJiraSetup, formatReport } from '../jira/setup-check.ts';
@@ -601,6 +601,8 @@ export async function runJiraCheck(
 
 /** Connects to Temporal as configured; a setting that cannot be used is a usage error, no answer exit 3. */
 async function connect(closers: Array<() => Promise<void>>): Promise<Client> {
+  const problems = applySecretFiles(process.env);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
   let target;
   try {
     target = temporalTarget(process.env, '127.0.0.1:7233');

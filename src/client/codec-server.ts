@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { fileURLToPath } from 'node:url';
 import type { Payload } from '@temporalio/common';
 import { HttpError, listen, readBody, sendJson } from '../http.ts';
+import { applySecretFiles } from '../config.ts';
 import { EncryptionCodec, EncryptionKeyError, payloadCodecFrom, PAYLOAD_KEYS_VARIABLE } from '../payload-codec.ts';
 
 export interface CodecServerOptions {
@@ -105,6 +106,11 @@ export function payloadToJson(payload: Payload): JsonPayload {
 }
 
 async function main(): Promise<void> {
+  const problems = applySecretFiles(process.env);
+  if (problems.length > 0) {
+    console.error(`codec-server: ${problems.join('; ')}`);
+    process.exit(2);
+  }
   let codec: EncryptionCodec | undefined;
   try {
     codec = payloadCodecFrom(process.env);

@@ -7,8 +7,8 @@ import type { IssuedCertificate } from '../contract/certificate.ts';
 import { downloads } from './activities.ts';
 
 export async function certificateDownload(certificateId: number): Promise<IssuedCertificate> {
-  return downloads.collectCertificate.executeWithOptions({ summary: `download certificate ${certificateId} from SCM` }, [
-    certificateId,
-    {},
-  ]);
+  return downloads.collectCertificate.executeWithOptions(
+    { summary: `download certificate ${certificateId} from SCM` },
+    [certificateId, {}],
+  );
 }

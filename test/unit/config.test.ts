@@ -1,5 +1,8 @@
 /** Configuration and profiles: validated up front, every problem reported at once. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { ProfileError, Profiles } from '../../src/profiles.ts';
@@ -20,6 +23,39 @@ describe('configuration', () => {
       ],
       [7233, 8233, 8780, 8781, 8782],
     );
+  });
+
+  it('reads a secret from the file <NAME>_FILE names, and refuses it given both ways or unreadable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+    writeFileSync(join(dir, 'token'), 'from-a-file\n');
+    const env: Record<string, string | undefined> = {
+      JIRA_BASE_URL: 'https://example.atlassian.net',
+      JIRA_EMAIL: 'bot@example.com',
+      JIRA_API_TOKEN_FILE: join(dir, 'token'),
+      JIRA_WEBHOOK_SECRET_FILE: join(dir, 'token'),
+    };
+    const config = loadConfig(env);
+    assert.deepEqual(config.jira?.auth, { kind: 'basic', user: 'bot@example.com', secret: 'from-a-file' });
+    assert.equal(config.receiver.webhookSecret, 'from-a-file');
+    assert.equal(env.JIRA_API_TOKEN, 'from-a-file', 'set for every reader of the environment');
+    assert.throws(
+      () => loadConfig({ SECTIGO_PASSWORD: 'x', SECTIGO_PASSWORD_FILE: join(dir, 'token') }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes('SECTIGO_PASSWORD and SECTIGO_PASSWORD_FILE are both set: keep one'),
+    );
+    assert.throws(
+      () => loadConfig({ TEMPORAL_API_KEY_FILE: join(dir, 'missing') }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes(`TEMPORAL_API_KEY_FILE: cannot read ${join(dir, 'missing')} (ENOENT)`),
+    );
+  });
+
+  it('does not ask the worker for the webhook secret, which only the receiver uses', () => {
+    const jira = { JIRA_BASE_URL: 'https://example.atlassian.net', JIRA_EMAIL: 'bot@example.com', JIRA_API_TOKEN: 't' };
+    assert.equal(loadConfig(jira, { forReceiving: false }).receiver.webhookSecret, undefined);
+    assert.throws(() => loadConfig(jira), /JIRA_WEBHOOK_SECRET is required/);
   });
 
   it('serves metrics and health on loopback unless told otherwise: they name issue keys and domains', () => {
