@@ -34,6 +34,7 @@ describe('alert rules', () => {
       'CertificateExpiringSoonWithoutRenewal',
       'CertificateRenewalsFailing',
       'ScmErrors',
+      'ScmRefusesConnector',
     ]) {
       assert.ok(names.includes(wanted), wanted);
     }
