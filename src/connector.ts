@@ -366,14 +366,17 @@ export const CONFIGURATION_EXIT_CODE = 2;
 
 /**
  * How a process of the connector ends when it cannot start: a configuration problem as plain lines on
- * stderr, one per problem with its fix, and exit code 2; anything else logged and exit code 1.
+ * stderr, one per problem with its fix, and exit code 2; anything else as its one line on stderr (and in
+ * the log) and exit code 1. Never a stack trace.
  */
 export function exitOnStartupFailure(err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(CONFIGURATION_EXIT_CODE);
   }
-  log.error(err instanceof Error ? err.message : String(err));
+  const message = err instanceof Error ? err.message : String(err);
+  log.error('could not start', { error: message });
+  process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 

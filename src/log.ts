@@ -1,9 +1,11 @@
 /**
- * The one logger: JSON lines, one object a line, for every process of the connector. The Temporal SDK's
- * own logger (workers, workflows, activities) is routed into it by `installRuntimeLogger`, so an operator
- * reads one stream in one format. Secrets never reach it: adapters keep credentials out of messages.
+ * The one logger: pino, JSON lines on stdout, one object a line (`time`, `level`, fields, `message`), for
+ * every process of the connector. The Temporal SDK's own logger (workers, workflows, activities) is routed
+ * into it by `installRuntimeLogger`, so an operator reads one stream in one format. Secrets never reach
+ * it: adapters keep credentials out of messages.
  */
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { pino } from 'pino';
 
 export type Fields = Record<string, unknown>;
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -23,11 +25,26 @@ function errorFields(_key: string, value: unknown): unknown {
   return { ...own, name: value.name, message: value.message, ...(value.cause ? { cause: value.cause } : {}) };
 }
 
+/**
+ * Synchronous writes: a line logged just before the process exits (a failed start, a stop) is not lost.
+ * The time is the entry's own (the SDK's are stamped where they happened), so pino adds none.
+ */
+const output = pino(
+  {
+    // The threshold is applied by write(), which the SDK's entries pass through too.
+    level: 'debug',
+    base: undefined,
+    timestamp: false,
+    messageKey: 'message',
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  pino.destination({ fd: 1, sync: true }),
+);
+
 function write(level: Level, message: string, fields: Fields = {}, time = new Date()): void {
   if (ORDER[level] < ORDER[threshold]) return;
-  const line = JSON.stringify({ time: time.toISOString(), level, message, ...fields }, errorFields);
-  if (level === 'info' || level === 'debug') process.stdout.write(line + '\n');
-  else process.stderr.write(line + '\n');
+  const plain = JSON.parse(JSON.stringify(fields, errorFields)) as Fields;
+  output[level]({ time: time.toISOString(), ...plain }, message);
 }
 
 export const log = {
