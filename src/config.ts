@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Deployment, JiraAuth } from './jira/client.ts';
 import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
+import { DEFAULT_ATTENTION_LIMIT } from './metrics.ts';
 import type { ScmAuth } from './sectigo/client.ts';
 import { temporalTarget, TemporalSettingsError, type TemporalTarget } from './temporal-connection.ts';
 
@@ -55,8 +56,8 @@ export interface Config {
   maxCachedWorkflows: number;
   /** The worker's /metrics, /healthz and /readyz (port 0: any free port). */
   metrics: { host: string; port: number };
-  /** Which certificates get series of their own in /metrics: all, or those that need attention. */
-  certificateSeries: 'all' | 'attention';
+  /** How many certificates that need attention get series of their own in /metrics. */
+  attentionLimit: number;
   /** How Jira events arrive: its webhooks reach the receiver, or the worker polls Jira (JIRA_TRIGGER=polling). */
   trigger: { kind: 'webhook' } | { kind: 'polling'; intervalMs: number };
   jira: JiraConfig | undefined;
@@ -338,11 +339,7 @@ export function loadConfig(
       host: text('METRICS_HOST') ?? '127.0.0.1',
       port: int('METRICS_PORT', 9464, 0, 65535),
     },
-    certificateSeries: e.choice(
-      'METRICS_CERTIFICATE_SERIES',
-      ['all', 'attention'],
-      '"all" (the default) or "attention"',
-    ),
+    attentionLimit: int('METRICS_ATTENTION_LIMIT', DEFAULT_ATTENTION_LIMIT, 0, 100_000),
     jira,
     sectigo,
     sectigoRequestsPerSecond: int('SECTIGO_MAX_REQUESTS_PER_SECOND', 10, 1, 10_000),
@@ -367,6 +364,14 @@ export function loadConfig(
       jira: e.choice('SANDBOX_JIRA', ['cloud', 'datacenter'], '"cloud" (the default) or "datacenter"'),
     },
   };
+  // Gone: `attention`, which is now what every worker does, is still accepted.
+  const series = text('METRICS_CERTIFICATE_SERIES');
+  if (series !== undefined && series !== 'attention') {
+    problems.push(
+      `METRICS_CERTIFICATE_SERIES=${series} is no longer offered (a scrape never lists every certificate):` +
+        ' unset it; METRICS_ATTENTION_LIMIT caps the certificates that need attention given series of their own',
+    );
+  }
   const logLevel = text('LOG_LEVEL');
   if (logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(logLevel.toLowerCase())) {
     problems.push(`LOG_LEVEL must be debug, info (the default), warn or error, not "${logLevel}"`);

@@ -397,7 +397,7 @@ export interface ConnectorOptions {
   settings: Pick<
     Config,
     | 'metrics'
-    | 'certificateSeries'
+    | 'attentionLimit'
     | 'trigger'
     | 'sectigoRequestsPerSecond'
     | 'maxCachedWorkflows'
@@ -433,10 +433,11 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
   const missing = await missingSearchAttributes(client, namespace);
   if (missing.length > 0) throw new ConfigError(missing);
   const fleet = fleetReader(client, {
-    series: settings.certificateSeries,
+    attentionLimit: settings.attentionLimit,
     profileIds: () => profiles.all.map((p) => p.id),
   });
   const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress: options.sdkMetricsAddress });
+  void metrics.refreshFleet();
   const jira = await connectJira(systems.jira, metrics.observeCall);
   const scm = connectScm(systems.sectigo, settings.sectigoRequestsPerSecond, metrics.observeCall);
   await checkScm(scm, systems.sectigo);

@@ -3,12 +3,13 @@
  * expires and until its renewal), how long enrollments, renewals and revocations take, failures by type,
  * and every SCM and Jira request (rate, latency, 429s) — beside the Temporal SDK's own runtime metrics,
  * served on the same endpoint. The certificate figures come from Temporal's visibility index (search
- * attributes), never from loading workflows, and are re-read at most every `fleetTtlMs`.
+ * attributes), never from loading workflows: counts for the fleet, series for the certificates that need
+ * attention. They are read off the scrape path, a scrape serving the last reading.
  */
 import { createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { literal, searchAttributes } from './contract/shared.ts';
+import { CERTIFICATE_PHASES, literal, searchAttributes } from './contract/shared.ts';
 import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
 import { log } from './log.ts';
 
@@ -21,7 +22,7 @@ export interface UpstreamCall {
 }
 export type UpstreamObserver = (call: UpstreamCall) => void;
 
-/** A certificate as the visibility index knows it. */
+/** A certificate that needs attention, as the visibility index knows it. */
 export interface FleetEntry {
   issueKey: string;
   domain: string;
@@ -32,23 +33,32 @@ export interface FleetEntry {
   renewAt: Date | undefined;
 }
 
+/** How many running certificates are in one phase of one profile. */
+export interface PhaseCount {
+  phase: string;
+  profile: string;
+  count: number;
+}
+
 const DURATION_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 86_400];
 const REQUEST_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * What one reading of visibility gives. `entries` carry the per-certificate series; when `activeByProfile`
- * is there, `entries` hold only the certificates that need attention, and the Active ones are counted
- * from it instead.
+ * What one reading of visibility gives: the running certificates counted by phase and profile, and the
+ * certificates that need attention, up to a limit — `omitted` says how many more there were.
  */
 export interface Fleet {
-  entries: FleetEntry[];
-  activeByProfile?: Map<string, number>;
+  counts: PhaseCount[];
+  attention: FleetEntry[];
+  omitted: number;
 }
+
+const NO_FLEET: Fleet = { counts: [], attention: [], omitted: 0 };
 
 export interface MetricsOptions {
   /** Reads the fleet; without it the certificate gauges are empty (the receiver, some tests). */
   fleet?: () => Promise<Fleet>;
-  /** How long one reading of the fleet serves scrapes (default 30 s). */
+  /** How old a reading of the fleet may be before a scrape has the next one read (default 30 s). */
   fleetTtlMs?: number;
   /** Where the SDK's Prometheus exporter listens; its text is served with ours. */
   sdkMetricsAddress?: string;
@@ -57,7 +67,10 @@ export interface MetricsOptions {
 export class ConnectorMetrics {
   readonly registry = new Registry();
   readonly #options: MetricsOptions;
-  #fleet: { at: number; read: Promise<Fleet> } | undefined;
+  /** The last reading that came back, and when it was asked for. */
+  #fleet: { at: number; fleet: Fleet } | undefined;
+  /** The reading under way, if any. */
+  #reading: Promise<Fleet> | undefined;
   readonly #durations: Histogram<'operation' | 'profile'>;
   readonly #failures: Counter<'operation' | 'type'>;
   readonly #requests: Counter<'system' | 'operation' | 'code'>;
@@ -68,7 +81,7 @@ export class ConnectorMetrics {
     this.#options = options;
     const registers = [this.registry];
     collectProcessMetrics(this.registry);
-    const readFleet = () => this.#readFleet();
+    const readFleet = () => this.#currentFleet();
 
     new Gauge({
       name: 'certificate_workflows',
@@ -77,11 +90,15 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        const { entries, activeByProfile } = await readFleet();
-        for (const [profile, count] of activeByProfile ?? []) this.set({ phase: 'Active', profile }, count);
-        for (const entry of entries) {
-          if (!activeByProfile || entry.phase !== 'Active') this.inc({ phase: entry.phase, profile: entry.profile });
-        }
+        for (const { phase, profile, count } of (await readFleet()).counts) this.set({ phase, profile }, count);
+      },
+    });
+    new Gauge({
+      name: 'certificate_attention_omitted',
+      help: 'Certificates that need attention but have no series of their own, past METRICS_ATTENTION_LIMIT.',
+      registers,
+      async collect() {
+        this.set((await readFleet()).omitted);
       },
     });
     // Points in time, as cert-manager's certmanager_certificate_expiration_timestamp_seconds: alerts compare
@@ -94,7 +111,7 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of (await readFleet()).entries) {
+        for (const entry of (await readFleet()).attention) {
           if (!entry.notAfter || entry.phase === 'Revoked') continue;
           this.set(labelsOf(entry), Math.round(entry.notAfter.getTime() / 1000));
         }
@@ -107,7 +124,7 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of (await readFleet()).entries) {
+        for (const entry of (await readFleet()).attention) {
           if (!entry.renewAt) continue;
           this.set(labelsOf(entry), Math.round(entry.renewAt.getTime() / 1000));
         }
@@ -120,7 +137,7 @@ export class ConnectorMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const entry of (await readFleet()).entries) {
+        for (const entry of (await readFleet()).attention) {
           if (!entry.certificateId || entry.phase === 'Revoked') continue;
           this.set({ ...labelsOf(entry), certificate_id: entry.certificateId }, 1);
         }
@@ -189,19 +206,41 @@ export class ConnectorMetrics {
     }
   }
 
-  #readFleet(): Promise<Fleet> {
+  /**
+   * Starts a reading of the fleet unless one is under way; the connector calls it at start, so that the
+   * first scrape finds the figures read.
+   */
+  refreshFleet(): Promise<Fleet> {
     const read = this.#options.fleet;
-    if (!read) return Promise.resolve({ entries: [] });
+    if (!read) return Promise.resolve(NO_FLEET);
+    if (this.#reading) return this.#reading;
     const at = Date.now();
-    if (!this.#fleet || at - this.#fleet.at >= (this.#options.fleetTtlMs ?? 30_000)) {
-      const fleet = read().catch((err: unknown) => {
+    const reading = read()
+      .then((fleet) => {
+        this.#fleet = { at, fleet };
+        return fleet;
+      })
+      .catch((err: unknown) => {
         log.warn('could not read the certificates from visibility', { error: (err as Error).message });
-        this.#fleet = undefined;
-        return { entries: [] };
+        return this.#fleet?.fleet ?? NO_FLEET;
+      })
+      .finally(() => {
+        this.#reading = undefined;
       });
-      this.#fleet = { at, read: fleet };
-    }
-    return this.#fleet.read;
+    this.#reading = reading;
+    return reading;
+  }
+
+  /**
+   * The figures a scrape serves: the last reading, never waited for once there is one. A reading older
+   * than `fleetTtlMs` has the next one started, which a later scrape serves — Prometheus's scrape timeout
+   * does not follow the fleet.
+   */
+  #currentFleet(): Promise<Fleet> {
+    const last = this.#fleet;
+    if (!last) return this.refreshFleet();
+    if (Date.now() - last.at >= (this.#options.fleetTtlMs ?? 30_000)) void this.refreshFleet();
+    return Promise.resolve(last.fleet);
   }
 }
 
@@ -209,53 +248,83 @@ function labelsOf(entry: FleetEntry) {
   return { issue_key: entry.issueKey, domain: entry.domain, profile: entry.profile };
 }
 
-/** Which certificates get series of their own: every one, or only those that need attention. */
-export type CertificateSeries = 'all' | 'attention';
-
 /** How far ahead an expiry needs attention: the longest escalation before expiry, and then some. */
 export const ATTENTION_DAYS = 30;
 
+/** How many certificates that need attention get series of their own, by default. */
+export const DEFAULT_ATTENTION_LIMIT = 1000;
+
 export interface FleetReaderOptions {
-  series?: CertificateSeries;
-  /** The configured profiles' ids, for counting the Active certificates of each (with `attention`). */
+  /** The configured profiles' ids, for counting each one's certificates. */
   profileIds?: () => string[];
+  /** How many certificates that need attention get series of their own (default 1,000). */
+  attentionLimit?: number;
 }
 
 /**
- * Reads the certificates from their search attributes (one visibility page per 1,000). With `all`, every
- * running certificate; with `attention`, only those not Active, renewing late or expiring within
- * ATTENTION_DAYS — what the alerts look at — and the Active ones counted per profile, so that neither the
- * worker's memory nor the reading grows with a healthy fleet.
+ * Reads the fleet from the search attributes without listing it. The certificates that need attention —
+ * not Active, renewal overdue, or expiring within ATTENTION_DAYS: what the alerts look at — are listed,
+ * one visibility page of at most `attentionLimit`. The rest are counted: the Active ones per profile, one
+ * visibility count each. Only when more need attention than the limit lists are the other phases counted
+ * too (one count per phase and profile). What a reading costs and holds follows the certificates that
+ * need attention, capped, never the fleet; the visibility store counts the rest from its indexes.
  */
 export function fleetReader(client: Client, options: FleetReaderOptions = {}): () => Promise<Fleet> {
+  const limit = options.attentionLimit ?? DEFAULT_ATTENTION_LIMIT;
+  const count = async (query: string) => (await client.workflow.count(query)).count;
+  const ofProfile = (profile: string) => `${searchAttributes.profile.name} = ${literal(profile)}`;
+  const inPhase = (phase: string) => `${RUNNING_CERTIFICATES} AND ${searchAttributes.status.name} = ${literal(phase)}`;
+
+  /** One phase's running certificates per configured profile, the rest under profile "". */
+  async function countPhase(phase: string, profiles: string[]): Promise<PhaseCount[]> {
+    const counts: PhaseCount[] = [];
+    let counted = 0;
+    for (const profile of profiles) {
+      const n = await count(`${inPhase(phase)} AND ${ofProfile(profile)}`);
+      if (n > 0) counts.push({ phase, profile, count: n });
+      counted += n;
+    }
+    const rest = (await count(inPhase(phase))) - counted;
+    if (rest > 0) counts.push({ phase, profile: '', count: rest });
+    return counts;
+  }
+
   return async () => {
-    if (options.series !== 'attention') return { entries: await listCertificates(client, RUNNING_CERTIFICATES) };
-    const at = Date.now();
-    const soon = new Date(at + ATTENTION_DAYS * 86_400_000).toISOString();
-    const attention =
+    const now = Date.now();
+    const soon = new Date(now + ATTENTION_DAYS * 86_400_000).toISOString();
+    const attentionQuery =
       `${RUNNING_CERTIFICATES} AND (${searchAttributes.status.name} != 'Active'` +
       ` OR ${searchAttributes.notAfter.name} < '${soon}'` +
-      ` OR ${searchAttributes.renewAt.name} < '${new Date(at).toISOString()}')`;
-    const active = `${RUNNING_CERTIFICATES} AND ${searchAttributes.status.name} = 'Active'`;
-    const activeByProfile = new Map<string, number>();
-    let counted = 0;
-    for (const profile of options.profileIds?.() ?? []) {
-      const { count } = await client.workflow.count(
-        `${active} AND ${searchAttributes.profile.name} = ${literal(profile)}`,
-      );
-      if (count > 0) activeByProfile.set(profile, count);
-      counted += count;
+      ` OR ${searchAttributes.renewAt.name} < '${new Date(now).toISOString()}')`;
+    const profiles = options.profileIds?.() ?? [];
+    const attention = limit > 0 ? await listCertificates(client, attentionQuery, limit) : [];
+    const omitted = attention.length < limit ? 0 : (await count(attentionQuery)) - attention.length;
+    const counts = await countPhase('Active', profiles);
+    if (omitted === 0) {
+      // Every certificate not Active is in the list: count them from it.
+      const others = new Map<string, PhaseCount>();
+      for (const { phase, profile } of attention) {
+        if (phase === 'Active') continue;
+        const known = profiles.includes(profile) ? profile : '';
+        const key = `${phase}\u0000${known}`;
+        const entry = others.get(key) ?? { phase, profile: known, count: 0 };
+        entry.count += 1;
+        others.set(key, entry);
+      }
+      counts.push(...others.values());
+    } else {
+      for (const phase of CERTIFICATE_PHASES) {
+        if (phase !== 'Active') counts.push(...(await countPhase(phase, profiles)));
+      }
     }
-    // Active certificates of a profile no longer configured.
-    const rest = (await client.workflow.count(active)).count - counted;
-    if (rest > 0) activeByProfile.set('', rest);
-    return { entries: await listCertificates(client, attention), activeByProfile };
+    return { counts, attention, omitted };
   };
 }
 
-async function listCertificates(client: Client, query: string): Promise<FleetEntry[]> {
+/** The first `limit` certificates `query` finds, read from their search attributes. */
+async function listCertificates(client: Client, query: string, limit: number): Promise<FleetEntry[]> {
   const entries: FleetEntry[] = [];
-  for await (const run of client.workflow.list({ query, pageSize: 1000 })) {
+  for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
     const attrs = run.typedSearchAttributes;
     entries.push({
       issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
@@ -266,6 +335,7 @@ async function listCertificates(client: Client, query: string): Promise<FleetEnt
       notAfter: attrs.get(searchAttributes.notAfter),
       renewAt: attrs.get(searchAttributes.renewAt),
     });
+    if (entries.length >= limit) break;
   }
   return entries;
 }

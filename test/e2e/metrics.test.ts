@@ -7,7 +7,12 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { connectScm, scmReadiness, serveOps, workerReadiness } from '../../src/connector.ts';
 import { readiness } from '../../src/ops.ts';
-import { certificateWorkflowId, renewUpdate, statusQuery } from '../../src/contract/certificate.ts';
+import {
+  certificateWorkflowId,
+  renewUpdate,
+  RUNNING_CERTIFICATES,
+  statusQuery,
+} from '../../src/contract/certificate.ts';
 import { ConnectorMetrics, fleetReader } from '../../src/metrics.ts';
 import { Profiles } from '../../src/profiles.ts';
 import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
@@ -27,7 +32,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 describe('metrics and health', () => {
   let world: World;
   let ops: { server: Server; url: string };
-  const metrics = new ConnectorMetrics({ fleet: () => fleetReader(world.env.client)(), fleetTtlMs: 0 });
+  const profileIds = () => world.sandbox.profiles.all.map((p) => p.id);
+  const metrics = new ConnectorMetrics({ fleet: () => fleetReader(world.env.client, { profileIds })(), fleetTtlMs: 0 });
 
   before(async () => {
     world = await startWorld({ scm: { issuanceDelayMs: 100 }, metrics });
@@ -52,9 +58,9 @@ describe('metrics and health', () => {
   const handle = (key: string) =>
     world.env.client.workflow.getHandle<typeof certificateLifecycle>(certificateWorkflowId(key));
 
-  async function enroll(domain: string): Promise<string> {
+  async function enroll(domain: string, profile = 'OV Server Certificate'): Promise<string> {
     const key = await world.alice.createCertificateIssue({
-      profile: 'OV Server Certificate',
+      profile,
       csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
     });
     await world.alice.transition(key, 'Enroll Certificate');
@@ -62,8 +68,8 @@ describe('metrics and health', () => {
     return key;
   }
 
-  it('exports when a known certificate expires, with its issue, domain and profile', async () => {
-    const key = await enroll('metrics.example.com');
+  it('exports when a certificate that expires within 30 days expires, with its issue, domain and profile', async () => {
+    const key = await enroll('metrics.example.com', 'Short-lived Server Certificate');
     const { notAfter, certificateId, profileId } = await handle(key).query(statusQuery);
     const labels = { issue_key: key, domain: 'metrics.example.com', profile: profileId ?? '' };
     const { text, seconds } = await eventually(async () => {
@@ -118,9 +124,10 @@ describe('metrics and health', () => {
     );
   });
 
-  it('with METRICS_CERTIFICATE_SERIES=attention: series only for certificates that need attention, the rest counted', async () => {
+  it('gives series only to the certificates that need attention, up to a limit, and counts the rest', async () => {
     const healthy = await enroll('healthy-metrics.example.com');
     const renewalDue = await enroll('due-metrics.example.com');
+    await enroll('soon-metrics.example.com', 'Short-lived Server Certificate');
     world.sandbox.scmEmulator.faults.refuseRenewals = { code: -107, description: 'DCV is incomplete or expired' };
     try {
       await handle(renewalDue).executeUpdate(renewUpdate, {
@@ -130,36 +137,39 @@ describe('metrics and health', () => {
     } finally {
       world.sandbox.scmEmulator.faults.refuseRenewals = null;
     }
-    const attention = new ConnectorMetrics({
-      fleet: fleetReader(world.env.client, {
-        series: 'attention',
-        profileIds: () => world.sandbox.profiles.all.map((p) => p.id),
-      }),
-      fleetTtlMs: 0,
-    });
-    const { all, focused } = await eventually(async () => {
-      const [all, focused] = [await scrape(), await attention.text()];
-      // Visibility is eventually consistent: wait until it shows the refused renewal to both readers.
-      return sample(all, 'certificate_workflows', { phase: 'RenewalDue' }) !== undefined &&
-        sample(focused, 'certificate_workflows', { phase: 'RenewalDue' }) !== undefined
-        ? { all, focused }
+    const count = async (query: string) => (await world.env.client.workflow.count(query)).count;
+    const running = (phase: string) =>
+      `${RUNNING_CERTIFICATES} AND CertificateStatus = '${phase}' AND CertificateProfile = 'ov-server'`;
+    const attention = `${RUNNING_CERTIFICATES} AND (CertificateStatus != 'Active' OR CertificateNotAfter < '${new Date(Date.now() + 30 * 86_400_000).toISOString()}')`;
+    const { text, needAttention } = await eventually(async () => {
+      const text = await scrape();
+      // Visibility is eventually consistent: wait until a scrape shows the refused renewal.
+      return sample(text, 'certificate_expiration_timestamp_seconds', { issue_key: renewalDue }) !== undefined
+        ? { text, needAttention: await count(attention) }
         : undefined;
     }, 'the renewal-due certificate in visibility');
-    assert.ok(sample(all, 'certificate_expiration_timestamp_seconds', { issue_key: healthy }) !== undefined);
     assert.equal(
-      sample(focused, 'certificate_expiration_timestamp_seconds', { issue_key: healthy }),
+      sample(text, 'certificate_expiration_timestamp_seconds', { issue_key: healthy }),
       undefined,
-      'a healthy one',
+      'a healthy one has no series',
     );
-    assert.ok(
-      sample(focused, 'certificate_expiration_timestamp_seconds', { issue_key: renewalDue }) !== undefined,
-      'a due one',
+    assert.equal(sample(text, 'certificate_attention_omitted', {}), 0);
+    assert.equal(
+      sample(text, 'certificate_workflows', { phase: 'Active', profile: 'ov-server' }),
+      await count(running('Active')),
+      'the Active ones counted',
     );
+
+    // One series at most: the others are counted as left out, and the phases are counted all the same.
+    const capped = new ConnectorMetrics({ fleet: fleetReader(world.env.client, { profileIds, attentionLimit: 1 }) });
+    const cappedText = await capped.text();
+    assert.ok(needAttention >= 2, `${needAttention} certificates need attention`);
+    assert.equal(sample(cappedText, 'certificate_attention_omitted', {}), needAttention - 1);
+    assert.equal(cappedText.match(/^certificate_expiration_timestamp_seconds\{/gm)?.length, 1);
     for (const phase of ['Active', 'RenewalDue']) {
-      const labels = { phase, profile: 'ov-server' };
       assert.equal(
-        sample(focused, 'certificate_workflows', labels),
-        sample(all, 'certificate_workflows', labels),
+        sample(cappedText, 'certificate_workflows', { phase, profile: 'ov-server' }),
+        await count(running(phase)),
         phase,
       );
     }

@@ -95,14 +95,17 @@ describe('configuration', () => {
     assert.equal(config.sectigo?.auth.kind, 'oauth');
   });
 
-  it('gives certificates series of their own in /metrics: all by default, or those that need attention', () => {
-    assert.equal(loadConfig({}).certificateSeries, 'all');
-    assert.equal(loadConfig({ METRICS_CERTIFICATE_SERIES: 'attention' }).certificateSeries, 'attention');
+  it('caps the certificates given series of their own in /metrics, and refuses the per-certificate listing that is gone', () => {
+    assert.equal(loadConfig({}).attentionLimit, 1000);
+    assert.equal(
+      loadConfig({ METRICS_ATTENTION_LIMIT: '50', METRICS_CERTIFICATE_SERIES: 'attention' }).attentionLimit,
+      50,
+    );
     assert.throws(
-      () => loadConfig({ METRICS_CERTIFICATE_SERIES: 'some' }),
+      () => loadConfig({ METRICS_CERTIFICATE_SERIES: 'all' }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.problems.includes('METRICS_CERTIFICATE_SERIES must be "all" (the default) or "attention", not "some"'),
+        err.problems.some((p) => p.startsWith('METRICS_CERTIFICATE_SERIES=all is no longer offered')),
     );
   });
 
