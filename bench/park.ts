@@ -2,7 +2,7 @@
  * Parks a fleet fast, for benchmarks: N certificates imported into the SCM emulator as issued, and one
  * certificate workflow each started from carried state (as a renewal's continue-as-new starts it), so
  * that it plans its renewal and waits, Active — without enrolling N certificates through Jira. The
- * workflows are CLI-style (no Jira issue), named PARK-<n>.
+ * workflows are CLI-style (no Jira issue), named PARK-<n> (or another prefix).
  */
 import type { Client } from '@temporalio/client';
 import { certificateWorkflowId, type CarriedState } from '../src/contract/certificate.ts';
@@ -25,6 +25,8 @@ export interface ParkOptions {
   csr?: (domain: string) => Promise<string>;
   /** Workflow starts in flight at once. */
   concurrency?: number;
+  /** The issue keys' prefix (default PARK): another on a server that keeps an earlier run's. */
+  prefix?: string;
   /** Called now and then with how many are started. */
   progress?: (started: number) => void;
 }
@@ -48,7 +50,7 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
   let next = 0;
   let started = 0;
   const startOne = async (i: number) => {
-    const issueKey = `PARK-${i + 1}`;
+    const issueKey = `${options.prefix ?? 'PARK'}-${i + 1}`;
     const domain = `park-${i + 1}.example.com`;
     const current = {
       certificateId: ids[i] ?? 0,

@@ -1,20 +1,25 @@
 /**
- * How every benchmark reports: its figures as one JSON line, then each figure beside the previous one
- * recorded for the same benchmark and size (bench/results.json). `BENCH_RECORD=1` records this run's
- * figures as the new baseline. Figures are never asserted.
+ * How every benchmark reports: its figures as one JSON line, with the server it measured and the
+ * machine's load average at the end of the run, then each figure beside the previous one recorded for the
+ * same benchmark and size (bench/results.json). `BENCH_RECORD=1` records this run's figures as the new
+ * baseline. Figures are never asserted.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
-type Figures = { [name: string]: number | Figures };
+export type Figures = { [name: string]: number | Figures };
 
 const resultsFile = new URL('./results.json', import.meta.url);
 
-export function report(name: string, figures: Figures): void {
+export function report(name: string, figures: Figures, server?: string): void {
   const size = figures.certificates;
   const key = typeof size === 'number' ? `${name}@${size}` : name;
   const all = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, Figures>) : {};
   const previous = all[key];
-  console.log(JSON.stringify({ bench: name, ...figures }));
+  const load = loadAverage();
+  console.log(JSON.stringify({ bench: name, ...(server ? { server } : {}), loadAverage: load, ...figures }));
+  if (server) console.log(`  measured on ${server}`);
+  console.log(`  load average ${load.join(' ')} (1, 5, 15 min)`);
   for (const [path, value] of flatten(figures)) {
     const before = previous ? flatten(previous).get(path) : undefined;
     console.log(
@@ -28,7 +33,7 @@ export function report(name: string, figures: Figures): void {
   }
 }
 
-function flatten(figures: Figures, prefix = ''): Map<string, number> {
+export function flatten(figures: Figures, prefix = ''): Map<string, number> {
   const out = new Map<string, number>();
   for (const [name, value] of Object.entries(figures)) {
     const path = prefix ? `${prefix}.${name}` : name;
@@ -36,4 +41,9 @@ function flatten(figures: Figures, prefix = ''): Map<string, number> {
     else for (const [p, v] of flatten(value, path)) out.set(p, v);
   }
   return out;
+}
+
+/** The 1-, 5- and 15-minute load averages, to two places. */
+export function loadAverage(): number[] {
+  return loadavg().map((n) => Number(n.toFixed(2)));
 }

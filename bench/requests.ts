@@ -8,9 +8,11 @@ import { report } from './report.ts';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../src/contract/certificate.ts';
 import { SANDBOX_USERS } from '../src/sandbox/jira-emulator.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
-import { eventually, startWorld } from '../test/helpers/environment.ts';
+import { eventually } from '../test/helpers/environment.ts';
+import { armTimeout, startBenchWorld } from './world.ts';
 
-const world = await startWorld({ scm: { issuanceDelayMs: 0 } });
+armTimeout('requests', 300);
+const world = await startBenchWorld({ scm: { issuanceDelayMs: 0 } });
 const jira = world.sandbox.jiraEmulator;
 const scm = world.sandbox.scmEmulator;
 
@@ -69,11 +71,15 @@ try {
     const revocation = since(before);
 
     if (domain !== 'requests.example.com') continue;
-    report('requests', {
-      enrollment: { jira: enrollment.jira, scm: enrollment.scm },
-      renewal: { jira: renewal.jira, scm: renewal.scm },
-      revocation: { jira: revocation.jira, scm: revocation.scm },
-    });
+    report(
+      'requests',
+      {
+        enrollment: { jira: enrollment.jira, scm: enrollment.scm },
+        renewal: { jira: renewal.jira, scm: renewal.scm },
+        revocation: { jira: revocation.jira, scm: revocation.scm },
+      },
+      world.server,
+    );
     console.log(
       JSON.stringify({
         jiraByRoute: {

@@ -6,10 +6,11 @@
 import { report } from './report.ts';
 import { adfToText } from '../src/jira/adf.ts';
 import { generateCsr } from '../src/sandbox/requester.ts';
-import { startWorld } from '../test/helpers/environment.ts';
+import { armTimeout, startBenchWorld } from './world.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-const world = await startWorld({ scm: { issuanceDelayMs: 0 } });
+armTimeout('revoke-latency', 600);
+const world = await startBenchWorld({ scm: { issuanceDelayMs: 0 } });
 const fields = (key: string) =>
   world.sandbox.jiraEmulator.issue(key).fields as {
     attachment: unknown[];
@@ -40,7 +41,7 @@ try {
     minMs: Math.round(samples[0] ?? Number.NaN),
     maxMs: Math.round(samples.at(-1) ?? Number.NaN),
   };
-  report('revoke-latency', figures);
+  report('revoke-latency', figures, world.server);
   console.log(
     `| "Revoke Certificate" → comment | ${figures.runs} runs | median ${figures.medianMs} ms, min ${figures.minMs} ms, max ${figures.maxMs} ms |`,
   );

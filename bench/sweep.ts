@@ -1,61 +1,75 @@
 /**
- * `npm run bench:sweep -- [N]` (default 1000): the daily sweep over N parked certificates, in the
- * sandbox (dev server on SQLite, emulators on loopback). Parks the fleet from carried state, restarts the
- * worker (an empty cache, as after a deploy), then sweeps twice: with nothing changed, and with 1% of
- * the certificates revoked directly in SCM. Prints, for each, the time, the SCM requests and the
- * workflows the worker holds in its cache afterwards; the worker process's memory; and the database
- * size per certificate. Figures only: nothing here is asserted.
+ * `npm run bench:sweep -- [N]` (default 1000): a fleet of N parked certificates, as an operator meets it.
+ * Parks the fleet from carried state, restarts the worker as its own process (`node src/worker.ts`, an
+ * empty cache, as after a deploy), then: the daily sweep with nothing changed; the worker's first and
+ * second scrape of `/metrics` (time, size, series); the sweep again with 1% of the certificates revoked
+ * directly in SCM. Prints the time and SCM requests of each sweep and the workflows the worker caches
+ * after it, the worker's and the dev server's memory, the database per certificate (after a checkpoint:
+ * the SQLite file without its write-ahead log), and the load average. Against an existing server
+ * (`TEMPORAL_ADDRESS`, bench/world.ts) the server's memory and database are not measured. Figures only:
+ * nothing here is asserted.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { RUNNING_CERTIFICATES } from '../src/contract/certificate.ts';
 import { TASK_QUEUE } from '../src/contract/shared.ts';
 import { renewalSweep } from '../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../src/contract/sweep.ts';
-import { spawnWorker, startWorld } from '../test/helpers/environment.ts';
+import { spawnWorker } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
-import { report } from './report.ts';
+import { loadAverage, report } from './report.ts';
+import { armTimeout, benchPorts, benchTemporal, startBenchWorld } from './world.ts';
 
+const count = Number(process.argv[2] ?? process.env.BENCH_SWEEP_N ?? 1000);
+let stage = 'starting';
+// Parking runs at some 60–100 certificates a second here: 100,000 take about half an hour.
+armTimeout('sweep', 600 + count / 20, () => stage);
+const existing = benchTemporal() !== undefined;
+const dbFilename = existing ? undefined : join(mkdtempSync(join(tmpdir(), 'bench-sweep-')), 'temporal.db');
+const world = await startBenchWorld({ scm: { issuanceDelayMs: 0 }, ...(dbFilename ? { dbFilename } : {}) });
+const { client } = world.env;
+const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 /** Where each spawned worker serves its metrics. */
 const metricsUrls = new Map<ChildProcess, string>();
-const count = Number(process.argv[2] ?? process.env.BENCH_SWEEP_N ?? 1000);
-const dbFilename = join(mkdtempSync(join(tmpdir(), 'bench-sweep-')), 'temporal.db');
-const world = await startWorld({ scm: { issuanceDelayMs: 0 }, dbFilename });
-const { client } = world.env;
-const mib = (bytes: number) => bytes / 1024 / 1024;
-const dbBytes = () =>
-  ['', '-wal', '-shm'].reduce((sum, suffix) => {
-    try {
-      return sum + statSync(dbFilename + suffix).size;
-    } catch {
-      return sum;
-    }
-  }, 0);
+const activeQuery = `${RUNNING_CERTIFICATES} AND CertificateStatus = 'Active'`;
 
 try {
+  stage = 'parking';
+  const before = existing ? (await client.workflow.count(activeQuery)).count : 0;
   const parkStarted = performance.now();
   const ids = await parkCertificates({
     client,
     scm: world.sandbox.scmEmulator,
     count,
-    progress: (n) => process.stderr.write(`\rparked ${n}/${count}`),
+    // On a server that keeps earlier runs' certificates, keys of this run's own.
+    ...(existing ? { prefix: `PARK${Date.now().toString(36).toUpperCase()}` } : {}),
+    progress: (n) => {
+      stage = `parking: ${n} of ${count} started`;
+      process.stderr.write(`\rparked ${n}/${count}`);
+    },
   });
   for (;;) {
-    const { count: active } = await client.workflow.count(`${RUNNING_CERTIFICATES} AND CertificateStatus = 'Active'`);
-    if (active >= count) break;
+    const { count: active } = await client.workflow.count(activeQuery);
+    stage = `parking: ${active - before} of ${count} Active`;
+    if (active - before >= count) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const parkSeconds = (performance.now() - parkStarted) / 1000;
   process.stderr.write(`\rparked ${count} in ${parkSeconds.toFixed(1)} s\n`);
 
-  // A deploy: the worker now runs as its own process (`node src/worker.ts`, as in production), with an
-  // empty cache, as a sweep at 3 a.m. finds it; its RSS is read from /proc.
+  // A deploy: the worker now runs as its own process, with an empty cache, as a sweep at 3 a.m. finds it.
+  stage = 'restarting the worker';
   await world.stopWorker();
-  const worker = spawnWorker(world, { stdout: 'pipe' });
+  const ports = benchPorts();
+  const worker = spawnWorker(world, {
+    stdout: 'pipe',
+    env: ports ? { METRICS_PORT: String(ports.workerMetrics) } : {},
+  });
   await waitForPolling(worker);
-  const rssIdle = rssOf(worker);
+  const rssIdle = rssOf(worker.pid);
 
   const scm = world.sandbox.scmEmulator;
   const sweep = async (input: SweepInput) => {
@@ -66,13 +80,10 @@ try {
       workflowId: `bench-sweep-${Date.now()}`,
       args: [input],
     });
-    // Before the scrape below: /metrics reads every certificate from visibility for its gauges.
-    const rss = rssOf(worker);
     return {
-      rss,
       seconds: (performance.now() - started) / 1000,
       scmRequests: scm.stats.requests - requests,
-      cachedWorkflows: await cachedWorkflows(worker),
+      rss: rssOf(worker.pid),
       reevaluated: totals.reevaluated,
       reconciled: totals.reconciled,
     };
@@ -81,48 +92,92 @@ try {
   const state = (): SweepInput => ({
     scmCheckedUntil: Date.now() - 60_000,
     replacedSeen: 0,
-    orderWatermark: Math.max(...ids),
+    orderWatermark: ids.reduce((a, b) => Math.max(a, b), 0),
   });
+  stage = 'the quiet sweep';
   const quiet = await sweep(state());
-  const rssAfterScrape = rssOf(worker);
+  stage = 'scraping /metrics';
+  // The worker's first scrape since it started, which also tells how many workflows the sweep left cached.
+  const { cachedWorkflows: quietCached, ...firstScrape } = await scrape(worker);
+  const { cachedWorkflows: _, ...secondScrape } = await scrape(worker);
+  const rssAfterScrapes = rssOf(worker.pid);
   const changedCount = Math.max(1, Math.round(count / 100));
   for (const id of ids.slice(0, changedCount)) scm.revokeDirectly(id, 4);
+  stage = 'the sweep with 1% changed';
   const changed = await sweep(state());
+  const changedCached = (await scrape(worker)).cachedWorkflows;
   // Done with it: a graceful shutdown would wait on polls, and its piped output keeps this process alive.
   worker.kill('SIGKILL');
 
-  report('sweep', {
-    certificates: count,
-    parkPerSecond: Math.round(count / parkSeconds),
-    quiet: {
-      seconds: Number(quiet.seconds.toFixed(2)),
-      scmRequests: quiet.scmRequests,
-      cachedWorkflowsAfter: quiet.cachedWorkflows,
-      reevaluated: quiet.reevaluated,
+  stage = 'measuring the server';
+  const server = dbFilename ? devServerPid(dbFilename) : undefined;
+  report(
+    'sweep',
+    {
+      certificates: count,
+      parkPerSecond: Math.round(count / parkSeconds),
+      quiet: {
+        seconds: Number(quiet.seconds.toFixed(2)),
+        scmRequests: quiet.scmRequests,
+        cachedWorkflowsAfter: quietCached,
+        reevaluated: quiet.reevaluated,
+      },
+      onePercentChanged: {
+        changed: changedCount,
+        seconds: Number(changed.seconds.toFixed(2)),
+        scmRequests: changed.scmRequests,
+        reconciled: changed.reconciled,
+        cachedWorkflowsAfter: changedCached,
+      },
+      firstScrape,
+      secondScrape,
+      workerRssMiB: {
+        idle: mib(rssIdle),
+        afterQuietSweep: mib(quiet.rss),
+        afterTwoScrapes: mib(rssAfterScrapes),
+      },
+      ...(server ? { devServerRssMiB: mib(rssOf(server)) } : {}),
+      ...(dbFilename
+        ? { databaseKiBPerCertificate: Number((checkpointedBytes(dbFilename) / 1024 / count).toFixed(1)) }
+        : {}),
     },
-    onePercentChanged: {
-      changed: changedCount,
-      seconds: Number(changed.seconds.toFixed(2)),
-      scmRequests: changed.scmRequests,
-      reconciled: changed.reconciled,
-      cachedWorkflowsAfter: changed.cachedWorkflows,
-    },
-    workerRssMiB: {
-      idle: Math.round(mib(rssIdle)),
-      afterQuietSweep: Math.round(mib(quiet.rss)),
-      // One scrape of /metrics: the per-certificate gauges, one series per certificate.
-      afterMetricsScrape: Math.round(mib(rssAfterScrape)),
-    },
-    databaseKiBPerCertificate: Number((dbBytes() / 1024 / count).toFixed(1)),
-  });
+    world.server,
+  );
 } finally {
   await world.teardown();
 }
 
-/** The worker process's resident memory, from /proc (Linux). */
-function rssOf(worker: ChildProcess): number {
-  const status = readFileSync(`/proc/${worker.pid ?? 0}/status`, 'utf8');
+/** A process's resident memory, from /proc (Linux). */
+function rssOf(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid ?? 0}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) * 1024;
+}
+
+/** The dev server serving `dbFilename`, found by its command line. */
+function devServerPid(dbFilename: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(dbFilename)) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The database's size once its write-ahead log is checkpointed into it: what the certificates take, not
+ * the log's high-water mark.
+ */
+function checkpointedBytes(file: string): number {
+  const db = new DatabaseSync(file);
+  try {
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return statSync(file).size;
 }
 
 /** Waits until the spawned worker serves /readyz (it logs its metrics URL once polling). */
@@ -141,9 +196,16 @@ async function waitForPolling(worker: ChildProcess): Promise<void> {
   });
 }
 
-/** Workflows in the worker's cache, from the SDK's own gauge on the worker's /metrics. */
-async function cachedWorkflows(worker: ChildProcess): Promise<number> {
+/** One scrape of the worker's /metrics, as Prometheus makes it: its time, size and certificate series. */
+async function scrape(worker: ChildProcess) {
+  const started = performance.now();
   const text = await (await fetch(`${metricsUrls.get(worker) ?? ''}/metrics`)).text();
-  const sample = /^temporal_sticky_cache_size(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  return Number(sample?.[1] ?? Number.NaN);
+  return {
+    seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+    kiB: Math.round(text.length / 1024),
+    certificateSeries: text.match(/^certificate_expiration_timestamp_seconds\{/gm)?.length ?? 0,
+    loadAverage1m: loadAverage()[0] ?? Number.NaN,
+    // Workflows in the worker's cache, from the SDK's own gauge.
+    cachedWorkflows: Number(/^temporal_sticky_cache_size(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? Number.NaN),
+  };
 }

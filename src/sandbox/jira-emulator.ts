@@ -212,6 +212,11 @@ export interface JiraEmulatorOptions {
   host?: string;
   dataDir?: string;
   projectKey?: string;
+  /**
+   * The number of the first issue (default 1): a new emulator on a Temporal server that keeps an earlier
+   * one's certificates (a benchmark against an existing server) must not reuse their issue keys.
+   */
+  firstIssueNumber?: number;
   /** Options of the "Certificate profile" select. */
   profileNames?: string[];
   /** Delays between webhook delivery attempts; one attempt more than entries. */
@@ -252,6 +257,7 @@ export class JiraEmulator {
     this.version = this.dialect === 'cloud' ? '1001.0.0-SNAPSHOT' : (options.version ?? '10.3.12');
     this.api = this.dialect === 'cloud' ? '/rest/api/3' : '/rest/api/2';
     this.projectKey = options.projectKey ?? 'CERT';
+    this.#counter.issue = (options.firstIssueNumber ?? 1) - 1;
     this.site = new JiraSite(options.profileNames ?? []);
     this.faults = {
       rateLimitRate: 0,

@@ -19,7 +19,8 @@ import { SANDBOX_PROFILES_FILE, startSandbox, type Sandbox, type SandboxOptions 
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { searchAttributeRegistrations, searchAttributes, type CertificatePhase } from '../../src/contract/shared.ts';
 import { Connection, type Client } from '@temporalio/client';
-import { createWorkers, DEV_SERVER_ARGS } from '../../src/connector.ts';
+import { createWorkers, DEV_SERVER_ARGS, missingSearchAttributes } from '../../src/connector.ts';
+import type { TemporalTarget } from '../../src/temporal-connection.ts';
 import { workflowsPath } from '../../src/workflow-bundle.ts';
 import { freeLoopbackPort, type ConnectorMetrics } from '../../src/metrics.ts';
 
@@ -35,7 +36,7 @@ export function startTemporalRuntime(): void {
 
 /** One dev server per test file; its binary comes from scripts/temporal-cli.ts (never downloaded). */
 export async function startTemporal(
-  options: { uiPort?: number; dbFilename?: string } = {},
+  options: { uiPort?: number; dbFilename?: string; port?: number } = {},
 ): Promise<TestWorkflowEnvironment> {
   startTemporalRuntime();
   const path = findTemporalCli();
@@ -43,6 +44,7 @@ export async function startTemporal(
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path },
+      ...(options.port ? { port: options.port } : {}),
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       searchAttributes: Object.values(searchAttributes),
       dbFilename: options.dbFilename ?? join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
@@ -178,6 +180,7 @@ export async function runWorker(
 ): Promise<{ stop(): Promise<void>; workers: Worker[] }> {
   const workers = await createWorkers({
     connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
     client: env.client,
     jira: sandbox.jira,
     scm: sandbox.scm,
@@ -209,18 +212,31 @@ export async function startWorld(
     dbFilename?: string;
     /** Runs the dev server as a process of the test's own, so that `crashTemporal` can kill it. */
     crashableTemporal?: boolean;
+    /** A Temporal server already running (its namespace has the search attributes), instead of a dev server. */
+    temporal?: TemporalTarget;
+    /** The dev server's port (default: any free one). */
+    temporalPort?: number;
   } = {},
 ): Promise<World> {
   let server: DevServerProcess | undefined;
   let env: TestWorkflowEnvironment;
-  if (options.crashableTemporal) {
+  if (options.temporal?.address) {
+    startTemporalRuntime();
+    const { address, namespace, options: connectionOptions } = options.temporal;
+    env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace, connectionOptions });
+    const missing = await missingSearchAttributes(env.client, namespace);
+    if (missing.length > 0) {
+      await env.teardown();
+      throw new Error(`${address} (namespace ${namespace}): ${missing.join('; ')}`);
+    }
+  } else if (options.crashableTemporal) {
     startTemporalRuntime();
     server = await startDevServerProcess(
       options.dbFilename ?? join(mkdtempSync(join(tmpdir(), 'cert-temporal-')), 'temporal.db'),
     );
     env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
   } else {
-    env = await startTemporal({ uiPort: options.uiPort, dbFilename: options.dbFilename });
+    env = await startTemporal({ uiPort: options.uiPort, dbFilename: options.dbFilename, port: options.temporalPort });
   }
   const sandbox = await startSandbox({
     client: env.client,
