@@ -5,7 +5,7 @@
  * the single runs never do.
  */
 import { spawn } from 'node:child_process';
-import { flatten, report, type Figures } from './report.ts';
+import { medianOf, report, type Figures } from './report.ts';
 
 const [runsArg, script, ...args] = process.argv.slice(2);
 const runs = Number(runsArg);
@@ -35,31 +35,16 @@ async function runOnce(i: number): Promise<Run> {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const line = out.split('\n').find((l) => l.startsWith('{"bench"'));
   if (code !== 0 || !line) throw new Error(`run ${i + 1} of ${benchScript} failed (exit ${String(code)})`);
-  const { bench, server, loadAverage, ...figures } = JSON.parse(line) as Run & Figures;
+  const { bench, server, loadAverage, ranges: _, ...figures } = JSON.parse(line) as Run & Figures;
   return { bench, server, loadAverage, figures: figures };
 }
 
 const done: Run[] = [];
 for (let i = 0; i < runs; i++) done.push(await runOnce(i));
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 const first = done[0] as Run;
-const paths = [...flatten(first.figures).keys()];
-const medians: Figures = {};
-console.log(`\n${first.bench}: median of ${runs} runs [min – max]`);
-for (const path of paths) {
-  const values = done.map((r) => flatten(r.figures).get(path) ?? Number.NaN);
-  const m = Number(median(values).toFixed(2));
-  console.log(`  ${path.padEnd(40)} ${String(m).padStart(10)}  [${Math.min(...values)} – ${Math.max(...values)}]`);
-  // Nested back into the shape of one run's figures, so that the baseline compares with single runs.
-  const parts = path.split('.');
-  let at = medians;
-  for (const part of parts.slice(0, -1)) at = (at[part] ??= {}) as Figures;
-  at[parts.at(-1) ?? path] = m;
-}
-console.log(`  load average (1 min) per run: ${done.map((r) => r.loadAverage[0]).join(', ')}`);
-report(first.bench, { ...medians, runs }, first.server);
+const { figures, ranges } = medianOf(done.map((r) => r.figures));
+console.log(
+  `\n${first.bench}: median of ${runs} runs [min – max]; load average (1 min) per run: ${done.map((r) => r.loadAverage[0]).join(', ')}`,
+);
+report(first.bench, { ...figures, runs }, first.server, ranges);

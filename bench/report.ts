@@ -11,19 +11,34 @@ export type Figures = { [name: string]: number | Figures };
 
 const resultsFile = new URL('./results.json', import.meta.url);
 
-export function report(name: string, figures: Figures, server?: string): void {
+/**
+ * `ranges`, when the figures are medians of several runs: each figure's lowest and highest, printed
+ * beside it and given in the JSON line.
+ */
+export function report(name: string, figures: Figures, server?: string, ranges?: Map<string, number[]>): void {
   const size = figures.certificates;
   const key = typeof size === 'number' ? `${name}@${size}` : name;
   const all = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, Figures>) : {};
   const previous = all[key];
   const load = loadAverage();
-  console.log(JSON.stringify({ bench: name, ...(server ? { server } : {}), loadAverage: load, ...figures }));
+  console.log(
+    JSON.stringify({
+      bench: name,
+      ...(server ? { server } : {}),
+      loadAverage: load,
+      ...figures,
+      ...(ranges ? { ranges: Object.fromEntries(ranges) } : {}),
+    }),
+  );
   if (server) console.log(`  measured on ${server}`);
   console.log(`  load average ${load.join(' ')} (1, 5, 15 min)`);
   for (const [path, value] of flatten(figures)) {
     const before = previous ? flatten(previous).get(path) : undefined;
+    const range = ranges?.get(path);
     console.log(
-      `  ${path.padEnd(40)} ${String(value).padStart(10)}${before === undefined ? '' : `   (previous ${before})`}`,
+      `  ${path.padEnd(40)} ${String(value).padStart(10)}` +
+        (range ? `  [${range.join(' – ')}]` : '') +
+        (before === undefined ? '' : `   (previous ${before})`),
     );
   }
   if (process.env.BENCH_RECORD === '1') {
@@ -46,4 +61,25 @@ export function flatten(figures: Figures, prefix = ''): Map<string, number> {
 /** The 1-, 5- and 15-minute load averages, to two places. */
 export function loadAverage(): number[] {
   return loadavg().map((n) => Number(n.toFixed(2)));
+}
+
+/**
+ * Several runs' figures as one: each figure the median of the runs, with the lowest and highest beside it
+ * (`ranges`, by the figure's dotted path). The load average of each run is one of the figures if the run
+ * recorded it.
+ */
+export function medianOf(runs: Figures[]): { figures: Figures; ranges: Map<string, number[]> } {
+  const figures: Figures = {};
+  const ranges = new Map<string, number[]>();
+  for (const path of flatten(runs[0] ?? {}).keys()) {
+    const values = runs.map((run) => flatten(run).get(path) ?? Number.NaN).sort((a, b) => a - b);
+    const mid = Math.floor(values.length / 2);
+    const median = values.length % 2 ? values[mid] : ((values[mid - 1] ?? 0) + (values[mid] ?? 0)) / 2;
+    ranges.set(path, [values[0] ?? Number.NaN, values.at(-1) ?? Number.NaN]);
+    const parts = path.split('.');
+    let at = figures;
+    for (const part of parts.slice(0, -1)) at = (at[part] ??= {}) as Figures;
+    at[parts.at(-1) ?? path] = Number((median ?? Number.NaN).toFixed(3));
+  }
+  return { figures, ranges };
 }

@@ -1,11 +1,12 @@
 /**
  * `npm run bench:sweep -- [N]` (default 1000): a fleet of N parked certificates, as an operator meets it.
- * Parks the fleet from carried state, restarts the worker as its own process (`node src/worker.ts`, an
- * empty cache, as after a deploy), then: the daily sweep with nothing changed; the worker's first and
- * second scrape of `/metrics` (time, size, series); the sweep again with 1% of the certificates revoked
- * directly in SCM. Prints the time and SCM requests of each sweep and the workflows the worker caches
- * after it, the worker's and the dev server's memory, the database per certificate (after a checkpoint:
- * the SQLite file without its write-ahead log), and the load average. Against an existing server
+ * Parks the fleet from carried state once, then BENCH_ROUNDS times (default 3): starts the worker as its
+ * own process (`node src/worker.ts`, an empty cache, as after a deploy), runs the daily sweep with
+ * nothing changed, scrapes `/metrics` twice (time, size, series), and sweeps again with another 1% of the
+ * certificates revoked directly in SCM. Prints each figure as the median of the rounds with its range:
+ * the time and SCM requests of each sweep and the workflows the worker caches after it, the worker's
+ * memory, the load average; then the dev server's memory and the database per certificate (after a
+ * checkpoint: the SQLite file without its write-ahead log). Against an existing server
  * (`TEMPORAL_ADDRESS`, bench/world.ts) the server's memory and database are not measured. Figures only:
  * nothing here is asserted.
  */
@@ -20,10 +21,12 @@ import { renewalSweep } from '../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../src/contract/sweep.ts';
 import { spawnWorker } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
-import { loadAverage, report } from './report.ts';
+import { loadAverage, medianOf, report } from './report.ts';
 import { armTimeout, benchPorts, benchTemporal, startBenchWorld } from './world.ts';
 
 const count = Number(process.argv[2] ?? process.env.BENCH_SWEEP_N ?? 1000);
+/** Rounds on the one parked fleet, each figure then the median of the rounds with its range. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 let stage = 'starting';
 // Parking runs at some 60–100 certificates a second here: 100,000 take about half an hour.
 armTimeout('sweep', 600 + count / 20, () => stage);
@@ -60,54 +63,80 @@ try {
   const parkSeconds = (performance.now() - parkStarted) / 1000;
   process.stderr.write(`\rparked ${count} in ${parkSeconds.toFixed(1)} s\n`);
 
-  // A deploy: the worker now runs as its own process, with an empty cache, as a sweep at 3 a.m. finds it.
-  stage = 'restarting the worker';
-  await world.stopWorker();
-  const ports = benchPorts();
-  const worker = spawnWorker(world, {
-    stdout: 'pipe',
-    env: ports ? { METRICS_PORT: String(ports.workerMetrics) } : {},
-  });
-  await waitForPolling(worker);
-  const rssIdle = rssOf(worker.pid);
-
   const scm = world.sandbox.scmEmulator;
-  const sweep = async (input: SweepInput) => {
-    const requests = scm.stats.requests;
-    const started = performance.now();
-    const totals = await client.workflow.execute(renewalSweep, {
-      taskQueue: TASK_QUEUE,
-      workflowId: `bench-sweep-${Date.now()}`,
-      args: [input],
-    });
-    return {
-      seconds: (performance.now() - started) / 1000,
-      scmRequests: scm.stats.requests - requests,
-      rss: rssOf(worker.pid),
-      reevaluated: totals.reevaluated,
-      reconciled: totals.reconciled,
-    };
-  };
+  const ports = benchPorts();
   // As the schedule carries it from yesterday's sweep.
   const state = (): SweepInput => ({
     scmCheckedUntil: Date.now() - 60_000,
     replacedSeen: 0,
     orderWatermark: ids.reduce((a, b) => Math.max(a, b), 0),
   });
-  stage = 'the quiet sweep';
-  const quiet = await sweep(state());
-  stage = 'scraping /metrics';
-  // The worker's first scrape since it started, which also tells how many workflows the sweep left cached.
-  const { cachedWorkflows: quietCached, ...firstScrape } = await scrape(worker);
-  const { cachedWorkflows: _, ...secondScrape } = await scrape(worker);
-  const rssAfterScrapes = rssOf(worker.pid);
   const changedCount = Math.max(1, Math.round(count / 100));
-  for (const id of ids.slice(0, changedCount)) scm.revokeDirectly(id, 4);
-  stage = 'the sweep with 1% changed';
-  const changed = await sweep(state());
-  const changedCached = (await scrape(worker)).cachedWorkflows;
-  // Done with it: a graceful shutdown would wait on polls, and its piped output keeps this process alive.
-  worker.kill('SIGKILL');
+
+  /**
+   * One round on the parked fleet: a deploy (the worker as its own process, an empty cache, as a sweep at
+   * 3 a.m. finds it), the quiet sweep, two scrapes, the sweep with another 1% revoked in SCM.
+   */
+  async function round(r: number) {
+    stage = `round ${r + 1}: starting the worker`;
+    const worker = spawnWorker(world, {
+      stdout: 'pipe',
+      env: ports ? { METRICS_PORT: String(ports.workerMetrics) } : {},
+    });
+    try {
+      await waitForPolling(worker);
+      const rssIdle = rssOf(worker.pid);
+      const sweep = async (input: SweepInput) => {
+        const requests = scm.stats.requests;
+        const started = performance.now();
+        const totals = await client.workflow.execute(renewalSweep, {
+          taskQueue: TASK_QUEUE,
+          workflowId: `bench-sweep-${Date.now()}`,
+          args: [input],
+        });
+        const seconds = (performance.now() - started) / 1000;
+        return { seconds, scmRequests: scm.stats.requests - requests, rss: rssOf(worker.pid), totals };
+      };
+      stage = `round ${r + 1}: the quiet sweep`;
+      const quiet = await sweep(state());
+      stage = `round ${r + 1}: scraping /metrics`;
+      // The worker's first scrape since it started; it also tells how many workflows the sweep left cached.
+      const { cachedWorkflows: quietCached, ...firstScrape } = await scrape(worker);
+      const { cachedWorkflows: _, ...secondScrape } = await scrape(worker);
+      const rssAfterScrapes = rssOf(worker.pid);
+      for (const id of ids.slice(r * changedCount, (r + 1) * changedCount)) scm.revokeDirectly(id, 4);
+      stage = `round ${r + 1}: the sweep with 1% changed`;
+      const changed = await sweep(state());
+      const changedCached = (await scrape(worker)).cachedWorkflows;
+      return {
+        quiet: {
+          seconds: Number(quiet.seconds.toFixed(2)),
+          scmRequests: quiet.scmRequests,
+          cachedWorkflowsAfter: quietCached,
+          reevaluated: quiet.totals.reevaluated,
+        },
+        onePercentChanged: {
+          changed: changedCount,
+          seconds: Number(changed.seconds.toFixed(2)),
+          scmRequests: changed.scmRequests,
+          reconciled: changed.totals.reconciled,
+          cachedWorkflowsAfter: changedCached,
+        },
+        firstScrape,
+        secondScrape,
+        workerRssMiB: { idle: mib(rssIdle), afterQuietSweep: mib(quiet.rss), afterTwoScrapes: mib(rssAfterScrapes) },
+        loadAverage1m: loadAverage()[0] ?? Number.NaN,
+      };
+    } finally {
+      // Done with it: a graceful shutdown would wait on polls, and its piped output keeps this process alive.
+      worker.kill('SIGKILL');
+    }
+  }
+
+  await world.stopWorker();
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) rounds.push(await round(r));
+  const { figures, ranges } = medianOf(rounds);
 
   stage = 'measuring the server';
   const server = dbFilename ? devServerPid(dbFilename) : undefined;
@@ -116,32 +145,15 @@ try {
     {
       certificates: count,
       parkPerSecond: Math.round(count / parkSeconds),
-      quiet: {
-        seconds: Number(quiet.seconds.toFixed(2)),
-        scmRequests: quiet.scmRequests,
-        cachedWorkflowsAfter: quietCached,
-        reevaluated: quiet.reevaluated,
-      },
-      onePercentChanged: {
-        changed: changedCount,
-        seconds: Number(changed.seconds.toFixed(2)),
-        scmRequests: changed.scmRequests,
-        reconciled: changed.reconciled,
-        cachedWorkflowsAfter: changedCached,
-      },
-      firstScrape,
-      secondScrape,
-      workerRssMiB: {
-        idle: mib(rssIdle),
-        afterQuietSweep: mib(quiet.rss),
-        afterTwoScrapes: mib(rssAfterScrapes),
-      },
+      rounds: ROUNDS,
+      ...figures,
       ...(server ? { devServerRssMiB: mib(rssOf(server)) } : {}),
       ...(dbFilename
         ? { databaseKiBPerCertificate: Number((checkpointedBytes(dbFilename) / 1024 / count).toFixed(1)) }
         : {}),
     },
     world.server,
+    ranges,
   );
 } finally {
   await world.teardown();
