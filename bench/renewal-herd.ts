@@ -15,6 +15,7 @@ import { DAY } from '../src/workflows/policy/renewal.ts';
 import { runWorker, startSkippingSandbox, startTimeSkipping } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
 import { report } from './report.ts';
+import { armTimeout, benchTemporal } from './world.ts';
 
 const HERD = Number(process.env.HERD ?? 10_000);
 // SCM requests a second for the connector as a whole. Under time skipping the herd runs one renewal after
@@ -23,6 +24,11 @@ const HERD = Number(process.env.HERD ?? 10_000);
 const LIMIT = Number(process.env.HERD_SCM_LIMIT ?? 50);
 const LIFETIME = 90 * DAY;
 
+let stage = 'starting the time-skipping test server';
+armTimeout('renewal-herd', 600 + HERD / 2, () => stage);
+if (benchTemporal()) {
+  console.error('renewal-herd: time skipping needs a test server of its own; TEMPORAL_ADDRESS is not used');
+}
 const launcher = findTestServer();
 if (!launcher) throw new Error('no time-skipping test server: run `npm run temporal:install` with Maven and a JDK');
 const env = await startTimeSkipping(launcher);
@@ -52,19 +58,24 @@ try {
     count: HERD,
     validity: { notBefore: issued, notAfter: issued + LIFETIME },
     csr,
-    progress: (n) => process.stderr.write(`\rparked ${n}/${HERD}`),
+    progress: (n) => {
+      stage = `parking: ${n} of ${HERD} started`;
+      process.stderr.write(`\rparked ${n}/${HERD}`);
+    },
   });
   const parkSeconds = (performance.now() - parkStarted) / 1000;
+  const lastParked = ids.reduce((a, b) => Math.max(a, b), 0);
   process.stderr.write(`\rparked ${HERD} in ${parkSeconds.toFixed(1)} s\n`);
   const before = scm.stats;
   const sentBefore = sandbox.scm.sent.requests;
 
   // Past every certificate's window (30 days before expiry, less its jitter of up to 12 hours).
   const herdStarted = performance.now();
-  const renewals = () => scm.orders().filter((o) => Number(o.id) > Math.max(...ids) && o.status === 'Issued');
+  const renewals = () => scm.orders().filter((o) => Number(o.id) > lastParked && o.status === 'Issued');
   let lastReport = 0;
   await env.sleep(LIFETIME - 29 * DAY);
   while (renewals().length < HERD) {
+    stage = `renewing: ${renewals().length} of ${HERD} renewed`;
     if (performance.now() - lastReport > 10_000) {
       lastReport = performance.now();
       process.stderr.write(`\rrenewed ${renewals().length}/${HERD}`);
@@ -74,7 +85,7 @@ try {
   const herdSeconds = (performance.now() - herdStarted) / 1000;
   process.stderr.write(`\rrenewed ${HERD} in ${herdSeconds.toFixed(1)} s\n`);
 
-  const orders = scm.orders().filter((o) => Number(o.id) > Math.max(...ids));
+  const orders = scm.orders().filter((o) => Number(o.id) > lastParked);
   const requested = orders.map((o) => Date.parse(String(o.requested))).sort((a, b) => a - b);
   const perMinute = new Map<number, number>();
   for (const at of requested) perMinute.set(Math.floor(at / 60_000), (perMinute.get(Math.floor(at / 60_000)) ?? 0) + 1);
@@ -104,7 +115,7 @@ try {
     realSeconds: Number(herdSeconds.toFixed(1)),
     renewalsPerRealSecond: Number((HERD / herdSeconds).toFixed(2)),
   };
-  report('renewal-herd', figures);
+  report('renewal-herd', figures, 'the Java time-skipping test server (io.temporal:temporal-test-server)');
   console.log(
     `| renewal herd under time skipping | ${HERD} | renewals over ${figures.renewalsSpreadHours} h of server time ` +
       `(${figures.distinctRenewalSeconds} distinct seconds, at most ${figures.peakRenewalsPerMinute} a minute), ` +

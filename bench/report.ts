@@ -5,6 +5,7 @@
  * baseline. Figures are never asserted.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 
 export type Figures = { [name: string]: number | Figures };
@@ -82,4 +83,39 @@ export function medianOf(runs: Figures[]): { figures: Figures; ranges: Map<strin
     at[parts.at(-1) ?? path] = Number((median ?? Number.NaN).toFixed(3));
   }
   return { figures, ranges };
+}
+
+/** One run of a benchmark, as its JSON line gave it. */
+export interface BenchRun {
+  bench: string;
+  server?: string;
+  loadAverage: number[];
+  figures: Figures;
+}
+
+/**
+ * Runs one benchmark as a process of its own (its output passed through), with `env` over this process's
+ * environment (undefined values removed), and answers the figures of its JSON line; never records them.
+ */
+export async function runBench(
+  script: string,
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<BenchRun> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, BENCH_RECORD: '0' };
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    process.stdout.write(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const line = out.split('\n').find((l) => l.startsWith('{"bench"'));
+  if (code !== 0 || !line) throw new Error(`${script} ${args.join(' ')} failed (exit ${String(code)})`);
+  const { bench, server, loadAverage, ranges: _, ...figures } = JSON.parse(line) as BenchRun & Figures;
+  return { bench, server, loadAverage, figures: figures };
 }
