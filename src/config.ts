@@ -98,6 +98,9 @@ export class ConfigError extends Error {
  * The secrets, each of which may instead be read from a file that `<NAME>_FILE` names (a mounted Kubernetes
  * or Docker secret): the file's text, less its final line break.
  */
+/** Settings the connector no longer offers: read only to say so, never passed to a process. */
+export const RETIRED_VARIABLES = ['METRICS_CERTIFICATE_SERIES'] as const;
+
 export const SECRET_VARIABLES = [
   'JIRA_API_TOKEN',
   'JIRA_BEARER_TOKEN',
@@ -364,11 +367,11 @@ export function loadConfig(
       jira: e.choice('SANDBOX_JIRA', ['cloud', 'datacenter'], '"cloud" (the default) or "datacenter"'),
     },
   };
-  // Gone: `attention`, which is now what every worker does, is still accepted.
-  const series = text('METRICS_CERTIFICATE_SERIES');
+  // Retired: `attention`, which is now what every worker does, is still accepted.
+  const series = text(RETIRED_VARIABLES[0]);
   if (series !== undefined && series !== 'attention') {
     problems.push(
-      `METRICS_CERTIFICATE_SERIES=${series} is no longer offered (a scrape never lists every certificate):` +
+      `${RETIRED_VARIABLES[0]}=${series} is no longer offered (a scrape never lists every certificate):` +
         ' unset it; METRICS_ATTENTION_LIMIT caps the certificates that need attention given series of their own',
     );
   }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
-import { SECRET_VARIABLES } from '../../src/config.ts';
+import { RETIRED_VARIABLES, SECRET_VARIABLES } from '../../src/config.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
 import { PAYLOAD_KEYS_VARIABLE } from '../../src/payload-codec.ts';
 import { TEMPORAL_VARIABLES } from '../../src/temporal-connection.ts';
@@ -18,6 +18,7 @@ interface Service {
   expose?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test?: string[] | string };
+  volumes?: string[];
 }
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
@@ -27,7 +28,8 @@ const services = compose.services;
 const configVariables = new Set([
   ...(readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8')
     .match(/'[A-Z][A-Z0-9_]+'/g)
-    ?.map((v) => v.slice(1, -1)) ?? []),
+    ?.map((v) => v.slice(1, -1))
+    .filter((name) => !(RETIRED_VARIABLES as readonly string[]).includes(name)) ?? []),
   ...TEMPORAL_VARIABLES,
   PAYLOAD_KEYS_VARIABLE,
   ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
