@@ -10,9 +10,8 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { findTestServer } from '../scripts/temporal-cli.ts';
 import { DAY } from '../src/workflows/policy/renewal.ts';
-import { runWorker, startSkippingSandbox, startTimeSkipping } from '../test/helpers/environment.ts';
+import { startSkippingWorld } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
 import { report } from './report.ts';
 import { armTimeout, benchTemporal } from './world.ts';
@@ -29,11 +28,8 @@ armTimeout('renewal-herd', 600 + HERD / 2, () => stage);
 if (benchTemporal()) {
   console.error('renewal-herd: time skipping needs a test server of its own; TEMPORAL_ADDRESS is not used');
 }
-const launcher = findTestServer();
-if (!launcher) throw new Error('no time-skipping test server: run `npm run temporal:install` with Maven and a JDK');
-const env = await startTimeSkipping(launcher);
-const sandbox = await startSkippingSandbox(env, { scmRequestsPerSecond: LIMIT });
-const worker = await runWorker(env, sandbox, LIMIT);
+const world = await startSkippingWorld({ scmRequestsPerSecond: LIMIT, activitiesPerSecond: LIMIT });
+const { env, sandbox } = world;
 
 /** One key for the whole herd (a CSR per domain still): keys are not what this measures. */
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -124,7 +120,5 @@ try {
       `${figures.connectorPeakSentPerSecond} in a real second (limit ${LIMIT}) | ${figures.realSeconds} s real |`,
   );
 } finally {
-  await worker.stop();
-  await sandbox.stop();
-  await env.teardown();
+  await world.teardown();
 }

@@ -334,6 +334,44 @@ export async function startSkippingSandbox(
   };
 }
 
+/** The time-skipping test server, the sandbox on its clock, and a worker: what the suites that skip time run on. */
+export interface SkippingWorld {
+  env: TestWorkflowEnvironment;
+  sandbox: Sandbox;
+  /** Stops the worker, the sandbox and the test server, whichever of them started. */
+  teardown(): Promise<void>;
+}
+
+export async function startSkippingWorld(
+  options: Partial<Omit<SandboxOptions, 'client'>> & {
+    /** The worker's SCM activities a second (default 100). */
+    activitiesPerSecond?: number;
+    /** Done to the sandbox before the worker starts (its profiles replaced, say). */
+    prepare?: (sandbox: Sandbox) => void;
+  } = {},
+  launcher = testServer,
+): Promise<SkippingWorld> {
+  if (!launcher) throw new Error('no time-skipping test server: run `npm run temporal:install` with Maven and a JDK');
+  const { activitiesPerSecond, prepare, ...sandboxOptions } = options;
+  const env = await startTimeSkipping(launcher);
+  let sandbox: Sandbox | undefined;
+  let worker: { stop(): Promise<void> } | undefined;
+  const teardown = async () => {
+    await worker?.stop();
+    await sandbox?.stop();
+    await env.teardown();
+  };
+  try {
+    sandbox = await startSkippingSandbox(env, sandboxOptions);
+    prepare?.(sandbox);
+    worker = await runWorker(env, sandbox, activitiesPerSecond);
+    return { env, sandbox, teardown };
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+}
+
 /** Waits until the certificate workflow of `issueKey` answers its status in `phase`; answers that status. */
 export function untilPhase(
   client: Client,

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Profiles } from '../../src/profiles.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
@@ -16,34 +15,29 @@ import { DAY, MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
 import {
   eventually,
   opensslCsr,
-  runWorker,
-  startSkippingSandbox,
-  startTimeSkipping,
   needsTestServer,
-  testServer,
+  startSkippingWorld,
+  type SkippingWorld,
 } from '../helpers/environment.ts';
 
 describe('renewal a year ahead, with time skipping', needsTestServer, () => {
-  let env: TestWorkflowEnvironment;
+  let world: SkippingWorld | undefined;
+  let env: SkippingWorld['env'];
   let sandbox: Sandbox;
-  let worker: { stop(): Promise<void> } | undefined;
 
   before(async () => {
-    env = await startTimeSkipping(testServer ?? '');
-    sandbox = await startSkippingSandbox(env, {
-      scm: { certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1001 ? { ...t, terms: [397] } : t)) },
-    });
     const base = Profiles.load(SANDBOX_PROFILES_FILE);
-    sandbox.profiles.replace(
-      new Profiles(base.all.map((p) => (p.id === 'ov-server' ? { ...p, term: 397, expiryWindow: { days: 30 } } : p))),
-    );
-    worker = await runWorker(env, sandbox);
+    ({ env, sandbox } = world = await startSkippingWorld({
+      scm: { certTypes: DEFAULT_CERT_TYPES.map((t) => (t.id === 1001 ? { ...t, terms: [397] } : t)) },
+      prepare: (sandbox) =>
+        sandbox.profiles.replace(
+          new Profiles(
+            base.all.map((p) => (p.id === 'ov-server' ? { ...p, term: 397, expiryWindow: { days: 30 } } : p)),
+          ),
+        ),
+    }));
   });
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.stop();
-    await env?.teardown();
-  });
+  after(() => world?.teardown());
 
   it('renews a 397-day certificate at day 367, less its jitter', async () => {
     const alice = new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice);

@@ -5,19 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../../src/contract/certificate.ts';
 import { generateCsr } from '../../src/sandbox/requester.ts';
 import type { Sandbox } from '../../src/sandbox/sandbox.ts';
 import { MAX_JITTER } from '../../src/workflows/policy/renewal.ts';
-import {
-  eventually,
-  runWorker,
-  startSkippingSandbox,
-  startTimeSkipping,
-  needsTestServer,
-  testServer,
-} from '../helpers/environment.ts';
+import { eventually, needsTestServer, startSkippingWorld, type SkippingWorld } from '../helpers/environment.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 
@@ -25,19 +17,13 @@ const HERD = 20;
 const LIMIT = 10; // SCM requests per second, for the connector as a whole
 
 describe('renewal herd, with time skipping', needsTestServer, () => {
-  let env: TestWorkflowEnvironment;
+  let world: SkippingWorld | undefined;
+  let env: SkippingWorld['env'];
   let sandbox: Sandbox;
-  let worker: { stop(): Promise<void> } | undefined;
   before(async () => {
-    env = await startTimeSkipping(testServer ?? '');
-    sandbox = await startSkippingSandbox(env, { scmRequestsPerSecond: LIMIT });
-    worker = await runWorker(env, sandbox, LIMIT);
+    ({ env, sandbox } = world = await startSkippingWorld({ scmRequestsPerSecond: LIMIT, activitiesPerSecond: LIMIT }));
   });
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.stop();
-    await env?.teardown();
-  });
+  after(() => world?.teardown());
 
   it(`renews ${HERD} certificates issued together once each, spread, within ${LIMIT} SCM requests a second`, async () => {
     const alice = new Requester(sandbox.jiraEmulator.url, SANDBOX_USERS.alice);

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SANDBOX_USERS } from '../../src/sandbox/jira-emulator.ts';
 import { Requester } from '../../src/sandbox/requester.ts';
 import type { Sandbox } from '../../src/sandbox/sandbox.ts';
@@ -14,29 +13,21 @@ import { comments, render, said } from '../../src/messages.ts';
 import {
   eventually,
   needsTestServer,
+  startSkippingWorld,
+  type SkippingWorld,
   opensslCsr,
-  runWorker,
-  startSkippingSandbox,
-  startTimeSkipping,
-  testServer,
   untilPhase,
 } from '../helpers/environment.ts';
 
 describe('SCM refusing the connector, with time skipping', needsTestServer, () => {
-  let env: TestWorkflowEnvironment;
+  let world: SkippingWorld | undefined;
+  let env: SkippingWorld['env'];
   let sandbox: Sandbox;
-  let worker: { stop(): Promise<void> } | undefined;
 
   before(async () => {
-    env = await startTimeSkipping(testServer ?? '');
-    sandbox = await startSkippingSandbox(env);
-    worker = await runWorker(env, sandbox);
+    ({ env, sandbox } = world = await startSkippingWorld());
   });
-  after(async () => {
-    await worker?.stop();
-    await sandbox?.stop();
-    await env?.teardown();
-  });
+  after(() => world?.teardown());
 
   it('tells the requester once that the connector is unavailable, and enrolls once SCM is fixed', async () => {
     const { credentials } = sandbox.scmEmulator;
