@@ -112,6 +112,21 @@ describe('Helm chart', needsHelm, () => {
     assert.deepEqual(secretsOf('receiver'), ['JIRA_API_TOKEN', 'JIRA_WEBHOOK_SECRET', 'TEMPORAL_API_KEY']);
   });
 
+  it('mounts no Secret into a process that is given no keys of it', () => {
+    const manifests = render('existingSecret=connector', 'secretKeys.jira={}', 'secretKeys.receiver={}');
+    const receiver = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name.endsWith('-receiver'));
+    const pod = receiver?.spec.template?.spec;
+    assert.ok(pod, 'the receiver Deployment');
+    assert.ok(!(pod.volumes ?? []).some((v) => v.secret), 'no secret volume');
+    assert.ok(!(pod.containers[0]?.env ?? []).some((e) => e.name.endsWith('_FILE')), 'no secret files named');
+    const worker = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name.endsWith('-worker'));
+    assert.deepEqual(
+      worker?.spec.template?.spec?.volumes.find((v) => v.secret)?.secret?.items?.map((i) => i.key),
+      ['SECTIGO_PASSWORD'],
+      'the worker keeps its own',
+    );
+  });
+
   it('scrapes both processes with a ServiceMonitor when asked', () => {
     const monitor = render('serviceMonitor.enabled=true').find((m) => m.kind === 'ServiceMonitor');
     assert.deepEqual(

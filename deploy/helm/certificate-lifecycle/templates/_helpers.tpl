@@ -61,8 +61,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* The Secret's keys this process mounts (.names), and nothing else of it. */}}
+{{/* The Secret's keys this process mounts (.names), and nothing else of it; no volume without keys. */}}
 {{- define "cl.volumes" -}}
+{{- if .names }}
 - name: connector-secrets
   secret:
     secretName: {{ .Values.existingSecret }}
@@ -72,6 +73,7 @@ app.kubernetes.io/component: {{ .component }}
       - key: {{ . }}
         path: {{ . }}
     {{- end }}
+{{- end }}
 {{- if .Values.temporalClientSecret }}
 - name: temporal-client
   secret:
@@ -81,9 +83,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "cl.volumeMounts" -}}
+{{- if .names }}
 - name: connector-secrets
   mountPath: /run/secrets/connector
   readOnly: true
+{{- end }}
 {{- if .Values.temporalClientSecret }}
 - name: temporal-client
   mountPath: /run/secrets/temporal
