@@ -129,17 +129,22 @@ export async function runCli(argv: string[], temporal: TemporalClient, env = pro
   program.configureHelp({ sortSubcommands: false });
 
   const json = () => new Option('--json', 'print the result as JSON');
-  const command = (name: string, summary: string, run: (invocation: Invocation) => Promise<string>) =>
+  /** A command that talks to Jira only: it never connects to Temporal. */
+  const offlineCommand = (
+    name: string,
+    summary: string,
+    run: (invocation: Omit<Invocation, 'client'>) => Promise<string>,
+  ) =>
     program
       .command(name)
       .summary(summary)
       .description(summary)
       .action(async (...args: unknown[]) => {
         const cmd = args.at(-1) as Command;
-        const issueKey = cmd.args[0];
-        const invocation = { command: name, issueKey, values: cmd.opts<Values>(), profiles };
-        result = await run({ ...invocation, client: name === 'jira-check' ? (undefined as never) : await clientOf() });
+        result = await run({ command: name, issueKey: cmd.args[0], values: cmd.opts<Values>(), profiles });
       });
+  const command = (name: string, summary: string, run: (invocation: Invocation) => Promise<string>) =>
+    offlineCommand(name, summary, async (invocation) => run({ ...invocation, client: await clientOf() }));
 
   command(
     'enroll',
@@ -198,7 +203,7 @@ export async function runCli(argv: string[], temporal: TemporalClient, env = pro
     "orders in SCM that carry the connector's token but that no certificate workflow owns (last sweep)",
     showUnowned,
   ).addOption(json());
-  command(
+  offlineCommand(
     'jira-check',
     "check the Jira site's setup item by item (project, issue types, fields, screens, statuses, transitions, webhook)",
     jiraCheck,
@@ -525,7 +530,7 @@ function reasonOfFailure(err: Error): string {
 }
 
 /** `jira-check`: the setup check against the configured Jira; a report with problems is a refusal (exit 1). */
-async function jiraCheck({ values }: Invocation): Promise<string> {
+async function jiraCheck({ values }: Omit<Invocation, 'client'>): Promise<string> {
   const { text, ok } = await runJiraCheck(values);
   if (!ok) throw new Refused('jira-check found problems (above)', text);
   return text;
