@@ -9,6 +9,9 @@ import { DCV_MODES } from './sectigo/client.ts';
 
 const domainPattern = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
+/** Room for a profile's comments on an order: SCM's 1,024 characters less 256 for the connector's words. */
+export const PROFILE_COMMENTS_MAX = 1024 - 256;
+
 const profileSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
@@ -42,6 +45,21 @@ const profileSchema = z
       .default({ minRsaBits: 2048, maxRsaBits: 4096, ecCurves: ['P-256', 'P-384'] }),
     maxSubjectAltNames: z.number().int().positive().default(100),
     /**
+     * The connector's "SSL Cert Comments": written on every order of the profile, after the connector's
+     * own words (the issue and the idempotency token), within SCM's 1,024 characters per order.
+     */
+    comments: z
+      .string()
+      .trim()
+      .min(1, 'leave comments out rather than empty')
+      .max(
+        PROFILE_COMMENTS_MAX,
+        `at most ${PROFILE_COMMENTS_MAX} characters: SCM keeps 1,024 per order, and the connector's issue key` +
+          ' and idempotency token need the rest',
+      )
+      .refine((text) => !text.includes('[certificate:'), 'must not contain "[certificate:", the connector\'s token')
+      .optional(),
+    /**
      * Domain control validation, sent with every order when set: SCM requires it of accounts whose domains
      * are not pre-validated (Sectigo's reference, "Request SSL certificate").
      */
@@ -54,6 +72,14 @@ const profileSchema = z
   .strict();
 
 export type Profile = z.output<typeof profileSchema>;
+
+/**
+ * An order's comments: the connector's words, which carry its token, then the profile's comments. SCM
+ * refuses comments over 1,024 characters; the profile's are capped at load so that both always fit.
+ */
+export function orderComments(ours: string, profile: Pick<Profile, 'comments'>): string {
+  return profile.comments ? `${ours} ${profile.comments}` : ours;
+}
 
 const fileSchema = z
   .object({ profiles: z.array(profileSchema).min(1) })

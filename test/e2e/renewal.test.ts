@@ -196,6 +196,43 @@ describe('automatic renewal', () => {
 });
 
 describe('renewal on request', () => {
+  it("writes each profile's comments on its orders beside the connector's token, renewals included", async () => {
+    const base = Profiles.load(SANDBOX_PROFILES_FILE);
+    const comments = { 'ov-server': 'Cost centre 4711, web team', manual: 'EU tenant; owner: platform' };
+    world.sandbox.profiles.replace(
+      new Profiles(
+        base.all.map((p) => (p.id in comments ? { ...p, comments: comments[p.id as keyof typeof comments] } : p)),
+      ),
+    );
+    try {
+      const ov = await enroll('comments-ov.example.com', 'OV Server Certificate');
+      const manual = await enroll('comments-manual.example.com', 'Manual Server Certificate');
+      const [ovOrder] = ordersFor('comments-ov.example.com');
+      const [manualOrder] = ordersFor('comments-manual.example.com');
+      const token = (key: string) => `\\[certificate:${key}/[^\\]\\s]+/enroll\\]`;
+      assert.match(
+        String(ovOrder?.comments),
+        new RegExp(`^Requested through Jira issue ${ov} ${token(ov)} Cost centre 4711, web team$`),
+      );
+      assert.match(
+        String(manualOrder?.comments),
+        new RegExp(`^Requested through Jira issue ${manual} ${token(manual)} EU tenant; owner: platform$`),
+      );
+
+      await world.alice.transition(manual, 'Renew Certificate');
+      const renewed = await until(manual, 'renewed', (s) => s.generation === 1 && s.phase === 'Active');
+      const renewal = world.sandbox.scmEmulator.orders().find((o) => o.sslId === renewed.certificateId);
+      assert.match(
+        String(renewal?.comments),
+        new RegExp(
+          `^Renewal through Jira issue ${manual} \\[certificate:${manual}/\\S+/renew\\] EU tenant; owner: platform$`,
+        ),
+      );
+    } finally {
+      world.sandbox.profiles.replace(base);
+    }
+  });
+
   it('refuses a manual renewal outside the window with the exact message, and changes nothing in SCM', async () => {
     const domain = 'too-early.example.com';
     const key = await enroll(domain, 'OV Server Certificate');

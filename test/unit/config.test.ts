@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { ProfileError, Profiles } from '../../src/profiles.ts';
+import { orderComments, PROFILE_COMMENTS_MAX, ProfileError, Profiles } from '../../src/profiles.ts';
 
 describe('configuration', () => {
   it('runs the sandbox when nothing is configured', () => {
@@ -195,6 +195,25 @@ profiles:
     assert.throws(
       () => Profiles.parse(`${valid}    dcv: { mode: TXT, email: a@example.com }\n`),
       /email goes with mode EMAIL only/,
+    );
+  });
+
+  it("takes the profile's SSL Cert Comments for its orders, and refuses comments that leave the connector no room", () => {
+    const profile = Profiles.parse(`${valid}    comments: 'Cost centre 4711, web team'\n`).all[0];
+    assert.equal(profile?.comments, 'Cost centre 4711, web team');
+    const ours = `Requested through Jira issue CERT-1234567 [certificate:CERT-1234567/${'r'.repeat(36)}/g9999/enroll]`;
+    assert.equal(orderComments(ours, profile ?? {}), `${ours} Cost centre 4711, web team`);
+    assert.equal(orderComments(ours, {}), ours);
+
+    const longest = Profiles.parse(`${valid}    comments: '${'x'.repeat(PROFILE_COMMENTS_MAX)}'\n`).all[0];
+    assert.ok(orderComments(ours, longest ?? {}).length <= 1024, 'the longest comments fit beside the token');
+    assert.throws(
+      () => Profiles.parse(`${valid}    comments: '${'x'.repeat(PROFILE_COMMENTS_MAX + 1)}'\n`, 'profiles.yaml'),
+      /profiles\.0\.comments: at most 768 characters: SCM keeps 1,024 per order/,
+    );
+    assert.throws(
+      () => Profiles.parse(`${valid}    comments: 'see [certificate:CERT-1/x]'\n`),
+      /profiles\.0\.comments: must not contain "\[certificate:"/,
     );
   });
 

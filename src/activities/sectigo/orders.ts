@@ -5,7 +5,7 @@
  */
 import { activityInfo, heartbeat, log, sleep } from '@temporalio/activity';
 import { ErrorType } from '../../contract/shared.ts';
-import type { Profile, Profiles } from '../../profiles.ts';
+import { orderComments, type Profile, type Profiles } from '../../profiles.ts';
 import type { ScmClient } from '../../sectigo/client.ts';
 import { translated, userProblem } from '../failures.ts';
 import { TOKEN, utcDay } from './scm-words.ts';
@@ -79,7 +79,7 @@ export class Orders {
         term: profile.term,
         csr: input.csr,
         subjAltNames: input.subjectAltNames.length > 0 ? input.subjectAltNames : undefined,
-        comments: `Requested through Jira issue ${input.issueKey} [${input.token}]`,
+        comments: orderComments(`Requested through Jira issue ${input.issueKey} [${input.token}]`, profile),
         dcv: profile.dcv,
       });
       log.info('order placed', { certificateId: sslId, issueKey: input.issueKey });
@@ -105,7 +105,7 @@ export class Orders {
         const old = { commonName: renewed.commonName, subjectAltNames: renewed.subjectAlternativeNames ?? [] };
         return this.#earlierRenewal(input.token, [old, input], profile, input.certificateId, earlier?.postedAt);
       });
-      const comments = `Renewal through Jira issue ${input.issueKey} [${input.token}]`;
+      const comments = orderComments(`Renewal through Jira issue ${input.issueKey} [${input.token}]`, profile);
       if (existing !== undefined) {
         log.info('adopting the renewal an earlier attempt placed', {
           from: input.certificateId,
