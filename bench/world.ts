@@ -74,8 +74,9 @@ export async function startBenchWorld(
     ...(ports
       ? { temporalPort: ports.temporal, jiraPort: ports.jira, scmPort: ports.scm, receiverPort: ports.receiver }
       : {}),
-    // On a server of its own, from 1; on an existing one, past any earlier run's keys (seconds since 2026).
-    jira: { ...options.jira, ...(temporal ? { firstIssueNumber: Math.floor(Date.now() / 1000) - 1_767_225_600 } : {}) },
+    // On a server of its own, from 1; on an existing one, past any earlier run's keys: milliseconds since
+    // 2026, as no run makes an issue a millisecond.
+    jira: { ...options.jira, ...(temporal ? { firstIssueNumber: Date.now() - 1_767_225_600_000 } : {}) },
   });
   const server = await describeServer(world.env.client, temporal);
   console.error(`measuring on ${server}`);
