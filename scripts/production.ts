@@ -36,6 +36,8 @@ const serverDir = join(projectRoot, '.temporal', `server-${TEMPORAL_SERVER_VERSI
 const SERVER_BINARY = join(serverDir, 'server');
 const SQL_TOOL = join(serverDir, 'sql');
 const NAMESPACE = 'default';
+/** The server's dynamic configuration, as docker-compose.yml mounts it. */
+export const DYNAMIC_CONFIG = join(projectRoot, 'deploy', 'temporal', 'dynamicconfig.yaml');
 
 /** Builds the server and temporal-sql-tool once; makes sure PostgreSQL is installed. */
 export function installProductionStack(): void {
@@ -483,7 +485,8 @@ dynamicConfigClient:
   );
   writeFileSync(
     join(dir, 'config', 'dynamicconfig', 'production.yaml'),
-    `# Search attributes registered a moment ago are visible at once (as on the dev server).
+    `${readFileSync(DYNAMIC_CONFIG, 'utf8')}
+# Search attributes registered a moment ago are visible at once (as on the dev server).
 system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
 `,

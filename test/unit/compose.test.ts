@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
+import { DYNAMIC_CONFIG, TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
 import { RETIRED_VARIABLES, SECRET_VARIABLES } from '../../src/config.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
 import { PAYLOAD_KEYS_VARIABLE } from '../../src/payload-codec.ts';
@@ -167,6 +167,17 @@ describe('docker-compose.yml', () => {
     assert.equal(services['temporal-schema']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(services['temporal-admin']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(services.temporal?.environment?.DB, 'postgres12', 'the SQL plugin the production lane uses');
+  });
+
+  it('gives its server the dynamic configuration the production lane runs with (eager activities)', () => {
+    const path = services.temporal?.environment?.DYNAMIC_CONFIG_FILE_PATH;
+    assert.ok(path, 'DYNAMIC_CONFIG_FILE_PATH');
+    assert.ok(
+      services.temporal?.volumes?.includes(`./deploy/temporal/dynamicconfig.yaml:${path}:ro`),
+      'the file mounted where the server reads it',
+    );
+    const dynamic = parse(readFileSync(DYNAMIC_CONFIG, 'utf8')) as Record<string, Array<{ value: unknown }>>;
+    assert.deepEqual(dynamic['system.enableActivityEagerExecution'], [{ value: true }]);
   });
 
   it('checks the readiness of the worker and the receiver on the ports they serve it', () => {
