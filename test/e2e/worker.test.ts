@@ -101,8 +101,9 @@ describe('stopping the processes', () => {
   });
 
   it('serves /metrics by Prometheus’s conventions: promtool check metrics finds nothing', needsPromtool, async () => {
+    // A one-day certificate: it expires within 30 days, so it needs attention and has series of its own.
     const key = await world.alice.createCertificateIssue({
-      profile: 'OV Server Certificate',
+      profile: 'Short-lived Server Certificate',
       csr: opensslCsr('/CN=conventions.example.com', 'ec-p256'),
     });
     await world.alice.transition(key, 'Enroll Certificate');
@@ -110,7 +111,7 @@ describe('stopping the processes', () => {
     const port = await freeLoopbackPort();
     const child = spawnWorker(world, { stdout: 'pipe', env: { METRICS_PORT: String(port) } });
     await running(child, '"worker polling"');
-    // The fleet's series come from visibility: the certificate enrolled above is among them.
+    // The certificates' series come from visibility: the certificate enrolled above is among them.
     const text = await eventually(
       async () => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
