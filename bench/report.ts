@@ -72,8 +72,9 @@ export function loadAverage(): number[] {
 export function medianOf(runs: Figures[]): { figures: Figures; ranges: Map<string, number[]> } {
   const figures: Figures = {};
   const ranges = new Map<string, number[]>();
-  for (const path of flatten(runs[0] ?? {}).keys()) {
-    const values = runs.map((run) => flatten(run).get(path) ?? Number.NaN).sort((a, b) => a - b);
+  const flat = runs.map((run) => flatten(run));
+  for (const path of (flat[0] ?? new Map<string, number>()).keys()) {
+    const values = flat.map((run) => run.get(path) ?? Number.NaN).sort((a, b) => a - b);
     const mid = Math.floor(values.length / 2);
     const median = values.length % 2 ? values[mid] : ((values[mid - 1] ?? 0) + (values[mid] ?? 0)) / 2;
     ranges.set(path, [values[0] ?? Number.NaN, values.at(-1) ?? Number.NaN]);
