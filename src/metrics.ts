@@ -6,7 +6,7 @@
  * attributes), never from loading workflows: counts for the fleet, series for the certificates that need
  * attention. They are read off the scrape path, a scrape serving the last reading.
  */
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CERTIFICATE_PHASES, literal, searchAttributes } from './contract/shared.ts';
@@ -378,14 +378,23 @@ export class ReceiverMetrics {
   }
 }
 
-/** A loopback port free right now, for the SDK's exporter (which needs a fixed address). */
+/**
+ * A loopback port free right now, for a listener that needs a fixed address (the SDK's exporter, a server
+ * started by port). Linux hands out ephemeral ports at random, so one just closed can go to the next
+ * `listen(0)` of any process before its taker binds it; as the Temporal CLI does, the port is left with a
+ * connection in TIME_WAIT, closed from the listening side, which keeps it from `listen(0)` for a minute
+ * while a bind by number (with SO_REUSEADDR, as Node, Go and Rust set it) still succeeds.
+ */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createNetServer();
+    const server = createNetServer((accepted) => accepted.destroy());
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+      // The client ends once the server's end has closed, and the server side then waits in TIME_WAIT.
+      const client = connect(port, '127.0.0.1');
+      client.once('error', reject);
+      client.once('close', () => server.close(() => resolve(port)));
     });
   });
 }

@@ -67,19 +67,23 @@ export interface DevServerProcess {
 export async function startDevServerProcess(dbFilename: string): Promise<DevServerProcess> {
   const path = findTemporalCli();
   if (!path) throw new Error('no Temporal CLI: run `npm run temporal:install` (npm test does it first)');
-  const port = await freeLoopbackPort();
-  const args = [
-    ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)],
-    ...['--ui-port', String(await freeLoopbackPort()), '--namespace', 'default', '--log-level', 'error'],
-    ...['--db-filename', dbFilename],
-    ...searchAttributeRegistrations.flatMap(({ name, cliType }) => ['--search-attribute', `${name}=${cliType}`]),
-    ...DEV_SERVER_ARGS,
-  ];
+  let port = 0;
   let child: ChildProcess;
   const start = async () => {
-    child = spawn(path, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const args = [
+      ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)],
+      ...['--namespace', 'default', '--log-level', 'error', '--db-filename', dbFilename],
+      ...searchAttributeRegistrations.flatMap(({ name, cliType }) => ['--search-attribute', `${name}=${cliType}`]),
+      ...DEV_SERVER_ARGS,
+    ];
+    child = spawn(path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      said = (said + chunk.toString()).slice(-2000);
+    });
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the dev server exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`the dev server exited with ${child.exitCode}: ${said.trim()}`);
       if (await answers(port)) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -90,7 +94,16 @@ export async function startDevServerProcess(dbFilename: string): Promise<DevServ
     child.kill(signal);
     await exited;
   };
-  await start();
+  // Another process may take the chosen port before the server binds it; a first start may then try another.
+  for (let attempt = 1; ; attempt++) {
+    port = await freeLoopbackPort();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
   return {
     address: `127.0.0.1:${port}`,
     async crashAndRestart() {
