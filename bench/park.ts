@@ -27,6 +27,8 @@ export interface ParkOptions {
   concurrency?: number;
   /** The issue keys' prefix (default PARK): another on a server that keeps an earlier run's. */
   prefix?: string;
+  /** The issuing CA certificate's fingerprint each certificate records (the `CertificateIssuer` attribute). */
+  issuer?: string;
   /** Called now and then with how many are started. */
   progress?: (started: number) => void;
 }
@@ -57,6 +59,7 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
       serialNumber: `PARK${i + 1}`,
       ...validity(i),
       obtainedAt: validity(i).notBefore,
+      ...(options.issuer ? { issuer: options.issuer } : {}),
     };
     const carried: CarriedState = {
       generation: 1,

@@ -139,6 +139,8 @@ export const searchAttributes = {
   renewAt: defineSearchAttributeKey('CertificateRenewAt', SearchAttributeType.DATETIME),
   /** The fingerprint of the profile settings the renewal plan follows: the sweep finds stale plans by it. */
   profileFingerprint: defineSearchAttributeKey('CertificateProfileFingerprint', SearchAttributeType.KEYWORD),
+  /** The SHA-256 fingerprint of the CA certificate that issued the current certificate: a reissue selects by it. */
+  issuer: defineSearchAttributeKey('CertificateIssuer', SearchAttributeType.KEYWORD),
 } as const;
 
 /**

@@ -15,6 +15,8 @@ export interface IssuedChain {
   leaf: x509.X509Certificate;
   /** PEM, the leaf first and then each issuer, in the order TLS servers send them. */
   pem: string;
+  /** The CA certificate that issued the leaf, where the answer holds it. */
+  issuer: x509.X509Certificate | undefined;
 }
 
 /** What identifies the issued certificate: the CSR it answers and, where SCM says it, its serial number. */
@@ -56,5 +58,5 @@ export function issuedChain(collected: string, expected: Expected): IssuedChain 
     chain.push(issuer);
     last = issuer;
   }
-  return { leaf, pem: chain.map((c) => c.toString('pem')).join('\n') + '\n' };
+  return { leaf, pem: chain.map((c) => c.toString('pem')).join('\n') + '\n', issuer: chain[1] };
 }

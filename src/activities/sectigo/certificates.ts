@@ -144,6 +144,13 @@ export async function collectCertificate(
       notBefore: issued.leaf.notBefore.getTime(),
       notAfter: issued.leaf.notAfter.getTime(),
       pem: issued.pem,
+      ...(issued.issuer
+        ? {
+            issuer: Buffer.from(await issued.issuer.getThumbprint('SHA-256'))
+              .toString('hex')
+              .toUpperCase(),
+          }
+        : {}),
     };
   });
 }

@@ -110,6 +110,10 @@ function adopt(state: CertificateState, certificate: CertificateRecord): void {
   upsertSearchAttributes([
     { key: searchAttributes.certificateId, value: String(certificate.certificateId) },
     { key: searchAttributes.notAfter, value: new Date(certificate.notAfter) },
+    // A continued run inherits its predecessor's attributes: an issuer not known is unset, not left standing.
+    ...(certificate.issuer || state.input.carried
+      ? [{ key: searchAttributes.issuer, value: certificate.issuer ?? null }]
+      : []),
     ...(state.input.carried
       ? [
           { key: searchAttributes.issueKey, value: state.issueKey },
