@@ -16,6 +16,7 @@ import { createPollingActivities } from './activities/polling.ts';
 import { createProfileActivities } from './activities/profiles.ts';
 import { createSectigoActivities } from './activities/sectigo.ts';
 import { createSweepActivities } from './activities/sweep.ts';
+import { createReissueActivities } from './activities/reissue.ts';
 import { createWebhookServer, WEBHOOK_PATH } from './client/webhook.ts';
 import {
   ConfigError,
@@ -224,6 +225,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
       ...createCsrActivities({ profiles: deps.profiles, names: deps.jira.names }),
       ...createProfileActivities({ profiles: deps.profiles }),
       ...createSweepActivities({ client: deps.client }),
+      ...createReissueActivities({ client: deps.client }),
       ...createPollingActivities({ client: deps.client, jira: deps.jira, revokers: deps.revokers }),
     },
     sinks: metricsSinks(deps.metrics),

@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CERTIFICATE_PHASES, literal, searchAttributes } from './contract/shared.ts';
 import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
+import { reissueProgressQuery, RUNNING_REISSUES, type ReissueProgress } from './contract/reissue.ts';
 import { log } from './log.ts';
 
 /** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */
@@ -51,9 +52,20 @@ export interface Fleet {
   counts: PhaseCount[];
   attention: FleetEntry[];
   omitted: number;
+  /** The fleet reissues under way, and where each stands. */
+  reissues?: ReissueReading[];
+}
+
+/** A fleet reissue under way, by its workflow id. */
+export interface ReissueReading {
+  operation: string;
+  progress: ReissueProgress;
 }
 
 const NO_FLEET: Fleet = { counts: [], attention: [], omitted: 0 };
+
+/** The figures of a reissue that `certificate_reissue_certificates` reports, by its `state` label. */
+const REISSUE_STATES = ['selected', 'asked', 'renewed', 'failed', 'skipped', 'revoked'] as const;
 
 export interface MetricsOptions {
   /** Reads the fleet; without it the certificate gauges are empty (the receiver, some tests). */
@@ -101,6 +113,7 @@ export class ConnectorMetrics {
         this.set((await readFleet()).omitted);
       },
     });
+    reissueGauges(registers, readFleet);
     // Points in time, as cert-manager's certmanager_certificate_expiration_timestamp_seconds: alerts compare
     // them with time(), and a series keeps its value between scrapes. The Certificate ID, which changes
     // with every renewal, lives on certificate_info alone, so that a renewal does not start new series.
@@ -244,6 +257,35 @@ export class ConnectorMetrics {
   }
 }
 
+/** Where each fleet reissue under way stands, from the fleet's reading. */
+function reissueGauges(registers: Registry[], readFleet: () => Promise<Fleet>): void {
+  new Gauge({
+    name: 'certificate_reissue_certificates',
+    help: 'Fleet reissues under way: certificates selected, asked to renew, renewed, failed, skipped, revoked.',
+    labelNames: ['operation', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const { operation, progress } of (await readFleet()).reissues ?? []) {
+        for (const state of REISSUE_STATES) this.set({ operation, state }, progress[state]);
+        this.set({ operation, state: 'waiting' }, progress.waiting.length);
+      }
+    },
+  });
+  new Gauge({
+    name: 'certificate_reissue_paused',
+    help: 'Fleet reissues under way: 1 while paused.',
+    labelNames: ['operation'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const { operation, progress } of (await readFleet()).reissues ?? []) {
+        this.set({ operation }, progress.paused ? 1 : 0);
+      }
+    },
+  });
+}
+
 function labelsOf(entry: FleetEntry) {
   return { issue_key: entry.issueKey, domain: entry.domain, profile: entry.profile };
 }
@@ -317,8 +359,25 @@ export function fleetReader(client: Client, options: FleetReaderOptions = {}): (
         if (phase !== 'Active') counts.push(...(await countPhase(phase, profiles)));
       }
     }
-    return { counts, attention, omitted };
+    return { counts, attention, omitted, reissues: await readReissues(client) };
   };
+}
+
+/** How many reissues under way the metrics report; there are one or two on a bad day. */
+const REISSUES_READ = 20;
+
+/** The reissues under way and their progress, each asked by its query; one that does not answer is left out. */
+async function readReissues(client: Client): Promise<ReissueReading[]> {
+  const readings: ReissueReading[] = [];
+  for await (const run of client.workflow.list({ query: RUNNING_REISSUES, pageSize: REISSUES_READ })) {
+    const progress = await client.workflow
+      .getHandle(run.workflowId)
+      .query(reissueProgressQuery)
+      .catch(() => undefined);
+    if (progress) readings.push({ operation: run.workflowId, progress });
+    if (readings.length >= REISSUES_READ) break;
+  }
+  return readings;
 }
 
 /** The first `limit` certificates `query` finds, read from their search attributes. */

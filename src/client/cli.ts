@@ -32,6 +32,18 @@ import {
   type CertificateStatus,
 } from '../contract/certificate.ts';
 import { SWEEP_SCHEDULE_ID } from '../contract/sweep.ts';
+import {
+  normalIssuer,
+  pauseReissueSignal,
+  reissueProgressQuery,
+  reissueQuery,
+  reissueWorkflowId,
+  resumeReissueSignal,
+  type ReissueInput,
+  type ReissueProgress,
+  type ReissueSelection,
+} from '../contract/reissue.ts';
+import type { reissue } from '../workflows/reissue.ts';
 import type { certificateLifecycle } from '../workflows/certificate/workflow.ts';
 import type { renewalSweep } from '../workflows/renewal-sweep.ts';
 import type { revokeExternalCertificate } from '../workflows/revoke-external.ts';
@@ -96,6 +108,14 @@ interface Values {
   fix?: boolean;
   receiverUrl?: string;
   json?: boolean;
+  issuedBefore?: string;
+  issuerFingerprint?: string;
+  rate?: string;
+  revokeReplacedAfter?: string;
+  dryRun?: boolean;
+  pause?: boolean;
+  resume?: boolean;
+  cancel?: boolean;
 }
 
 /** What a command is run with. */
@@ -198,6 +218,7 @@ export async function runCli(argv: string[], temporal: TemporalClient, env = pro
     .option('--profile <profile>', 'with --certificate-id: the profile (id or name) whose SCM account holds it')
     .addOption(json());
   command('sweep', 'run the daily sweep now', runSweep).addOption(json());
+  defineReissue(command('reissue', REISSUE_SUMMARY, reissueFleet)).addOption(json());
   command(
     'unowned',
     "orders in SCM that carry the connector's token but that no certificate workflow owns (last sweep)",
@@ -412,6 +433,146 @@ async function runSweep({ client, values }: Invocation): Promise<string> {
   await client.schedule.getHandle(SWEEP_SCHEDULE_ID).trigger();
   if (values.json) return json({ started: true, schedule: SWEEP_SCHEDULE_ID });
   return `sweep started (schedule ${SWEEP_SCHEDULE_ID})`;
+}
+
+const REISSUE_SUMMARY =
+  'renew every certificate of a profile (or of one issuer) at a set pace, once each: the day a CA is distrusted. ' +
+  'The same selection names the same operation: run the command again to see it, or with --pause, --resume, --cancel';
+
+/** The reissue command's options: the selection, the pace, and the controls of an operation under way. */
+function defineReissue(reissueCommand: Command): Command {
+  const control = (flag: string, what: string) => {
+    const option = new Option(`--${flag}`, what);
+    return option.conflicts(['pause', 'resume', 'cancel', 'dryRun'].filter((f) => f !== option.attributeName()));
+  };
+  return reissueCommand
+    .requiredOption('--profile <profile>', "the certificates' profile (its id or name)")
+    .option(
+      '--issued-before <instant>',
+      'only certificates obtained before this instant, ISO 8601 (default: when it starts)',
+    )
+    .option(
+      '--issuer-fingerprint <sha256>',
+      'only certificates issued by this CA certificate (its SHA-256 fingerprint, hex)',
+    )
+    .option('--rate <n/h>', 'how many certificates to renew an hour (or n/min)', '60/h')
+    .option(
+      '--revoke-replaced-after <duration>',
+      'revoke each replaced certificate this long after its replacement (e.g. 24h, 30m, 2d)',
+    )
+    .addOption(control('dry-run', 'list the certificates it would renew; renew none'))
+    .addOption(control('pause', 'pause the operation: no more certificates are asked until --resume'))
+    .addOption(control('resume', 'resume a paused operation'))
+    .addOption(control('cancel', 'cancel the operation: renewals under way finish, no more are asked'));
+}
+
+/**
+ * A fleet reissue: started (or shown, when this selection's operation exists), listed (`--dry-run`),
+ * paused, resumed or cancelled. The selection names the operation, so repeating the command never starts
+ * a second one for the same certificates.
+ */
+async function reissueFleet({ client, values, profiles }: Invocation): Promise<string> {
+  const given = values.profile ?? '';
+  const selection: ReissueSelection = { profileId: profiles.find(given)?.id ?? given };
+  if (values.issuedBefore !== undefined) {
+    const at = Date.parse(values.issuedBefore);
+    if (Number.isNaN(at)) throw new UsageError(`--issued-before ${values.issuedBefore} is not an ISO 8601 instant`);
+    selection.issuedBefore = at;
+  }
+  if (values.issuerFingerprint !== undefined) {
+    const issuer = normalIssuer(values.issuerFingerprint);
+    if (!/^[0-9A-F]{64}$/.test(issuer)) {
+      throw new UsageError('--issuer-fingerprint is a SHA-256 fingerprint: 64 hex digits, with or without colons');
+    }
+    selection.issuer = issuer;
+  }
+  const operation = reissueWorkflowId(selection);
+  if (values.dryRun) return listSelection(client, selection, values.json);
+  const handle = client.workflow.getHandle<typeof reissue>(operation);
+  if (values.pause || values.resume || values.cancel) {
+    try {
+      if (values.cancel) await handle.cancel();
+      else await handle.signal(values.pause ? pauseReissueSignal : resumeReissueSignal);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new UsageError(`no reissue ${operation} is under way`);
+      throw err;
+    }
+    const done = values.cancel ? 'cancelled' : values.pause ? 'paused' : 'resumed';
+    return values.json ? json({ operation, [done]: true }) : `reissue ${operation} ${done}`;
+  }
+  const input: ReissueInput = {
+    ...selection,
+    ratePerHour: ratePerHour(values.rate ?? '60/h'),
+    requestedBy: operator(),
+    ...(values.revokeReplacedAfter !== undefined
+      ? { revokeReplacedAfterMs: duration(values.revokeReplacedAfter) }
+      : {}),
+  };
+  let started = true;
+  try {
+    await client.workflow.start<typeof reissue>('reissue', {
+      workflowId: operation,
+      taskQueue: TASK_QUEUE,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    started = false;
+  }
+  const description = await handle.describe();
+  const progress =
+    description.status.name === 'RUNNING' ? await handle.query(reissueProgressQuery) : await handle.result();
+  if (values.json) return json({ operation, started, status: description.status.name, ...progress });
+  const head = started
+    ? `reissue ${operation} started, ${input.ratePerHour} certificates an hour`
+    : `reissue ${operation} exists (${description.status.name.toLowerCase()}): the same selection is the same operation`;
+  return [head, formatProgress(progress)].join('\n');
+}
+
+/** The certificates a reissue would renew, as visibility finds them now. */
+async function listSelection(client: Client, selection: ReissueSelection, asJson?: boolean): Promise<string> {
+  const found: Array<{ issueKey: string; certificateId?: string; status?: string }> = [];
+  for await (const run of client.workflow.list({ query: reissueQuery(selection) })) {
+    const sa = run.typedSearchAttributes;
+    found.push({
+      issueKey: sa.get(searchAttributes.issueKey) ?? run.workflowId,
+      certificateId: sa.get(searchAttributes.certificateId),
+      status: sa.get(searchAttributes.status),
+    });
+  }
+  if (asJson) return json({ operation: reissueWorkflowId(selection), selected: found.length, certificates: found });
+  const rows = found.map((c) => `${c.issueKey}  ${c.certificateId ?? '-'}  ${c.status ?? '-'}`);
+  const before = selection.issuedBefore === undefined ? '' : ' (those obtained before the instant given)';
+  return [`${found.length} certificates selected${before}; none renewed (dry run)`, ...rows].join('\n');
+}
+
+function formatProgress(p: ReissueProgress & { cancelled?: boolean }): string {
+  const lines = [
+    `selected ${p.selected} · asked ${p.asked} · renewed ${p.renewed} · failed ${p.failed} · skipped ${p.skipped} · revoked ${p.revoked}` +
+      (p.paused ? ' · paused' : '') +
+      (p.cancelled ? ' · cancelled' : ''),
+  ];
+  if (p.waiting.length > 0) lines.push(`waiting for ${p.waiting.length} renewals to end`);
+  for (const f of p.failures) lines.push(`failed  ${f.issueKey}: ${f.reason}`);
+  for (const s of p.skips) lines.push(`skipped ${s.issueKey}: ${s.reason}`);
+  return lines.join('\n');
+}
+
+/** `--rate`: certificates an hour, written `n/h`, `n/min` or `n`. */
+function ratePerHour(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(h|hour|min|minute))?$/.exec(text.trim());
+  const per = match ? Number(match[1]) * (match[2]?.startsWith('min') ? 60 : 1) : NaN;
+  if (!(per > 0) || per > 3_600_000) throw new UsageError(`--rate ${text} is not a rate such as 600/h or 10/min`);
+  return per;
+}
+
+/** `--revoke-replaced-after`: a duration such as 24h, 30m, 2d or 90s. */
+function duration(text: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)$/.exec(text.trim());
+  if (!match) throw new UsageError(`--revoke-replaced-after ${text} is not a duration such as 24h, 30m or 2d`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
 }
 
 /** Who an operation from the CLI is asked for by. */

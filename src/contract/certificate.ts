@@ -49,6 +49,8 @@ export interface IssuedCertificate {
   notAfter: number;
   /** Certificate then chain, PEM. Public data. */
   pem: string;
+  /** The SHA-256 fingerprint (hex) of the CA certificate that issued it, where SCM's answer holds that one. */
+  issuer?: string;
 }
 
 /** A certificate generation without its PEM: what the workflow carries from run to run. */
@@ -59,6 +61,8 @@ export interface CertificateRecord {
   notAfter: number;
   /** When the workflow obtained it (workflow time). CAs backdate notBefore, so "issued before" uses this. */
   obtainedAt: number;
+  /** The issuing CA certificate's SHA-256 fingerprint, where known (the `CertificateIssuer` attribute). */
+  issuer?: string;
 }
 
 /** Why a generation was issued: enrolled, or renewed by a person, by force, by its profile or on time. */
@@ -108,6 +112,13 @@ export interface RenewRequest {
   requestId?: string;
   /** The Jira status to return the issue to when the renewal cannot happen. */
   returnToStatus?: string;
+  /**
+   * Only if the workflow still holds this certificate, obtained before `issuedBefore` (a fleet reissue):
+   * otherwise the request is answered `superseded` and does nothing.
+   */
+  onlyIf?: { certificateId: number; issuedBefore?: number };
+  /** The workflow (a fleet reissue) told how the renewal ended (`reissueOutcome`). */
+  notify?: string;
 }
 
 /** A revocation asked for by a person (the "Revoke Certificate" transition) or an operator (CLI). */
@@ -125,10 +136,11 @@ export interface RevokeRequest {
 
 /**
  * How a renewal or revocation request was taken: `accepted` (acted on as soon as the workflow is free),
- * `duplicate` (the same request again), or `joined` (one under way already serves this request too).
+ * `duplicate` (the same request again), `joined` (one under way already serves this request too), or
+ * `superseded` (the certificate it names is no longer the current one, or was obtained too late).
  */
 export interface RequestAccepted {
-  result: 'accepted' | 'duplicate' | 'joined';
+  result: 'accepted' | 'duplicate' | 'joined' | 'superseded';
   phase: CertificatePhase;
 }
 

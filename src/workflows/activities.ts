@@ -7,6 +7,7 @@ import type { CsrActivities } from '../activities/csr.ts';
 import type { JiraActivities } from '../activities/jira.ts';
 import type { PollingActivities } from '../activities/polling.ts';
 import type { ProfileActivities } from '../activities/profiles.ts';
+import type { ReissueActivities } from '../activities/reissue.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
 import type { SweepActivities } from '../activities/sweep.ts';
 import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract/shared.ts';
@@ -113,5 +114,12 @@ export const polling = proxyActivities<PollingActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   // Jira or Temporal unavailable: keep trying; the cursor waits, and nothing is skipped.
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
+});
+
+/** A fleet reissue's reads of visibility and its asks: a page of asks is retried, and asked twice is answered once. */
+export const reissuing = proxyActivities<ReissueActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
 });

@@ -5,3 +5,4 @@ export { revokeExternalCertificate } from './revoke-external.ts';
 export { jiraPolling } from './jira-polling.ts';
 export { issueNotice } from './issue-notice.ts';
 export { certificateDownload } from './certificate-download.ts';
+export { reissue } from './reissue.ts';

@@ -1,5 +1,6 @@
 /** Renewal: a new certificate for the issue's CSR, published, then the next generation as a new run. */
-import { isCancellation, log, proxySinks } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation, log, proxySinks } from '@temporalio/workflow';
+import { reissueOutcomeSignal, type ReissueOutcome } from '../../contract/reissue.ts';
 import type {
   CarriedState,
   CertificateRecord,
@@ -46,11 +47,22 @@ export async function renewal(
     certificate,
   );
   state.request = undefined;
-  if (renewed === 'revoking') return undefined;
-  if (!renewed) {
-    state.nextAttemptAt = Date.now() + renewalBackoff(state.status.renewalFailures, backoffFor(certificate), false);
+  const asked = 'request' in decision ? decision.request : undefined;
+  if (renewed === 'revoking') {
+    await tellRequester(asked, { issueKey: state.issueKey, replaced: certificate.certificateId, failure: 'revoked' });
     return undefined;
   }
+  if (!renewed) {
+    state.nextAttemptAt = Date.now() + renewalBackoff(state.status.renewalFailures, backoffFor(certificate), false);
+    const failure = state.status.lastError ?? 'the renewal failed';
+    await tellRequester(asked, { issueKey: state.issueKey, replaced: certificate.certificateId, failure });
+    return undefined;
+  }
+  await tellRequester(asked, {
+    issueKey: state.issueKey,
+    replaced: certificate.certificateId,
+    certificateId: renewed.certificateId,
+  });
   log.info('certificate renewed', {
     issueKey: state.issueKey,
     certificateId: renewed.certificateId,
@@ -58,6 +70,16 @@ export async function renewal(
     reason,
   });
   return state.nextGeneration(renewed, reason);
+}
+
+/** Tells the operation that asked for the renewal (a fleet reissue) how it ended; one that has ended hears nothing. */
+async function tellRequester(asked: RenewRequest | undefined, outcome: ReissueOutcome): Promise<void> {
+  if (!asked?.notify) return;
+  await getExternalWorkflowHandle(asked.notify)
+    .signal(reissueOutcomeSignal, outcome)
+    .catch((err: unknown) =>
+      log.warn('could not tell the operation that asked', { to: asked.notify, error: reasonOf(err) }),
+    );
 }
 
 /** Renews `from`; answers the new certificate, or undefined after reporting the failure. */

@@ -227,6 +227,7 @@ export class CertificateState {
 
   #takeRenewal(renewal: RenewRequest): RequestAccepted {
     if (!this.#firstTime(renewal.requestId)) return { result: 'duplicate', phase: this.status.phase };
+    if (renewal.onlyIf && !this.#holds(renewal.onlyIf)) return { result: 'superseded', phase: this.status.phase };
     // One renewal serves every request made while it is waiting or under way.
     if (this.request !== undefined || this.status.phase === 'Renewing') {
       return { result: 'joined', phase: this.status.phase };
@@ -249,6 +250,13 @@ export class CertificateState {
     }
   }
 
+  /** Whether the current certificate is the one named, obtained before the instant given. */
+  #holds({ certificateId, issuedBefore }: NonNullable<RenewRequest['onlyIf']>): boolean {
+    const { current } = this;
+    if (!current || current.certificateId !== certificateId) return false;
+    return issuedBefore === undefined || current.obtainedAt < issuedBefore;
+  }
+
   /** Whether a request with this id was handled already (Jira redelivers; people click twice). */
   #seen(requestId: string | undefined): boolean {
     return requestId !== undefined && this.#handledRequests.includes(requestId);
@@ -269,6 +277,12 @@ function refused(type: ErrorType, text: Said) {
 }
 
 /** The certificate without its PEM, stamped with the (workflow) time it was obtained. */
-export function record({ certificateId, serialNumber, notBefore, notAfter }: IssuedCertificate): CertificateRecord {
-  return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now() };
+export function record({
+  certificateId,
+  serialNumber,
+  notBefore,
+  notAfter,
+  issuer,
+}: IssuedCertificate): CertificateRecord {
+  return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now(), ...(issuer ? { issuer } : {}) };
 }
