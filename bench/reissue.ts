@@ -1,0 +1,87 @@
+/**
+ * `node bench/reissue.ts [N] [rate per hour]` (default 1000 at 60,000 an hour): a fleet reissue of N parked
+ * certificates of one profile, with as many of another profile beside them, through the CLI as an
+ * operator runs it. The worker is stopped and started again when a third are asked. Prints the pace held
+ * (certificates renewed per real minute, from the first ask to the last renewal), the SCM requests per
+ * certificate, and checks what the operation promises: each selected certificate renewed once, the
+ * other profile's untouched. Figures, and a failure when a promise is broken.
+ */
+import { runCli } from '../src/client/cli.ts';
+import { certificateWorkflowId, statusQuery } from '../src/contract/certificate.ts';
+import { reissueProgressQuery, reissueWorkflowId } from '../src/contract/reissue.ts';
+import type { reissue } from '../src/workflows/reissue.ts';
+import { opensslCsr } from '../test/helpers/environment.ts';
+import { parkCertificates } from './park.ts';
+import { report } from './report.ts';
+import { armTimeout, startBenchWorld } from './world.ts';
+
+const count = Number(process.argv[2] ?? 1000);
+const rate = Number(process.argv[3] ?? 60_000);
+let stage = 'starting';
+armTimeout('reissue', 600 + (count * 3600) / rate + count / 5, () => stage);
+const world = await startBenchWorld({ scm: { issuanceDelayMs: 0 } });
+const { client } = world.env;
+const scm = world.sandbox.scmEmulator;
+const prefix = `RI${Date.now().toString(36).toUpperCase()}`;
+
+try {
+  stage = 'parking';
+  const csr = (domain: string) => Promise.resolve(opensslCsr(`/CN=${domain}`, 'ec-p256'));
+  const profile = { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
+  const other = { id: 'manual', name: 'Manual Server Certificate', orgId: 1, certType: 1001 };
+  await parkCertificates({ client, scm, count, profile, csr, prefix });
+  await parkCertificates({ client, scm, count: Math.min(count, 100), profile: other, prefix: `${prefix}X` });
+  const selected = `WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running' AND CertificateProfile = 'ov-server' AND CertificateStatus = 'Active'`;
+  while ((await client.workflow.count(selected)).count < count) await new Promise((r) => setTimeout(r, 500));
+
+  stage = 'reissuing';
+  const requestsBefore = scm.stats.requests;
+  const issuedBefore = new Date(Date.now() + 1000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const cli = (...args: string[]) => runCli(args, client);
+  const selection = ['--profile', 'ov-server', '--issued-before', issuedBefore.toISOString()];
+  const started = performance.now();
+  console.error(await cli('reissue', ...selection, '--rate', `${rate}/h`));
+  const handle = client.workflow.getHandle<typeof reissue>(
+    reissueWorkflowId({ profileId: 'ov-server', issuedBefore: issuedBefore.getTime() }),
+  );
+  while ((await handle.query(reissueProgressQuery)).asked < count / 3) await new Promise((r) => setTimeout(r, 200));
+  stage = 'restarting the worker';
+  await world.stopWorker();
+  await world.startWorker();
+  stage = 'reissuing after the restart';
+  const summary = await handle.result();
+  const seconds = (performance.now() - started) / 1000;
+  const requests = scm.stats.requests - requestsBefore;
+
+  stage = 'checking';
+  const broken: string[] = [];
+  if (summary.renewed !== count || summary.failed + summary.skipped > 0) {
+    broken.push(`renewed ${summary.renewed} of ${count}, failed ${summary.failed}, skipped ${summary.skipped}`);
+  }
+  for (let i = 1; i <= count; i++) {
+    const { generation } = await client.workflow.getHandle(certificateWorkflowId(`${prefix}-${i}`)).query(statusQuery);
+    if (generation !== 2) broken.push(`${prefix}-${i} is at generation ${generation}, not 2`);
+  }
+  for (let i = 1; i <= Math.min(count, 100); i++) {
+    const { generation } = await client.workflow.getHandle(certificateWorkflowId(`${prefix}X-${i}`)).query(statusQuery);
+    if (generation !== 1) broken.push(`${prefix}X-${i} of the other profile was renewed`);
+  }
+  report(
+    'reissue',
+    {
+      certificates: count,
+      ratePerHour: rate,
+      perMinute: Number(((summary.renewed / seconds) * 60).toFixed(1)),
+      seconds: Number(seconds.toFixed(1)),
+      scmRequestsPerCertificate: Number((requests / count).toFixed(2)),
+    },
+    world.server,
+  );
+  if (broken.length > 0) {
+    console.error(broken.slice(0, 20).join('\n'));
+    process.exitCode = 1;
+  }
+} finally {
+  await world.teardown();
+}
