@@ -35,7 +35,7 @@ try {
   while ((await client.workflow.count(selected)).count < count) await new Promise((r) => setTimeout(r, 500));
 
   stage = 'reissuing';
-  const requestsBefore = scm.stats.requests;
+  const statsBefore = scm.stats;
   const issuedBefore = new Date(Date.now() + 1000);
   await new Promise((r) => setTimeout(r, 1000));
   const cli = (...args: string[]) => runCli(args, client);
@@ -52,7 +52,14 @@ try {
   stage = 'reissuing after the restart';
   const summary = await handle.result();
   const seconds = (performance.now() - started) / 1000;
-  const requests = scm.stats.requests - requestsBefore;
+  const statsAfter = scm.stats;
+  const requests = statsAfter.requests - statsBefore.requests;
+  const byOperation = Object.fromEntries(
+    Object.entries(statsAfter.byOperation).map(([operation, n]) => [
+      operation,
+      Number(((n - (statsBefore.byOperation[operation] ?? 0)) / count).toFixed(2)),
+    ]),
+  );
 
   stage = 'checking';
   const broken: string[] = [];
@@ -75,6 +82,7 @@ try {
       perMinute: Number(((summary.renewed / seconds) * 60).toFixed(1)),
       seconds: Number(seconds.toFixed(1)),
       scmRequestsPerCertificate: Number((requests / count).toFixed(2)),
+      scmRequestsPerCertificateByOperation: byOperation,
     },
     world.server,
   );
