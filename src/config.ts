@@ -136,7 +136,8 @@ export function applySecretFiles(env: Record<string, string | undefined> = proce
   return problems;
 }
 
-const DEFAULT_SECTIGO_TOKEN_URL = 'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
+export const DEFAULT_SECTIGO_TOKEN_URL =
+  'https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/openid-connect/token';
 
 /** Temporal's environment configuration; a problem with it joins the others. */
 function temporalSettings(env: Readonly<Record<string, string | undefined>>, problems: string[]): TemporalTarget {

@@ -31,7 +31,14 @@ import { close, listen } from './http.ts';
 import { ConnectorMetrics, fleetReader, type UpstreamObserver } from './metrics.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
 import { loadWorkflowBundle } from './workflow-bundle.ts';
-import { searchAttributeRegistrations, SECTIGO_TASK_QUEUE, TASK_QUEUE, type RevokerPolicy } from './contract/shared.ts';
+import {
+  DEFAULT_ACCOUNT,
+  searchAttributeRegistrations,
+  sectigoQueue,
+  TASK_QUEUE,
+  type RevokerPolicy,
+} from './contract/shared.ts';
+import { accountSettings, type ConnectedAccount } from './accounts.ts';
 import type { CertificateSinks } from './contract/certificate.ts';
 import { JiraClient, JiraError } from './jira/client.ts';
 import { log } from './log.ts';
@@ -103,7 +110,13 @@ export function connectScm(
  * the operator must fix — credentials SCM refuses, an SCM that does not answer — is a ConfigError naming
  * the setting; any other failure is passed on as it is.
  */
-export async function checkScm(scm: ScmClient, config: SectigoConfig, attempts = 3): Promise<void> {
+export async function checkScm(
+  scm: ScmClient,
+  config: SectigoConfig,
+  attempts = 3,
+  /** A named account (the profiles file's `accounts`): the problems name it and its settings. */
+  account?: string,
+): Promise<void> {
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -117,18 +130,21 @@ export async function checkScm(scm: ScmClient, config: SectigoConfig, attempts =
     }
   } catch (err) {
     if (!(err instanceof ScmError)) throw err;
-    const credentials =
-      config.auth.kind === 'password'
+    const credentials = account
+      ? `account "${account}"'s auth in the profiles file and the secret it names`
+      : config.auth.kind === 'password'
         ? 'SECTIGO_LOGIN, SECTIGO_PASSWORD and SECTIGO_CUSTOMER_URI'
         : 'SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET';
+    const scmAt = account ? `SCM account "${account}" at ${config.baseUrl}` : `SCM at ${config.baseUrl}`;
     if (err.status === 401 || err.status === 403) {
       const code = err.code === undefined ? '' : `, code ${err.code}`;
       throw new ConfigError([
-        `SCM at ${config.baseUrl} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}`,
+        `${scmAt} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}`,
       ]);
     }
     if (err.status === 0) {
-      throw new ConfigError([`SCM at ${config.baseUrl} did not answer (${err.message}): check SECTIGO_BASE_URL`]);
+      const setting = account ? `account "${account}"'s baseUrl` : 'SECTIGO_BASE_URL';
+      throw new ConfigError([`${scmAt} did not answer (${err.message}): check ${setting}`]);
     }
     throw err;
   }
@@ -138,11 +154,16 @@ export async function checkScm(scm: ScmClient, config: SectigoConfig, attempts =
  * SCM as a readiness check: `checkScm` at most once a minute (probes come every few seconds; SCM's limits
  * are per account), failing with the one line that names what to fix.
  */
-export function scmReadiness(scm: ScmClient, config: SectigoConfig, everyMs = 60_000): ReadinessCheck {
+export function scmReadiness(
+  scm: ScmClient,
+  config: SectigoConfig,
+  everyMs = 60_000,
+  account?: string,
+): ReadinessCheck {
   let last: { at: number; result: Promise<void> } | undefined;
   return () => {
     if (!last || Date.now() - last.at >= everyMs) {
-      const result = checkScm(scm, config).catch((err: unknown) => {
+      const result = checkScm(scm, config, 3, account).catch((err: unknown) => {
         throw new Error(err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message);
       });
       result.catch(() => undefined); // read by the probe; never an unhandled rejection meanwhile
@@ -150,6 +171,44 @@ export function scmReadiness(scm: ScmClient, config: SectigoConfig, everyMs = 60
     }
     return last.result;
   };
+}
+
+/** The profiles' named accounts, connected; each client's requests are counted under its account's name. */
+export function connectAccounts(
+  profiles: Profiles,
+  options: {
+    env?: Record<string, string | undefined>;
+    /** An account's limit when it sets none: SECTIGO_MAX_REQUESTS_PER_SECOND. */
+    defaultRequestsPerSecond: number;
+    observer?: (account: string) => UpstreamObserver;
+  },
+): ConnectedAccount[] {
+  return accountSettings(profiles.accounts, options.env).map(({ name, config, requestsPerSecond }) => {
+    const limit = requestsPerSecond ?? options.defaultRequestsPerSecond;
+    return { name, config, requestsPerSecond: limit, scm: connectScm(config, limit, options.observer?.(name)) };
+  });
+}
+
+/**
+ * Logs in to every account. Where some answer, those that do not are logged, each by name with what to
+ * fix, and the connector starts (their certificates wait; /readyz says which); where none does, the
+ * problems are a ConfigError.
+ */
+export async function checkAccounts(
+  accounts: ReadonlyArray<{ name: string | undefined; scm: ScmClient; config: SectigoConfig }>,
+): Promise<string[]> {
+  const failed: string[] = [];
+  for (const { name, scm, config } of accounts) {
+    try {
+      await checkScm(scm, config, 3, name);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      failed.push(...err.problems);
+    }
+  }
+  if (failed.length === accounts.length) throw new ConfigError(failed);
+  for (const problem of failed) log.error('an SCM account is not usable; its certificates wait', { problem });
+  return failed;
 }
 
 /**
@@ -190,6 +249,8 @@ export interface WorkerDependencies extends Adapters {
   namespace?: string;
   /** Global SCM calls per second, enforced by the server across every worker of the queue. */
   sectigoRequestsPerSecond: number;
+  /** The SCM accounts besides the default one (`scm`), each served on a task queue of its own. */
+  accounts?: ConnectedAccount[];
   /** How long a retried order looks for the order of a lost request (default: twice the SCM timeout). */
   orderGraceMs?: number;
   /** Who may revoke from Jira (the polling trigger checks it as the receiver does). */
@@ -230,17 +291,26 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
     },
     sinks: metricsSinks(deps.metrics),
   });
-  const sectigo = await Worker.create({
-    connection,
-    namespace,
-    ...(dataConverter ? { dataConverter } : {}),
-    taskQueue: SECTIGO_TASK_QUEUE,
-    activities: createSectigoActivities({ scm: deps.scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
-    maxTaskQueueActivitiesPerSecond: deps.sectigoRequestsPerSecond,
-    shutdownGraceTime: SHUTDOWN_GRACE,
-    shutdownForceTime: SHUTDOWN_FORCE,
-  });
-  return [certificates, sectigo];
+  // One worker per SCM account, on the account's own task queue: its limit holds across every worker.
+  const accounts = [
+    { name: undefined, scm: deps.scm, requestsPerSecond: deps.sectigoRequestsPerSecond },
+    ...(deps.accounts ?? []),
+  ];
+  const sectigo = await Promise.all(
+    accounts.map(({ name, scm, requestsPerSecond }) =>
+      Worker.create({
+        connection,
+        namespace,
+        ...(dataConverter ? { dataConverter } : {}),
+        taskQueue: sectigoQueue(name),
+        activities: createSectigoActivities({ scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
+        maxTaskQueueActivitiesPerSecond: requestsPerSecond,
+        shutdownGraceTime: SHUTDOWN_GRACE,
+        shutdownForceTime: SHUTDOWN_FORCE,
+      }),
+    ),
+  );
+  return [certificates, ...sectigo];
 }
 
 /** The workflows' metrics sink, bound to `metrics` (or counting nothing); every worker of workflows registers it. */
@@ -441,8 +511,12 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
   const metrics = new ConnectorMetrics({ fleet, sdkMetricsAddress: options.sdkMetricsAddress });
   void metrics.refreshFleet();
   const jira = await connectJira(systems.jira, metrics.observeCall);
-  const scm = connectScm(systems.sectigo, settings.sectigoRequestsPerSecond, metrics.observeCall);
-  await checkScm(scm, systems.sectigo);
+  const scm = connectScm(systems.sectigo, settings.sectigoRequestsPerSecond, metrics.scmObserver(DEFAULT_ACCOUNT));
+  const accounts = connectAccounts(profiles, {
+    defaultRequestsPerSecond: settings.sectigoRequestsPerSecond,
+    observer: (name) => metrics.scmObserver(name),
+  });
+  await checkAccounts([{ name: undefined, scm, config: systems.sectigo }, ...accounts]);
   const pollingMs = settings.trigger.kind === 'polling' ? settings.trigger.intervalMs : undefined;
   await ensureSweepSchedule(client);
   await ensureJiraPolling(client, pollingMs);
@@ -454,6 +528,7 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
     profiles,
     revokers,
     sectigoRequestsPerSecond: settings.sectigoRequestsPerSecond,
+    accounts,
     maxCachedWorkflows: settings.maxCachedWorkflows,
     workflowBundle: await loadWorkflowBundle(settings.workflowBundle),
     metrics,
@@ -468,13 +543,19 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
   }
   const ops = await serveOps({
     metrics,
-    checks: workerReadiness({
-      client,
-      ...(temporal.target ? { target: temporal.target } : {}),
-      profiles,
-      workers,
-      scm: scmReadiness(scm, systems.sectigo),
-    }),
+    checks: {
+      ...workerReadiness({
+        client,
+        ...(temporal.target ? { target: temporal.target } : {}),
+        profiles,
+        workers,
+        scm: scmReadiness(scm, systems.sectigo),
+      }),
+      // Each named account as a check of its own: /readyz says which one fails.
+      ...Object.fromEntries(
+        accounts.map(({ name, scm: client, config }) => [`scm:${name}`, scmReadiness(client, config, 60_000, name)]),
+      ),
+    },
     ...settings.metrics,
   });
   opened.push(() => close(ops.server));

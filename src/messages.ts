@@ -180,6 +180,11 @@ export const comments = {
     'renewed for now. Ask your connector administrator to restore the profile: renewal planning resumes as ' +
     'soon as it is back (at the latest after the next daily sweep).',
 
+  accountKept: (_names: JiraNames, profileName: string, profileAccount: string, ownAccount: string) =>
+    `The certificate profile "${profileName}" now orders its certificates from the SCM account ` +
+    `"${profileAccount}". This certificate was issued by the account "${ownAccount}", which keeps renewing and ` +
+    'revoking it: a certificate never changes accounts.',
+
   profileRestored: (_names: JiraNames, profileName: string) =>
     `The certificate profile "${profileName}" is configured again; renewal planning has resumed.`,
 

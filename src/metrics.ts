@@ -9,7 +9,7 @@
 import { connect, createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CERTIFICATE_PHASES, literal, searchAttributes } from './contract/shared.ts';
+import { CERTIFICATE_PHASES, DEFAULT_ACCOUNT, literal, searchAttributes } from './contract/shared.ts';
 import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
 import { reissueProgressQuery, RUNNING_REISSUES, type ReissueProgress } from './contract/reissue.ts';
 import { log } from './log.ts';
@@ -17,6 +17,8 @@ import { log } from './log.ts';
 /** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */
 export interface UpstreamCall {
   system: 'scm' | 'jira';
+  /** The SCM account asked (`default`: SECTIGO_*); none for Jira. */
+  account?: string;
   operation: string;
   status: number;
   seconds: number;
@@ -85,9 +87,9 @@ export class ConnectorMetrics {
   #reading: Promise<Fleet> | undefined;
   readonly #durations: Histogram<'operation' | 'profile'>;
   readonly #failures: Counter<'operation' | 'type'>;
-  readonly #requests: Counter<'system' | 'operation' | 'code'>;
-  readonly #latency: Histogram<'system' | 'operation'>;
-  readonly #rateLimited: Counter<'system'>;
+  readonly #requests: Counter<'system' | 'account' | 'operation' | 'code'>;
+  readonly #latency: Histogram<'system' | 'account' | 'operation'>;
+  readonly #rateLimited: Counter<'system' | 'account'>;
 
   constructor(options: MetricsOptions = {}) {
     this.#options = options;
@@ -171,31 +173,42 @@ export class ConnectorMetrics {
     });
     this.#requests = new Counter({
       name: 'connector_upstream_requests_total',
-      help: 'Requests to SCM and Jira by operation and HTTP status (0: no answer).',
-      labelNames: ['system', 'operation', 'code'],
+      help: 'Requests to SCM (by account) and Jira by operation and HTTP status (0: no answer).',
+      labelNames: ['system', 'account', 'operation', 'code'],
       registers,
     });
     this.#latency = new Histogram({
       name: 'connector_upstream_request_duration_seconds',
-      help: 'Latency of requests to SCM and Jira.',
-      labelNames: ['system', 'operation'],
+      help: 'Latency of requests to SCM (by account) and Jira.',
+      labelNames: ['system', 'account', 'operation'],
       buckets: REQUEST_BUCKETS,
       registers,
     });
     this.#rateLimited = new Counter({
       name: 'connector_upstream_rate_limited_total',
-      help: 'Requests SCM or Jira answered with 429 Too Many Requests.',
-      labelNames: ['system'],
+      help: 'Requests SCM (by account) or Jira answered with 429 Too Many Requests.',
+      labelNames: ['system', 'account'],
       registers,
     });
   }
 
   /** For the SCM and Jira clients. */
-  readonly observeCall: UpstreamObserver = ({ system, operation, status, seconds }) => {
-    this.#requests.inc({ system, operation, code: String(status) });
-    this.#latency.observe({ system, operation }, seconds);
-    if (status === 429) this.#rateLimited.inc({ system });
+  readonly observeCall: UpstreamObserver = ({
+    system,
+    account = system === 'scm' ? DEFAULT_ACCOUNT : '',
+    operation,
+    status,
+    seconds,
+  }) => {
+    this.#requests.inc({ system, account, operation, code: String(status) });
+    this.#latency.observe({ system, account, operation }, seconds);
+    if (status === 429) this.#rateLimited.inc({ system, account });
   };
+
+  /** The observer of one SCM account's client: its requests carry the account's name. */
+  scmObserver(account: string): UpstreamObserver {
+    return (call) => this.observeCall({ ...call, account });
+  }
 
   completed(operation: MeasuredOperation, profile: string, seconds: number): void {
     this.#durations.observe({ operation, profile }, seconds);

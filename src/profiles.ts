@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_ACCOUNT } from './contract/shared.ts';
 import { DCV_MODES } from './sectigo/client.ts';
 
 const domainPattern = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -59,6 +60,8 @@ const profileSchema = z
       )
       .refine((text) => !text.includes('[certificate:'), 'must not contain "[certificate:", the connector\'s token')
       .optional(),
+    /** The SCM account (`accounts`) that orders, renews and revokes the profile's certificates; by default SECTIGO_*. */
+    account: z.string().optional(),
     /**
      * Domain control validation, sent with every order when set: SCM requires it of accounts whose domains
      * are not pre-validated (Sectigo's reference, "Request SSL certificate").
@@ -81,10 +84,70 @@ export function orderComments(ours: string, profile: Pick<Profile, 'comments'>):
   return profile.comments ? `${ours} ${profile.comments}` : ours;
 }
 
+/** A secret named, never written: an environment variable, or a file (a mounted Kubernetes Secret, say). */
+const secretSchema = z.union(
+  [z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()],
+  {
+    error: 'give { env: VARIABLE } or { file: /path }: secrets are never written in this file',
+  },
+);
+export type SecretSource = z.output<typeof secretSchema>;
+
+/**
+ * An SCM account besides the default one (SECTIGO_*): its own SCM (base URL), credentials and rate limit,
+ * as the connector of the user guide keeps them per profile. Its secret is named, never written here.
+ */
+const accountSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes')
+      .refine((name) => name !== DEFAULT_ACCOUNT, `"${DEFAULT_ACCOUNT}" is the account of SECTIGO_*`),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    auth: z.discriminatedUnion('kind', [
+      z
+        .object({
+          kind: z.literal('password'),
+          login: z.string().min(1),
+          customerUri: z.string().min(1),
+          password: secretSchema,
+        })
+        .strict(),
+      z
+        .object({
+          kind: z.literal('oauth'),
+          clientId: z.string().min(1),
+          clientSecret: secretSchema,
+          tokenUrl: z.url().optional(),
+        })
+        .strict(),
+    ]),
+    /** SCM requests a second for this account, across every worker; by default SECTIGO_MAX_REQUESTS_PER_SECOND. */
+    requestsPerSecond: z.number().positive().max(10_000).optional(),
+    timeoutMs: z.number().int().min(1000).max(600_000).optional(),
+  })
+  .strict();
+export type ScmAccount = z.output<typeof accountSchema>;
+
 const fileSchema = z
-  .object({ profiles: z.array(profileSchema).min(1) })
+  .object({ accounts: z.array(accountSchema).default([]), profiles: z.array(profileSchema).min(1) })
   .strict()
-  .superRefine(({ profiles }, ctx) => {
+  .superRefine(({ accounts, profiles }, ctx) => {
+    const names = new Set<string>();
+    accounts.forEach((account, index) => {
+      if (names.has(account.name))
+        ctx.addIssue({ code: 'custom', path: ['accounts', index, 'name'], message: 'duplicate name' });
+      names.add(account.name);
+    });
+    profiles.forEach((profile, index) => {
+      if (profile.account === undefined || profile.account === DEFAULT_ACCOUNT || names.has(profile.account)) return;
+      const known = [DEFAULT_ACCOUNT, ...names].join(', ');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['profiles', index, 'account'],
+        message: `no account "${profile.account}": use one of ${known}`,
+      });
+    });
     for (const key of ['id', 'name'] as const) {
       const seen = new Set<string>();
       profiles.forEach((profile, index) => {
@@ -107,16 +170,30 @@ export class ProfileError extends Error {
 /** Validated profiles, looked up by id or by their Jira name; replaceable when the file changes. */
 export class Profiles {
   #all: readonly Profile[];
-  constructor(profiles: readonly Profile[]) {
+  #accounts: readonly ScmAccount[];
+  constructor(profiles: readonly Profile[], accounts: readonly ScmAccount[] = []) {
     this.#all = profiles;
+    this.#accounts = accounts;
   }
 
   get all(): readonly Profile[] {
     return this.#all;
   }
 
-  /** Takes a newly loaded set of profiles; running workflows learn of it through the sweep's reevaluate. */
+  /** The SCM accounts besides the default one. */
+  get accounts(): readonly ScmAccount[] {
+    return this.#accounts;
+  }
+
+  /**
+   * Takes a newly loaded set of profiles; running workflows learn of it through the sweep's reevaluate.
+   * Accounts are the workers' (one task queue each), read once at start: a set whose accounts differ is
+   * refused, with the reason.
+   */
   replace(next: Profiles): void {
+    if (JSON.stringify(next.accounts) !== JSON.stringify(this.#accounts)) {
+      throw new ProfileError('the reloaded profiles', ['accounts changed: restart the workers to use them']);
+    }
     this.#all = next.all;
   }
 
@@ -134,7 +211,7 @@ export class Profiles {
         result.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`),
       );
     }
-    return new Profiles(result.data.profiles);
+    return new Profiles(result.data.profiles, result.data.accounts);
   }
 
   static load(path: string): Profiles {
@@ -147,6 +224,11 @@ export class Profiles {
 
   byName(name: string): Profile | undefined {
     return this.all.find((profile) => profile.name === name);
+  }
+
+  /** The SCM account of a profile: its `account`, else the default one (SECTIGO_*). */
+  static accountOf(profile: Pick<Profile, 'account'>): string {
+    return profile.account ?? DEFAULT_ACCOUNT;
   }
 
   /** A profile named by its name (as Jira shows it) or its id (as the CLI and the metrics show it). */

@@ -1,14 +1,16 @@
 /** Activities that check a certificate request before anything is ordered. */
 import type { CsrSummary } from '../contract/certificate.ts';
-import { ErrorType, type JiraNames } from '../contract/shared.ts';
+import { DEFAULT_ACCOUNT, ErrorType, type JiraNames } from '../contract/shared.ts';
 import { CsrProblem, inspectCsr } from '../csr/inspect.ts';
 import { isDomainAllowed } from '../csr/names.ts';
 import { csrProblems } from '../messages.ts';
-import type { Profiles } from '../profiles.ts';
+import { Profiles } from '../profiles.ts';
 import { userProblem } from './failures.ts';
 
 export interface ValidatedRequest {
   profileId: string;
+  /** The profile's SCM account, where it is not the default one. */
+  account?: string;
   csr: CsrSummary;
 }
 
@@ -33,7 +35,8 @@ export function createCsrActivities({ profiles, names }: { profiles: Profiles; n
           maxSubjectAltNames: profile.maxSubjectAltNames,
           isDomainAllowed: (domain) => isDomainAllowed(domain, profile.allowedDomains),
         });
-        return { profileId: profile.id, csr };
+        const account = Profiles.accountOf(profile);
+        return { profileId: profile.id, ...(account !== DEFAULT_ACCOUNT ? { account } : {}), csr };
       } catch (err) {
         if (err instanceof CsrProblem) throw userProblem(ErrorType.CsrRejected, err.message);
         throw err;

@@ -1,7 +1,8 @@
 /** Profile settings for the workflows: configuration is read through an activity, never baked into history. */
 import { createHash } from 'node:crypto';
-import type { Profile, Profiles } from '../profiles.ts';
+import { Profiles, type Profile } from '../profiles.ts';
 import type { ProfileSettings } from '../contract/certificate.ts';
+import { DEFAULT_ACCOUNT } from '../contract/shared.ts';
 
 /** The settings that decide renewal, and a fingerprint that changes whenever one of them does. */
 export function renewalSettings(profile: Profile): ProfileSettings {
@@ -13,6 +14,8 @@ export function renewalSettings(profile: Profile): ProfileSettings {
     allowRenewalOutsideWindow: profile.allowRenewalOutsideWindow,
     forceRenewalRequestedAt:
       profile.forceRenewalRequestedAt === null ? null : Date.parse(profile.forceRenewalRequestedAt),
+    // Only where set: the profiles of the default account keep the fingerprints they had before accounts.
+    ...(profile.account && profile.account !== DEFAULT_ACCOUNT ? { account: profile.account } : {}),
   };
   const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
   return { ...settings, fingerprint };
@@ -24,6 +27,18 @@ export function createProfileActivities({ profiles }: { profiles: Profiles }) {
     getProfileSettings(profileId: string): Promise<ProfileSettings | null> {
       const profile = profiles.byId(profileId);
       return Promise.resolve(profile ? renewalSettings(profile) : null);
+    },
+
+    /** Every SCM account: the default one (SECTIGO_*), then those of the profiles file. For the sweep. */
+    scmAccounts(): Promise<string[]> {
+      return Promise.resolve([DEFAULT_ACCOUNT, ...profiles.accounts.map((account) => account.name)]);
+    },
+
+    /** The SCM account of the profile with this name or id, where it is not the default one (none: unknown). */
+    accountOfProfile(nameOrId: string | undefined): Promise<string | undefined> {
+      const profile = nameOrId === undefined ? undefined : profiles.named(nameOrId);
+      const account = profile ? Profiles.accountOf(profile) : DEFAULT_ACCOUNT;
+      return Promise.resolve(account === DEFAULT_ACCOUNT ? undefined : account);
     },
 
     /** Current fingerprints by profile id, for the sweep. */

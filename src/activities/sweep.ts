@@ -9,12 +9,13 @@ import {
   reevaluateSignal,
   revokeUpdate,
   RUNNING_CERTIFICATES,
+  statusQuery,
   scmObservationSignal,
   type RevokeRequest,
   type ScmObservation,
 } from '../contract/certificate.ts';
 import { isLive, literal, LIVE_PHASES, ORDERING_PHASES, phaseList, searchAttributes } from '../contract/shared.ts';
-import { SWEEP_SCHEDULE_ID, type TokenedOrder } from '../contract/sweep.ts';
+import { SWEEP_SCHEDULE_ID, type SweepInput, type TokenedOrder } from '../contract/sweep.ts';
 
 export function createSweepActivities({ client }: { client: Client }) {
   return {
@@ -38,6 +39,8 @@ async function revokeThroughLifecycle(
   client: Client,
   certificateId: number,
   request: RevokeRequest,
+  /** The SCM account the id is in (last, as attempts scheduled before accounts carry two arguments). */
+  account?: string,
 ): Promise<string | undefined> {
   const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
   // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
@@ -45,7 +48,10 @@ async function revokeThroughLifecycle(
   // id makes the next attempt's update the same one.
   return client.withAbortSignal(cancellationSignal(), async () => {
     for await (const run of client.workflow.list({ query })) {
-      await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
+      const handle = client.workflow.getHandle(run.workflowId);
+      // Ids are an account's own: the workflow of another account's certificate with this id is not it.
+      if ((await handle.query(statusQuery)).account !== account) continue;
+      await handle.executeUpdate(revokeUpdate, {
         args: [request],
         ...(request.requestId ? { updateId: request.requestId } : {}),
       });
@@ -177,7 +183,7 @@ async function tellOwners(
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
 
 /** Stores where the next sweep takes up: merged into the sweep schedule's arguments, where it reads them. */
-async function saveSweepState(client: Client, state: Record<string, number>): Promise<void> {
+async function saveSweepState(client: Client, state: SweepInput): Promise<void> {
   try {
     await client.schedule.getHandle(SWEEP_SCHEDULE_ID).update((schedule) => {
       const action = schedule.action as typeof schedule.action & { args?: unknown[] };

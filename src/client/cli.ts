@@ -658,7 +658,8 @@ async function downloadCertificate(invocation: Invocation): Promise<string> {
     issued = await client.workflow.execute<typeof certificateDownload>('certificateDownload', {
       workflowId: `download:${status.certificateId}:${randomUUID()}`,
       taskQueue: TASK_QUEUE,
-      args: [status.certificateId],
+      // From the SCM account that issued it.
+      args: status.account ? [status.certificateId, status.account] : [status.certificateId],
       staticSummary: `Certificate ${status.certificateId} of ${issueKey ?? ''}, downloaded from the CLI`,
     });
   } catch (err) {

@@ -80,6 +80,8 @@ export interface ProfileSettings {
   autoRenew: boolean;
   allowRenewalOutsideWindow: boolean;
   forceRenewalRequestedAt: number | null;
+  /** The SCM account new certificates of the profile are ordered from; absent: the default one. */
+  account?: string;
   fingerprint: string;
 }
 
@@ -87,6 +89,8 @@ export interface ProfileSettings {
 export interface CarriedState {
   generation: number;
   profileId: string;
+  /** The SCM account that issued the certificate, which renews and revokes it; absent: the default one. */
+  account?: string;
   domain: string;
   current: CertificateRecord;
   history: HistoryEntry[];
@@ -147,6 +151,8 @@ export interface RequestAccepted {
 /** What the daily sweep saw in SCM that differs from the workflow's view. */
 export interface ScmObservation {
   certificateId: number;
+  /** The SCM account that shows it, where it is not the default one: ids are an account's own. */
+  account?: string;
   /** The SCM status that differs: revoked, replaced, or expired before its time. */
   status: 'Revoked' | 'Replaced' | 'Expired';
 }
@@ -156,6 +162,8 @@ export interface CertificateStatus {
   issueKey: string;
   phase: CertificatePhase;
   profileId?: string;
+  /** The SCM account that issued the certificate, where it is not the default one. */
+  account?: string;
   domain?: string;
   certificateId?: number;
   serialNumber?: string;

@@ -41,6 +41,8 @@ export interface ReissueOutcome {
   certificateId?: number;
   /** Why the renewal failed, when it did. */
   failure?: string;
+  /** The certificate's SCM account, where it is not the default one. */
+  account?: string;
 }
 
 /** Where an operation stands: its `progress` query, its current details and the worker's metrics. */
@@ -67,7 +69,7 @@ export interface ReissueProgress {
   failures: ReissueSkip[];
   skips: ReissueSkip[];
   /** Replaced certificates still to revoke, and when. */
-  toRevoke: Array<{ issueKey: string; certificateId: number; at: number }>;
+  toRevoke: Array<{ issueKey: string; certificateId: number; at: number; account?: string }>;
 }
 
 /** What the operation answers at its end. */

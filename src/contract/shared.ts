@@ -128,6 +128,16 @@ export interface IssueFields {
   expiryDate?: string;
 }
 
+/** The SCM account of SECTIGO_*, which a profile without `account` uses. */
+export const DEFAULT_ACCOUNT = 'default';
+
+/**
+ * The task queue of an SCM account's activities: one per account, so that each account's rate limit holds
+ * across every worker (Temporal enforces it per task queue). The default account keeps `sectigo`.
+ */
+export const sectigoQueue = (account: string | undefined): string =>
+  account === undefined || account === DEFAULT_ACCOUNT ? SECTIGO_TASK_QUEUE : `${SECTIGO_TASK_QUEUE}-${account}`;
+
 /** Search attributes: how operators find certificates in the Web UI and the CLI. */
 export const searchAttributes = {
   issueKey: defineSearchAttributeKey('CertificateIssueKey', SearchAttributeType.KEYWORD),

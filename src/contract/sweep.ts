@@ -8,9 +8,20 @@ export interface TokenedOrder {
   certificateId: number;
   issueKey: string;
   token: string;
+  /** The SCM account it is in, where it is not the default one. */
+  account?: string;
 }
 
+/** Where the next sweep takes up in one SCM account's lists. */
+export interface AccountSweepState {
+  orderWatermark?: number;
+  replacedSeen?: number;
+}
+
+/** The default account's state is SweepInput's own fields (as before accounts); the others' are under `accounts`. */
 export interface SweepInput {
+  /** The other SCM accounts' states, by account name. */
+  accounts?: Record<string, AccountSweepState>;
   /** SCM orders up to this id have been checked for an owner; kept in the schedule's arguments. */
   orderWatermark?: number;
   /** SCM changes up to this instant (epoch ms) have been told; kept in the schedule's arguments. */

@@ -2,7 +2,12 @@
  * Every activity proxy of the workflows, in one place, one per retry profile, so that each call's failure
  * behaviour is visible together. Activities are imported as types only.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityInterfaceFor,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { CsrActivities } from '../activities/csr.ts';
 import type { JiraActivities } from '../activities/jira.ts';
 import type { PollingActivities } from '../activities/polling.ts';
@@ -10,7 +15,7 @@ import type { ProfileActivities } from '../activities/profiles.ts';
 import type { ReissueActivities } from '../activities/reissue.ts';
 import type { SectigoActivities } from '../activities/sectigo.ts';
 import type { SweepActivities } from '../activities/sweep.ts';
-import { ErrorType, SECTIGO_TASK_QUEUE } from '../contract/shared.ts';
+import { ErrorType, sectigoQueue } from '../contract/shared.ts';
 
 // Jira outages are waited out; a 4xx means a misconfiguration that retrying cannot fix.
 const jiraRetry = {
@@ -52,8 +57,16 @@ export const localRequests = proxyLocalActivities<CsrActivities & ProfileActivit
   retry: requestRetry,
 });
 
-export const orders = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
+/**
+ * SCM's activities run on their account's task queue (`sectigoQueue`), whose rate limit is the account's;
+ * each proxy below is asked for with the account (absent: the default one).
+ */
+const onQueueOf =
+  (options: ActivityOptions) =>
+  (account?: string): ActivityInterfaceFor<SectigoActivities> =>
+    proxyActivities<SectigoActivities>({ ...options, taskQueue: sectigoQueue(account) });
+
+export const orders = onQueueOf({
   // Long enough for a retry to wait out SCM's processing of an earlier attempt (the order grace).
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '1 minute',
@@ -65,8 +78,7 @@ export const orders = proxyActivities<SectigoActivities>({
   },
 });
 
-export const issuance = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
+export const issuance = onQueueOf({
   // Short: an attempt lost with its worker is retried after this long.
   startToCloseTimeout: '30 seconds',
   // Validation and approval can take days; poll quickly at first, then every ten minutes.
@@ -80,8 +92,7 @@ export const issuance = proxyActivities<SectigoActivities>({
 });
 
 /** A certificate downloaded for the CLI: someone waits for it, so a few quick tries, then the reason. */
-export const downloads = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
+export const downloads = onQueueOf({
   startToCloseTimeout: '30 seconds',
   retry: {
     maximumInterval: '5 seconds',
@@ -98,8 +109,7 @@ export const fleet = proxyActivities<SweepActivities & ProfileActivities>({
 });
 
 /** The sweep's reads of SCM's lists. */
-export const scmLists = proxyActivities<SectigoActivities>({
-  taskQueue: SECTIGO_TASK_QUEUE,
+export const scmLists = onQueueOf({
   startToCloseTimeout: '1 minute',
   retry: { maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.UpstreamRejected] },
 });

@@ -6,8 +6,9 @@
 import type { IssuedCertificate } from '../contract/certificate.ts';
 import { downloads } from './activities.ts';
 
-export async function certificateDownload(certificateId: number): Promise<IssuedCertificate> {
-  return downloads.collectCertificate.executeWithOptions(
+/** `account`: the SCM account that issued it (the certificate's status says), absent for the default one. */
+export async function certificateDownload(certificateId: number, account?: string): Promise<IssuedCertificate> {
+  return downloads(account).collectCertificate.executeWithOptions(
     { summary: `download certificate ${certificateId} from SCM` },
     [certificateId, {}],
   );

@@ -9,7 +9,7 @@
  * Sandbox-safe: plain data, read by the workflows and by the test.
  */
 
-export type PatchedWorkflow = 'certificateLifecycle' | 'renewalSweep';
+export type PatchedWorkflow = 'certificateLifecycle' | 'renewalSweep' | 'revokeExternalCertificate';
 
 export interface Patch {
   id: string;
@@ -104,6 +104,22 @@ export const PATCHES: readonly Patch[] = [
     due: '2028-01-05',
   },
   {
+    id: 'account-sweep',
+    workflow: 'renewalSweep',
+    change: "the sweep reads each SCM account's lists (the accounts read by an activity)",
+    introduced: '2026-12-06',
+    stage: 'patched',
+    due: '2027-01-06',
+  },
+  {
+    id: 'account-routing',
+    workflow: 'revokeExternalCertificate',
+    change: 'the certificate looked up and revoked in the SCM account of the profile named (read by a local activity)',
+    introduced: '2026-12-06',
+    stage: 'patched',
+    due: '2027-01-06',
+  },
+  {
     id: 'index-sweep',
     workflow: 'renewalSweep',
     change: 'the sweep reads visibility and SCM change lists instead of querying every workflow',
@@ -128,6 +144,7 @@ export const PATCHES: readonly Patch[] = [
 export const LONGEST_RUN: Record<PatchedWorkflow, string> = {
   certificateLifecycle: CERTIFICATE_RUN,
   renewalSweep: 'minutes (a run a day)',
+  revokeExternalCertificate: 'up to 30 days (an incomplete request waits that long for its issue to be corrected)',
 };
 
 /**

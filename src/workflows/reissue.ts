@@ -131,7 +131,8 @@ function heard(input: ReissueInput, progress: ReissueProgress, early: Set<string
   progress.renewed++;
   if (input.revokeReplacedAfterMs !== undefined) {
     const at = Date.now() + input.revokeReplacedAfterMs;
-    progress.toRevoke.push({ issueKey: outcome.issueKey, certificateId: outcome.replaced, at });
+    const { issueKey, replaced: certificateId, account } = outcome;
+    progress.toRevoke.push({ issueKey, certificateId, at, ...(account ? { account } : {}) });
   }
 }
 
@@ -145,8 +146,8 @@ const keep = (list: ReissueSkip[], entry: ReissueSkip) => void (list.length < RE
 /** Revokes the replaced certificates whose time has come (superseded); SCM answers a repeat as done. */
 async function revokeDue(progress: ReissueProgress): Promise<void> {
   while (progress.toRevoke[0] && progress.toRevoke[0].at <= Date.now()) {
-    const { issueKey, certificateId } = progress.toRevoke[0];
-    await orders.revokeCertificate({
+    const { issueKey, certificateId, account } = progress.toRevoke[0];
+    await orders(account).revokeCertificate({
       certificateId,
       reasonCode: REVOCATION_REASONS.Superseded,
       reason: `Replaced by a reissue of ${issueKey}`,

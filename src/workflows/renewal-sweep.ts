@@ -7,7 +7,8 @@
  * sweep, so its cost follows the changes, not the fleet. Idempotent: a run that finds nothing to do
  * sends nothing.
  */
-import { ActivityFailure, deprecatePatch, log } from '@temporalio/workflow';
+import { ActivityFailure, deprecatePatch, log, patched } from '@temporalio/workflow';
+import { DEFAULT_ACCOUNT } from '../contract/shared.ts';
 import type { SweepInput, SweepTotals, TokenedOrder } from '../contract/sweep.ts';
 import { comments, said } from '../messages.ts';
 import { fleet, jira, scmLists } from './activities.ts';
@@ -21,17 +22,33 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals>
   const now = Date.now();
   const fingerprints = await fleet.profileFingerprints();
   const reevaluated = await fleet.reevaluateStale({ fingerprints, now });
-  const { changes, replacedSeen } = await scmLists.changesInScm({
-    since: input.scmCheckedUntil ?? now - FIRST_LOOKBACK_MS,
-    replacedSeen: input.replacedSeen,
-  });
-  const reconciled = changes.length > 0 ? await fleet.tellOwners({ changes, now }) : 0;
-  const totals: SweepTotals = { inspected: reevaluated + reconciled, reevaluated, reconciled };
-  const unowned = await reportUnownedOrders(input.orderWatermark ?? 0, input.scmCheckedUntil);
-  totals.unownedOrders = unowned.orders;
+  const accounts = patched('account-sweep') ? await fleet.scmAccounts() : [DEFAULT_ACCOUNT];
+  const totals: SweepTotals = { inspected: reevaluated, reevaluated, reconciled: 0, unownedOrders: [] };
+  const saved: SweepInput & Required<Pick<SweepInput, 'accounts'>> = { scmCheckedUntil: now, accounts: {} };
+  let scmChanges = 0;
+  // Each account's lists, from where its last sweep left them; ids are an account's own.
+  for (const account of accounts) {
+    const own = account === DEFAULT_ACCOUNT ? input : (input.accounts?.[account] ?? {});
+    const named = account === DEFAULT_ACCOUNT ? undefined : account;
+    const { changes, replacedSeen } = await scmLists(named).changesInScm({
+      since: input.scmCheckedUntil ?? now - FIRST_LOOKBACK_MS,
+      replacedSeen: own.replacedSeen,
+    });
+    scmChanges += changes.length;
+    const told = named ? changes.map((change) => ({ ...change, account: named })) : changes;
+    const reconciled = told.length > 0 ? await fleet.tellOwners({ changes: told, now }) : 0;
+    totals.reconciled += reconciled;
+    totals.inspected += reconciled;
+    const unowned = await reportUnownedOrders(named, own.orderWatermark ?? 0, input.scmCheckedUntil);
+    totals.unownedOrders?.push(...unowned.orders);
+    const state = { replacedSeen, orderWatermark: unowned.watermark };
+    if (named) saved.accounts[named] = state;
+    else Object.assign(saved, state);
+  }
   // Where the next sweep takes up, in one update of the schedule.
-  await fleet.saveSweepState({ scmCheckedUntil: now, replacedSeen, orderWatermark: unowned.watermark });
-  log.info('sweep finished', { ...totals, scmChanges: changes.length, unownedOrders: totals.unownedOrders.length });
+  await fleet.saveSweepState(saved);
+  const unownedOrders = totals.unownedOrders?.length ?? 0;
+  log.info('sweep finished', { ...totals, scmChanges, unownedOrders, accounts: accounts.length });
   return totals;
 }
 
@@ -42,13 +59,17 @@ export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals>
  * only what is new.
  */
 async function reportUnownedOrders(
+  account: string | undefined,
   watermark: number,
   requestedSince?: number,
 ): Promise<{ orders: TokenedOrder[]; watermark: number }> {
-  const { orders, highest } =
+  const lists = scmLists(account);
+  const found =
     requestedSince === undefined
-      ? await scmLists.findTokenedOrders(watermark)
-      : await scmLists.findTokenedOrders(watermark, 500, requestedSince);
+      ? await lists.findTokenedOrders(watermark)
+      : await lists.findTokenedOrders(watermark, 500, requestedSince);
+  const highest = found.highest;
+  const orders = account ? found.orders.map((order) => ({ ...order, account })) : found.orders;
   const { unowned, pending } = await fleet.unownedOrders(orders);
   for (const order of unowned) {
     // An issue deleted since is no reason to stop: the order is still reported (`cli unowned`).

@@ -6,7 +6,7 @@
  * is revoked through that workflow, so that it stops renewing and its own issue says so. Until the issue
  * says enough (a reason, which certificate) the workflow comments what is missing and waits for an edit.
  */
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RevokeIssue } from '../jira/client.ts';
 import {
   revokeIssueChangedSignal,
@@ -15,7 +15,7 @@ import {
 } from '../contract/revoke-external.ts';
 import { revocationReasonCode, revocationReasonName, type FoundCertificate } from '../contract/shared.ts';
 import { externalRevocation as say, issueTexts, render, said, scmTexts, type Said } from '../messages.ts';
-import { handOver, jira, orders } from './activities.ts';
+import { handOver, jira, localRequests, orders } from './activities.ts';
 
 /** How long an incomplete request waits for its issue to be corrected. */
 const PATIENCE = '30 days';
@@ -73,7 +73,9 @@ class Revocation {
     if (certificateId === undefined && !request.domain) {
       return void (await this.tell(`ask-what-${round}`, said(say.askWhat)));
     }
-    const found = await orders.lookUpCertificate({
+    // The profile's account is searched, and revokes (runs started before accounts: the default one).
+    const account = patched('account-routing') ? await localRequests.accountOfProfile(request.profileName) : undefined;
+    const found = await orders(account).lookUpCertificate({
       profileName: request.profileName,
       ...(certificateId !== undefined ? { certificateId } : { domain: request.domain }),
     });
@@ -92,14 +94,14 @@ class Revocation {
           said(say.ambiguous, String(request.domain), found.candidates),
         ));
       case 'found':
-        return this.#revoke(found.certificate, request, certificateId, reasonCode, round);
+        return this.#revoke(found.certificate, request, { certificateId, account }, reasonCode, round);
     }
   }
 
   async #revoke(
     certificate: FoundCertificate,
     request: Request,
-    certificateId: number | undefined,
+    { certificateId, account }: { certificateId: number | undefined; account: string | undefined },
     reasonCode: NonNullable<ReturnType<typeof revocationReasonCode>>,
     round: number,
   ): Promise<ExternalRevocationResult | undefined> {
@@ -118,13 +120,17 @@ class Revocation {
       await this.#finish(said(say.revoked, certificate, reason, this.#by, true), reason);
       return { outcome: 'already-revoked', certificateId: certificate.certificateId, message: this.lastSaid };
     }
-    const managing = await handOver.revokeThroughLifecycle(certificate.certificateId, {
-      reasonCode,
-      requestedBy: this.#input.requestedBy,
-      ...(this.#input.requestedByName ? { requestedByName: this.#input.requestedByName } : {}),
-      comment: issueTexts.revokedFrom(issueKey),
-      requestId: this.#workflowId,
-    });
+    const managing = await handOver.revokeThroughLifecycle(
+      certificate.certificateId,
+      {
+        reasonCode,
+        requestedBy: this.#input.requestedBy,
+        ...(this.#input.requestedByName ? { requestedByName: this.#input.requestedByName } : {}),
+        comment: issueTexts.revokedFrom(issueKey),
+        requestId: this.#workflowId,
+      },
+      account,
+    );
     if (managing) {
       await this.#finish(said(say.revokedThroughIssue, certificate, managing.replace(/^certificate:/, '')), reason);
       const { certificateId: revoked } = certificate;
@@ -135,7 +141,7 @@ class Revocation {
         message: this.lastSaid,
       };
     }
-    const outcome = await orders.revokeCertificate({
+    const outcome = await orders(account).revokeCertificate({
       certificateId: certificate.certificateId,
       reasonCode,
       reason: scmTexts.revokedExternally(reason, issueKey, this.#by),

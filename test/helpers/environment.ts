@@ -20,6 +20,8 @@ import { certificateWorkflowId, statusQuery, type CertificateStatus } from '../.
 import { searchAttributeRegistrations, searchAttributes, type CertificatePhase } from '../../src/contract/shared.ts';
 import { Connection, type Client } from '@temporalio/client';
 import { createWorkers, DEV_SERVER_ARGS, missingSearchAttributes } from '../../src/connector.ts';
+import type { ConnectedAccount } from '../../src/accounts.ts';
+import type { Profiles } from '../../src/profiles.ts';
 import type { TemporalTarget } from '../../src/temporal-connection.ts';
 import { workflowsPath } from '../../src/workflow-bundle.ts';
 import { freeLoopbackPort, type ConnectorMetrics } from '../../src/metrics.ts';
@@ -181,6 +183,10 @@ export interface WorkerChoice {
   /** Another version of the workflow code (`workflowBundleAt`); today's by default. */
   workflowBundle?: WorkflowBundle;
   maxCachedWorkflows?: number;
+  /** Other profiles than the sandbox's (with SCM accounts of their own, say). */
+  profiles?: Profiles;
+  /** SCM accounts besides the sandbox's emulator, each served on its own task queue. */
+  accounts?: ConnectedAccount[];
 }
 
 /** Runs the worker (both task queues) with the real activities against the sandbox; `stop` drains it. */
@@ -197,9 +203,10 @@ export async function runWorker(
     client: env.client,
     jira: sandbox.jira,
     scm: sandbox.scm,
-    profiles: sandbox.profiles,
+    profiles: choice.profiles ?? sandbox.profiles,
     revokers: sandbox.revokers,
     sectigoRequestsPerSecond: activitiesPerSecond,
+    ...(choice.accounts ? { accounts: choice.accounts } : {}),
     workflowBundle: choice.workflowBundle ?? (await workflowBundle()),
     ...(choice.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: choice.maxCachedWorkflows } : {}),
     ...(metrics ? { metrics } : {}),

@@ -41,8 +41,12 @@ export async function enroll(
       // run still going, so this run serves it, with the issue as it is now.
       log.info('following the latest Enroll', { issueKey, triggerId: state.input.triggerId, latest: latest.id });
     }
-    const { profileId, csr } = await validate(state.changes, { profileName: issue.profileName, csr: issue.csr });
+    const { profileId, account, csr } = await validate(state.changes, {
+      profileName: issue.profileName,
+      csr: issue.csr,
+    });
     state.status.profileId = profileId;
+    if (account) state.status.account = account;
     state.status.domain = csr.domain;
     upsertSearchAttributes([
       { key: searchAttributes.domain, value: csr.domain },
@@ -66,7 +70,7 @@ export async function enroll(
 
     if (state.revocation) return 'withdrawn';
     state.enter('Enrolling');
-    const ordered = orders.enrollCertificate.executeWithOptions(
+    const ordered = orders(state.account).enrollCertificate.executeWithOptions(
       { summary: `order a certificate for ${csr.domain} from SCM (profile ${profileId})` },
       [
         {
@@ -88,7 +92,7 @@ export async function enroll(
     upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 
     state.enter('AwaitingIssuance');
-    const certificate = await collect(certificateId, csr.pem);
+    const certificate = await collect(state.account, certificateId, csr.pem);
     if (state.revocation) {
       state.unpublished.push(record(certificate));
       return certificate;

@@ -26,9 +26,9 @@ export function validate(changes: Changes, request: { profileName: string | unde
     : requests.validateRequest.executeWithOptions(options, [request]);
 }
 
-/** Waits for SCM to issue the certificate ordered for `csr` and downloads it. */
-export function collect(certificateId: number, csr: string): Promise<IssuedCertificate> {
-  return issuance.collectCertificate.executeWithOptions(
+/** Waits for the account's SCM to issue the certificate ordered for `csr` and downloads it. */
+export function collect(account: string | undefined, certificateId: number, csr: string): Promise<IssuedCertificate> {
+  return issuance(account).collectCertificate.executeWithOptions(
     { summary: `collect certificate ${certificateId} once SCM has issued it` },
     [certificateId, { csr }],
   );

@@ -1,7 +1,7 @@
 /** Planning renewal: the profile read, the plan made and indexed, and a missing profile said once. */
 import { log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CertificateRecord } from '../../contract/certificate.ts';
-import { searchAttributes } from '../../contract/shared.ts';
+import { DEFAULT_ACCOUNT, searchAttributes } from '../../contract/shared.ts';
 import { comments, lastErrors, said } from '../../messages.ts';
 import { localRequests, requests } from '../activities.ts';
 import { backoffFor, renewalBackoff, renewalPlan } from '../policy/renewal.ts';
@@ -45,6 +45,15 @@ export async function replan(state: CertificateState, tracker: Tracker, certific
     );
   }
   const settings = read;
+  const [profileAccount, ownAccount] = [settings.account ?? DEFAULT_ACCOUNT, state.account ?? DEFAULT_ACCOUNT];
+  if (profileAccount !== ownAccount) {
+    // Said once per account the profile moves to; the certificate stays where it was issued.
+    await tracker.commentOnce(
+      issueKey,
+      state.eventId(`account-kept-${profileAccount}`),
+      said(comments.accountKept, settings.profileName, profileAccount, ownAccount),
+    );
+  }
   const plan = renewalPlan(certificate, settings, state.workflowId);
   state.settings = settings;
   state.plan = plan;

@@ -62,6 +62,7 @@ export async function renewal(
     issueKey: state.issueKey,
     replaced: certificate.certificateId,
     certificateId: renewed.certificateId,
+    ...(state.account ? { account: state.account } : {}),
   });
   log.info('certificate renewed', {
     issueKey: state.issueKey,
@@ -107,7 +108,7 @@ async function renew(
     if (issue.profileName && settings && issue.profileName !== settings.profileName) {
       notes.push(said(comments.profileKept, issue.profileName, settings.profileName));
     }
-    const ordered = orders.renewCertificate.executeWithOptions(
+    const ordered = orders(state.account).renewCertificate.executeWithOptions(
       { summary: `renew certificate ${from.certificateId} (${reason}) in SCM` },
       [
         {
@@ -123,7 +124,7 @@ async function renew(
     );
     // Someone asked for this renewal and waits for it; an automatic one waits unsaid.
     const { certificateId } = asked ? await awaitOrder(state, tracker, ordered) : await ordered;
-    const certificate = await collect(certificateId, csr.pem);
+    const certificate = await collect(state.account, certificateId, csr.pem);
     if (state.revocation) {
       state.unpublished.push(record(certificate));
       return 'revoking';

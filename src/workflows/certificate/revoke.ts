@@ -28,7 +28,7 @@ export async function revokeAll(
   const targets = candidates.filter((c) => c.notAfter > now);
   const done: Array<{ certificateId: number; serialNumber: string; already: boolean }> = [];
   for (const target of targets) {
-    const outcome = await orders.revokeCertificate.executeWithOptions(
+    const outcome = await orders(state.account).revokeCertificate.executeWithOptions(
       { summary: `revoke certificate ${target.certificateId} in SCM: ${reasonName}` },
       [
         {

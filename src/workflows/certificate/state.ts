@@ -97,6 +97,7 @@ export class CertificateState {
       renewalFailures: 0,
       profileId: carried?.profileId,
       domain: carried?.domain,
+      ...(carried?.account ? { account: carried.account } : {}),
     };
     this.current = carried?.current;
     this.revocation = carried?.revocation;
@@ -114,6 +115,14 @@ export class CertificateState {
   /** The profile of the request; known from the moment its CSR passed the checks. */
   get profileId(): string {
     return this.status.profileId ?? '';
+  }
+
+  /**
+   * The SCM account that orders, renews and revokes this certificate: the profile's when it was enrolled,
+   * kept for its whole life; undefined for the default one.
+   */
+  get account(): string | undefined {
+    return this.status.account;
   }
 
   /** The name the certificate is known by; known from the moment its CSR passed the checks. */
@@ -164,6 +173,7 @@ export class CertificateState {
     return {
       generation: this.status.generation + 1,
       profileId: this.profileId,
+      ...(this.account ? { account: this.account } : {}),
       domain: this.domain,
       current: renewed,
       history: [...this.status.history, { ...renewed, reason }].slice(-GENERATIONS_KEPT),
@@ -198,7 +208,10 @@ export class CertificateState {
       this.csrEdits++;
       this.stale = true;
     });
-    setHandler(scmObservationSignal, (seen) => void (this.observation = seen));
+    setHandler(scmObservationSignal, (seen) => {
+      // Certificate ids are an account's own: news of another account's certificate of this id is not ours.
+      if (seen.account === this.account) this.observation = seen;
+    });
     setHandler(revokeUpdate, (asked) => this.#takeRevocation(asked), {
       validator: (asked: RevokeRequest) => this.#checkRevocation(asked),
     });

@@ -1,0 +1,169 @@
+/**
+ * Two SCM accounts, as the connector of the user guide keeps them per profile: the sandbox's emulator is
+ * the default account, a second emulator with credentials of its own is the account "second", which the
+ * "Manual Server Certificate" profile names. Enrollment, renewal, revocation, the download and the sweep
+ * each talk to the certificate's account only; a wrong secret is reported by the account's name at start
+ * while the other account keeps working.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../src/client/cli.ts';
+import { checkAccounts, connectAccounts } from '../../src/connector.ts';
+import { ConfigError } from '../../src/config.ts';
+import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
+import { TASK_QUEUE } from '../../src/contract/shared.ts';
+import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
+import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
+import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
+
+const SECOND = { login: 'second-api', password: 'second-password', customerUri: 'second' };
+
+describe('SCM accounts', () => {
+  let world: World;
+  let second: ScmEmulator;
+  let profiles: Profiles;
+  const secretFor = (password: string) => ({ SECOND_SCM_PASSWORD: password });
+  const accountsWith = (password: string) =>
+    connectAccounts(profiles, { env: secretFor(password), defaultRequestsPerSecond: 100 });
+  const domainsOf = (scm: ScmEmulator) => scm.orders().map((o) => String(o.commonName));
+  const count = (scm: ScmEmulator, operation: string) => scm.stats.byOperation[operation] ?? 0;
+  const statusOf = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
+
+  async function enroll(domain: string, profile: string): Promise<string> {
+    const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
+    await world.alice.transition(key, 'Enroll Certificate');
+    await untilPhase(world.env.client, key, 'Active');
+    return key;
+  }
+
+  before(async () => {
+    world = await startWorld({ scm: { issuanceDelayMs: 50 } });
+    second = await ScmEmulator.start({ host: '127.0.0.1', port: 0, issuanceDelayMs: 50, credentials: SECOND });
+    const sandbox = Profiles.load(SANDBOX_PROFILES_FILE);
+    profiles = Profiles.parse(
+      JSON.stringify({
+        accounts: [
+          {
+            name: 'second',
+            baseUrl: second.apiUrl,
+            auth: {
+              kind: 'password',
+              login: SECOND.login,
+              customerUri: SECOND.customerUri,
+              password: { env: 'SECOND_SCM_PASSWORD' },
+            },
+            requestsPerSecond: 5,
+          },
+        ],
+        profiles: sandbox.all.map((p) => (p.id === 'manual' ? { ...p, account: 'second' } : p)),
+      }),
+    );
+    await world.stopWorker();
+    await world.startWorker({ profiles, accounts: accountsWith(SECOND.password) });
+  });
+  after(async () => {
+    await world?.teardown();
+    await second?.stop();
+  });
+
+  it("enrolls, renews, downloads and revokes each profile's certificates in its own account", async () => {
+    const ov = await enroll('account-default.example.com', 'OV Server Certificate');
+    const manual = await enroll('account-second.example.com', 'Manual Server Certificate');
+    assert.ok(domainsOf(world.sandbox.scmEmulator).includes('account-default.example.com'));
+    assert.ok(!domainsOf(world.sandbox.scmEmulator).includes('account-second.example.com'));
+    assert.deepEqual(domainsOf(second), ['account-second.example.com']);
+    assert.equal((await statusOf(manual)).account, 'second');
+    assert.equal((await statusOf(ov)).account, undefined);
+
+    const defaultRenewals = count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/renewById/{id}');
+    await world.alice.transition(manual, 'Renew Certificate');
+    await eventually(async () => ((await statusOf(manual)).history.length === 2 ? true : undefined), 'the renewal');
+    await untilPhase(world.env.client, manual, 'Active');
+    assert.equal(count(second, 'POST /api/ssl/v1/renewById/{id}'), 1);
+    assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/renewById/{id}'), defaultRenewals);
+
+    const { certificateId } = await statusOf(manual);
+    const pem = await runCli(['certificate', manual, '--leaf'], world.env.client);
+    const issued = second.orders().find((o) => o.id === certificateId);
+    assert.equal(issued?.status, 'Issued');
+    assert.match(pem, /^-----BEGIN CERTIFICATE-----/);
+    assert.equal(count(second, 'GET /api/ssl/v1/collect/{id}'), 3, 'two collected by the workflows, one by the CLI');
+
+    const defaultRevocations = count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}');
+    await world.alice.revoke(manual, 'Superseded');
+    await untilPhase(world.env.client, manual, 'Revoked');
+    assert.equal(count(second, 'POST /api/ssl/v1/revoke/{id}'), 2, 'both valid certificates of the issue');
+    assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'), defaultRevocations);
+  });
+
+  it('sweeps each account, and tells only the owner of a certificate revoked in its account', async () => {
+    // Ids are each account's own: the two certificates get the same one, as they may in two SCM instances.
+    const nextId = (scm: ScmEmulator) => Math.max(999, ...scm.orders().map((o) => Number(o.id))) + 1;
+    const gap = nextId(second) - nextId(world.sandbox.scmEmulator);
+    const behind = gap > 0 ? world.sandbox.scmEmulator : second;
+    behind.importIssued(
+      Array.from({ length: Math.abs(gap) }, (_, i) => ({
+        commonName: `filler-${i}.example.com`,
+        orgId: 1,
+        certTypeId: 1001,
+        expires: Date.now() + 86_400_000,
+      })),
+    );
+    const manual = await enroll('sweep-second.example.com', 'Manual Server Certificate');
+    const ov = await enroll('sweep-default.example.com', 'OV Server Certificate');
+    const id = (await statusOf(manual)).certificateId ?? 0;
+    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    second.revokeDirectly(id);
+    const [defaultBefore, secondBefore] = [world.sandbox.scmEmulator.stats.requests, second.stats.requests];
+    const totals = await world.env.client.workflow.execute(renewalSweep, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `sweep-accounts-${Date.now()}`,
+      args: [{}],
+    });
+    assert.ok(totals.reconciled >= 1);
+    await untilPhase(world.env.client, manual, 'Revoked');
+    assert.equal((await statusOf(ov)).phase, 'Active');
+    assert.ok(world.sandbox.scmEmulator.stats.requests > defaultBefore, 'the default account read');
+    assert.ok(second.stats.requests > secondBefore, 'the second account read');
+  });
+
+  it('reports an account whose secret is wrong by its name at start, and the other account keeps working', async () => {
+    const wrong = accountsWith('not-the-password');
+    const base = { name: undefined, scm: world.sandbox.scm, config: world.sandbox.systems.sectigo };
+    const problems = await checkAccounts([base, ...wrong]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /^SCM account "second" at \S+ refused the connector's credentials \(HTTP 401/);
+    await assert.rejects(
+      checkAccounts(wrong),
+      (err: unknown) => err instanceof ConfigError && /"second"/.test(err.message),
+    );
+
+    await world.stopWorker();
+    await world.startWorker({ profiles, accounts: wrong });
+    try {
+      await enroll('still-working.example.com', 'OV Server Certificate');
+    } finally {
+      await world.stopWorker();
+      await world.startWorker({ profiles, accounts: accountsWith(SECOND.password) });
+    }
+  });
+
+  it('refuses a profiles file whose profile names no account, or writes a secret', () => {
+    const profile = { ...Profiles.load(SANDBOX_PROFILES_FILE).all[0], account: 'elsewhere' };
+    assert.throws(
+      () => Profiles.parse(JSON.stringify({ profiles: [profile] })),
+      /no account "elsewhere": use one of default/,
+    );
+    const account = {
+      name: 'eu',
+      baseUrl: 'https://eu.example.com/api',
+      auth: { kind: 'password', login: 'a', customerUri: 'c', password: 'written-here' },
+    };
+    assert.throws(
+      () => Profiles.parse(JSON.stringify({ accounts: [account], profiles: [{ ...profile, account: 'eu' }] })),
+      /secrets are never written in this file/,
+    );
+  });
+});
