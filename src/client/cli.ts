@@ -718,6 +718,7 @@ function formatStatus(s: CertificateStatus): string {
     ['issue', s.issueKey],
     ['phase', s.phase],
     ['profile', s.profileId],
+    ['SCM account', s.account],
     ['domain', s.domain],
     ['certificate id', s.certificateId],
     ['serial', s.serialNumber],

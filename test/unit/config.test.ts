@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { accountSettings } from '../../src/accounts.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { orderComments, PROFILE_COMMENTS_MAX, ProfileError, Profiles } from '../../src/profiles.ts';
 
@@ -221,6 +222,73 @@ profiles:
     assert.throws(
       () => Profiles.parse(valid + valid.replace('profiles:\n', '').replace('id: ov', 'id: ov2')),
       /profiles\.1\.name: duplicate name/,
+    );
+  });
+});
+
+describe('SCM accounts', () => {
+  const withAccounts = (accounts: string, account = 'eu') => `
+accounts:
+${accounts}
+profiles:
+  - id: ov
+    name: OV Server Certificate
+    certType: 1001
+    term: 365
+    orgId: 1
+    expiryWindow: { days: 30 }
+    allowedDomains: [example.com]
+    account: ${account}
+`;
+  const eu = (password: string) => `  - name: eu
+    baseUrl: https://eu.example.com/api
+    auth: { kind: password, login: api-eu, customerUri: acme-eu, password: ${password} }
+    requestsPerSecond: 5`;
+
+  it('reads each secret from the variable or the file named, never from the profiles file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'accounts-')), 'eu-password');
+    writeFileSync(file, 'from-the-file\n');
+    const fromEnv = accountSettings(Profiles.parse(withAccounts(eu('{ env: EU_PASSWORD }'))).accounts, {
+      EU_PASSWORD: 'from-the-environment',
+    });
+    assert.deepEqual(fromEnv[0]?.config.auth, {
+      kind: 'password',
+      login: 'api-eu',
+      customerUri: 'acme-eu',
+      password: 'from-the-environment',
+    });
+    assert.equal(fromEnv[0]?.requestsPerSecond, 5);
+    const fromFile = accountSettings(Profiles.parse(withAccounts(eu(`{ file: ${file} }`))).accounts, {});
+    assert.equal(fromFile[0]?.config.auth.kind === 'password' && fromFile[0].config.auth.password, 'from-the-file');
+    assert.throws(() => Profiles.parse(withAccounts(eu('written-here'))), /secrets are never written in this file/);
+  });
+
+  it('names the account and the secret it cannot read', () => {
+    const profiles = Profiles.parse(withAccounts(eu('{ env: EU_PASSWORD }')));
+    assert.throws(
+      () => accountSettings(profiles.accounts, {}),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.join() === 'account "eu": auth.password: the environment variable EU_PASSWORD is not set',
+    );
+  });
+
+  it('refuses a profile naming an unknown account, "default" as a name, and a reload that changes the accounts', () => {
+    assert.throws(
+      () => Profiles.parse(withAccounts(eu('{ env: P }'), 'us')),
+      /no account "us": use one of default, eu/,
+    );
+    assert.throws(
+      () => Profiles.parse(withAccounts(eu('{ env: P }').replace('name: eu', 'name: default'), 'default')),
+      /"default" is the account of SECTIGO_\*/,
+    );
+    const profiles = Profiles.parse(withAccounts(eu('{ env: P }')));
+    assert.throws(
+      () =>
+        profiles.replace(
+          Profiles.parse(withAccounts(eu('{ env: P }').replace('requestsPerSecond: 5', 'requestsPerSecond: 9'))),
+        ),
+      /accounts changed: restart the workers/,
     );
   });
 });
