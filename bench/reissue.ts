@@ -12,7 +12,7 @@ import { reissueProgressQuery, reissueWorkflowId } from '../src/contract/reissue
 import type { reissue } from '../src/workflows/reissue.ts';
 import { opensslCsr } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
-import { report } from './report.ts';
+import { report, requestsPer } from './report.ts';
 import { armTimeout, startBenchWorld } from './world.ts';
 
 const count = Number(process.argv[2] ?? 1000);
@@ -54,12 +54,7 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const statsAfter = scm.stats;
   const requests = statsAfter.requests - statsBefore.requests;
-  const byOperation = Object.fromEntries(
-    Object.entries(statsAfter.byOperation).map(([operation, n]) => [
-      operation,
-      Number(((n - (statsBefore.byOperation[operation] ?? 0)) / count).toFixed(2)),
-    ]),
-  );
+  const byOperation = requestsPer(count, statsBefore, statsAfter);
 
   stage = 'checking';
   const broken: string[] = [];

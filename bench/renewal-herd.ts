@@ -13,7 +13,7 @@ import * as x509 from '@peculiar/x509';
 import { DAY } from '../src/workflows/policy/renewal.ts';
 import { startSkippingWorld } from '../test/helpers/environment.ts';
 import { parkCertificates } from './park.ts';
-import { report } from './report.ts';
+import { report, requestsPer } from './report.ts';
 import { armTimeout, benchTemporal } from './world.ts';
 
 const HERD = Number(process.env.HERD ?? 10_000);
@@ -87,12 +87,7 @@ try {
   for (const at of requested) perMinute.set(Math.floor(at / 60_000), (perMinute.get(Math.floor(at / 60_000)) ?? 0) + 1);
   const after = scm.stats;
   const requests = after.requests - before.requests;
-  const perRenewal = Object.fromEntries(
-    Object.entries(after.byOperation).map(([operation, n]) => [
-      operation,
-      Number(((n - (before.byOperation[operation] ?? 0)) / HERD).toFixed(2)),
-    ]),
-  );
+  const perRenewal = requestsPer(HERD, before, after);
   const figures = {
     certificates: HERD,
     parkSeconds: Number(parkSeconds.toFixed(1)),

@@ -120,3 +120,17 @@ export async function runBench(
   const { bench, server, loadAverage, ranges: _, ...figures } = JSON.parse(line) as BenchRun & Figures;
   return { bench, server, loadAverage, figures: figures };
 }
+
+/** SCM requests between two readings of the emulator's stats, per certificate, by operation. */
+export function requestsPer(
+  certificates: number,
+  before: { byOperation: Record<string, number> },
+  after: { byOperation: Record<string, number> },
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after.byOperation).map(([operation, n]) => [
+      operation,
+      Number(((n - (before.byOperation[operation] ?? 0)) / certificates).toFixed(2)),
+    ]),
+  );
+}

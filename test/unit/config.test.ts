@@ -8,6 +8,18 @@ import { accountSettings } from '../../src/accounts.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { orderComments, PROFILE_COMMENTS_MAX, ProfileError, Profiles } from '../../src/profiles.ts';
 
+/** One valid profile, as the profiles file writes it. */
+const valid = `
+profiles:
+  - id: ov
+    name: OV Server Certificate
+    certType: 1001
+    term: 365
+    orgId: 1
+    expiryWindow: { days: 30 }
+    allowedDomains: [example.com, '*.example.com']
+`;
+
 describe('configuration', () => {
   it('runs the sandbox when nothing is configured', () => {
     const config = loadConfig({});
@@ -134,16 +146,6 @@ describe('configuration', () => {
 });
 
 describe('profiles', () => {
-  const valid = `
-profiles:
-  - id: ov
-    name: OV Server Certificate
-    certType: 1001
-    term: 365
-    orgId: 1
-    expiryWindow: { days: 30 }
-    allowedDomains: [example.com, '*.example.com']
-`;
   it('fills in defaults', () => {
     const [profile] = Profiles.parse(valid).all;
     assert.equal(profile?.autoRenew, true);
@@ -227,19 +229,8 @@ profiles:
 });
 
 describe('SCM accounts', () => {
-  const withAccounts = (accounts: string, account = 'eu') => `
-accounts:
-${accounts}
-profiles:
-  - id: ov
-    name: OV Server Certificate
-    certType: 1001
-    term: 365
-    orgId: 1
-    expiryWindow: { days: 30 }
-    allowedDomains: [example.com]
-    account: ${account}
-`;
+  const withAccounts = (accounts: string, account = 'eu') =>
+    `\naccounts:\n${accounts}\n${valid.trim()}\n    account: ${account}\n`;
   const eu = (password: string) => `  - name: eu
     baseUrl: https://eu.example.com/api
     auth: { kind: password, login: api-eu, customerUri: acme-eu, password: ${password} }
