@@ -524,9 +524,15 @@ async function reissueFleet({ client, values, profiles }: Invocation): Promise<s
   const progress =
     description.status.name === 'RUNNING' ? await handle.query(reissueProgressQuery) : await handle.result();
   if (values.json) return json({ operation, started, status: description.status.name, ...progress });
-  const head = started
-    ? `reissue ${operation} started, ${input.ratePerHour} certificates an hour`
-    : `reissue ${operation} exists (${description.status.name.toLowerCase()}): the same selection is the same operation`;
+  if (started) {
+    // The operation counts its selection in its first step; the same count, said at once.
+    const { count } = await client.workflow.count(reissueQuery(selection));
+    return (
+      `reissue ${operation} started: ${count} certificates selected (--dry-run lists them), ` +
+      `${input.ratePerHour} an hour; run the command again to see where it stands`
+    );
+  }
+  const head = `reissue ${operation} exists (${description.status.name.toLowerCase()}): the same selection is the same operation`;
   return [head, formatProgress(progress)].join('\n');
 }
 

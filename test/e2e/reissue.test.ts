@@ -82,7 +82,10 @@ describe('fleet reissue', () => {
   it('renews each certificate of the profile once at the pace set, through a worker restart, and leaves the others alone', async () => {
     const before = renewals();
     const started = await cli('reissue', '--profile', 'ov-server', '--rate', '7200/h', '--issuer-fingerprint', issuer);
-    assert.match(started, /^reissue reissue:ov-server:issuer-[0-9A-F]{64} started, 7200 certificates an hour/);
+    assert.match(
+      started,
+      /^reissue reissue:ov-server:issuer-[0-9A-F]{64} started: 12 certificates selected \(--dry-run lists them\), 7200 an hour/,
+    );
     const operation = reissueWorkflowId({ profileId: 'ov-server', issuer });
     const handle = world.env.client.workflow.getHandle<typeof reissue>(operation);
 
