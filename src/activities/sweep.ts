@@ -3,18 +3,32 @@
  * workflows, and the signals and updates they send them. No workflow is loaded to find what needs attention.
  */
 import { cancellationSignal, heartbeat } from '@temporalio/activity';
-import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   certificateWorkflowId,
   reevaluateSignal,
   revokeUpdate,
   RUNNING_CERTIFICATES,
-  statusQuery,
   scmObservationSignal,
   type RevokeRequest,
   type ScmObservation,
 } from '../contract/certificate.ts';
-import { isLive, literal, LIVE_PHASES, ORDERING_PHASES, phaseList, searchAttributes } from '../contract/shared.ts';
+import {
+  DEFAULT_ACCOUNT,
+  ErrorType,
+  isLive,
+  literal,
+  LIVE_PHASES,
+  ORDERING_PHASES,
+  phaseList,
+  searchAttributes,
+} from '../contract/shared.ts';
 import { SWEEP_SCHEDULE_ID, type SweepInput, type TokenedOrder } from '../contract/sweep.ts';
 
 export function createSweepActivities({ client }: { client: Client }) {
@@ -27,6 +41,10 @@ export function createSweepActivities({ client }: { client: Client }) {
     tellOwners: (...args: Tail<Parameters<typeof tellOwners>>) => tellOwners(client, ...args),
   };
 }
+
+/** The type of an application failure, else undefined. */
+const typeOf = (failure: unknown): string | undefined =>
+  failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined;
 
 /** A function's parameters after the first (the client the factory binds). */
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
@@ -48,13 +66,16 @@ async function revokeThroughLifecycle(
   // id makes the next attempt's update the same one.
   return client.withAbortSignal(cancellationSignal(), async () => {
     for await (const run of client.workflow.list({ query })) {
-      const handle = client.workflow.getHandle(run.workflowId);
-      // Ids are an account's own: the workflow of another account's certificate with this id is not it.
-      if ((await handle.query(statusQuery)).account !== account) continue;
-      await handle.executeUpdate(revokeUpdate, {
-        args: [request],
-        ...(request.requestId ? { updateId: request.requestId } : {}),
-      });
+      try {
+        await client.workflow.getHandle(run.workflowId).executeUpdate(revokeUpdate, {
+          // Ids are an account's own: the workflow of another account's certificate of this id refuses it.
+          args: [{ ...request, inAccount: account ?? DEFAULT_ACCOUNT }],
+          ...(request.requestId ? { updateId: request.requestId } : {}),
+        });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError && typeOf(err.cause) === ErrorType.OtherAccount) continue;
+        throw err;
+      }
       return run.workflowId;
     }
     return undefined;

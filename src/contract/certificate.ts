@@ -136,6 +136,11 @@ export interface RevokeRequest {
   requestedByName?: string;
   /** Identifies the request (the Jira changelog id); duplicates are no-ops. */
   requestId?: string;
+  /**
+   * The SCM account of the certificate the request found by its id (`default` for SECTIGO_*): a workflow
+   * of another account refuses it (OtherAccount), as its certificate of the same id is another one.
+   */
+  inAccount?: string;
 }
 
 /**

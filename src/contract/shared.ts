@@ -30,6 +30,8 @@ export const ErrorType = {
   RenewalNotPossible: 'RenewalNotPossible',
   /** There is nothing to revoke (the request was never enrolled). */
   RevocationNotPossible: 'RevocationNotPossible',
+  /** A request that names a certificate of another SCM account than the workflow's (ids are an account's own). */
+  OtherAccount: 'OtherAccount',
   /** A 4xx from SCM or Jira that retrying cannot fix. */
   UpstreamRejected: 'UpstreamRejected',
   /** 408/429/5xx or a network failure: retried, honouring Retry-After. */

@@ -31,6 +31,24 @@ describe('SCM accounts', () => {
   const count = (scm: ScmEmulator, operation: string) => scm.stats.byOperation[operation] ?? 0;
   const statusOf = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
 
+  /**
+   * Ids are each account's own: the next certificates of the two accounts get the same one, as they may
+   * in two SCM instances.
+   */
+  function alignIds(): void {
+    const nextId = (scm: ScmEmulator) => Math.max(999, ...scm.orders().map((o) => Number(o.id))) + 1;
+    const gap = nextId(second) - nextId(world.sandbox.scmEmulator);
+    const behind = gap > 0 ? world.sandbox.scmEmulator : second;
+    behind.importIssued(
+      Array.from({ length: Math.abs(gap) }, (_, i) => ({
+        commonName: `filler-${i}.example.com`,
+        orgId: 1,
+        certTypeId: 1001,
+        expires: Date.now() + 86_400_000,
+      })),
+    );
+  }
+
   async function enroll(domain: string, profile: string): Promise<string> {
     const key = await world.alice.createCertificateIssue({ profile, csr: opensslCsr(`/CN=${domain}`, 'ec-p256') });
     await world.alice.transition(key, 'Enroll Certificate');
@@ -99,18 +117,7 @@ describe('SCM accounts', () => {
   });
 
   it('sweeps each account, and tells only the owner of a certificate revoked in its account', async () => {
-    // Ids are each account's own: the two certificates get the same one, as they may in two SCM instances.
-    const nextId = (scm: ScmEmulator) => Math.max(999, ...scm.orders().map((o) => Number(o.id))) + 1;
-    const gap = nextId(second) - nextId(world.sandbox.scmEmulator);
-    const behind = gap > 0 ? world.sandbox.scmEmulator : second;
-    behind.importIssued(
-      Array.from({ length: Math.abs(gap) }, (_, i) => ({
-        commonName: `filler-${i}.example.com`,
-        orgId: 1,
-        certTypeId: 1001,
-        expires: Date.now() + 86_400_000,
-      })),
-    );
+    alignIds();
     const manual = await enroll('sweep-second.example.com', 'Manual Server Certificate');
     const ov = await enroll('sweep-default.example.com', 'OV Server Certificate');
     const id = (await statusOf(manual)).certificateId ?? 0;
@@ -127,6 +134,25 @@ describe('SCM accounts', () => {
     assert.equal((await statusOf(ov)).phase, 'Active');
     assert.ok(world.sandbox.scmEmulator.stats.requests > defaultBefore, 'the default account read');
     assert.ok(second.stats.requests > secondBefore, 'the second account read');
+  });
+
+  it("revokes by id in the account of the profile named, through the workflow of that account's certificate", async () => {
+    alignIds();
+    const manual = await enroll('by-id-second.example.com', 'Manual Server Certificate');
+    const ov = await enroll('by-id-default.example.com', 'OV Server Certificate');
+    const id = (await statusOf(manual)).certificateId ?? 0;
+    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    const [secondBefore, defaultBefore] = [
+      count(second, 'POST /api/ssl/v1/revoke/{id}'),
+      count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'),
+    ];
+    const cli = (...args: string[]) => runCli(args, world.env.client);
+    const said = await cli('revoke', '--certificate-id', String(id), '--profile', 'manual', '--reason', 'superseded');
+    assert.match(said, new RegExp(manual));
+    await untilPhase(world.env.client, manual, 'Revoked');
+    assert.equal((await statusOf(ov)).phase, 'Active');
+    assert.equal(count(second, 'POST /api/ssl/v1/revoke/{id}'), secondBefore + 1);
+    assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'), defaultBefore);
   });
 
   it('reports an account whose secret is wrong by its name at start, and the other account keeps working', async () => {

@@ -31,6 +31,7 @@ import {
   type ScmObservation,
 } from '../../contract/certificate.ts';
 import {
+  DEFAULT_ACCOUNT,
   ErrorType,
   isLive,
   REVOCATION_REASON_CODES,
@@ -229,6 +230,9 @@ export class CertificateState {
 
   /** Taken in every phase but one: a request that was never enrolled has nothing to revoke. */
   #checkRevocation(asked: RevokeRequest): void {
+    if (asked.inAccount !== undefined && asked.inAccount !== (this.account ?? DEFAULT_ACCOUNT)) {
+      throw refusal(ErrorType.OtherAccount, `the certificate is in SCM account "${this.account ?? DEFAULT_ACCOUNT}"`);
+    }
     if (this.#seen(asked.requestId)) return;
     if (this.status.phase === 'Rejected') {
       throw refused(ErrorType.RevocationNotPossible, said(revocationRefusals.notEnrolled));
