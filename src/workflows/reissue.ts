@@ -102,9 +102,10 @@ export async function reissue(input: ReissueInput): Promise<ReissueSummary> {
     // Every certificate asked: wait for each renewal to end, and revoke what it replaced when due.
     while (progress.waiting.length > 0 || progress.toRevoke.length > 0) {
       const due = progress.toRevoke[0]?.at;
-      const count = progress.waiting.length + progress.toRevoke.length;
+      // A renewal heard moves a certificate from one list to the other: either length changing wakes it.
+      const [waiting, toRevoke] = [progress.waiting.length, progress.toRevoke.length];
       await condition(
-        () => progress.waiting.length + progress.toRevoke.length !== count,
+        () => progress.waiting.length !== waiting || progress.toRevoke.length !== toRevoke,
         due === undefined ? undefined : Math.max(1, due - Date.now()),
       );
       await revokeDue(progress);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/client/cli.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
-import { reissueProgressQuery, reissueWorkflowId } from '../../src/contract/reissue.ts';
+import { reissueProgressQuery, reissueQuery, reissueWorkflowId } from '../../src/contract/reissue.ts';
 import { ConnectorMetrics, fleetReader } from '../../src/metrics.ts';
 import type { reissue } from '../../src/workflows/reissue.ts';
 import { parkCertificates } from '../../bench/park.ts';
@@ -25,6 +25,15 @@ describe('fleet reissue', () => {
   /** Renewal orders placed in SCM so far. */
   const renewals = () => world.sandbox.scmEmulator.stats.byOperation['POST /api/ssl/v1/renewById/{id}'] ?? 0;
   const statusOf = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
+
+  const parking = () => ({
+    client: world.env.client,
+    scm: world.sandbox.scmEmulator,
+    csr: (domain: string) => Promise.resolve(opensslCsr(`/CN=${domain}`, 'ec-p256')),
+  });
+  /** How many certificates of the profile a reissue would select now. */
+  const selected = async (profileId: string) =>
+    Number((await world.env.client.workflow.count(reissueQuery({ profileId }))).count);
 
   before(async () => {
     world = await startWorld({ scm: { issuanceDelayMs: 50 }, metrics });
@@ -149,6 +158,49 @@ describe('fleet reissue', () => {
     assert.match(again, /^reissue \S+ exists \(completed\)/);
     assert.match(again, /renewed 12/);
     assert.equal(renewals() - before, 12);
+  });
+
+  it('revokes each replaced certificate the time asked after its replacement, and ends when the last is', async () => {
+    const profile = { id: 'short-lived', name: 'Short-lived Server Certificate', orgId: 1, certType: 1002 };
+    const ids = await parkCertificates({ ...parking(), count: 2, profile, prefix: 'RD' });
+    await eventually(async () => ((await selected('short-lived')) === 2 ? true : undefined), 'RD indexed');
+    await cli('reissue', '--profile', 'short-lived', '--rate', '36000/h', '--revoke-replaced-after', '2s');
+    const summary = await world.env.client.workflow
+      .getHandle<typeof reissue>(reissueWorkflowId({ profileId: 'short-lived' }))
+      .result();
+    assert.deepEqual([summary.renewed, summary.revoked, summary.toRevoke.length], [2, 2, 0]);
+    const statuses = new Map(world.sandbox.scmEmulator.orders().map((o) => [Number(o.id), o.status]));
+    assert.deepEqual(
+      ids.map((id) => statuses.get(id)),
+      ['Revoked', 'Revoked'],
+      'the replaced certificates revoked',
+    );
+    for (const key of ['RD-1', 'RD-2']) {
+      const { certificateId } = await statusOf(key);
+      assert.equal(statuses.get(certificateId ?? 0), 'Issued', `${key}'s new certificate stays valid`);
+    }
+  });
+
+  it('stops asking when cancelled, and says so in its summary', async () => {
+    const profile = { id: 'short-lived-manual', name: 'Short-lived Manual Certificate', orgId: 1, certType: 1002 };
+    await parkCertificates({ ...parking(), count: 5, profile, prefix: 'RC' });
+    await eventually(async () => ((await selected('short-lived-manual')) === 5 ? true : undefined), 'RC indexed');
+    const before = renewals();
+    const selection = ['--profile', 'short-lived-manual'];
+    await cli('reissue', ...selection, '--rate', '3600/h');
+    const handle = world.env.client.workflow.getHandle<typeof reissue>(
+      reissueWorkflowId({ profileId: 'short-lived-manual' }),
+    );
+    await eventually(
+      async () => ((await handle.query(reissueProgressQuery)).asked >= 1 ? true : undefined),
+      'one asked',
+    );
+    assert.match(await cli('reissue', ...selection, '--cancel'), /cancelled$/);
+    const summary = await handle.result();
+    assert.equal(summary.cancelled, true);
+    assert.ok(summary.asked < 5, `${summary.asked} of 5 asked before the cancel`);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.ok(renewals() - before <= summary.asked, 'nothing asked after the cancel');
   });
 
   it('refuses a fingerprint that is not one, and a rate that is not one', async () => {
