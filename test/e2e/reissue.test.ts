@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
 import { runCli } from '../../src/client/cli.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import { reissueProgressQuery, reissueQuery, reissueWorkflowId } from '../../src/contract/reissue.ts';
@@ -16,6 +17,32 @@ import { eventually, opensslCsr, startWorld, type World } from '../helpers/envir
 
 const OV = { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
 const MANUAL = { id: 'manual', name: 'Manual Server Certificate', orgId: 1, certType: 1001 };
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/**
+ * An operation's history as marks (what `mark` names, in order) and the asks among them:
+ * `asksBetween(i, j)` counts the certificates asked after mark i and before mark j (j past the end: to the end).
+ */
+async function asksAround(handle: WorkflowHandle, mark: (event: HistoryEvent) => string | null | undefined) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const marks: string[] = [];
+  const asksAfterMark: number[] = [];
+  for (const event of events) {
+    const name = mark(event);
+    if (name) {
+      marks.push(name);
+      asksAfterMark.push(0);
+    } else if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'askToRenew' && marks.length > 0) {
+      asksAfterMark[marks.length - 1] = (asksAfterMark[marks.length - 1] ?? 0) + 1;
+    }
+  }
+  return {
+    marks,
+    asksBetween: (from: number, to: number) =>
+      asksAfterMark.slice(from, Math.min(to, marks.length)).reduce((a, b) => a + b, 0),
+  };
+}
 
 describe('fleet reissue', () => {
   let world: World;
@@ -113,8 +140,7 @@ describe('fleet reissue', () => {
         : undefined;
     }, 'the paused reissue in /metrics');
     assert.equal(paused.selected, '12');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.equal((await handle.query(reissueProgressQuery)).asked, paused.asked, 'nothing asked while paused');
+    assert.ok(Number.isInteger(paused.asked), 'the asked series is exported too');
 
     // The command again shows the same operation; it starts nothing.
     assert.match(
@@ -131,6 +157,11 @@ describe('fleet reissue', () => {
 
     const summary = await handle.result();
     assert.equal(summary.cancelled, false);
+    // From the history, not from a wait: between the pause and the resume no certificate was asked.
+    const events = await asksAround(handle, (e) => e.workflowExecutionSignaledEventAttributes?.signalName);
+    const [pausedAt, resumedAt] = [events.marks.indexOf('pause'), events.marks.indexOf('resume')];
+    assert.ok(pausedAt >= 0 && resumedAt > pausedAt, 'paused, then resumed');
+    assert.equal(events.asksBetween(pausedAt, resumedAt), 0, 'nothing asked while paused');
     assert.deepEqual(
       {
         selected: summary.selected,
@@ -187,7 +218,8 @@ describe('fleet reissue', () => {
     await eventually(async () => ((await selected('short-lived-manual')) === 5 ? true : undefined), 'RC indexed');
     const before = renewals();
     const selection = ['--profile', 'short-lived-manual'];
-    await cli('reissue', ...selection, '--rate', '3600/h');
+    // One ask every ten seconds: the cancel comes long before the second.
+    await cli('reissue', ...selection, '--rate', '360/h');
     const handle = world.env.client.workflow.getHandle<typeof reissue>(
       reissueWorkflowId({ profileId: 'short-lived-manual' }),
     );
@@ -199,8 +231,13 @@ describe('fleet reissue', () => {
     const summary = await handle.result();
     assert.equal(summary.cancelled, true);
     assert.ok(summary.asked < 5, `${summary.asked} of 5 asked before the cancel`);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    assert.ok(renewals() - before <= summary.asked, 'nothing asked after the cancel');
+    const events = await asksAround(handle, (e) =>
+      e.workflowExecutionCancelRequestedEventAttributes ? 'cancel' : undefined,
+    );
+    const cancelledAt = events.marks.indexOf('cancel');
+    assert.ok(cancelledAt >= 0, 'the cancel is in the history');
+    assert.equal(events.asksBetween(cancelledAt, events.marks.length), 0, 'nothing asked after the cancel');
+    assert.ok(renewals() - before <= summary.asked, 'no renewal beyond those asked');
   });
 
   it('refuses a fingerprint that is not one, and a rate that is not one', async () => {
