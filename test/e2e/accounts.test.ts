@@ -32,10 +32,10 @@ describe('SCM accounts', () => {
   const statusOf = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
 
   /**
-   * Ids are each account's own: the next certificates of the two accounts get the same one, as they may
-   * in two SCM instances.
+   * Ids are each account's own: a certificate of each account with the same id, as two SCM instances may
+   * issue (the account behind gets imported certificates until the next ids meet).
    */
-  function alignIds(): void {
+  async function sameIdInBoth(name: string): Promise<{ manual: string; ov: string; id: number }> {
     const nextId = (scm: ScmEmulator) => Math.max(999, ...scm.orders().map((o) => Number(o.id))) + 1;
     const gap = nextId(second) - nextId(world.sandbox.scmEmulator);
     const behind = gap > 0 ? world.sandbox.scmEmulator : second;
@@ -47,6 +47,11 @@ describe('SCM accounts', () => {
         expires: Date.now() + 86_400_000,
       })),
     );
+    const manual = await enroll(`${name}-second.example.com`, 'Manual Server Certificate');
+    const ov = await enroll(`${name}-default.example.com`, 'OV Server Certificate');
+    const id = (await statusOf(manual)).certificateId ?? 0;
+    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    return { manual, ov, id };
   }
 
   async function enroll(domain: string, profile: string): Promise<string> {
@@ -117,11 +122,7 @@ describe('SCM accounts', () => {
   });
 
   it('sweeps each account, and tells only the owner of a certificate revoked in its account', async () => {
-    alignIds();
-    const manual = await enroll('sweep-second.example.com', 'Manual Server Certificate');
-    const ov = await enroll('sweep-default.example.com', 'OV Server Certificate');
-    const id = (await statusOf(manual)).certificateId ?? 0;
-    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    const { manual, ov, id } = await sameIdInBoth('sweep');
     second.revokeDirectly(id);
     const [defaultBefore, secondBefore] = [world.sandbox.scmEmulator.stats.requests, second.stats.requests];
     const totals = await world.env.client.workflow.execute(renewalSweep, {
@@ -137,11 +138,7 @@ describe('SCM accounts', () => {
   });
 
   it("revokes by id in the account of the profile named, through the workflow of that account's certificate", async () => {
-    alignIds();
-    const manual = await enroll('by-id-second.example.com', 'Manual Server Certificate');
-    const ov = await enroll('by-id-default.example.com', 'OV Server Certificate');
-    const id = (await statusOf(manual)).certificateId ?? 0;
-    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    const { manual, ov, id } = await sameIdInBoth('by-id');
     const [secondBefore, defaultBefore] = [
       count(second, 'POST /api/ssl/v1/revoke/{id}'),
       count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'),
