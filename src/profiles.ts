@@ -226,9 +226,12 @@ export class Profiles {
     return this.all.find((profile) => profile.name === name);
   }
 
-  /** The SCM account of a profile: its `account`, else the default one (SECTIGO_*). */
-  static accountOf(profile: Pick<Profile, 'account'>): string {
-    return profile.account ?? DEFAULT_ACCOUNT;
+  /**
+   * The named SCM account of a profile, as workflows carry it: its `account`, or undefined for the
+   * default one (SECTIGO_*, also when named "default").
+   */
+  static accountOf(profile: Pick<Profile, 'account'>): string | undefined {
+    return profile.account === DEFAULT_ACCOUNT ? undefined : profile.account;
   }
 
   /** A profile named by its name (as Jira shows it) or its id (as the CLI and the metrics show it). */

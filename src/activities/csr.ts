@@ -1,6 +1,6 @@
 /** Activities that check a certificate request before anything is ordered. */
 import type { CsrSummary } from '../contract/certificate.ts';
-import { DEFAULT_ACCOUNT, ErrorType, type JiraNames } from '../contract/shared.ts';
+import { ErrorType, type JiraNames } from '../contract/shared.ts';
 import { CsrProblem, inspectCsr } from '../csr/inspect.ts';
 import { isDomainAllowed } from '../csr/names.ts';
 import { csrProblems } from '../messages.ts';
@@ -36,7 +36,7 @@ export function createCsrActivities({ profiles, names }: { profiles: Profiles; n
           isDomainAllowed: (domain) => isDomainAllowed(domain, profile.allowedDomains),
         });
         const account = Profiles.accountOf(profile);
-        return { profileId: profile.id, ...(account !== DEFAULT_ACCOUNT ? { account } : {}), csr };
+        return { profileId: profile.id, ...(account ? { account } : {}), csr };
       } catch (err) {
         if (err instanceof CsrProblem) throw userProblem(ErrorType.CsrRejected, err.message);
         throw err;

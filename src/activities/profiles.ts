@@ -6,6 +6,7 @@ import { DEFAULT_ACCOUNT } from '../contract/shared.ts';
 
 /** The settings that decide renewal, and a fingerprint that changes whenever one of them does. */
 export function renewalSettings(profile: Profile): ProfileSettings {
+  const account = Profiles.accountOf(profile);
   const settings = {
     profileId: profile.id,
     profileName: profile.name,
@@ -15,7 +16,7 @@ export function renewalSettings(profile: Profile): ProfileSettings {
     forceRenewalRequestedAt:
       profile.forceRenewalRequestedAt === null ? null : Date.parse(profile.forceRenewalRequestedAt),
     // Only where set: the profiles of the default account keep the fingerprints they had before accounts.
-    ...(profile.account && profile.account !== DEFAULT_ACCOUNT ? { account: profile.account } : {}),
+    ...(account ? { account } : {}),
   };
   const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16);
   return { ...settings, fingerprint };
@@ -37,8 +38,7 @@ export function createProfileActivities({ profiles }: { profiles: Profiles }) {
     /** The SCM account of the profile with this name or id, where it is not the default one (none: unknown). */
     accountOfProfile(nameOrId: string | undefined): Promise<string | undefined> {
       const profile = nameOrId === undefined ? undefined : profiles.named(nameOrId);
-      const account = profile ? Profiles.accountOf(profile) : DEFAULT_ACCOUNT;
-      return Promise.resolve(account === DEFAULT_ACCOUNT ? undefined : account);
+      return Promise.resolve(profile ? Profiles.accountOf(profile) : undefined);
     },
 
     /** Current fingerprints by profile id, for the sweep. */
