@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { Server as TlsServer } from 'node:tls';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -58,7 +59,7 @@ export async function listen(server: Server, port: number, host = '127.0.0.1'): 
     });
   });
   const address = server.address() as AddressInfo;
-  return `http://${host}:${address.port}`;
+  return `${server instanceof TlsServer ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
 /** Closes the server and every open connection. */

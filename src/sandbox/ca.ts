@@ -5,6 +5,7 @@
  */
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '../csr/x509.ts';
 import { ocspAnswer, type SerialStatus } from './ocsp.ts';
@@ -131,6 +132,50 @@ export class LocalCa {
           : []),
       ],
     });
+  }
+
+  /**
+   * A key and a certificate for TLS, valid a year: a server's for the names given (DNS names, or IP
+   * addresses), or a client's with the subject given. The certificate PEM has the intermediate after it,
+   * so that a peer trusting the root verifies it.
+   */
+  async tlsIdentity(
+    role: 'server' | 'client',
+    subject: string,
+    names: string[] = [],
+  ): Promise<{ certificate: string; key: string }> {
+    const keys = await generateKeys();
+    const now = Date.now();
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject,
+      issuer: this.intermediate.subject,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + YEAR_MS),
+      publicKey: keys.publicKey,
+      signingKey: this.#signingKey,
+      signingAlgorithm: SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([
+          role === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+        ]),
+        ...(names.length > 0
+          ? [
+              new x509.SubjectAlternativeNameExtension(
+                names.map((value) => ({ type: isIP(value) ? ('ip' as const) : ('dns' as const), value })),
+              ),
+            ]
+          : []),
+        await x509.AuthorityKeyIdentifierExtension.create(this.intermediate),
+      ],
+    });
+    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+    return {
+      certificate: `${certificate.toString('pem')}\n${this.intermediate.toString('pem')}\n`,
+      key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
+    };
   }
 
   /** Answers a DER OCSP request about certificates of the intermediate, signed by it. */

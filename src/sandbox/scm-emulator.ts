@@ -7,6 +7,8 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { close, HttpError, listen, readBody, sendJson } from '../http.ts';
@@ -94,6 +96,11 @@ export interface ScmEmulatorOptions {
    */
   clock?: () => number;
   faults?: Partial<ScmFaults>;
+  /**
+   * Serves HTTPS, with a certificate of its own CA for the host, and takes client certificates under
+   * `/private/api` (see `clientIdentity`), as SCM does (research/sectigo-api.md §1.1).
+   */
+  https?: boolean;
 }
 
 export const DEFAULT_SCM_CREDENTIALS: ScmCredentials = {
@@ -169,6 +176,8 @@ class SecondCounter {
 }
 
 const API = '/api';
+/** The prefix under which SCM authenticates an admin by client certificate, with `login` and `customerUri`. */
+const PRIVATE = '/private';
 const MAX_PAGE = 200;
 
 /** SCM's error body: `{ code, description }`. */
@@ -192,7 +201,7 @@ export class ScmEmulator {
   #nextId = 1000;
   url = '';
 
-  private constructor(ca: LocalCa, options: ScmEmulatorOptions) {
+  private constructor(ca: LocalCa, options: ScmEmulatorOptions, tls?: { certificate: string; key: string }) {
     this.ca = ca;
     this.#options = options;
     this.credentials = { ...DEFAULT_SCM_CREDENTIALS, ...options.credentials };
@@ -214,19 +223,48 @@ export class ScmEmulator {
     };
     this.#load();
     this.#routes();
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    // The handshake asks for a client certificate and lets a connection without one through: only
+    // /private/api needs one, and it answers SCM's 401 rather than a handshake alert.
+    this.#server = tls
+      ? createHttpsServer(
+          {
+            cert: tls.certificate,
+            key: tls.key,
+            ca: ca.root.toString('pem'),
+            requestCert: true,
+            rejectUnauthorized: false,
+          },
+          handler,
+        )
+      : createServer(handler);
   }
 
   static async start(options: ScmEmulatorOptions = {}): Promise<ScmEmulator> {
     const ca = options.dataDir ? await LocalCa.open(join(options.dataDir, 'ca')) : await LocalCa.create();
-    const emulator = new ScmEmulator(ca, options);
-    emulator.url = await listen(emulator.#server, options.port ?? 0, options.host);
+    const host = options.host ?? '127.0.0.1';
+    const tls = options.https ? await ca.tlsIdentity('server', 'CN=SCM emulator', [host, 'localhost']) : undefined;
+    const emulator = new ScmEmulator(ca, options, tls);
+    emulator.url = await listen(emulator.#server, options.port ?? 0, host);
     return emulator;
   }
 
   /** Base URL of the API, as the connector's SECTIGO_BASE_URL. */
   get apiUrl(): string {
     return `${this.url}${API}`;
+  }
+
+  /** Base URL of the API for an admin who logs in with a client certificate (an `https` emulator's). */
+  get privateApiUrl(): string {
+    return `${this.url}${PRIVATE}${API}`;
+  }
+
+  /**
+   * A client certificate and key for the admin `login` (by default the emulator's own), issued by the
+   * emulator's CA: what `/private/api` takes.
+   */
+  clientIdentity(login = this.credentials.login): Promise<{ certificate: string; key: string }> {
+    return this.ca.tlsIdentity('client', `CN=${login}`);
   }
 
   get tokenUrl(): string {
@@ -377,10 +415,13 @@ export class ScmEmulator {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://scm');
     try {
-      const route = this.#router.match(req.method ?? 'GET', url.pathname);
-      if (url.pathname.startsWith(`${API}/`)) {
+      const privateApi = url.pathname.startsWith(`${PRIVATE}${API}/`);
+      const path = privateApi ? url.pathname.slice(PRIVATE.length) : url.pathname;
+      const route = this.#router.match(req.method ?? 'GET', path);
+      if (path.startsWith(`${API}/`)) {
         this.#count(route ? `${req.method} ${url.pathname.replace(/\/\d+(\/|$)/g, '/{id}$1')}` : 'unknown');
-        this.#authenticate(req);
+        if (privateApi) this.#authenticateByCertificate(req);
+        else this.#authenticate(req);
         await this.#injectFaults();
       }
       if (!route) throw scmError(404, -1, `No endpoint ${req.method} ${url.pathname}`);
@@ -416,6 +457,27 @@ export class ScmEmulator {
     throw scmError(401, -16, 'Unknown user', {
       'www-authenticate': `Bearer realm="apiclients", error="invalid_token", authorization_uri="${this.tokenUrl}"`,
     });
+  }
+
+  /**
+   * `/private/api`: the admin named by `login` (with `customerUri`) proves who they are with a client
+   * certificate, and no password. SCM checks the certificate registered for that admin; here it must be
+   * issued by the emulator's CA to that login (CN). Without one, SCM's "Unknown user".
+   */
+  #authenticateByCertificate(req: IncomingMessage): void {
+    const c = this.credentials;
+    const h = req.headers;
+    const socket = req.socket as Partial<TLSSocket>;
+    const peer = socket.authorized ? socket.getPeerCertificate?.() : undefined;
+    const login = peer?.subject?.CN;
+    if (
+      typeof login === 'string' &&
+      same(h.login, login) &&
+      same(h.login, c.login) &&
+      same(h.customeruri, c.customerUri)
+    )
+      return;
+    throw scmError(401, -16, 'Unknown user');
   }
 
   async #injectFaults(): Promise<void> {
