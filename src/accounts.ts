@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, DEFAULT_SECTIGO_TOKEN_URL, type SectigoConfig } from './config.ts';
 import type { ScmAccount, SecretSource } from './profiles.ts';
-import type { ScmClient } from './sectigo/client.ts';
+import type { ScmAuth, ScmClient } from './sectigo/client.ts';
+import { clientCertificateProblem } from './sectigo/client-certificate.ts';
 
 /** A named account, connected: its settings, its client and its rate limit (requests a second). */
 export interface ConnectedAccount {
@@ -41,26 +42,34 @@ export function accountSettings(
       return '';
     }
   };
-  const settings = accounts.map(({ name, baseUrl, auth, requestsPerSecond, timeoutMs }) => ({
+  const authOf = (name: string, auth: ScmAccount['auth']): ScmAuth => {
+    if (auth.kind === 'password') {
+      return { ...auth, password: secret(name, 'auth.password', auth.password) };
+    }
+    if (auth.kind === 'oauth') {
+      return {
+        ...auth,
+        tokenUrl: auth.tokenUrl ?? DEFAULT_SECTIGO_TOKEN_URL,
+        clientSecret: secret(name, 'auth.clientSecret', auth.clientSecret),
+      };
+    }
+    const pair = {
+      certificate: secret(name, 'auth.certificate', auth.certificate),
+      key: secret(name, 'auth.key', auth.key),
+      passphrase: auth.passphrase && secret(name, 'auth.passphrase', auth.passphrase),
+    };
+    const problem = pair.certificate && pair.key ? clientCertificateProblem(pair) : undefined;
+    if (problem) problems.push(`account "${name}": auth: ${problem}`);
+    return { ...auth, ...pair };
+  };
+  const settings = accounts.map(({ name, baseUrl, auth, ca, requestsPerSecond, timeoutMs }) => ({
     name,
     requestsPerSecond,
     config: {
       baseUrl,
       timeoutMs: timeoutMs ?? defaultTimeoutMs,
-      auth:
-        auth.kind === 'password'
-          ? {
-              kind: 'password' as const,
-              login: auth.login,
-              customerUri: auth.customerUri,
-              password: secret(name, 'auth.password', auth.password),
-            }
-          : {
-              kind: 'oauth' as const,
-              clientId: auth.clientId,
-              tokenUrl: auth.tokenUrl ?? DEFAULT_SECTIGO_TOKEN_URL,
-              clientSecret: secret(name, 'auth.clientSecret', auth.clientSecret),
-            },
+      auth: authOf(name, auth),
+      ...(ca ? { ca: secret(name, 'ca', ca) } : {}),
     },
   }));
   if (problems.length > 0) throw new ConfigError(problems);

@@ -8,6 +8,7 @@ import type { Deployment, JiraAuth } from './jira/client.ts';
 import { DEFAULT_JIRA_NAMES, type JiraNames, type RevokerPolicy } from './contract/shared.ts';
 import { DEFAULT_ATTENTION_LIMIT } from './metrics.ts';
 import type { ScmAuth } from './sectigo/client.ts';
+import { clientCertificateProblem } from './sectigo/client-certificate.ts';
 import { temporalTarget, TemporalSettingsError, type TemporalTarget } from './temporal-connection.ts';
 
 /** Workflows a worker keeps cached unless WORKER_MAX_CACHED_WORKFLOWS says otherwise. */
@@ -27,6 +28,8 @@ export interface SectigoConfig {
   baseUrl: string;
   auth: ScmAuth;
   timeoutMs: number;
+  /** PEM certificates trusted for SCM's TLS besides the system's. */
+  ca?: string;
 }
 
 /** Jira and SCM, both configured: what a process that talks to them needs. */
@@ -94,13 +97,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings the connector no longer offers: read only to say so, never passed to a process. */
+export const RETIRED_VARIABLES = ['METRICS_CERTIFICATE_SERIES'] as const;
+
 /**
  * The secrets, each of which may instead be read from a file that `<NAME>_FILE` names (a mounted Kubernetes
  * or Docker secret): the file's text, less its final line break.
  */
-/** Settings the connector no longer offers: read only to say so, never passed to a process. */
-export const RETIRED_VARIABLES = ['METRICS_CERTIFICATE_SERIES'] as const;
-
 export const SECRET_VARIABLES = [
   'JIRA_API_TOKEN',
   'JIRA_BEARER_TOKEN',
@@ -108,10 +111,15 @@ export const SECRET_VARIABLES = [
   'JIRA_WEBHOOK_SECRET',
   'SECTIGO_PASSWORD',
   'SECTIGO_CLIENT_SECRET',
+  'SECTIGO_CLIENT_KEY',
+  'SECTIGO_CLIENT_KEY_PASSPHRASE',
   'TEMPORAL_API_KEY',
   'PAYLOAD_ENCRYPTION_KEYS',
   'CODEC_AUTH_TOKEN',
 ] as const;
+
+/** Every variable `<NAME>_FILE` may give from a file: the secrets, and the PEM certificates beside them. */
+export const FILE_VARIABLES = [...SECRET_VARIABLES, 'SECTIGO_CLIENT_CERT', 'SECTIGO_CA'] as const;
 
 /**
  * Sets each secret that `<NAME>_FILE` names from its file, in `env` itself (so that every reader of the
@@ -120,7 +128,7 @@ export const SECRET_VARIABLES = [
  */
 export function applySecretFiles(env: Record<string, string | undefined> = process.env): string[] {
   const problems: string[] = [];
-  for (const name of SECRET_VARIABLES) {
+  for (const name of FILE_VARIABLES) {
     const file = env[`${name}_FILE`]?.trim();
     if (!file) continue;
     if (env[name]?.trim()) {
@@ -288,29 +296,55 @@ function sectigoConfig(e: Environment): SectigoConfig | undefined {
     'SECTIGO_PASSWORD',
     'SECTIGO_CLIENT_ID',
     'SECTIGO_CLIENT_SECRET',
+    'SECTIGO_CLIENT_CERT',
+    'SECTIGO_CLIENT_KEY',
   ];
   if (!scmVars.some((n) => e.text(n) !== undefined)) return undefined;
   const why = 'when Sectigo is configured';
   const baseUrl = e.url('SECTIGO_BASE_URL', why);
+  const set = (...names: string[]) => names.filter((n) => e.text(n) !== undefined);
+  const oauth = set('SECTIGO_CLIENT_ID', 'SECTIGO_CLIENT_SECRET');
+  const certificate = set('SECTIGO_CLIENT_CERT', 'SECTIGO_CLIENT_KEY');
+  const others = set('SECTIGO_CLIENT_ID', 'SECTIGO_CLIENT_SECRET', 'SECTIGO_PASSWORD');
+  if (certificate.length > 0 && others.length > 0) {
+    e.problems.push(`SECTIGO_CLIENT_CERT logs in with a client certificate: unset ${others.join(' and ')}`);
+  }
   let auth: ScmAuth;
-  if (e.text('SECTIGO_CLIENT_ID') !== undefined || e.text('SECTIGO_CLIENT_SECRET') !== undefined) {
-    const oauth = 'for OAuth client credentials';
+  if (certificate.length > 0) {
+    const why = 'for client-certificate authentication';
+    auth = {
+      kind: 'certificate',
+      login: e.required('SECTIGO_LOGIN', why),
+      customerUri: e.required('SECTIGO_CUSTOMER_URI', why),
+      certificate: e.required('SECTIGO_CLIENT_CERT', why),
+      key: e.required('SECTIGO_CLIENT_KEY', why),
+      passphrase: e.text('SECTIGO_CLIENT_KEY_PASSPHRASE'),
+    };
+    if (auth.certificate && auth.key) {
+      const problem = clientCertificateProblem(auth);
+      if (problem) e.problems.push(`SECTIGO_CLIENT_CERT and SECTIGO_CLIENT_KEY: ${problem}`);
+    }
+    if (baseUrl.startsWith('http:')) e.problems.push('SECTIGO_BASE_URL must be https:// with a client certificate');
+  } else if (oauth.length > 0) {
+    const why = 'for OAuth client credentials';
     auth = {
       kind: 'oauth',
-      clientId: e.required('SECTIGO_CLIENT_ID', oauth),
-      clientSecret: e.required('SECTIGO_CLIENT_SECRET', oauth),
+      clientId: e.required('SECTIGO_CLIENT_ID', why),
+      clientSecret: e.required('SECTIGO_CLIENT_SECRET', why),
       tokenUrl: e.text('SECTIGO_TOKEN_URL') ?? DEFAULT_SECTIGO_TOKEN_URL,
     };
   } else {
-    const password = 'for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)';
+    const why =
+      'for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth, or SECTIGO_CLIENT_CERT and SECTIGO_CLIENT_KEY for a client certificate)';
     auth = {
       kind: 'password',
-      login: e.required('SECTIGO_LOGIN', password),
-      password: e.required('SECTIGO_PASSWORD', password),
-      customerUri: e.required('SECTIGO_CUSTOMER_URI', password),
+      login: e.required('SECTIGO_LOGIN', why),
+      password: e.required('SECTIGO_PASSWORD', why),
+      customerUri: e.required('SECTIGO_CUSTOMER_URI', why),
     };
   }
-  return { baseUrl, auth, timeoutMs: e.int('SECTIGO_TIMEOUT_MS', 30_000, 1000, 600_000) };
+  const ca = e.text('SECTIGO_CA');
+  return { baseUrl, auth, timeoutMs: e.int('SECTIGO_TIMEOUT_MS', 30_000, 1000, 600_000), ...(ca ? { ca } : {}) };
 }
 
 /** Reads and validates the environment; throws one ConfigError listing every problem. */

@@ -130,21 +130,38 @@ export async function checkScm(
     }
   } catch (err) {
     if (!(err instanceof ScmError)) throw err;
-    const credentials = account
-      ? `account "${account}"'s auth in the profiles file and the secret it names`
-      : config.auth.kind === 'password'
-        ? 'SECTIGO_LOGIN, SECTIGO_PASSWORD and SECTIGO_CUSTOMER_URI'
-        : 'SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET';
-    const scmAt = account ? `SCM account "${account}" at ${config.baseUrl}` : `SCM at ${config.baseUrl}`;
+    const { auth, baseUrl } = config;
+    const scmAt = account ? `SCM account "${account}" at ${baseUrl}` : `SCM at ${baseUrl}`;
+    const setting = (named: string, variables: string) => (account ? `account "${account}"'s ${named}` : variables);
     if (err.status === 401 || err.status === 403) {
       const code = err.code === undefined ? '' : `, code ${err.code}`;
+      const credentials = account
+        ? `account "${account}"'s auth in the profiles file and the secrets it names`
+        : {
+            password: 'SECTIGO_LOGIN, SECTIGO_PASSWORD and SECTIGO_CUSTOMER_URI',
+            oauth: 'SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET',
+            certificate: 'SECTIGO_LOGIN, SECTIGO_CUSTOMER_URI and the client certificate (SECTIGO_CLIENT_CERT)',
+          }[auth.kind];
+      // SCM takes a client certificate under /private/api only; elsewhere the same headers lack a password.
+      const where =
+        auth.kind === 'certificate' && !new URL(baseUrl).pathname.startsWith('/private/')
+          ? `; SCM takes client certificates under /private/api, not ${new URL(baseUrl).pathname}`
+          : '';
       throw new ConfigError([
-        `${scmAt} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}`,
+        `${scmAt} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}${where}`,
       ]);
     }
+    if (err.tlsFailed) {
+      const tls =
+        auth.kind === 'certificate'
+          ? setting('ca and client certificate', 'SECTIGO_CA and the client certificate (SECTIGO_CLIENT_CERT)')
+          : setting('ca', 'SECTIGO_CA (certificates trusted for SCM besides the system ones)');
+      throw new ConfigError([`${scmAt} failed the TLS handshake (${err.message}): check ${tls}`]);
+    }
     if (err.status === 0) {
-      const setting = account ? `account "${account}"'s baseUrl` : 'SECTIGO_BASE_URL';
-      throw new ConfigError([`${scmAt} did not answer (${err.message}): check ${setting}`]);
+      throw new ConfigError([
+        `${scmAt} did not answer (${err.message}): check ${setting('baseUrl', 'SECTIGO_BASE_URL')}`,
+      ]);
     }
     throw err;
   }

@@ -121,12 +121,29 @@ const accountSchema = z
           tokenUrl: z.url().optional(),
         })
         .strict(),
+      z
+        .object({
+          kind: z.literal('certificate'),
+          login: z.string().min(1),
+          customerUri: z.string().min(1),
+          /** PEM, with any intermediates after it; named like a secret, though only its key is one. */
+          certificate: secretSchema,
+          key: secretSchema,
+          passphrase: secretSchema.optional(),
+        })
+        .strict(),
     ]),
+    /** PEM certificates trusted for this SCM's TLS besides the system's. */
+    ca: secretSchema.optional(),
     /** SCM requests a second for this account, across every worker; by default SECTIGO_MAX_REQUESTS_PER_SECOND. */
     requestsPerSecond: z.number().positive().max(10_000).optional(),
     timeoutMs: z.number().int().min(1000).max(600_000).optional(),
   })
-  .strict();
+  .strict()
+  .refine(({ auth, baseUrl }) => auth.kind !== 'certificate' || baseUrl.startsWith('https:'), {
+    path: ['baseUrl'],
+    message: 'a client certificate needs https://',
+  });
 export type ScmAccount = z.output<typeof accountSchema>;
 
 const fileSchema = z

@@ -2,17 +2,36 @@
  * Sectigo Certificate Manager REST client (the `/api/ssl/v1` admin API) on undici. The only code that
  * knows SCM's HTTP: paths, authentication headers, error bodies, date formats and paging.
  */
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { UpstreamObserver } from '../metrics.ts';
 
 export type ScmAuth =
   | { kind: 'password'; login: string; password: string; customerUri: string }
-  | { kind: 'oauth'; tokenUrl: string; clientId: string; clientSecret: string };
+  | { kind: 'oauth'; tokenUrl: string; clientId: string; clientSecret: string }
+  | ({ kind: 'certificate'; login: string; customerUri: string } & ClientCertificate);
+
+/**
+ * An SCM admin's client certificate (mTLS), sent in the TLS handshake under `/private/api`, where SCM
+ * then takes `login` and `customerUri` without a password (research/sectigo-api.md §1.1).
+ */
+export interface ClientCertificate {
+  /** PEM: the certificate, and any intermediates after it. */
+  certificate: string;
+  /** PEM private key of the certificate, encrypted with `passphrase` when that is given. */
+  key: string;
+  passphrase?: string;
+}
 
 export interface ScmClientOptions {
-  /** e.g. https://cert-manager.com/api, or https://admin.enterprise.sectigo.com/api for OAuth. */
+  /**
+   * e.g. https://cert-manager.com/api, https://cert-manager.com/private/api with a client certificate, or
+   * https://admin.enterprise.sectigo.com/api for OAuth.
+   */
   baseUrl: string;
   auth: ScmAuth;
+  /** PEM certificates trusted for SCM's TLS besides the system's (a private SCM, a TLS-inspecting proxy). */
+  ca?: string;
   /** Per request, from sending to the last body byte. */
   timeoutMs?: number;
   /**
@@ -131,6 +150,11 @@ export class ScmError extends Error {
     this.code = code;
     this.retryAfterMs = retryAfterMs;
   }
+  /** A transport failure in TLS: SCM's certificate not trusted, or the client certificate refused. */
+  get tlsFailed(): boolean {
+    const code = (this.cause as { code?: unknown } | undefined)?.code;
+    return this.status === 0 && typeof code === 'string' && /^ERR_(SSL|TLS)_|CERT|SELF_SIGNED|UNABLE_TO_/.test(code);
+  }
   /** 408, 429, 5xx and transport failures are worth retrying; other answers are final. */
   get retryable(): boolean {
     return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
@@ -163,7 +187,7 @@ export class ScmClient {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#auth = options.auth;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16 });
+    this.#dispatcher = options.dispatcher ?? new Agent({ connections: 16, connect: tlsOptions(options) });
     this.#observer = options.observer;
     // A window a little longer than a second: SCM counts by arrival, and arrivals lag sending by the network.
     this.#limiter = options.maxRequestsPerSecond
@@ -379,6 +403,7 @@ export class ScmClient {
     if (auth.kind === 'password') {
       return { login: auth.login, password: auth.password, customerUri: auth.customerUri };
     }
+    if (auth.kind === 'certificate') return { login: auth.login, customerUri: auth.customerUri };
     if (!this.#token || this.#token.expiresAt <= Date.now()) this.#token = await this.#fetchToken(auth);
     return { authorization: `Bearer ${this.#token.value}` };
   }
@@ -533,6 +558,16 @@ function pathOnly(path: string): string {
 /** The path with its ids left out, for metrics: `/ssl/v1/collect/{id}`. */
 function route(path: string): string {
   return pathOnly(path).replace(/\/\d+(?=\/|$)/g, '/{id}');
+}
+
+/** The client certificate, and the certificates trusted for SCM's TLS, as the connection options want them. */
+function tlsOptions({ auth, ca }: ScmClientOptions): ConnectionOptions {
+  return {
+    ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+    ...(auth.kind === 'certificate'
+      ? { cert: auth.certificate, key: auth.key, ...(auth.passphrase ? { passphrase: auth.passphrase } : {}) }
+      : {}),
+  };
 }
 
 function describeTransportError(err: unknown): string {

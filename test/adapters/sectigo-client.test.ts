@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseRetryAfter, parseScmDate, ScmClient, ScmError, ScmPendingError } from '../../src/sectigo/client.ts';
 import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
+import { checkScm } from '../../src/connector.ts';
+import { ConfigError } from '../../src/config.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { eventually, opensslCsr, rejectionOf } from '../helpers/environment.ts';
 
@@ -223,6 +225,68 @@ describe('Sectigo SCM client', () => {
     assert.equal(x509.PemConverter.decode(await res.text()).length, 1);
     assert.ok(scm.stats.requests > 10);
     assert.ok(scm.stats.peakRequestsPerSecond >= 1);
+  });
+});
+
+describe('Sectigo SCM client with a client certificate (mTLS)', () => {
+  let scm: ScmEmulator;
+  let identity: { certificate: string; key: string };
+  let ca: string;
+  const certificateClient = (baseUrl: string, id = identity, trust: string | null = ca) => {
+    const c = scm.credentials;
+    const auth = { kind: 'certificate' as const, login: c.login, customerUri: c.customerUri, ...id };
+    const config = { baseUrl, auth, timeoutMs: 2000, ...(trust ? { ca: trust } : {}) };
+    return { config, client: new ScmClient(config) };
+  };
+  const refusalOf = async (baseUrl: string, id = identity, trust: string | null = ca) => {
+    const { config, client } = certificateClient(baseUrl, id, trust);
+    const err = await rejectionOf(checkScm(client, config, 1), ConfigError);
+    return err.problems.join('\n');
+  };
+  before(async () => {
+    scm = await ScmEmulator.start({ https: true });
+    identity = await scm.clientIdentity();
+    ca = scm.ca.root.toString('pem');
+  });
+  after(async () => {
+    await scm?.stop();
+  });
+
+  it('enrolls and reads under /private/api with the admin login, its certificate and no password', async () => {
+    const { client } = certificateClient(scm.privateApiUrl);
+    const { sslId } = await client.enroll({ ...ORDER, csr: opensslCsr('/CN=mtls.example.com', 'ec-p256') });
+    assert.equal((await client.getCertificate(sslId)).commonName, 'mtls.example.com');
+    assert.equal(scm.stats.byOperation['POST /private/api/ssl/v1/enroll'], 1);
+    assert.equal(scm.stats.byOperation['POST /api/ssl/v1/enroll'], undefined);
+  });
+
+  it("is refused without the admin's own certificate from SCM's CA, or outside /private/api", async () => {
+    const stranger = await ScmEmulator.start({ https: true });
+    try {
+      const refused =
+        /^SCM at \S+ refused the connector's credentials \(HTTP 401, code -16\): check SECTIGO_LOGIN, SECTIGO_CUSTOMER_URI and the client certificate \(SECTIGO_CLIENT_CERT\)$/;
+      assert.match(await refusalOf(scm.privateApiUrl, await stranger.clientIdentity()), refused, 'another CA');
+      assert.match(await refusalOf(scm.privateApiUrl, await scm.clientIdentity('another-admin')), refused);
+      assert.match(
+        await refusalOf(scm.apiUrl),
+        /code -16\): check .*; SCM takes client certificates under \/private\/api, not \/api$/,
+      );
+      const noCertificate = new ScmClient({
+        baseUrl: scm.privateApiUrl,
+        auth: { kind: 'password', ...scm.credentials },
+        ca,
+      });
+      assert.equal((await rejectionOf(noCertificate.list({}, 0, 1), ScmError)).status, 401, 'a password instead');
+    } finally {
+      await stranger.stop();
+    }
+  });
+
+  it("names SECTIGO_CA when SCM's certificate is not trusted", async () => {
+    assert.match(
+      await refusalOf(scm.privateApiUrl, identity, null),
+      /^SCM at \S+ failed the TLS handshake \(.*\): check SECTIGO_CA and the client certificate \(SECTIGO_CLIENT_CERT\)$/,
+    );
   });
 });
 

@@ -1,11 +1,15 @@
 /**
  * Two SCM accounts, as the connector of the user guide keeps them per profile: the sandbox's emulator is
- * the default account, a second emulator with credentials of its own is the account "second", which the
- * "Manual Server Certificate" profile names. Enrollment, renewal, revocation, the download and the sweep
+ * the default account (password headers); a second emulator, on HTTPS with an admin of its own who logs in
+ * with a client certificate under /private/api, is the account "second", which the "Manual Server
+ * Certificate" profile names. Enrollment, renewal, revocation, the download and the sweep
  * each talk to the certificate's account only; a wrong secret is reported by the account's name at start
  * while the other account keeps working.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/client/cli.ts';
 import { checkAccounts, connectAccounts } from '../../src/connector.ts';
@@ -13,20 +17,25 @@ import { ConfigError } from '../../src/config.ts';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import { TASK_QUEUE } from '../../src/contract/shared.ts';
 import { Profiles } from '../../src/profiles.ts';
+import { LocalCa } from '../../src/sandbox/ca.ts';
 import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import { ScmEmulator } from '../../src/sandbox/scm-emulator.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
 
-const SECOND = { login: 'second-api', password: 'second-password', customerUri: 'second' };
+const SECOND = { login: 'second-api', customerUri: 'second' };
 
 describe('SCM accounts', () => {
   let world: World;
   let second: ScmEmulator;
   let profiles: Profiles;
-  const secretFor = (password: string) => ({ SECOND_SCM_PASSWORD: password });
-  const accountsWith = (password: string) =>
-    connectAccounts(profiles, { env: secretFor(password), defaultRequestsPerSecond: 100 });
+  /** The second account's admin certificate and key, issued by its SCM. */
+  let admin: { certificate: string; key: string };
+  const accountsWith = ({ certificate, key }: typeof admin) =>
+    connectAccounts(profiles, {
+      env: { SECOND_SCM_CERTIFICATE: certificate, SECOND_SCM_KEY: key },
+      defaultRequestsPerSecond: 100,
+    });
   const domainsOf = (scm: ScmEmulator) => scm.orders().map((o) => String(o.commonName));
   const count = (scm: ScmEmulator, operation: string) => scm.stats.byOperation[operation] ?? 0;
   const statusOf = (key: string) => world.env.client.workflow.getHandle(certificateWorkflowId(key)).query(statusQuery);
@@ -63,20 +72,24 @@ describe('SCM accounts', () => {
 
   before(async () => {
     world = await startWorld({ scm: { issuanceDelayMs: 50 } });
-    second = await ScmEmulator.start({ host: '127.0.0.1', port: 0, issuanceDelayMs: 50, credentials: SECOND });
+    second = await ScmEmulator.start({ https: true, issuanceDelayMs: 50, credentials: SECOND });
+    admin = await second.clientIdentity();
+    const trusted = join(mkdtempSync(join(tmpdir(), 'second-scm-')), 'ca.pem');
+    writeFileSync(trusted, second.ca.root.toString('pem'));
     const sandbox = Profiles.load(SANDBOX_PROFILES_FILE);
     profiles = Profiles.parse(
       JSON.stringify({
         accounts: [
           {
             name: 'second',
-            baseUrl: second.apiUrl,
+            baseUrl: second.privateApiUrl,
             auth: {
-              kind: 'password',
-              login: SECOND.login,
-              customerUri: SECOND.customerUri,
-              password: { env: 'SECOND_SCM_PASSWORD' },
+              kind: 'certificate',
+              ...SECOND,
+              certificate: { env: 'SECOND_SCM_CERTIFICATE' },
+              key: { env: 'SECOND_SCM_KEY' },
             },
+            ca: { file: trusted },
             requestsPerSecond: 5,
           },
         ],
@@ -84,7 +97,7 @@ describe('SCM accounts', () => {
       }),
     );
     await world.stopWorker();
-    await world.startWorker({ profiles, accounts: accountsWith(SECOND.password) });
+    await world.startWorker({ profiles, accounts: accountsWith(admin) });
   });
   after(async () => {
     await world?.teardown();
@@ -104,7 +117,7 @@ describe('SCM accounts', () => {
     await world.alice.transition(manual, 'Renew Certificate');
     await eventually(async () => ((await statusOf(manual)).history.length === 2 ? true : undefined), 'the renewal');
     await untilPhase(world.env.client, manual, 'Active');
-    assert.equal(count(second, 'POST /api/ssl/v1/renewById/{id}'), 1);
+    assert.equal(count(second, 'POST /private/api/ssl/v1/renewById/{id}'), 1);
     assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/renewById/{id}'), defaultRenewals);
 
     const { certificateId } = await statusOf(manual);
@@ -112,12 +125,16 @@ describe('SCM accounts', () => {
     const issued = second.orders().find((o) => o.id === certificateId);
     assert.equal(issued?.status, 'Issued');
     assert.match(pem, /^-----BEGIN CERTIFICATE-----/);
-    assert.equal(count(second, 'GET /api/ssl/v1/collect/{id}'), 3, 'two collected by the workflows, one by the CLI');
+    assert.equal(
+      count(second, 'GET /private/api/ssl/v1/collect/{id}'),
+      3,
+      'two collected by the workflows, one by the CLI',
+    );
 
     const defaultRevocations = count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}');
     await world.alice.revoke(manual, 'Superseded');
     await untilPhase(world.env.client, manual, 'Revoked');
-    assert.equal(count(second, 'POST /api/ssl/v1/revoke/{id}'), 2, 'both valid certificates of the issue');
+    assert.equal(count(second, 'POST /private/api/ssl/v1/revoke/{id}'), 2, 'both valid certificates of the issue');
     assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'), defaultRevocations);
   });
 
@@ -140,7 +157,7 @@ describe('SCM accounts', () => {
   it("revokes by id in the account of the profile named, through the workflow of that account's certificate", async () => {
     const { manual, ov, id } = await sameIdInBoth('by-id');
     const [secondBefore, defaultBefore] = [
-      count(second, 'POST /api/ssl/v1/revoke/{id}'),
+      count(second, 'POST /private/api/ssl/v1/revoke/{id}'),
       count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'),
     ];
     const cli = (...args: string[]) => runCli(args, world.env.client);
@@ -148,12 +165,13 @@ describe('SCM accounts', () => {
     assert.match(said, new RegExp(manual));
     await untilPhase(world.env.client, manual, 'Revoked');
     assert.equal((await statusOf(ov)).phase, 'Active');
-    assert.equal(count(second, 'POST /api/ssl/v1/revoke/{id}'), secondBefore + 1);
+    assert.equal(count(second, 'POST /private/api/ssl/v1/revoke/{id}'), secondBefore + 1);
     assert.equal(count(world.sandbox.scmEmulator, 'POST /api/ssl/v1/revoke/{id}'), defaultBefore);
   });
 
   it('reports an account whose secret is wrong by its name at start, and the other account keeps working', async () => {
-    const wrong = accountsWith('not-the-password');
+    // The admin's login on a certificate its SCM did not issue.
+    const wrong = accountsWith(await (await LocalCa.create()).tlsIdentity('client', `CN=${SECOND.login}`));
     const base = { name: undefined, scm: world.sandbox.scm, config: world.sandbox.systems.sectigo };
     const problems = await checkAccounts([base, ...wrong]);
     assert.equal(problems.length, 1);
@@ -169,7 +187,7 @@ describe('SCM accounts', () => {
       await enroll('still-working.example.com', 'OV Server Certificate');
     } finally {
       await world.stopWorker();
-      await world.startWorker({ profiles, accounts: accountsWith(SECOND.password) });
+      await world.startWorker({ profiles, accounts: accountsWith(admin) });
     }
   });
 

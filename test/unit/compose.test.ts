@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { DYNAMIC_CONFIG, TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
-import { RETIRED_VARIABLES, SECRET_VARIABLES } from '../../src/config.ts';
+import { RETIRED_VARIABLES, FILE_VARIABLES } from '../../src/config.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
 import { PAYLOAD_KEYS_VARIABLE } from '../../src/payload-codec.ts';
 import { TEMPORAL_VARIABLES } from '../../src/temporal-connection.ts';
@@ -32,7 +32,7 @@ const configVariables = new Set([
     .filter((name) => !(RETIRED_VARIABLES as readonly string[]).includes(name)) ?? []),
   ...TEMPORAL_VARIABLES,
   PAYLOAD_KEYS_VARIABLE,
-  ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+  ...FILE_VARIABLES.map((name) => `${name}_FILE`),
 ]);
 const composeText = readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
 

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { accountSettings } from '../../src/accounts.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { LocalCa } from '../../src/sandbox/ca.ts';
+import { clientCertificateProblem } from '../../src/sectigo/client-certificate.ts';
 import { orderComments, PROFILE_COMMENTS_MAX, ProfileError, Profiles } from '../../src/profiles.ts';
 
 /** One valid profile, as the profiles file writes it. */
@@ -108,6 +110,56 @@ describe('configuration', () => {
     assert.equal(config.sectigo?.auth.kind, 'oauth');
   });
 
+  it("reads SCM's client certificate, key and CA from files, and names what does not fit", async () => {
+    const ca = await LocalCa.create();
+    const [admin, other] = [await ca.tlsIdentity('client', 'CN=api'), await ca.tlsIdentity('client', 'CN=other')];
+    const dir = mkdtempSync(join(tmpdir(), 'client-certificate-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const settings = {
+      SECTIGO_BASE_URL: 'https://cert-manager.com/private/api',
+      SECTIGO_LOGIN: 'api',
+      SECTIGO_CUSTOMER_URI: 'acme',
+      SECTIGO_CLIENT_CERT_FILE: file('admin.pem', admin.certificate),
+      SECTIGO_CLIENT_KEY_FILE: file('admin.key', admin.key),
+      SECTIGO_CA_FILE: file('ca.pem', ca.root.toString('pem')),
+    };
+    const { sectigo } = loadConfig({ ...settings });
+    assert.equal(sectigo?.auth.kind, 'certificate');
+    assert.equal(sectigo.auth.kind === 'certificate' && sectigo.auth.key, admin.key.trim());
+    assert.equal(sectigo.ca, ca.root.toString('pem').trim());
+
+    const problemsWith = (changes: Record<string, string>) => {
+      try {
+        loadConfig({ ...settings, ...changes });
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    assert.deepEqual(problemsWith({ SECTIGO_CLIENT_KEY_FILE: file('other.key', other.key) }), [
+      "SECTIGO_CLIENT_CERT and SECTIGO_CLIENT_KEY: the key is not the certificate's (CN=api)",
+    ]);
+    assert.deepEqual(
+      problemsWith({ SECTIGO_PASSWORD: 'also', SECTIGO_BASE_URL: 'http://cert-manager.com/private/api' }),
+      [
+        'SECTIGO_CLIENT_CERT logs in with a client certificate: unset SECTIGO_PASSWORD',
+        'SECTIGO_BASE_URL must be https:// with a client certificate',
+      ],
+    );
+    assert.equal(
+      clientCertificateProblem(admin, Date.now() + 2 * 365 * 86_400_000)?.split(' on ')[0],
+      'the certificate expired',
+    );
+    assert.equal(
+      clientCertificateProblem({ ...admin, certificate: 'not a PEM' }),
+      'the certificate is not a PEM certificate',
+    );
+  });
+
   it('caps the certificates given series of their own in /metrics, and refuses the per-certificate listing that is gone', () => {
     assert.equal(loadConfig({}).attentionLimit, 1000);
     assert.equal(
@@ -137,8 +189,8 @@ describe('configuration', () => {
       'JIRA_EMAIL is required when Jira is configured',
       'JIRA_API_TOKEN is required when Jira is configured',
       'SECTIGO_BASE_URL is required when Sectigo is configured',
-      'SECTIGO_PASSWORD is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)',
-      'SECTIGO_CUSTOMER_URI is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth)',
+      'SECTIGO_PASSWORD is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth, or SECTIGO_CLIENT_CERT and SECTIGO_CLIENT_KEY for a client certificate)',
+      'SECTIGO_CUSTOMER_URI is required for password authentication (or set SECTIGO_CLIENT_ID and SECTIGO_CLIENT_SECRET for OAuth, or SECTIGO_CLIENT_CERT and SECTIGO_CLIENT_KEY for a client certificate)',
       'RECEIVER_PORT must be a whole number from 0 to 65535, got "eighty"',
       'JIRA_WEBHOOK_SECRET is required when Jira is configured: unsigned webhooks must not start workflows',
     ]);
@@ -261,6 +313,40 @@ describe('SCM accounts', () => {
       (err: unknown) =>
         err instanceof ConfigError &&
         err.problems.join() === 'account "eu": auth.password: the environment variable EU_PASSWORD is not set',
+    );
+  });
+
+  it('reads a client-certificate account from the files named, and names its problems', async () => {
+    const ca = await LocalCa.create();
+    const [admin, other] = [await ca.tlsIdentity('client', 'CN=api-eu'), await ca.tlsIdentity('client', 'CN=x')];
+    const dir = mkdtempSync(join(tmpdir(), 'accounts-'));
+    for (const [name, text] of Object.entries({ 'eu.pem': admin.certificate, 'eu.key': admin.key })) {
+      writeFileSync(join(dir, name), text);
+    }
+    const certificateAccount = (baseUrl: string) => `  - name: eu
+    baseUrl: ${baseUrl}
+    auth: { kind: certificate, login: api-eu, customerUri: acme-eu, certificate: { file: ${dir}/eu.pem }, key: { env: EU_KEY } }
+    ca: { file: ${dir}/eu.pem }`;
+    const { accounts } = Profiles.parse(withAccounts(certificateAccount('https://eu.example.com/private/api')));
+    const [settings] = accountSettings(accounts, { EU_KEY: admin.key });
+    assert.deepEqual(settings?.config.auth, {
+      kind: 'certificate',
+      login: 'api-eu',
+      customerUri: 'acme-eu',
+      certificate: admin.certificate.trim(),
+      key: admin.key.trim(),
+      passphrase: undefined,
+    });
+    assert.equal(settings?.config.ca, admin.certificate.trim());
+    assert.throws(
+      () => accountSettings(accounts, { EU_KEY: other.key }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.join() === 'account "eu": auth: the key is not the certificate\'s (CN=api-eu)',
+    );
+    assert.throws(
+      () => Profiles.parse(withAccounts(certificateAccount('http://eu.example.com/private/api'))),
+      /a client certificate needs https:\/\//,
     );
   });
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { SECRET_VARIABLES } from '../../src/config.ts';
+import { FILE_VARIABLES } from '../../src/config.ts';
 import { TEMPORAL_VARIABLES } from '../../src/temporal-connection.ts';
 import { helm, needsHelm } from '../helpers/helm.ts';
 
@@ -52,7 +52,7 @@ const configVariables = new Set([
     .match(/'[A-Z][A-Z0-9_]+'/g)
     ?.map((v) => v.slice(1, -1)) ?? []),
   ...TEMPORAL_VARIABLES,
-  ...SECRET_VARIABLES.map((name) => `${name}_FILE`),
+  ...FILE_VARIABLES.map((name) => `${name}_FILE`),
 ]);
 
 describe('Helm chart', needsHelm, () => {
