@@ -533,6 +533,12 @@ export async function startConnector(options: ConnectorOptions): Promise<Connect
     defaultRequestsPerSecond: settings.sectigoRequestsPerSecond,
     observer: (name) => metrics.scmObserver(name),
   });
+  metrics.clientCertificates(
+    [{ name: DEFAULT_ACCOUNT, config: systems.sectigo }, ...accounts].map(({ name, config }) => ({
+      account: name,
+      auth: config.auth,
+    })),
+  );
   await checkAccounts([{ name: undefined, scm, config: systems.sectigo }, ...accounts]);
   const pollingMs = settings.trigger.kind === 'polling' ? settings.trigger.intervalMs : undefined;
   await ensureSweepSchedule(client);

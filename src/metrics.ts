@@ -13,6 +13,8 @@ import { CERTIFICATE_PHASES, DEFAULT_ACCOUNT, literal, searchAttributes } from '
 import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
 import { reissueProgressQuery, RUNNING_REISSUES, type ReissueProgress } from './contract/reissue.ts';
 import { log } from './log.ts';
+import type { ScmAuth } from './sectigo/client.ts';
+import { clientCertificateExpiry } from './sectigo/client-certificate.ts';
 
 /** One request to an outside system, as its client saw it. `status` 0: no answer (timeout, reset). */
 export interface UpstreamCall {
@@ -204,6 +206,23 @@ export class ConnectorMetrics {
     this.#latency.observe({ system, account, operation }, seconds);
     if (status === 429) this.#rateLimited.inc({ system, account });
   };
+
+  /**
+   * When each SCM account's client certificate expires, for those that log in with one: an account whose
+   * certificate lapses stops, so the alert comes weeks ahead.
+   */
+  clientCertificates(accounts: ReadonlyArray<{ account: string; auth: ScmAuth }>): void {
+    const gauge = new Gauge({
+      name: 'connector_scm_client_certificate_expiration_timestamp_seconds',
+      help: 'When the client certificate an SCM account logs in with expires (Unix time); only accounts with one.',
+      labelNames: ['account'],
+      registers: [this.registry],
+    });
+    for (const { account, auth } of accounts) {
+      const notAfter = clientCertificateExpiry(auth);
+      if (notAfter !== undefined) gauge.set({ account }, notAfter / 1000);
+    }
+  }
 
   /** The observer of one SCM account's client: its requests carry the account's name. */
   scmObserver(account: string): UpstreamObserver {

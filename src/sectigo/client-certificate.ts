@@ -3,7 +3,7 @@
  * is named at start rather than met as a failed TLS handshake on the first order.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import type { ClientCertificate } from './client.ts';
+import type { ClientCertificate, ScmAuth } from './client.ts';
 
 /** What is wrong with the certificate and its key at `now`, in words for the operator; undefined if nothing. */
 export function clientCertificateProblem(
@@ -32,4 +32,9 @@ export function clientCertificateProblem(
     return `the certificate is not valid before ${new Date(cert.validFrom).toISOString()}`;
   }
   return undefined;
+}
+
+/** When the client certificate of `auth` expires (epoch ms); undefined for other ways to log in. */
+export function clientCertificateExpiry(auth: ScmAuth): number | undefined {
+  return auth.kind === 'certificate' ? Date.parse(new X509Certificate(auth.certificate).validTo) : undefined;
 }

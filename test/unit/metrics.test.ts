@@ -1,10 +1,13 @@
 /**
  * The worker's /metrics serves the last reading of the fleet: a scrape waits for a reading only when
- * there has never been one, so a slow visibility store never makes Prometheus's scrape time out.
+ * there has never been one, so a slow visibility store never makes Prometheus's scrape time out. It also
+ * says when the SCM client certificates expire.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConnectorMetrics, type Fleet } from '../../src/metrics.ts';
+import { LocalCa } from '../../src/sandbox/ca.ts';
 
 const fleetOf = (active: number): Fleet => ({
   counts: [{ phase: 'Active', profile: 'ov-server', count: active }],
@@ -48,5 +51,23 @@ describe('the fleet figures of /metrics', () => {
     fail = true;
     await metrics.refreshFleet();
     assert.equal(activeIn(await metrics.text()), 7);
+  });
+});
+
+describe('the SCM client certificates in /metrics', () => {
+  it('say when each account that logs in with one must have it replaced', async () => {
+    const identity = await (await LocalCa.create()).tlsIdentity('client', 'CN=api-eu');
+    const notAfter = Date.parse(new X509Certificate(identity.certificate).validTo) / 1000;
+    const metrics = new ConnectorMetrics();
+    metrics.clientCertificates([
+      { account: 'default', auth: { kind: 'password', login: 'api', password: 'p', customerUri: 'acme' } },
+      { account: 'eu', auth: { kind: 'certificate', login: 'api-eu', customerUri: 'acme-eu', ...identity } },
+    ]);
+    const series = (await metrics.text())
+      .split('\n')
+      .filter((line) => line.startsWith('connector_scm_client_certificate_expiration_timestamp_seconds'));
+    assert.deepEqual(series, [
+      `connector_scm_client_certificate_expiration_timestamp_seconds{account="eu"} ${notAfter}`,
+    ]);
   });
 });
