@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import * as x509 from '../src/csr/x509.ts';
+import { issueTlsCertificate } from '../src/sandbox/ca.ts';
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600_000;
@@ -39,42 +40,19 @@ export async function certificateAuthority(name: string): Promise<Authority> {
 }
 
 /** A certificate and its key in PEM, signed by `ca`: a server's (for loopback) or a client's. */
-export async function issueCertificate(
+export function issueCertificate(
   ca: Authority,
   { commonName, usage, notAfter }: { commonName: string; usage: 'server' | 'client'; notAfter?: Date },
 ): Promise<{ certificate: string; key: string }> {
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString('hex'),
-    subject: `CN=${commonName}`,
-    issuer: ca.certificate.subject,
-    notBefore: new Date(Date.now() - DAY_MS),
-    notAfter: notAfter ?? new Date(Date.now() + 90 * DAY_MS),
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([
-        usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
-      ]),
-      ...(usage === 'server'
-        ? [
-            new x509.SubjectAlternativeNameExtension([
-              { type: 'dns', value: 'localhost' },
-              { type: 'ip', value: '127.0.0.1' },
-            ]),
-          ]
-        : []),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
-    ],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return {
-    certificate: certificate.toString('pem') + '\n',
-    key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
-  };
+  return issueTlsCertificate(
+    { certificate: ca.certificate, signingKey: ca.keys.privateKey },
+    {
+      role: usage,
+      subject: `CN=${commonName}`,
+      names: usage === 'server' ? ['localhost', '127.0.0.1'] : [],
+      notAfter: notAfter ?? new Date(Date.now() + 90 * DAY_MS),
+    },
+  );
 }
 
 /** The PEM files of a secured stack, by role. */

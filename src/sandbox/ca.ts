@@ -135,47 +135,17 @@ export class LocalCa {
   }
 
   /**
-   * A key and a certificate for TLS, valid a year: a server's for the names given (DNS names, or IP
-   * addresses), or a client's with the subject given. The certificate PEM has the intermediate after it,
-   * so that a peer trusting the root verifies it.
+   * A key and a certificate for TLS from the intermediate, valid a year (see `issueTlsCertificate`). The
+   * certificate PEM has the intermediate after it, so that a peer trusting the root verifies it.
    */
   async tlsIdentity(
     role: 'server' | 'client',
     subject: string,
     names: string[] = [],
   ): Promise<{ certificate: string; key: string }> {
-    const keys = await generateKeys();
-    const now = Date.now();
-    const certificate = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject,
-      issuer: this.intermediate.subject,
-      notBefore: new Date(now - 3600_000),
-      notAfter: new Date(now + YEAR_MS),
-      publicKey: keys.publicKey,
-      signingKey: this.#signingKey,
-      signingAlgorithm: SIGNING,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([
-          role === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        ...(names.length > 0
-          ? [
-              new x509.SubjectAlternativeNameExtension(
-                names.map((value) => ({ type: isIP(value) ? ('ip' as const) : ('dns' as const), value })),
-              ),
-            ]
-          : []),
-        await x509.AuthorityKeyIdentifierExtension.create(this.intermediate),
-      ],
-    });
-    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-    return {
-      certificate: `${certificate.toString('pem')}\n${this.intermediate.toString('pem')}\n`,
-      key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
-    };
+    const issuer = { certificate: this.intermediate, signingKey: this.#signingKey };
+    const { certificate, key } = await issueTlsCertificate(issuer, { role, subject, names });
+    return { certificate: `${certificate}${this.intermediate.toString('pem')}\n`, key };
   }
 
   /** Answers a DER OCSP request about certificates of the intermediate, signed by it. */
@@ -211,6 +181,53 @@ export class LocalCa {
   get chainPem(): string {
     return `${this.intermediate.toString('pem')}\n${this.root.toString('pem')}\n`;
   }
+}
+
+/**
+ * A key and a certificate for TLS signed by `issuer`, in PEM: a server's for the names given (DNS names or
+ * IP addresses), or a client's with the subject given. Valid from an hour ago, a year unless `notAfter`.
+ */
+export async function issueTlsCertificate(
+  issuer: { certificate: x509.X509Certificate; signingKey: webcrypto.CryptoKey },
+  {
+    role,
+    subject,
+    names = [],
+    notAfter,
+  }: { role: 'server' | 'client'; subject: string; names?: string[]; notAfter?: Date },
+): Promise<{ certificate: string; key: string }> {
+  const keys = await generateKeys();
+  const now = Date.now();
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: issuer.certificate.subject,
+    notBefore: new Date(now - 3600_000),
+    notAfter: notAfter ?? new Date(now + YEAR_MS),
+    publicKey: keys.publicKey,
+    signingKey: issuer.signingKey,
+    signingAlgorithm: SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        role === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      ...(names.length > 0
+        ? [
+            new x509.SubjectAlternativeNameExtension(
+              names.map((value) => ({ type: isIP(value) ? ('ip' as const) : ('dns' as const), value })),
+            ),
+          ]
+        : []),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
+    ],
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return {
+    certificate: `${certificate.toString('pem')}\n`,
+    key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') + '\n',
+  };
 }
 
 async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
