@@ -17,8 +17,9 @@ export interface ParkOptions {
   /** The profile (id and Jira name) the certificates belong to. */
   profile?: { id: string; name: string; orgId: number; certType: number };
   /**
-   * One validity for every certificate, a herd that expires together; by default their expiries are
-   * spread over a day.
+   * One validity for every certificate, a herd that expires together. By default the fleet grew over the
+   * past 300 days, one certificate after another, each for 365 days: 65 to 365 days left, none due, and
+   * SCM's reports of a day's orders hold a day's share of the fleet, as an operator's do.
    */
   validity?: { notBefore: number; notAfter: number };
   /** A CSR for each domain, for certificates that are to renew; without it they can only wait. */
@@ -37,16 +38,19 @@ export interface ParkOptions {
 export async function parkCertificates(options: ParkOptions): Promise<number[]> {
   const profile = options.profile ?? { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
   const now = Date.now();
-  const lifetime = 300 * 86_400_000;
-  // Unless a herd is asked for, spread over a day, so that renewals are not all planned for one instant.
-  const validity = (i: number) =>
-    options.validity ?? { notBefore: now, notAfter: now + lifetime + (i * 86_400_000) / options.count };
+  const [day, grewOver, lifetime] = [86_400_000, 300, 365];
+  const validity = (i: number) => {
+    if (options.validity) return options.validity;
+    const notBefore = now - ((options.count - i) * grewOver * day) / options.count;
+    return { notBefore, notAfter: notBefore + lifetime * day };
+  };
   const ids = options.scm.importIssued(
     Array.from({ length: options.count }, (_, i) => ({
       commonName: `park-${i + 1}.example.com`,
       orgId: profile.orgId,
       certTypeId: profile.certType,
       expires: validity(i).notAfter,
+      issued: validity(i).notBefore,
     })),
   );
   let next = 0;

@@ -291,13 +291,14 @@ export class ScmEmulator {
 
   /**
    * Adds issued certificates without signing them (as SCM lists imported or discovered ones): a fleet
-   * for benchmarks, thousands at once. They cannot be collected. Answers their ids.
+   * for benchmarks, thousands at once, requested and issued at `issued` (by default now). They cannot be
+   * collected. Answers their ids.
    */
   importIssued(
-    certificates: Array<{ commonName: string; orgId: number; certTypeId: number; expires: number }>,
+    certificates: Array<{ commonName: string; orgId: number; certTypeId: number; expires: number; issued?: number }>,
   ): number[] {
     const now = this.#clock();
-    const ids = certificates.map(({ commonName, orgId, certTypeId, expires }) => {
+    const ids = certificates.map(({ commonName, orgId, certTypeId, expires, issued = now }) => {
       const id = this.#nextId++;
       this.#orders.set(id, {
         id,
@@ -312,9 +313,9 @@ export class ScmEmulator {
         comments: '',
         externalRequester: '',
         keyType: 'EC - P-256',
-        requested: now,
-        due: now,
-        issued: now,
+        requested: issued,
+        due: issued,
+        issued,
         expires,
         serialNumber: randomBytes(16).toString('hex').toUpperCase(),
         renewed: false,
