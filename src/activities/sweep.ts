@@ -95,9 +95,12 @@ async function unownedOrders(
   const pending: number[] = [];
   for (const order of orders) {
     heartbeat();
-    // Owned by a run that is live or ended as it should (renewed on, or revoked). A failed run — its
-    // issue deleted while SCM issued, say — owns nothing: its certificate is issued and untracked.
+    // Owned by a run of the workflow its token names that is live or ended as it should (renewed on, or
+    // revoked). A failed run — its issue deleted while SCM issued, say — owns nothing: its certificate is
+    // issued and untracked. Ids are an account's own, so a run of another workflow with this id is
+    // another account's certificate, not this order's owner.
     const query =
+      `WorkflowId = ${literal(certificateWorkflowId(order.issueKey))} AND ` +
       `${searchAttributes.certificateId.name} = '${order.certificateId}' AND ` +
       `ExecutionStatus IN ('Running', 'ContinuedAsNew', 'Completed')`;
     if ((await client.workflow.count(query)).count > 0) continue;

@@ -45,6 +45,16 @@ describe('SCM accounts', () => {
    * issue (the account behind gets imported certificates until the next ids meet).
    */
   async function sameIdInBoth(name: string): Promise<{ manual: string; ov: string; id: number }> {
+    alignNextIds();
+    const manual = await enroll(`${name}-second.example.com`, 'Manual Server Certificate');
+    const ov = await enroll(`${name}-default.example.com`, 'OV Server Certificate');
+    const id = (await statusOf(manual)).certificateId ?? 0;
+    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
+    return { manual, ov, id };
+  }
+
+  /** Brings the account behind to the other's next id, with imported certificates. */
+  function alignNextIds(): void {
     const nextId = (scm: ScmEmulator) => Math.max(999, ...scm.orders().map((o) => Number(o.id))) + 1;
     const gap = nextId(second) - nextId(world.sandbox.scmEmulator);
     const behind = gap > 0 ? world.sandbox.scmEmulator : second;
@@ -56,11 +66,6 @@ describe('SCM accounts', () => {
         expires: Date.now() + 86_400_000,
       })),
     );
-    const manual = await enroll(`${name}-second.example.com`, 'Manual Server Certificate');
-    const ov = await enroll(`${name}-default.example.com`, 'OV Server Certificate');
-    const id = (await statusOf(manual)).certificateId ?? 0;
-    assert.equal((await statusOf(ov)).certificateId, id, 'one id in both accounts');
-    return { manual, ov, id };
   }
 
   async function enroll(domain: string, profile: string): Promise<string> {
@@ -152,6 +157,29 @@ describe('SCM accounts', () => {
     assert.equal((await statusOf(ov)).phase, 'Active');
     assert.ok(world.sandbox.scmEmulator.stats.requests > defaultBefore, 'the default account read');
     assert.ok(second.stats.requests > secondBefore, 'the second account read');
+  });
+
+  it('reports an order of one account that no workflow owns, though a certificate of the other has its id', async () => {
+    const manual = await enroll('orphan-second.example.com', 'Manual Server Certificate');
+    alignNextIds();
+    const ov = await enroll('orphan-default.example.com', 'OV Server Certificate');
+    // What a lost answer left behind in the second account: an order with the manual issue's token.
+    const [account] = accountsWith(admin);
+    const duplicate = await account?.scm.enroll({
+      orgId: 1,
+      certType: 1001,
+      term: 365,
+      csr: opensslCsr('/CN=orphan-second.example.com', 'ec-p256'),
+      comments: `Requested through Jira issue ${manual} [certificate:${manual}/lost-run/g0/enroll]`,
+    });
+    assert.equal(duplicate?.sslId, (await statusOf(ov)).certificateId, "the default account's certificate's id");
+    const totals = await world.env.client.workflow.execute(renewalSweep, {
+      taskQueue: TASK_QUEUE,
+      workflowId: `sweep-unowned-${Date.now()}`,
+      args: [{}],
+    });
+    const reported = (totals.unownedOrders ?? []).map((o) => `${o.account ?? 'default'}/${o.certificateId}`);
+    assert.deepEqual(reported, [`second/${duplicate?.sslId}`]);
   });
 
   it("revokes by id in the account of the profile named, through the workflow of that account's certificate", async () => {
