@@ -57,6 +57,8 @@ describe('fleet reissue', () => {
     client: world.env.client,
     scm: world.sandbox.scmEmulator,
     csr: (domain: string) => Promise.resolve(opensslCsr(`/CN=${domain}`, 'ec-p256')),
+    // Issued now: the short-lived profiles renew by themselves in the second half of a lifetime.
+    validity: { notBefore: Date.now(), notAfter: Date.now() + 300 * 86_400_000 },
   });
   /** How many certificates of the profile a reissue would select now. */
   const selected = async (profileId: string) =>
