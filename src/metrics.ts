@@ -9,7 +9,14 @@
 import { connect, createServer as createNetServer } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CERTIFICATE_PHASES, DEFAULT_ACCOUNT, literal, searchAttributes } from './contract/shared.ts';
+import {
+  CERTIFICATE_PHASES,
+  DEFAULT_ACCOUNT,
+  keywordIs,
+  keywordIsNot,
+  literal,
+  searchAttributes,
+} from './contract/shared.ts';
 import { RUNNING_CERTIFICATES, type MeasuredOperation } from './contract/certificate.ts';
 import { reissueProgressQuery, RUNNING_REISSUES, type ReissueProgress } from './contract/reissue.ts';
 import { log } from './log.ts';
@@ -338,24 +345,35 @@ export interface FleetReaderOptions {
 /**
  * Reads the fleet from the search attributes without listing it. The certificates that need attention —
  * not Active, renewal overdue, or expiring within ATTENTION_DAYS: what the alerts look at — are listed,
- * one visibility page of at most `attentionLimit`. The rest are counted: the Active ones per profile, one
- * visibility count each. Only when more need attention than the limit lists are the other phases counted
- * too (one count per phase and profile). What a reading costs and holds follows the certificates that
- * need attention, capped, never the fleet; the visibility store counts the rest from its indexes.
+ * at most `attentionLimit` of them. The rest are counted: the Active ones per profile, one visibility
+ * count each. Only when more need attention than the limit lists are the other phases counted too (one
+ * count per phase and profile). What a reading costs and holds follows the certificates that need
+ * attention, capped, never the fleet; the visibility store counts the rest from its indexes. Each query
+ * is one an index answers (see `keywordIs`): on the dev server an OR or a `!=` walks every workflow.
  */
 export function fleetReader(client: Client, options: FleetReaderOptions = {}): () => Promise<Fleet> {
   const limit = options.attentionLimit ?? DEFAULT_ATTENTION_LIMIT;
   const count = async (query: string) => (await client.workflow.count(query)).count;
-  const ofProfile = (profile: string) => `${searchAttributes.profile.name} = ${literal(profile)}`;
-  const inPhase = (phase: string) => `${RUNNING_CERTIFICATES} AND ${searchAttributes.status.name} = ${literal(phase)}`;
+  const { status, profile, notAfter, renewAt } = {
+    status: searchAttributes.status.name,
+    profile: searchAttributes.profile.name,
+    notAfter: searchAttributes.notAfter.name,
+    renewAt: searchAttributes.renewAt.name,
+  };
+  const inPhase = (phase: string) => `${RUNNING_CERTIFICATES} AND ${keywordIs(status, phase)}`;
+  // The range (the index read) on the narrower of the two: the profile for Active, the phase otherwise.
+  const inPhaseOfProfile = (phase: string, id: string) =>
+    phase === 'Active'
+      ? `${RUNNING_CERTIFICATES} AND ${status} = ${literal(phase)} AND ${keywordIs(profile, id)}`
+      : `${inPhase(phase)} AND ${profile} = ${literal(id)}`;
 
   /** One phase's running certificates per configured profile, the rest under profile "". */
   async function countPhase(phase: string, profiles: string[]): Promise<PhaseCount[]> {
     const counts: PhaseCount[] = [];
     let counted = 0;
-    for (const profile of profiles) {
-      const n = await count(`${inPhase(phase)} AND ${ofProfile(profile)}`);
-      if (n > 0) counts.push({ phase, profile, count: n });
+    for (const id of profiles) {
+      const n = await count(inPhaseOfProfile(phase, id));
+      if (n > 0) counts.push({ phase, profile: id, count: n });
       counted += n;
     }
     const rest = (await count(inPhase(phase))) - counted;
@@ -364,26 +382,36 @@ export function fleetReader(client: Client, options: FleetReaderOptions = {}): (
   }
 
   return async () => {
-    const now = Date.now();
-    const soon = new Date(now + ATTENTION_DAYS * 86_400_000).toISOString();
-    const attentionQuery =
-      `${RUNNING_CERTIFICATES} AND (${searchAttributes.status.name} != 'Active'` +
-      ` OR ${searchAttributes.notAfter.name} < '${soon}'` +
-      ` OR ${searchAttributes.renewAt.name} < '${new Date(now).toISOString()}')`;
+    const now = new Date().toISOString();
+    const soon = new Date(Date.now() + ATTENTION_DAYS * 86_400_000).toISOString();
+    const active = `${RUNNING_CERTIFICATES} AND ${status} = 'Active'`;
+    const expiring = `${active} AND ${notAfter} < '${soon}'`;
+    const overdue = `${active} AND ${renewAt} < '${now}'`;
+    const attentionQueries = [
+      ...keywordIsNot(status, 'Active').map((notActive) => `${RUNNING_CERTIFICATES} AND ${notActive}`),
+      expiring,
+      overdue,
+    ];
     const profiles = options.profileIds?.() ?? [];
-    const attention = limit > 0 ? await listCertificates(client, attentionQuery, limit) : [];
-    const omitted = attention.length < limit ? 0 : (await count(attentionQuery)) - attention.length;
+    const attention = limit > 0 ? await listCertificates(client, attentionQueries, limit) : [];
+    let omitted = 0;
+    if (attention.length >= limit) {
+      // The queries are disjoint but for certificates both expiring and overdue, counted twice.
+      let needAttention = -(await count(`${expiring} AND ${renewAt} < '${now}'`));
+      for (const query of attentionQueries) needAttention += await count(query);
+      omitted = Math.max(0, needAttention - attention.length);
+    }
     const counts = await countPhase('Active', profiles);
     if (omitted === 0) {
       // Every certificate not Active is in the list: count them from it.
       const others = new Map<string, PhaseCount>();
-      for (const { phase, profile } of attention) {
-        if (phase === 'Active') continue;
-        const known = profiles.includes(profile) ? profile : '';
-        const key = `${phase}\u0000${known}`;
-        const entry = others.get(key) ?? { phase, profile: known, count: 0 };
-        entry.count += 1;
-        others.set(key, entry);
+      for (const entry of attention) {
+        if (entry.phase === 'Active') continue;
+        const known = profiles.includes(entry.profile) ? entry.profile : '';
+        const key = `${entry.phase}\u0000${known}`;
+        const phaseCount = others.get(key) ?? { phase: entry.phase, profile: known, count: 0 };
+        phaseCount.count += 1;
+        others.set(key, phaseCount);
       }
       counts.push(...others.values());
     } else {
@@ -412,23 +440,25 @@ async function readReissues(client: Client): Promise<ReissueReading[]> {
   return readings;
 }
 
-/** The first `limit` certificates `query` finds, read from their search attributes. */
-async function listCertificates(client: Client, query: string, limit: number): Promise<FleetEntry[]> {
-  const entries: FleetEntry[] = [];
-  for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
-    const attrs = run.typedSearchAttributes;
-    entries.push({
-      issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
-      domain: attrs.get(searchAttributes.domain) ?? '',
-      profile: attrs.get(searchAttributes.profile) ?? '',
-      certificateId: attrs.get(searchAttributes.certificateId) ?? '',
-      phase: attrs.get(searchAttributes.status) ?? 'Validating',
-      notAfter: attrs.get(searchAttributes.notAfter),
-      renewAt: attrs.get(searchAttributes.renewAt),
-    });
-    if (entries.length >= limit) break;
+/** The first `limit` certificates the queries find, in their order, each once, read from their search attributes. */
+async function listCertificates(client: Client, queries: string[], limit: number): Promise<FleetEntry[]> {
+  const entries = new Map<string, FleetEntry>();
+  for (const query of queries) {
+    for await (const run of client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
+      const attrs = run.typedSearchAttributes;
+      entries.set(run.workflowId, {
+        issueKey: attrs.get(searchAttributes.issueKey) ?? run.workflowId,
+        domain: attrs.get(searchAttributes.domain) ?? '',
+        profile: attrs.get(searchAttributes.profile) ?? '',
+        certificateId: attrs.get(searchAttributes.certificateId) ?? '',
+        phase: attrs.get(searchAttributes.status) ?? 'Validating',
+        notAfter: attrs.get(searchAttributes.notAfter),
+        renewAt: attrs.get(searchAttributes.renewAt),
+      });
+      if (entries.size >= limit) return [...entries.values()];
+    }
   }
-  return entries;
+  return [...entries.values()];
 }
 
 /**

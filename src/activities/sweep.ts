@@ -23,6 +23,7 @@ import {
   DEFAULT_ACCOUNT,
   ErrorType,
   isLive,
+  keywordIsNot,
   literal,
   LIVE_PHASES,
   ORDERING_PHASES,
@@ -119,17 +120,22 @@ async function unownedOrders(
 /**
  * Signals `reevaluate` to every certificate whose plan is stale, found through visibility alone (no
  * workflow is queried or loaded): renewal overdue, expired but not marked, planned on other profile
- * settings than the current ones (or on none: a profile that was missing, or a plan from before the
- * fingerprint was indexed). Answers how many it signalled.
+ * settings than the current ones, or — when `unindexed` — on none (a profile that was missing, or a plan
+ * from before the fingerprint was indexed). Each query is one an index answers, but the last: at 100,000
+ * certificates it walks them all, so the sweep asks it only when profiles changed or a week went by.
+ * Answers how many it signalled.
  */
 async function reevaluateStale(
   client: Client,
   {
     fingerprints,
     now,
+    unindexed = true,
   }: {
     fingerprints: Record<string, string>;
     now: number;
+    /** Also look for plans made without a fingerprint (absent: yes, as sweeps before this choice asked). */
+    unindexed?: boolean;
   },
 ): Promise<number> {
   const at = `'${new Date(now).toISOString()}'`;
@@ -141,13 +147,18 @@ async function reevaluateStale(
     profileFingerprint: searchAttributes.profileFingerprint.name,
   };
   const live = `${status} IN (${phaseList(LIVE_PHASES)})`;
+  const profiles = Object.keys(fingerprints);
   const queries = [
     `${status} = 'Active' AND ${renewAt} <= ${at}`,
     `${status} IN ('Active', 'RenewalDue') AND ${notAfter} <= ${at}`,
-    ...Object.entries(fingerprints).map(
-      ([id, fingerprint]) =>
-        `${live} AND ${profile} = ${literal(id)} AND (${profileFingerprint} != ${literal(fingerprint)} OR ${profileFingerprint} IS NULL)`,
+    ...Object.entries(fingerprints).flatMap(([id, fingerprint]) =>
+      keywordIsNot(profileFingerprint, fingerprint).map(
+        (otherFingerprint) => `${live} AND ${profile} = ${literal(id)} AND ${otherFingerprint}`,
+      ),
     ),
+    ...(unindexed && profiles.length > 0
+      ? [`${live} AND ${profile} IN (${profiles.map(literal).join(', ')}) AND ${profileFingerprint} IS NULL`]
+      : []),
   ];
   const signalled = new Set<string>();
   for (const condition of queries) {

@@ -14,6 +14,25 @@ export const SECTIGO_TASK_QUEUE = 'sectigo';
 /** A visibility-query string literal: quotes and backslashes escaped, so a value can never end the literal. */
 export const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
+/**
+ * `name = value` for a Keyword search attribute, written as a closed range. The dev server's SQLite
+ * visibility store answers an equality on a custom attribute through the index of ExecutionStatus (an
+ * equality too, and in the order lists come in), reading every running workflow: 0.6 s at 100,000. A
+ * range makes it use the attribute's own index. Everywhere else the two are the same query.
+ */
+export const keywordIs = (name: string, value: string): string =>
+  `(${name} >= ${literal(value)} AND ${name} <= ${literal(value)})`;
+
+/**
+ * `name != value` for a Keyword search attribute, as the two ranges around the value, each its own query
+ * for the reason `keywordIs` gives: SQLite answers an OR of ranges through the ExecutionStatus index too.
+ * A workflow without the attribute is in neither.
+ */
+export const keywordIsNot = (name: string, value: string): [string, string] => [
+  `${name} < ${literal(value)}`,
+  `${name} > ${literal(value)}`,
+];
+
 /** ApplicationFailure `type`s thrown by activities; retry policies and the workflow branch on them. */
 export const ErrorType = {
   /** The CSR is unusable; the message says why, for the requester. */

@@ -28,6 +28,10 @@ export interface SweepInput {
   scmCheckedUntil?: number;
   /** How many replaced certificates SCM listed at the last sweep. */
   replacedSeen?: number;
+  /** The profiles' fingerprints at the last sweep, by profile id. */
+  fingerprints?: Record<string, string>;
+  /** When the last sweep looked for plans made without a profile fingerprint (epoch ms). */
+  unindexedCheckedAt?: number;
 }
 
 export interface SweepTotals {

@@ -15,16 +15,34 @@ import { fleet, jira, scmLists } from './activities.ts';
 
 /** The first sweep (no state yet) looks this far back for changes made in SCM. */
 const FIRST_LOOKBACK_MS = 30 * 86_400_000;
+/** How often the sweep looks for plans made without a profile fingerprint, profiles unchanged. */
+const UNINDEXED_CHECK_MS = 7 * 86_400_000;
+
+const sameFingerprints = (before: Record<string, string> | undefined, now: Record<string, string>): boolean =>
+  before !== undefined &&
+  Object.keys(before).length === Object.keys(now).length &&
+  Object.entries(now).every(([id, fingerprint]) => before[id] === fingerprint);
 
 export async function renewalSweep(input: SweepInput = {}): Promise<SweepTotals> {
   // The only path now; its marker stays until no worker of the patched stage is left (src/workflows/patches.ts).
   deprecatePatch('index-sweep');
   const now = Date.now();
   const fingerprints = await fleet.profileFingerprints();
-  const reevaluated = await fleet.reevaluateStale({ fingerprints, now });
+  // Plans made without a fingerprint take a walk over the fleet to find: looked for when a profile
+  // changed (one that was missing may be back), and weekly.
+  const unindexed =
+    input.unindexedCheckedAt === undefined ||
+    now - input.unindexedCheckedAt >= UNINDEXED_CHECK_MS ||
+    !sameFingerprints(input.fingerprints, fingerprints);
+  const reevaluated = await fleet.reevaluateStale({ fingerprints, now, unindexed });
   const accounts = patched('account-sweep') ? await fleet.scmAccounts() : [DEFAULT_ACCOUNT];
   const totals: SweepTotals = { inspected: reevaluated, reevaluated, reconciled: 0, unownedOrders: [] };
-  const saved: SweepInput & Required<Pick<SweepInput, 'accounts'>> = { scmCheckedUntil: now, accounts: {} };
+  const saved: SweepInput & Required<Pick<SweepInput, 'accounts'>> = {
+    scmCheckedUntil: now,
+    accounts: {},
+    fingerprints,
+    unindexedCheckedAt: unindexed ? now : input.unindexedCheckedAt,
+  };
   let scmChanges = 0;
   // Each account's lists, from where its last sweep left them; ids are an account's own.
   for (const account of accounts) {

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
-import { TASK_QUEUE } from '../../src/contract/shared.ts';
+import { searchAttributes, TASK_QUEUE } from '../../src/contract/shared.ts';
+import { renewalSettings } from '../../src/activities/profiles.ts';
+import { Profiles } from '../../src/profiles.ts';
+import { SANDBOX_PROFILES_FILE } from '../../src/sandbox/sandbox.ts';
 import { renewalSweep } from '../../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../../src/contract/sweep.ts';
 import { eventually, opensslCsr, startWorld, untilPhase, type World } from '../helpers/environment.ts';
@@ -67,5 +70,63 @@ describe('sweep by index', () => {
       'the comment about the replacement',
     );
     assert.equal((await status(key)).phase, 'Active', 'a replaced certificate is reported, not ended');
+  });
+
+  it('finds plans made on other profile settings, either side of the fingerprint, and those made without one when due', async () => {
+    const fingerprints = Object.fromEntries(
+      Profiles.load(SANDBOX_PROFILES_FILE).all.map((p) => [p.id, renewalSettings(p).fingerprint]),
+    );
+    const current = fingerprints['ov-server'] ?? '';
+    // Certificates as visibility shows them, on a task queue no worker polls: a signal stays in their history.
+    const planted = async (name: string, fingerprint?: string) => {
+      const handle = await world.env.client.workflow.start('certificateLifecycle', {
+        taskQueue: 'sweep-test-unpolled',
+        workflowId: `certificate:SWEEP-${name}`,
+        typedSearchAttributes: [
+          { key: searchAttributes.status, value: 'Active' },
+          { key: searchAttributes.profile, value: 'ov-server' },
+          ...(fingerprint === undefined ? [] : [{ key: searchAttributes.profileFingerprint, value: fingerprint }]),
+        ],
+      });
+      return { name, handle };
+    };
+    const certificates = [
+      await planted('below', '0'),
+      await planted('above', 'z'),
+      await planted('current', current),
+      await planted('unindexed'),
+    ];
+    const signalled = async () => {
+      const names: string[] = [];
+      for (const { name, handle } of certificates) {
+        const { events } = await handle.fetchHistory();
+        const count = (events ?? []).filter(
+          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'reevaluate',
+        ).length;
+        if (count > 0) names.push(`${name}×${count}`);
+      }
+      return names;
+    };
+    try {
+      await eventually(
+        async () =>
+          (await world.env.client.workflow.count(`WorkflowId STARTS_WITH 'certificate:SWEEP-'`)).count === 4
+            ? true
+            : undefined,
+        'the planted certificates in visibility',
+      );
+      const day = 86_400_000;
+      // Profiles unchanged since the last sweep, which looked for plans without a fingerprint yesterday.
+      await sweep({ fingerprints, unindexedCheckedAt: Date.now() - day });
+      assert.deepEqual(await signalled(), ['below×1', 'above×1']);
+      // A week since that look: it is due.
+      await sweep({ fingerprints, unindexedCheckedAt: Date.now() - 8 * day });
+      assert.deepEqual(await signalled(), ['below×2', 'above×2', 'unindexed×1']);
+      // A profile changed since the last sweep (one that was missing may be back): due too.
+      await sweep({ fingerprints: { ...fingerprints, 'ov-server': 'before' }, unindexedCheckedAt: Date.now() - day });
+      assert.deepEqual(await signalled(), ['below×3', 'above×3', 'unindexed×2']);
+    } finally {
+      await Promise.all(certificates.map(({ handle }) => handle.terminate('test over')));
+    }
   });
 });
