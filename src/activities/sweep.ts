@@ -23,6 +23,7 @@ import {
   DEFAULT_ACCOUNT,
   ErrorType,
   isLive,
+  keywordIs,
   keywordIsNot,
   literal,
   LIVE_PHASES,
@@ -61,7 +62,7 @@ async function revokeThroughLifecycle(
   /** The SCM account the id is in (last, as attempts scheduled before accounts carry two arguments). */
   account?: string,
 ): Promise<string | undefined> {
-  const query = `${RUNNING_CERTIFICATES} AND ` + `${searchAttributes.certificateId.name} = '${certificateId}'`;
+  const query = `${RUNNING_CERTIFICATES} AND ${keywordIs(searchAttributes.certificateId.name, String(certificateId))}`;
   // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
   // attempt is cancelled (shutdown included), or the worker would wait on itself forever. The update
   // id makes the next attempt's update the same one.
