@@ -69,6 +69,12 @@ const until = (key: string, what: string, check: (s: CertificateStatus) => boole
     `${key}: ${what}`,
     timeoutMs,
   );
+/** Waits until the workflow has nothing in flight: no workflow task and no activity pending. */
+const idle = (key: string) =>
+  eventually(async () => {
+    const { raw } = await handle(key).describe();
+    return !raw.pendingWorkflowTask && (raw.pendingActivities ?? []).length === 0 ? true : undefined;
+  }, `${key}: nothing in flight`);
 async function enroll(domain: string, profile: string, key = opensslCsr(`/CN=${domain}`, 'ec-p256')): Promise<string> {
   const issueKey = await world.alice.createCertificateIssue({ profile, csr: key });
   await world.alice.transition(issueKey, 'Enroll Certificate');
@@ -347,7 +353,9 @@ describe('the sweep: forced renewals, and what changed in SCM', () => {
         assert.equal(renewed.history.at(-1)?.reason, 'profile-forced');
       }
       await sweep();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Whatever the second sweep sent them is in their histories; once neither has anything in flight,
+      // all it could make them do is done (an order is placed before anything waits on a timer).
+      for (const key of keys) await idle(key);
       assert.equal(ordersFor('force-a.example.com').length, 2);
       assert.equal(ordersFor('force-b.example.com').length, 2);
       for (const key of keys) assert.equal((await status(key)).generation, 1);
