@@ -143,9 +143,10 @@ export async function checkScm(
             certificate: 'SECTIGO_LOGIN, SECTIGO_CUSTOMER_URI and the client certificate (SECTIGO_CLIENT_CERT)',
           }[auth.kind];
       // SCM takes a client certificate under /private/api only; elsewhere the same headers lack a password.
+      const { pathname } = new URL(baseUrl);
       const where =
-        auth.kind === 'certificate' && !new URL(baseUrl).pathname.startsWith('/private/')
-          ? `; SCM takes client certificates under /private/api, not ${new URL(baseUrl).pathname}`
+        auth.kind === 'certificate' && !pathname.startsWith('/private/')
+          ? `; SCM takes client certificates under /private/api, not ${pathname}`
           : '';
       throw new ConfigError([
         `${scmAt} refused the connector's credentials (HTTP ${err.status}${code}): check ${credentials}${where}`,

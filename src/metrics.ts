@@ -99,6 +99,7 @@ export class ConnectorMetrics {
   readonly #requests: Counter<'system' | 'account' | 'operation' | 'code'>;
   readonly #latency: Histogram<'system' | 'account' | 'operation'>;
   readonly #rateLimited: Counter<'system' | 'account'>;
+  readonly #clientCertificateExpiry: Gauge<'account'>;
 
   constructor(options: MetricsOptions = {}) {
     this.#options = options;
@@ -199,6 +200,12 @@ export class ConnectorMetrics {
       labelNames: ['system', 'account'],
       registers,
     });
+    this.#clientCertificateExpiry = new Gauge({
+      name: 'connector_scm_client_certificate_expiration_timestamp_seconds',
+      help: 'When the client certificate an SCM account logs in with expires (Unix time); only accounts with one.',
+      labelNames: ['account'],
+      registers,
+    });
   }
 
   /** For the SCM and Jira clients. */
@@ -219,15 +226,10 @@ export class ConnectorMetrics {
    * certificate lapses stops, so the alert comes weeks ahead.
    */
   clientCertificates(accounts: ReadonlyArray<{ account: string; auth: ScmAuth }>): void {
-    const gauge = new Gauge({
-      name: 'connector_scm_client_certificate_expiration_timestamp_seconds',
-      help: 'When the client certificate an SCM account logs in with expires (Unix time); only accounts with one.',
-      labelNames: ['account'],
-      registers: [this.registry],
-    });
+    this.#clientCertificateExpiry.reset();
     for (const { account, auth } of accounts) {
       const notAfter = clientCertificateExpiry(auth);
-      if (notAfter !== undefined) gauge.set({ account }, notAfter / 1000);
+      if (notAfter !== undefined) this.#clientCertificateExpiry.set({ account }, notAfter / 1000);
     }
   }
 
