@@ -527,10 +527,11 @@ async function reissueFleet({ client, values, profiles }: Invocation): Promise<s
   if (started) {
     // The operation counts its selection in its first step; the same count, said at once.
     const { count } = await client.workflow.count(reissueQuery(selection));
-    return (
+    return [
       `reissue ${operation} started: ${count} certificates selected (--dry-run lists them), ` +
-      `${input.ratePerHour} an hour; run the command again to see where it stands`
-    );
+        `${input.ratePerHour} an hour; run the command again to see where it stands`,
+      ...unknownIssuerNote(await withoutIssuer(client, selection)),
+    ].join('\n');
   }
   const head = `reissue ${operation} exists (${description.status.name.toLowerCase()}): the same selection is the same operation`;
   return [head, formatProgress(progress)].join('\n');
@@ -547,11 +548,41 @@ async function listSelection(client: Client, selection: ReissueSelection, asJson
       status: sa.get(searchAttributes.status),
     });
   }
-  if (asJson) return json({ operation: reissueWorkflowId(selection), selected: found.length, certificates: found });
+  const unknownIssuer = await withoutIssuer(client, selection);
+  if (asJson) {
+    return json({
+      operation: reissueWorkflowId(selection),
+      selected: found.length,
+      certificates: found,
+      ...(selection.issuer ? { withoutIssuer: unknownIssuer } : {}),
+    });
+  }
   const rows = found.map((c) => `${c.issueKey}  ${c.certificateId ?? '-'}  ${c.status ?? '-'}`);
   const before = selection.issuedBefore === undefined ? '' : ' (those obtained before the instant given)';
-  return [`${found.length} certificates selected${before}; none renewed (dry run)`, ...rows].join('\n');
+  return [
+    `${found.length} certificates selected${before}; none renewed (dry run)`,
+    ...rows,
+    ...unknownIssuerNote(unknownIssuer),
+  ].join('\n');
 }
+
+/**
+ * With `--issuer-fingerprint`: how many of the profile's certificates record no issuer — obtained before
+ * the connector recorded issuers, until their next renewal — and so cannot be selected by it.
+ */
+async function withoutIssuer(client: Client, selection: ReissueSelection): Promise<number> {
+  if (!selection.issuer) return 0;
+  const query = `${reissueQuery({ profileId: selection.profileId })} AND ${searchAttributes.issuer.name} IS NULL`;
+  return (await client.workflow.count(query)).count;
+}
+
+const unknownIssuerNote = (count: number): string[] =>
+  count === 0
+    ? []
+    : [
+        `not selected: ${count} of the profile's certificates with no issuer recorded (obtained before the ` +
+          'connector recorded issuers); select them with --profile and --issued-before',
+      ];
 
 function formatProgress(p: ReissueProgress & { cancelled?: boolean }): string {
   const lines = [

@@ -242,6 +242,23 @@ describe('fleet reissue', () => {
     assert.ok(renewals() - before <= summary.asked, 'no renewal beyond those asked');
   });
 
+  it("says how many of the profile's certificates record no issuer, which an issuer fingerprint cannot select", async () => {
+    // Parked without an issuer, as a certificate obtained before the connector recorded issuers.
+    await parkCertificates({ ...parking(), count: 1, profile: MANUAL, prefix: 'RE' });
+    await eventually(async () => ((await selected('manual')) === 4 ? true : undefined), 'RE indexed');
+    const selection = ['--profile', 'manual', '--issuer-fingerprint', issuer, '--dry-run'];
+    const lines = (await cli('reissue', ...selection)).split('\n');
+    assert.match(lines[0] ?? '', /^3 certificates selected; none renewed \(dry run\)$/);
+    assert.ok(!lines.some((l) => l.startsWith('RE-1 ')), 'RE-1 is not selected');
+    assert.equal(
+      lines.at(-1),
+      "not selected: 1 of the profile's certificates with no issuer recorded (obtained before the connector " +
+        'recorded issuers); select them with --profile and --issued-before',
+    );
+    const listed = JSON.parse(await cli('reissue', ...selection, '--json')) as Record<string, unknown>;
+    assert.deepEqual([listed.selected, listed.withoutIssuer], [3, 1]);
+  });
+
   it('refuses a fingerprint that is not one, and a rate that is not one', async () => {
     await assert.rejects(cli('reissue', '--profile', 'ov-server', '--issuer-fingerprint', 'xyz'), /64 hex digits/);
     await assert.rejects(cli('reissue', '--profile', 'ov-server', '--rate', 'fast'), /not a rate/);
