@@ -177,9 +177,12 @@ async function settled(changedIds: number[]): Promise<number> {
   const started = performance.now();
   const running = async () => {
     let count = 0;
-    for (let i = 0; i < changedIds.length; i += 100) {
-      const batch = changedIds.slice(i, i + 100).map((id) => `'${id}'`);
-      const query = `${RUNNING_CERTIFICATES} AND CertificateId IN (${batch.join(', ')})`;
+    const ids = changedIds.map(String).sort();
+    for (let i = 0; i < ids.length; i += 100) {
+      const batch = ids.slice(i, i + 100);
+      // With the range the batch spans, which SQLite answers from the CertificateId index.
+      const span = `CertificateId >= '${batch[0]}' AND CertificateId <= '${batch.at(-1)}'`;
+      const query = `${RUNNING_CERTIFICATES} AND ${span} AND CertificateId IN (${batch.map((id) => `'${id}'`).join(', ')})`;
       count += (await client.workflow.count(query)).count;
     }
     return count;
