@@ -364,16 +364,27 @@ describe('the sweep: forced renewals, and what changed in SCM', () => {
     }
   });
 
-  it('notices in the next sweep a certificate revoked directly in SCM', async () => {
-    const key = await enroll('revoked-in-scm.example.com', 'OV Server Certificate');
-    const { certificateId } = await status(key);
-    world.sandbox.scmEmulator.revokeDirectly(certificateId ?? 0, 1);
+  it('notices in the next sweep the certificates revoked directly in SCM, and only those', async () => {
+    const keys = [];
+    for (const name of ['a', 'b', 'c'])
+      keys.push(await enroll(`revoked-in-scm-${name}.example.com`, 'OV Server Certificate'));
+    const [first, middle, last] = keys as [string, string, string];
+    // The first and the last: the sweep's query spans the middle one's id too, and must not tell it.
+    for (const key of [first, last])
+      world.sandbox.scmEmulator.revokeDirectly((await status(key)).certificateId ?? 0, 1);
     const totals = await sweep();
-    assert.ok(totals.reconciled >= 1);
-    const final = await handle(key).result();
-    assert.equal(final.phase, 'Revoked');
-    assert.match(comments(key).join('\n'), /was revoked in Sectigo Certificate Manager, outside Jira/);
-    assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    assert.ok(totals.reconciled >= 2);
+    for (const key of [first, last]) {
+      const final = await handle(key).result();
+      assert.equal(final.phase, 'Revoked');
+      assert.match(comments(key).join('\n'), /was revoked in Sectigo Certificate Manager, outside Jira/);
+      assert.equal(issue(key).fields.status.name, 'Certificate Revoked');
+    }
+    const { events } = await handle(middle).fetchHistory();
+    const told = (events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'scmObservation',
+    );
+    assert.deepEqual([told.length, (await status(middle)).phase], [0, 'Active']);
     const quiet = await sweep();
     assert.equal(quiet.reconciled, 0, 'a sweep with nothing to do changes nothing');
   });
