@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { RUNNING_CERTIFICATES } from '../src/contract/certificate.ts';
+import { RUNNING_CERTIFICATES, runningWith } from '../src/contract/certificate.ts';
 import { TASK_QUEUE } from '../src/contract/shared.ts';
 import { renewalSweep } from '../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../src/contract/sweep.ts';
@@ -177,14 +177,7 @@ async function settled(changedIds: number[]): Promise<number> {
   const started = performance.now();
   const running = async () => {
     let count = 0;
-    const ids = changedIds.map(String).sort();
-    for (let i = 0; i < ids.length; i += 100) {
-      const batch = ids.slice(i, i + 100);
-      // With the range the batch spans, which SQLite answers from the CertificateId index.
-      const span = `CertificateId >= '${batch[0]}' AND CertificateId <= '${batch.at(-1)}'`;
-      const query = `${RUNNING_CERTIFICATES} AND ${span} AND CertificateId IN (${batch.map((id) => `'${id}'`).join(', ')})`;
-      count += (await client.workflow.count(query)).count;
-    }
+    for (const query of runningWith(changedIds)) count += (await client.workflow.count(query)).count;
     return count;
   };
   while ((await running()) > 0 && performance.now() - started < 120_000) {

@@ -15,6 +15,7 @@ import {
   reevaluateSignal,
   revokeUpdate,
   RUNNING_CERTIFICATES,
+  runningWith,
   scmObservationSignal,
   type RevokeRequest,
   type ScmObservation,
@@ -23,7 +24,6 @@ import {
   DEFAULT_ACCOUNT,
   ErrorType,
   isLive,
-  keywordIs,
   keywordIsNot,
   literal,
   LIVE_PHASES,
@@ -52,21 +52,6 @@ const typeOf = (failure: unknown): string | undefined =>
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 
 /**
- * The running certificate workflows whose certificate has one of these ids (one per account that has
- * it), in a query the CertificateId index answers: on SQLite an equality or an IN list goes through the
- * ExecutionStatus index instead, reading every running workflow, so the ids are also given as the range
- * they span — which holds them in any collation, being digits. One query for many ids: visibility
- * requests are rate-limited per namespace (10 a second by default, 100 on the dev server).
- */
-function runningWith(certificateIds: number[]): string {
-  const ids = certificateIds.map(String).sort();
-  const [name, first, last] = [searchAttributes.certificateId.name, ids[0] ?? '', ids.at(-1) ?? ''];
-  if (first === last) return `${RUNNING_CERTIFICATES} AND ${keywordIs(name, first)}`;
-  const span = `${name} >= ${literal(first)} AND ${name} <= ${literal(last)}`;
-  return `${RUNNING_CERTIFICATES} AND ${span} AND ${name} IN (${ids.map(literal).join(', ')})`;
-}
-
-/**
  * Revokes a certificate through the certificate workflow that manages it, if one does (so that it
  * stops renewing, and its own issue says so). Answers that workflow's id, or undefined.
  */
@@ -77,7 +62,7 @@ async function revokeThroughLifecycle(
   /** The SCM account the id is in (last, as attempts scheduled before accounts carry two arguments). */
   account?: string,
 ): Promise<string | undefined> {
-  const query = runningWith([certificateId]);
+  const [query] = runningWith([certificateId]) as [string]; // one id, one query
   // The update waits for a workflow task, which a stopping worker no longer takes: given up when this
   // attempt is cancelled (shutdown included), or the worker would wait on itself forever. The update
   // id makes the next attempt's update the same one.
@@ -198,18 +183,16 @@ async function reevaluateStale(
 
 /**
  * Tells each certificate workflow what SCM shows changed about its current certificate: revoked,
- * replaced, or expired before its time. Finds the owners through visibility, a hundred ids a query, the
- * ids in order so that each query's range spans few others; answers how many it told.
+ * replaced, or expired before its time. Finds the owners through visibility (`runningWith`); answers how
+ * many it told.
  */
 async function tellOwners(
   client: Client,
   { changes, now }: { changes: ScmObservation[]; now: number },
 ): Promise<number> {
   const byId = new Map(changes.map((c) => [String(c.certificateId), c]));
-  const ids = [...byId.keys()].sort();
   let told = 0;
-  for (let i = 0; i < ids.length; i += 100) {
-    const query = runningWith(ids.slice(i, i + 100).map(Number));
+  for (const query of runningWith(changes.map((c) => c.certificateId))) {
     for await (const run of client.workflow.list({ query })) {
       heartbeat();
       const attrs = run.typedSearchAttributes;

@@ -3,13 +3,45 @@
  * input and carried state, its messages and what its `status` query answers. Sandbox-safe.
  */
 import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
-import type { CertificatePhase, ExpiryWindow, RevocationReasonCode } from './shared.ts';
+import {
+  keywordIs,
+  literal,
+  searchAttributes,
+  type CertificatePhase,
+  type ExpiryWindow,
+  type RevocationReasonCode,
+} from './shared.ts';
 
 /** One workflow per certificate request, addressed by its Jira issue. */
 export const certificateWorkflowId = (issueKey: string): string => `certificate:${issueKey}`;
 
 /** Visibility's query for every certificate workflow that is still running. */
 export const RUNNING_CERTIFICATES = "WorkflowType = 'certificateLifecycle' AND ExecutionStatus = 'Running'";
+
+/**
+ * The running certificate workflows whose certificate has one of these ids (one per account that has
+ * it), in queries the CertificateId index answers: on SQLite an equality or an IN list goes through the
+ * ExecutionStatus index instead, reading every running workflow, so the ids are also given as the range
+ * they span — which holds them in any collation, being digits. A hundred ids a query, the ids in order
+ * so that each query's range spans few others: visibility requests are rate-limited per namespace (10 a
+ * second by default, 100 on the dev server).
+ */
+export function runningWith(certificateIds: number[]): string[] {
+  const name = searchAttributes.certificateId.name;
+  const ids = [...new Set(certificateIds.map(String))].sort();
+  const queries = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const batch = ids.slice(i, i + 100);
+    const [first, last] = [batch[0] ?? '', batch.at(-1) ?? ''];
+    const span = `${name} >= ${literal(first)} AND ${name} <= ${literal(last)}`;
+    queries.push(
+      first === last
+        ? `${RUNNING_CERTIFICATES} AND ${keywordIs(name, first)}`
+        : `${RUNNING_CERTIFICATES} AND ${span} AND ${name} IN (${batch.map(literal).join(', ')})`,
+    );
+  }
+  return queries;
+}
 
 /** Names of certificates enrolled without a Jira issue: issue-key shaped, so every command takes them. */
 export const STANDALONE_PROJECT = 'CLI';
