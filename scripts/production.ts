@@ -28,7 +28,7 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import { searchAttributeRegistrations } from '../src/contract/shared.ts';
 import { serveJwks, tlsFiles, TokenSigner, type TlsFiles } from './production-security.ts';
 
-/** The server release: temporalio/auto-setup and temporalio/admin-tools in docker-compose.yml carry the same tag. */
+/** The server release: temporalio/server and temporalio/admin-tools in docker-compose.yml carry the same tag. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -229,25 +229,34 @@ async function startServer(
   // Secured, the system workers (schedules among them) reach the frontend's internal twin, which needs
   // neither a client certificate nor a key: the server's own services are not clients.
   const services = security === 'none' ? [] : ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
-  const server = spawn(
-    SERVER_BINARY,
-    [
-      '--root',
-      dir,
-      '--config',
-      'config',
-      '--env',
-      'production',
-      ...(security === 'api-key' ? [] : ['--allow-no-auth']),
-      'start',
-      ...services.flatMap((service) => ['--service', service]),
-    ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'], detached: false },
-  );
+  const launch = () =>
+    spawn(
+      SERVER_BINARY,
+      [
+        '--root',
+        dir,
+        '--config',
+        'config',
+        '--env',
+        'production',
+        ...(security === 'api-key' ? [] : ['--allow-no-auth']),
+        'start',
+        ...services.flatMap((service) => ['--service', service]),
+      ],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'], detached: false },
+    );
+  let server = launch();
   const address = `127.0.0.1:${base + 233}`;
   const { clientEnv, connectionOptions } = await clientSettings(address, secured);
   try {
-    await registerNamespace({ address, ...connectionOptions, ...(await secured.adminKey()) }, server, dir);
+    const admin = { address, ...connectionOptions, ...(await secured.adminKey()) };
+    if (await registerNamespace(admin, server, dir)) {
+      // Each service reads the namespace's search attributes when it starts and then every 10 s; a
+      // restart has them all know the ones just added before the first workflow uses them.
+      await stopServer(server);
+      server = launch();
+      await (await answering(admin, server, dir)).close();
+    }
   } catch (err) {
     server.kill('SIGKILL');
     secured.jwks?.close();
@@ -264,14 +273,20 @@ async function startServer(
     ...(secured.signer ? { signer: secured.signer } : {}),
     async stop() {
       secured.jwks?.close();
-      const exited = new Promise((done) => server.once('exit', done));
-      if (server.exitCode === null) server.kill('SIGTERM');
-      const patience = setTimeout(() => server.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(patience);
+      await stopServer(server);
       stopPostgres(bin, dir);
     },
   };
+}
+
+/** Stops the server, killing it if it has not stopped in 15 s. */
+async function stopServer(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((done) => server.once('exit', done));
+  server.kill('SIGTERM');
+  const patience = setTimeout(() => server.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(patience);
 }
 
 interface SecurityMaterial {
@@ -483,14 +498,7 @@ dynamicConfigClient:
 `,
     { mode: 0o600 },
   );
-  writeFileSync(
-    join(dir, 'config', 'dynamicconfig', 'production.yaml'),
-    `${readFileSync(DYNAMIC_CONFIG, 'utf8')}
-# Search attributes registered a moment ago are visible at once (as on the dev server).
-system.forceSearchAttributesCacheRefreshOnRead:
-  - value: true
-`,
-  );
+  writeFileSync(join(dir, 'config', 'dynamicconfig', 'production.yaml'), readFileSync(DYNAMIC_CONFIG, 'utf8'));
 }
 
 /** The frontend's TLS and, for API keys, the JWT key provider with the default claim mapper and authorizer. */
@@ -519,29 +527,42 @@ function securityConfig({ security, tls, jwksUrl }: SecurityMaterial): string {
     claimMapper: default`;
 }
 
-/** Waits for the frontend, then makes the namespace and the search attributes (each only when missing). */
-async function registerNamespace(options: ConnectionOptions, server: ChildProcess, dir: string): Promise<void> {
-  const address = options.address ?? '';
+function assertRunning(server: ChildProcess, dir: string): void {
+  if (server.exitCode !== null) {
+    throw new Error(`the Temporal server exited (code ${server.exitCode}); see ${join(dir, 'server.log')}`);
+  }
+}
+
+/** A connection once the frontend answers (within 3 minutes of the server's start). */
+async function answering(options: ConnectionOptions, server: ChildProcess, dir: string): Promise<Connection> {
   const deadline = Date.now() + 180_000;
-  const exitedEarly = () => {
-    if (server.exitCode !== null) {
-      throw new Error(`the Temporal server exited (code ${server.exitCode}); see ${join(dir, 'server.log')}`);
-    }
-  };
-  let connection: Connection | undefined;
-  while (!connection) {
-    exitedEarly();
+  for (;;) {
+    assertRunning(server, dir);
+    let connection: Connection | undefined;
     try {
-      const attempt = await Connection.connect({ ...options, connectTimeout: 2000 });
-      await attempt.workflowService.getSystemInfo({});
-      connection = attempt;
+      connection = await Connection.connect({ ...options, connectTimeout: 2000 });
+      await connection.workflowService.getSystemInfo({});
+      return connection;
     } catch (err) {
+      await connection?.close();
       if (Date.now() > deadline) {
-        throw new Error(`the Temporal server did not answer at ${address}: ${String(err)}`, { cause: err });
+        throw new Error(`the Temporal server did not answer at ${options.address ?? ''}: ${String(err)}`, {
+          cause: err,
+        });
       }
       await sleep(500);
     }
   }
+}
+
+/**
+ * Waits for the frontend, then makes the namespace and the search attributes (each only when missing).
+ * Answers whether it added (or may have added) search attributes.
+ */
+async function registerNamespace(options: ConnectionOptions, server: ChildProcess, dir: string): Promise<boolean> {
+  const connection = await answering(options, server, dir);
+  const deadline = Date.now() + 180_000;
+  let added = false;
   try {
     const registered = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(
       () => true,
@@ -556,11 +577,12 @@ async function registerNamespace(options: ConnectionOptions, server: ChildProces
     const wanted = Object.fromEntries(searchAttributeRegistrations.map((r) => [r.name, r.indexedValueType]));
     // A new namespace reaches every service's cache within seconds; until then adding attributes fails.
     for (;;) {
-      exitedEarly();
+      assertRunning(server, dir);
       try {
         const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
         const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in customAttributes)));
         if (Object.keys(missing).length === 0) break;
+        added = true; // even if the answer is lost: the attributes may be added all the same
         await connection.operatorService.addSearchAttributes({ namespace: NAMESPACE, searchAttributes: missing });
       } catch (err) {
         if (Date.now() > deadline) {
@@ -572,6 +594,7 @@ async function registerNamespace(options: ConnectionOptions, server: ChildProces
   } finally {
     await connection.close();
   }
+  return added;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
