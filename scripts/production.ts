@@ -30,6 +30,12 @@ import { serveJwks, tlsFiles, TokenSigner, type TlsFiles } from './production-se
 
 /** The server release: temporalio/server and temporalio/admin-tools in docker-compose.yml carry the same tag. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
+/**
+ * The server's PostgreSQL driver: pgx, which prepares each statement once per connection. The other
+ * (`postgres12`, lib/pq) has PostgreSQL parse and plan every statement again: half again its CPU time
+ * per enrollment (docs/benchmarks.md). docker-compose.yml's server uses the same.
+ */
+export const SQL_PLUGIN = 'postgres12_pgx';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const serverDir = join(projectRoot, '.temporal', `server-${TEMPORAL_SERVER_VERSION}`);
@@ -204,7 +210,7 @@ async function startServer(
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {
         ...process.env,
-        SQL_PLUGIN: 'postgres12',
+        SQL_PLUGIN,
         SQL_HOST: '127.0.0.1',
         SQL_PORT: String(pgPort),
         SQL_USER: 'temporal',
@@ -437,7 +443,7 @@ function writeServerConfig(
 ): void {
   const store = (database: string, maxConns: number) => `
       sql:
-        pluginName: postgres12
+        pluginName: ${SQL_PLUGIN}
         databaseName: ${database}
         connectAddr: "127.0.0.1:${pgPort}"
         connectProtocol: tcp

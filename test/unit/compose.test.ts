@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { DYNAMIC_CONFIG, TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
+import { DYNAMIC_CONFIG, SQL_PLUGIN, TEMPORAL_SERVER_VERSION } from '../../scripts/production.ts';
 import { RETIRED_VARIABLES, FILE_VARIABLES } from '../../src/config.ts';
 import { searchAttributeRegistrations } from '../../src/contract/shared.ts';
 import { PAYLOAD_KEYS_VARIABLE } from '../../src/payload-codec.ts';
@@ -166,7 +166,8 @@ describe('docker-compose.yml', () => {
     assert.equal(services.temporal?.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(services['temporal-schema']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
     assert.equal(services['temporal-admin']?.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
-    assert.equal(services.temporal?.environment?.DB, 'postgres12', 'the SQL plugin the production lane uses');
+    assert.equal(services.temporal?.environment?.DB, SQL_PLUGIN, 'the SQL plugin the production lane uses');
+    assert.equal(services['temporal-schema']?.environment?.SQL_PLUGIN, SQL_PLUGIN);
   });
 
   it('gives its server the dynamic configuration the production lane runs with (eager activities)', () => {
