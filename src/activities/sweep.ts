@@ -9,7 +9,7 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type SignalDefinition } from '@temporalio/common';
 import {
   certificateWorkflowId,
   reevaluateSignal,
@@ -162,6 +162,15 @@ async function reevaluateStale(
       : []),
   ];
   const signalled = new Set<string>();
+  let batch: string[] = [];
+  const flush = async () => {
+    await signalEach(
+      client,
+      reevaluateSignal,
+      batch.map((workflowId) => ({ workflowId, args: [] })),
+    );
+    batch = [];
+  };
   for (const condition of queries) {
     for await (const run of client.workflow.list({
       query: `${RUNNING_CERTIFICATES} AND ${condition}`,
@@ -169,15 +178,12 @@ async function reevaluateStale(
     })) {
       if (signalled.has(run.workflowId)) continue;
       heartbeat();
-      await client.workflow
-        .getHandle(run.workflowId)
-        .signal(reevaluateSignal)
-        .catch((err: unknown) => {
-          if (!(err instanceof WorkflowNotFoundError)) throw err; // finished since it was listed
-        });
       signalled.add(run.workflowId);
+      batch.push(run.workflowId);
+      if (batch.length >= 100) await flush();
     }
   }
+  await flush();
   return signalled.size;
 }
 
@@ -193,6 +199,7 @@ async function tellOwners(
   const byId = new Map(changes.map((c) => [String(c.certificateId), c]));
   let told = 0;
   for (const query of runningWith(changes.map((c) => c.certificateId))) {
+    const owners: Array<{ workflowId: string; args: [ScmObservation] }> = [];
     for await (const run of client.workflow.list({ query })) {
       heartbeat();
       const attrs = run.typedSearchAttributes;
@@ -201,16 +208,41 @@ async function tellOwners(
       const notAfter = attrs.get(searchAttributes.notAfter)?.getTime();
       if (!change || !isLive(phase)) continue;
       if (change.status === 'Expired' && (notAfter === undefined || notAfter <= now)) continue; // on time
-      await client.workflow
-        .getHandle(run.workflowId)
-        .signal(scmObservationSignal, change)
-        .catch((err: unknown) => {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        });
-      told++;
+      owners.push({ workflowId: run.workflowId, args: [change] });
     }
+    await signalEach(client, scmObservationSignal, owners);
+    told += owners.length;
   }
   return told;
+}
+
+/** Signals in flight at once: enough to overlap their round trips, few enough to leave the server room. */
+const SIGNALS_AT_ONCE = 8;
+
+/**
+ * Sends each workflow its signal, SIGNALS_AT_ONCE at a time; a workflow that has ended since it was
+ * listed is passed over. Every send is settled before a failure is thrown.
+ */
+async function signalEach<Args extends unknown[]>(
+  client: Client,
+  signal: SignalDefinition<Args>,
+  targets: Array<{ workflowId: string; args: Args }>,
+): Promise<void> {
+  let next = 0;
+  const sender = async () => {
+    for (let target = targets[next++]; target; target = targets[next++]) {
+      heartbeat();
+      await client.workflow
+        .getHandle(target.workflowId)
+        .signal(signal, ...target.args)
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // ended since it was listed
+        });
+    }
+  };
+  const sent = await Promise.allSettled(Array.from({ length: SIGNALS_AT_ONCE }, sender));
+  const failed = sent.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
