@@ -6,7 +6,7 @@ import type { ScmObservation } from '../contract/certificate.ts';
 import type { RevocationReasonCode } from '../contract/shared.ts';
 import type { Profiles } from '../profiles.ts';
 import type { ScmClient } from '../sectigo/client.ts';
-import { collectCertificate, lookUpCertificate, revokeCertificate } from './sectigo/certificates.ts';
+import { collectCertificate, collectIfIssued, lookUpCertificate, revokeCertificate } from './sectigo/certificates.ts';
 import { changesInScm, findTokenedOrders } from './sectigo/lists.ts';
 import { Orders, type EnrollInput, type OrderOptions, type RenewInput } from './sectigo/orders.ts';
 
@@ -18,10 +18,13 @@ export function createSectigoActivities(options: SectigoActivityOptions) {
   const { scm } = options;
   const orders = new Orders(options);
   return {
-    /** Places the order, once: the order carries `input.token`, and a retry adopts the order with it. */
-    enrollCertificate: (input: EnrollInput) => orders.enroll(input),
-    /** Renews by id, once: a retry adopts the newer order carrying the token. */
-    renewCertificate: (input: RenewInput) => orders.renew(input),
+    /**
+     * Places the order, once: the order carries `input.token`, and a retry adopts the order with it. With
+     * `input.collectIfIssued`, the certificate comes with the order when SCM issued it at once.
+     */
+    enrollCertificate: async (input: EnrollInput) => collectIfIssued(scm, await orders.enroll(input), input),
+    /** Renews by id, once: a retry adopts the newer order carrying the token. As enrolling, for the certificate. */
+    renewCertificate: async (input: RenewInput) => collectIfIssued(scm, await orders.renew(input), input),
     /** The issued certificate, or a benign failure while SCM is still processing the order. */
     collectCertificate: (certificateId: number, ordered: { csr?: string } = {}) =>
       collectCertificate(scm, certificateId, ordered),

@@ -314,3 +314,46 @@ describe('what changed in SCM since the last sweep', () => {
     });
   }
 });
+
+describe('bringing the certificate along with the order', () => {
+  it('brings it when SCM issued it at once, and only the order while SCM is processing', async () => {
+    const activities = createSectigoActivities({ scm: client(), profiles });
+    const once = new MockActivityEnvironment({ attempt: 1 });
+    const atOnce = await call(once, activities.enrollCertificate, {
+      ...enrollInput('at-once.example.com', 'tok-at-once'),
+      collectIfIssued: true,
+    });
+    assert.equal(atOnce.certificate?.certificateId, atOnce.certificateId);
+    assert.match(atOnce.certificate?.pem ?? '', /^-----BEGIN CERTIFICATE-----/);
+    const renewedAtOnce = await call(once, activities.renewCertificate, {
+      certificateId: atOnce.certificateId,
+      csr: opensslCsr('/CN=at-once.example.com', 'ec-p256'),
+      commonName: 'at-once.example.com',
+      subjectAltNames: [],
+      profileId: 'ov-server',
+      issueKey: 'CERT-1',
+      token: 'tok-at-once-renew',
+      collectIfIssued: true,
+    });
+    assert.equal(renewedAtOnce.certificate?.certificateId, renewedAtOnce.certificateId);
+    assert.notEqual(renewedAtOnce.certificateId, atOnce.certificateId);
+
+    emulator.issuanceDelayMs = 60_000;
+    try {
+      const before = emulator.stats.requests;
+      const later = await call(once, activities.enrollCertificate, {
+        ...enrollInput('later.example.com', 'tok-later'),
+        collectIfIssued: true,
+      });
+      assert.equal(later.certificate, undefined);
+      // The order, and one read of its details: what collecting's first try would have asked.
+      assert.equal(emulator.stats.requests - before, 2);
+      // Not asked: the order alone, as runs started before the change expect.
+      const asBefore = await call(once, activities.enrollCertificate, enrollInput('asked-not.example.com', 'tok-no'));
+      assert.deepEqual(Object.keys(asBefore), ['certificateId']);
+      assert.equal(emulator.stats.requests - before, 3);
+    } finally {
+      emulator.issuanceDelayMs = 0;
+    }
+  });
+});

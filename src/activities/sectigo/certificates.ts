@@ -107,6 +107,27 @@ export async function lookUpCertificate(
 }
 
 /**
+ * The order, with its certificate when SCM issued it at once and the caller asked (`collectIfIssued`): one
+ * try, the same requests as the first try of collectCertificate, which the workflow runs otherwise. Nothing
+ * that try meets fails the order, which is placed: collectCertificate meets it again and reports it.
+ */
+export async function collectIfIssued(
+  scm: ScmClient,
+  order: { certificateId: number },
+  input: { csr: string; collectIfIssued?: boolean },
+): Promise<{ certificateId: number; certificate?: IssuedCertificate }> {
+  if (!input.collectIfIssued) return order;
+  try {
+    return { ...order, certificate: await collectCertificate(scm, order.certificateId, { csr: input.csr }) };
+  } catch (err) {
+    const processing = err instanceof ApplicationFailure && err.type === ErrorType.CertificatePending;
+    if (!processing)
+      log.info('not collected with the order', { certificateId: order.certificateId, error: String(err) });
+    return order;
+  }
+}
+
+/**
  * Answers the issued certificate, or fails benignly while SCM is still processing the order. The issued
  * certificate is the one for `ordered.csr`'s key with SCM's serial, whatever order SCM's answer is in;
  * its PEM is the leaf first, then each issuer.

@@ -17,6 +17,11 @@ interface OrderNames {
   issueKey: string;
   /** Unique per order the workflow means to place; written into the order's comments. */
   token: string;
+  /**
+   * Ask SCM once, right after ordering, whether it issued the certificate already, and answer it with the
+   * order if so. Runs started before this was asked for leave it out and collect by an activity of its own.
+   */
+  collectIfIssued?: boolean;
 }
 
 export interface EnrollInput extends OrderNames {
