@@ -46,15 +46,17 @@ export function createJiraActivities({ jira }: { jira: JiraClient }) {
     /**
      * Comments once per `eventId`, however often it runs. With `unique`, the caller says that no other
      * activity ever posts this event id: a first attempt then has nothing to look for, and posts at once.
+     * A local activity's attempts start again at 1 when its workflow task is tried again, so for one the
+     * workflow also says whether the task is tried for the first time (`firstTask`).
      */
     async commentOnce(
       issueKey: string,
       eventId: string,
       text: Text,
-      options: { unique?: boolean } = {},
+      options: { unique?: boolean; firstTask?: boolean } = {},
     ): Promise<void> {
       const words = render(text, jira.names);
-      if (options.unique && firstAttempt())
+      if (options.unique && firstAttempt(options.firstTask))
         return void (await translated(() => jira.addComment(issueKey, eventId, words)));
       const posted = await translated(() => jira.addCommentOnce(issueKey, eventId, words));
       if (!posted) log.info('comment already on the issue', { issueKey, eventId });
@@ -119,11 +121,13 @@ export type JiraActivities = ReturnType<typeof createJiraActivities>;
 
 /**
  * Whether this is an activity's first attempt: nothing it writes can be there from an earlier one. Outside
- * an activity (or where the SDK cannot say) it answers false, and the caller looks before it writes.
+ * an activity (or where the SDK cannot say) it answers false, and the caller looks before it writes. A
+ * local activity's first attempt is one only in a workflow task tried for the first time (`firstTask`).
  */
-function firstAttempt(): boolean {
+function firstAttempt(firstTask = false): boolean {
   try {
-    return activityInfo().attempt === 1 && !activityInfo().isLocal;
+    const { attempt, isLocal } = activityInfo();
+    return attempt === 1 && (!isLocal || firstTask);
   } catch {
     return false;
   }

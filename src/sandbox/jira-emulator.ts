@@ -201,6 +201,11 @@ export interface JiraFaults {
   commentOutage: boolean;
   /** When set, this many more comments are added, then the comment outage begins. */
   commentOutageAfter: number | null;
+  /**
+   * A comment is kept at once and answered this much later: the connector may die before it hears that
+   * its comment was posted.
+   */
+  commentAnswerDelayMs: number;
 }
 
 export interface JiraEmulatorOptions {
@@ -267,6 +272,7 @@ export class JiraEmulator {
       deliveryDelayMs: 0,
       commentOutage: false,
       commentOutageAfter: null,
+      commentAnswerDelayMs: 0,
       clockSkewMs: 0,
       ...options.faults,
     };
@@ -1015,6 +1021,7 @@ export class JiraEmulator {
     issue.comments.push(comment);
     issue.updated = this.#nowJira();
     this.#save();
+    if (this.faults.commentAnswerDelayMs > 0) await sleep(this.faults.commentAnswerDelayMs);
     sendJson(res, 201, this.#commentJson(issue.key, comment, url.searchParams.get('expand')));
   }
 

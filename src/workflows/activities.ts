@@ -29,9 +29,9 @@ export const jira = proxyActivities<JiraActivities>({ startToCloseTimeout: '1 mi
 /**
  * Reading the issue as a local activity (workflows with the 'local-issue-read' patch): a read repeats
  * harmlessly, and the enrollment's first workflow task then reads, checks and orders with no round trip
- * through the server in between.
+ * through the server in between. The "requested" comment is posted the same way, just before the order.
  */
-export const localJira = proxyLocalActivities<Pick<JiraActivities, 'readCertificateIssue'>>({
+export const localJira = proxyLocalActivities<Pick<JiraActivities, 'readCertificateIssue' | 'commentOnce'>>({
   startToCloseTimeout: '1 minute',
   retry: jiraRetry,
 });
@@ -78,13 +78,16 @@ export const orders = onQueueOf({
   },
 });
 
+/** How soon SCM is asked again whether it issued a certificate it was still processing. */
+export const COLLECT_RETRY_INTERVAL = '1 second';
+
 export const issuance = onQueueOf({
   // Short: an attempt lost with its worker is retried after this long.
   startToCloseTimeout: '30 seconds',
   // Validation and approval can take days; poll quickly at first, then every ten minutes.
   scheduleToCloseTimeout: '30 days',
   retry: {
-    initialInterval: '1 second',
+    initialInterval: COLLECT_RETRY_INTERVAL,
     backoffCoefficient: 1.5,
     maximumInterval: '10 minutes',
     nonRetryableErrorTypes: [ErrorType.UpstreamRejected, ErrorType.CaDeclined],

@@ -47,7 +47,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
   },
   {
     id: 'batched-publish',
@@ -56,7 +56,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
   },
   {
     id: 'fingerprint-search-attribute',
@@ -65,7 +65,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
   },
   {
     id: 'local-issue-read',
@@ -74,7 +74,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
   },
   {
     id: 'order-beside-request-comment',
@@ -83,7 +83,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
   },
   {
     id: 'changes-1-to-5',
@@ -94,6 +94,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
+    alsoMarkedBy: ['changes-1-to-8'],
   },
   {
     id: 'order-waiting-notice',
@@ -102,6 +103,17 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-12-05',
     stage: 'patched',
     due: '2028-01-05',
+    alsoMarkedBy: ['changes-1-to-8'],
+  },
+  {
+    id: 'changes-1-to-8',
+    workflow: 'certificateLifecycle',
+    change:
+      'the certificate brought along with its order when SCM issued it at once, and the "requested" comment ' +
+      'posted by a local activity just before the order; one marker for these and the six changes above',
+    introduced: '2026-12-06',
+    stage: 'patched',
+    due: '2028-01-06',
   },
   {
     id: 'account-sweep',

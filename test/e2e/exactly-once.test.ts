@@ -412,4 +412,41 @@ describe('faults while ordering and publishing', () => {
       await world.startWorker();
     }
   });
+
+  it('posts the "requested" comment once when the worker dies before Jira answers it', async () => {
+    await world.stopWorker();
+    const jira = world.sandbox.jiraEmulator;
+    const said = (key: string) => jira.commentTexts(key, SANDBOX_USERS.connector);
+    // Jira keeps the comment and answers a minute later: the workflow task that posted it is still open.
+    jira.faults.commentAnswerDelayMs = 60_000;
+    let child = spawnWorker(world);
+    try {
+      const domain = 'unanswered-comment.example.com';
+      const key = await world.alice.createCertificateIssue({
+        profile: 'OV Server Certificate',
+        csr: opensslCsr(`/CN=${domain}`, 'ec-p256'),
+      });
+      await world.alice.transition(key, 'Enroll Certificate');
+      await eventually(() => (said(key).length === 1 ? true : undefined), 'the "requested" comment', 60_000);
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      assert.equal(ordersFor(domain).length, 0, 'nothing ordered before the comment was answered');
+
+      // The task is tried again by the next worker, once its timeout has passed.
+      jira.faults.commentAnswerDelayMs = 0;
+      child = spawnWorker(world);
+      await eventually(
+        () => (issue(key).fields.attachment.length === 1 ? true : undefined),
+        `${key} enrolled after the restart`,
+        90_000,
+      );
+      const texts = said(key);
+      assert.equal(texts.filter((t) => t.startsWith('Certificate requested for')).length, 1, texts.join('\n'));
+      assert.equal(ordersFor(domain).length, 1);
+    } finally {
+      child.kill('SIGKILL');
+      jira.faults.commentAnswerDelayMs = 0;
+      await world.startWorker();
+    }
+  });
 });

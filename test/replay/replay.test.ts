@@ -51,6 +51,7 @@ describe('replay', () => {
   it('has a history of each workflow shape', () => {
     assert.deepEqual(files.sort(), [
       'certificate-changes-1-to-5-in-one-marker.json',
+      'certificate-changes-1-to-8-collected-with-order-then-later.json',
       'certificate-continued-from-carried-state.json',
       'certificate-enrolled-then-automatic-renewal.json',
       'certificate-enrolled-then-forced-renewal.json',

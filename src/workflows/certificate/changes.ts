@@ -17,23 +17,30 @@ export interface Changes {
   orderBesideRequestComment: boolean;
   /** The requester told once when SCM leaves an order unanswered. */
   orderWaitingNotice: boolean;
+  /** The certificate brought along with the order when SCM issued it at once. */
+  collectWithOrder: boolean;
+  /** The "requested" comment posted by a local activity just before the order (instead of beside it). */
+  requestedCommentLocally: boolean;
 }
 
 /**
  * Which changes this run follows, decided once before anything else: a run started by older code keeps its
  * old shape to the end (its history has none of these markers), and a patch asked for only after a local
  * activity is sensitive to how that activity's result is replayed. A run started today records one marker
- * for all five (each marker costs two events, the SDK's TemporalChangeVersion upsert with it); runs from
- * before recorded each one.
+ * for all eight (each marker costs two events, the SDK's TemporalChangeVersion upsert with it); runs from
+ * before recorded one for the first five and one for the sixth, or one for each.
  */
 export function followedChanges(): Changes {
-  const today = patched('changes-1-to-5');
+  const today = patched('changes-1-to-8');
+  const fromFirstFive = today || patched('changes-1-to-5');
   return {
-    localRequests: today || patched('local-requests'),
-    batchedPublish: today || patched('batched-publish'),
-    fingerprintAttribute: today || patched('fingerprint-search-attribute'),
-    localIssueRead: today || patched('local-issue-read'),
-    orderBesideRequestComment: today || patched('order-beside-request-comment'),
-    orderWaitingNotice: patched('order-waiting-notice'),
+    localRequests: fromFirstFive || patched('local-requests'),
+    batchedPublish: fromFirstFive || patched('batched-publish'),
+    fingerprintAttribute: fromFirstFive || patched('fingerprint-search-attribute'),
+    localIssueRead: fromFirstFive || patched('local-issue-read'),
+    orderBesideRequestComment: !today && (fromFirstFive || patched('order-beside-request-comment')),
+    orderWaitingNotice: today || patched('order-waiting-notice'),
+    collectWithOrder: today,
+    requestedCommentLocally: today,
   };
 }

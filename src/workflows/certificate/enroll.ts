@@ -1,11 +1,11 @@
 /** Enrollment: validate → order → await issuance → publish, once, in order. */
-import { isCancellation, log, proxySinks, upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, log, proxySinks, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CertificateSinks, IssuedCertificate } from '../../contract/certificate.ts';
 import { searchAttributes } from '../../contract/shared.ts';
-import { comments, lastErrors, said } from '../../messages.ts';
+import { comments, lastErrors, said, type Said } from '../../messages.ts';
 import { orders } from '../activities.ts';
 import { reasonOf, userFacing } from './failures.ts';
-import { awaitOrder, collect, validate } from './issuance.ts';
+import { awaitOrder, collect, validate, withOrder } from './issuance.ts';
 import { publish } from './publish.ts';
 import { record, type CertificateState } from './state.ts';
 import type { Tracker } from './tracker.ts';
@@ -52,21 +52,20 @@ export async function enroll(
       { key: searchAttributes.domain, value: csr.domain },
       { key: searchAttributes.profile, value: profileId },
     ]);
+    const requested = {
+      eventId: state.eventId('requested'),
+      text: said(
+        comments.requested,
+        csr.domain,
+        csr.subjectAltNames.filter((n) => n !== csr.domain),
+        issue.profileName ?? profileId,
+        csr.keyType,
+      ),
+    };
     // Posted by this one activity alone, once per run: a first attempt need not look for it.
-    const requested = () =>
-      tracker.commentOnce(
-        issueKey,
-        state.eventId('requested'),
-        said(
-          comments.requested,
-          csr.domain,
-          csr.subjectAltNames.filter((n) => n !== csr.domain),
-          issue.profileName ?? profileId,
-          csr.keyType,
-        ),
-        { unique: true },
-      );
-    if (!state.changes.orderBesideRequestComment) await requested();
+    const requestedComment = () => tracker.commentOnce(issueKey, requested.eventId, requested.text, { unique: true });
+    if (state.changes.requestedCommentLocally) await postLocally(tracker, issueKey, requested);
+    else if (!state.changes.orderBesideRequestComment) await requestedComment();
 
     if (state.revocation) return 'withdrawn';
     state.enter('Enrolling');
@@ -80,19 +79,21 @@ export async function enroll(
           subjectAltNames: csr.subjectAltNames,
           token: state.eventId('enroll'),
           issueKey,
+          ...withOrder(state.changes),
         },
       ],
     );
-    const { certificateId } = await awaitOrder(
+    const order = await awaitOrder(
       state,
       tracker,
-      state.changes.orderBesideRequestComment ? besideComment(issueKey, ordered, requested()) : ordered,
+      state.changes.orderBesideRequestComment ? besideComment(issueKey, ordered, requestedComment()) : ordered,
     );
+    const { certificateId } = order;
     state.status.certificateId = certificateId;
     upsertSearchAttributes([{ key: searchAttributes.certificateId, value: String(certificateId) }]);
 
-    state.enter('AwaitingIssuance');
-    const certificate = await collect(state.account, certificateId, csr.pem);
+    if (!order.certificate) state.enter('AwaitingIssuance');
+    const certificate = await collect(state, order, csr.pem);
     if (state.revocation) {
       state.unpublished.push(record(certificate));
       return certificate;
@@ -129,6 +130,25 @@ function triggerIsCurrent(triggerId: string, latest: { id: string } | undefined)
   if (!triggerId.startsWith('changelog:') || latest === undefined) return true;
   return `changelog:${latest.id}` === triggerId;
 }
+
+/**
+ * The "requested" comment, posted by a local activity from the workflow task that places the order, just
+ * before it: no round trip through the server for it. No other task posts it, so a task tried for the
+ * first time has no comment to look for; one tried again after a worker was lost has more in its history
+ * than the events that start a run, and looks. A comment Jira refuses is logged, and the order goes ahead.
+ */
+async function postLocally(tracker: Tracker, issueKey: string, comment: { eventId: string; text: Said }) {
+  const firstTask = workflowInfo().historyLength <= EVENTS_BEFORE_FIRST_TASK;
+  try {
+    await tracker.commentOnceLocally(issueKey, comment.eventId, comment.text, { unique: true, firstTask });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('could not post the "requested" comment', { issueKey, error: reasonOf(err) });
+  }
+}
+
+/** Execution started, workflow task scheduled, workflow task started: the history a run's first task sees. */
+const EVENTS_BEFORE_FIRST_TASK = 3;
 
 /**
  * The order, placed while the "requested" comment is posted: the order's failure is the enrollment's;

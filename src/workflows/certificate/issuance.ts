@@ -2,10 +2,10 @@
  * The steps enrollment and renewal share: checking the request's CSR, waiting for SCM to take the order,
  * and collecting what SCM issued.
  */
-import { condition, isCancellation, log } from '@temporalio/workflow';
+import { condition, isCancellation, log, sleep } from '@temporalio/workflow';
 import type { IssuedCertificate } from '../../contract/certificate.ts';
 import { comments, said } from '../../messages.ts';
-import { issuance, localRequests, requests } from '../activities.ts';
+import { COLLECT_RETRY_INTERVAL, issuance, localRequests, requests } from '../activities.ts';
 import type { Changes } from './changes.ts';
 import { reasonOf } from './failures.ts';
 import type { CertificateState } from './state.ts';
@@ -26,9 +26,28 @@ export function validate(changes: Changes, request: { profileName: string | unde
     : requests.validateRequest.executeWithOptions(options, [request]);
 }
 
-/** Waits for the account's SCM to issue the certificate ordered for `csr` and downloads it. */
-export function collect(account: string | undefined, certificateId: number, csr: string): Promise<IssuedCertificate> {
-  return issuance(account).collectCertificate.executeWithOptions(
+/**
+ * What an order asks of its activity beyond the order: to bring the certificate along when SCM issued it at
+ * once, in runs that follow that change.
+ */
+export function withOrder(changes: Changes): { collectIfIssued?: true } {
+  return changes.collectWithOrder ? { collectIfIssued: true } : {};
+}
+
+/**
+ * The certificate SCM issued for the order: the one the order brought along, or else collected once SCM
+ * has issued it. An order that asked already, a moment ago, waits the collecting activity's first retry
+ * interval before asking again, so that SCM is asked no more often than before.
+ */
+export async function collect(
+  state: CertificateState,
+  ordered: { certificateId: number; certificate?: IssuedCertificate },
+  csr: string,
+): Promise<IssuedCertificate> {
+  if (ordered.certificate) return ordered.certificate;
+  const { certificateId } = ordered;
+  if (state.changes.collectWithOrder) await sleep(COLLECT_RETRY_INTERVAL);
+  return issuance(state.account).collectCertificate.executeWithOptions(
     { summary: `collect certificate ${certificateId} once SCM has issued it` },
     [certificateId, { csr }],
   );

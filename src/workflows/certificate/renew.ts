@@ -13,7 +13,7 @@ import { orders } from '../activities.ts';
 import type { Decision } from '../policy/lifecycle.ts';
 import { backoffFor, renewalBackoff } from '../policy/renewal.ts';
 import { failureType, isActivityFailure, reasonOf, userFacing } from './failures.ts';
-import { awaitOrder, collect, validate } from './issuance.ts';
+import { awaitOrder, collect, validate, withOrder } from './issuance.ts';
 import { publish } from './publish.ts';
 import { record, type CertificateState } from './state.ts';
 import type { Tracker } from './tracker.ts';
@@ -119,12 +119,13 @@ async function renew(
           profileId: state.profileId,
           issueKey,
           token: state.eventId('renew'),
+          ...withOrder(state.changes),
         },
       ],
     );
     // Someone asked for this renewal and waits for it; an automatic one waits unsaid.
-    const { certificateId } = asked ? await awaitOrder(state, tracker, ordered) : await ordered;
-    const certificate = await collect(state.account, certificateId, csr.pem);
+    const order = asked ? await awaitOrder(state, tracker, ordered) : await ordered;
+    const certificate = await collect(state, order, csr.pem);
     if (state.revocation) {
       state.unpublished.push(record(certificate));
       return 'revoking';

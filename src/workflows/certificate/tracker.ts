@@ -16,24 +16,28 @@ export type Tracker = Pick<
   | 'moveIssue'
   | 'returnIssueTo'
   | 'publishCertificate'
->;
+> & {
+  /** commentOnce by a local activity: a comment posted by the workflow task that decides it. */
+  commentOnceLocally: JiraActivities['commentOnce'];
+};
 
 /** The tracker of this run: its issue, read locally where the run follows that change, or none. */
 export function trackerFor(input: CertificateLifecycleInput, changes: Changes): Tracker {
   if (input.standalone) return withoutIssue(input.issueKey, input.standalone);
-  return changes.localIssueRead ? readingLocally(jira) : jira;
+  return onIssue(changes.localIssueRead);
 }
 
-/** The issue's tracker, with the issue read by a local activity. (A proxy of activities cannot be spread.) */
-function readingLocally(remote: Tracker): Tracker {
+/** The issue's tracker, the issue read by a local activity or not. (A proxy of activities cannot be spread.) */
+function onIssue(readLocally: boolean): Tracker {
   return {
-    readCertificateIssue: localJira.readCertificateIssue,
-    commentOnce: remote.commentOnce,
-    attachOnce: remote.attachOnce,
-    updateIssue: remote.updateIssue,
-    moveIssue: remote.moveIssue,
-    returnIssueTo: remote.returnIssueTo,
-    publishCertificate: remote.publishCertificate,
+    readCertificateIssue: readLocally ? localJira.readCertificateIssue : jira.readCertificateIssue,
+    commentOnce: jira.commentOnce,
+    commentOnceLocally: localJira.commentOnce,
+    attachOnce: jira.attachOnce,
+    updateIssue: jira.updateIssue,
+    moveIssue: jira.moveIssue,
+    returnIssueTo: jira.returnIssueTo,
+    publishCertificate: jira.publishCertificate,
   };
 }
 
@@ -54,6 +58,7 @@ function withoutIssue(issueKey: string, request: { csr: string; profileName: str
         attachments: [],
       }),
     commentOnce: nothing,
+    commentOnceLocally: nothing,
     attachOnce: nothing,
     updateIssue: nothing,
     moveIssue: nothing,
