@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
-import { Worker, type InjectedSinks, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type InjectedSinks, type NativeConnection } from '@temporalio/worker';
 import { createCsrActivities } from './activities/csr.ts';
 import { createJiraActivities } from './activities/jira.ts';
 import { createPollingActivities } from './activities/polling.ts';
@@ -30,7 +30,7 @@ import { Dispatcher } from './events/dispatcher.ts';
 import { close, listen } from './http.ts';
 import { ConnectorMetrics, fleetReader, type UpstreamObserver } from './metrics.ts';
 import { ensureJiraPolling, ensureSweepSchedule } from './schedule.ts';
-import { loadWorkflowBundle } from './workflow-bundle.ts';
+import { buildIdOf, loadWorkflowBundle } from './workflow-bundle.ts';
 import {
   DEFAULT_ACCOUNT,
   searchAttributeRegistrations,
@@ -282,7 +282,7 @@ export interface WorkerDependencies extends Adapters {
    */
   maxCachedWorkflows?: number;
   /** The bundled workflow code: `loadWorkflowBundle` (never bundled in the worker's own heap); tests bundle once. */
-  workflowBundle: WorkerOptions['workflowBundle'];
+  workflowBundle: { code: string };
 }
 
 /** Both workers of one process: `certificates` (workflows, Jira, CSR, profile and sweep activities) and `sectigo`. */
@@ -290,11 +290,14 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
   const { connection, namespace = 'default' } = deps;
   // The worker encodes as the client does: one data converter (PAYLOAD_ENCRYPTION_KEYS) per process.
   const { dataConverter } = deps.client.options;
+  // One build for every worker of the process (without versioning, the build id only names the code).
+  const buildId = buildIdOf(deps.workflowBundle);
   const certificates = await Worker.create({
     connection,
     namespace,
     ...(dataConverter ? { dataConverter } : {}),
     taskQueue: TASK_QUEUE,
+    buildId,
     workflowBundle: deps.workflowBundle,
     maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_CACHED_WORKFLOWS,
     shutdownGraceTime: SHUTDOWN_GRACE,
@@ -321,6 +324,7 @@ export async function createWorkers(deps: WorkerDependencies): Promise<Worker[]>
         namespace,
         ...(dataConverter ? { dataConverter } : {}),
         taskQueue: sectigoQueue(name),
+        buildId,
         activities: createSectigoActivities({ scm, profiles: deps.profiles, orderGraceMs: deps.orderGraceMs }),
         maxTaskQueueActivitiesPerSecond: requestsPerSecond,
         shutdownGraceTime: SHUTDOWN_GRACE,

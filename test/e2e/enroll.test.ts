@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { certificateLifecycle } from '../../src/workflows/certificate/workflow.ts';
+import manifest from '../../package.json' with { type: 'json' };
 import { certificateWorkflowId, statusQuery } from '../../src/contract/certificate.ts';
 import * as x509 from '../../src/csr/x509.ts';
 import { generateCsr } from '../../src/sandbox/requester.ts';
@@ -116,6 +117,17 @@ describe('enrollment', () => {
       }, 'phase Active');
       assert.equal(status.certificateId, Number(certificateId));
       assert.equal(status.notAfter, leaf.notAfter.getTime());
+      // Every workflow task names the connector's build (its version and code), as the Web UI shows it.
+      const completed = ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => e.workflowTaskCompletedEventAttributes,
+      );
+      assert.ok(completed.length > 0);
+      for (const event of completed) {
+        assert.match(
+          event.workflowTaskCompletedEventAttributes?.workerVersion?.buildId ?? '',
+          new RegExp(`^${manifest.version.replace(/\./g, '\\.')}\\+[0-9a-f]{12}$`),
+        );
+      }
     });
   }
 
