@@ -34,6 +34,16 @@ export interface ParkOptions {
   progress?: (started: number) => void;
 }
 
+/**
+ * The issuer a certificate of the SCM emulator records, as the connector writes it when it publishes one
+ * (the issuing CA's SHA-256 thumbprint, `CertificateIssuer`): a fleet as enrolled carries it.
+ */
+export async function emulatorIssuer(scm: ScmEmulator): Promise<string> {
+  return Buffer.from(await scm.ca.intermediate.getThumbprint('SHA-256'))
+    .toString('hex')
+    .toUpperCase();
+}
+
 /** Answers the certificate ids, in the order of PARK-1…PARK-N. */
 export async function parkCertificates(options: ParkOptions): Promise<number[]> {
   const profile = options.profile ?? { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };

@@ -1,5 +1,6 @@
 /**
- * `npm run bench:sweep -- [N]` (default 1000): a fleet of N parked certificates, as an operator meets it.
+ * `npm run bench:sweep -- [N]` (default 1000): a fleet of N parked certificates, as an operator meets it
+ * (each records its issuing CA, as every certificate the connector enrolls does).
  * Parks the fleet from carried state once, then BENCH_ROUNDS times (default 3): starts the worker as its
  * own process (`node src/worker.ts`, an empty cache, as after a deploy), runs the daily sweep with
  * nothing changed, scrapes `/metrics` twice (time, size, series), and sweeps again with another 1% of the
@@ -20,7 +21,7 @@ import { TASK_QUEUE } from '../src/contract/shared.ts';
 import { renewalSweep } from '../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../src/contract/sweep.ts';
 import { spawnWorker } from '../test/helpers/environment.ts';
-import { parkCertificates } from './park.ts';
+import { emulatorIssuer, parkCertificates } from './park.ts';
 import { loadAverage, medianOf, report } from './report.ts';
 import { armTimeout, benchPorts, benchTemporal, startBenchWorld } from './world.ts';
 
@@ -47,6 +48,8 @@ try {
     client,
     scm: world.sandbox.scmEmulator,
     count,
+    // Each records its issuer, as every certificate the connector publishes does.
+    issuer: await emulatorIssuer(world.sandbox.scmEmulator),
     // On a server that keeps earlier runs' certificates, keys of this run's own.
     ...(existing ? { prefix: `PARK${Date.now().toString(36).toUpperCase()}` } : {}),
     progress: (n) => {

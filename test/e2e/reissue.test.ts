@@ -12,7 +12,7 @@ import { certificateWorkflowId, statusQuery } from '../../src/contract/certifica
 import { reissueProgressQuery, reissueQuery, reissueWorkflowId } from '../../src/contract/reissue.ts';
 import { ConnectorMetrics, fleetReader } from '../../src/metrics.ts';
 import type { reissue } from '../../src/workflows/reissue.ts';
-import { parkCertificates } from '../../bench/park.ts';
+import { emulatorIssuer, parkCertificates } from '../../bench/park.ts';
 import { eventually, opensslCsr, startWorld, type World } from '../helpers/environment.ts';
 
 const OV = { id: 'ov-server', name: 'OV Server Certificate', orgId: 1, certType: 1001 };
@@ -66,10 +66,7 @@ describe('fleet reissue', () => {
 
   before(async () => {
     world = await startWorld({ scm: { issuanceDelayMs: 50 }, metrics });
-    const intermediate = world.sandbox.scmEmulator.ca.intermediate;
-    issuer = Buffer.from(await intermediate.getThumbprint('SHA-256'))
-      .toString('hex')
-      .toUpperCase();
+    issuer = await emulatorIssuer(world.sandbox.scmEmulator);
     const csr = (domain: string) => Promise.resolve(opensslCsr(`/CN=${domain}`, 'ec-p256'));
     await parkCertificates({
       client: world.env.client,
