@@ -47,7 +47,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'batched-publish',
@@ -56,7 +56,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'fingerprint-search-attribute',
@@ -65,7 +65,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'local-issue-read',
@@ -74,7 +74,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'order-beside-request-comment',
@@ -83,7 +83,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-5', 'changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'changes-1-to-5',
@@ -94,7 +94,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-11-28',
     stage: 'patched',
     due: '2027-12-28',
-    alsoMarkedBy: ['changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'order-waiting-notice',
@@ -103,7 +103,7 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-12-05',
     stage: 'patched',
     due: '2028-01-05',
-    alsoMarkedBy: ['changes-1-to-8'],
+    alsoMarkedBy: ['changes-1-to-8', 'changes-1-to-9'],
   },
   {
     id: 'changes-1-to-8',
@@ -114,6 +114,17 @@ export const PATCHES: readonly Patch[] = [
     introduced: '2026-12-06',
     stage: 'patched',
     due: '2028-01-06',
+    alsoMarkedBy: ['changes-1-to-9'],
+  },
+  {
+    id: 'changes-1-to-9',
+    workflow: 'certificateLifecycle',
+    change:
+      "an adopted certificate's search attributes and its plan's (fingerprint, renewal time, phase) written in " +
+      'one upsert instead of four; one marker for this and the eight changes above',
+    introduced: '2026-12-07',
+    stage: 'patched',
+    due: '2028-01-07',
   },
   {
     id: 'account-sweep',

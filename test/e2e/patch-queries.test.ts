@@ -42,7 +42,7 @@ describe("the patch register's queries", () => {
     await env.client.workflow.start('certificateLifecycle', { workflowId: 'older', taskQueue: 'nobody' });
     const today = await env.client.workflow.start('certificateLifecycle', { workflowId: 'today', taskQueue: 'today' });
     await eventually(async () => ((await today.describe()).historyLength >= 4 ? true : undefined), 'a marker recorded');
-    for (const id of ['local-requests', 'changes-1-to-5']) {
+    for (const id of ['local-requests', 'changes-1-to-5', 'changes-1-to-8']) {
       const query = runsHolding(patch(id));
       await eventually(async () => ((await count(query)) === 1 ? true : undefined), `${id}: the older run only`);
       const found = [];

@@ -52,6 +52,8 @@ describe('replay', () => {
     assert.deepEqual(files.sort(), [
       'certificate-changes-1-to-5-in-one-marker.json',
       'certificate-changes-1-to-8-collected-with-order-then-later.json',
+      'certificate-changes-1-to-9-continued.json',
+      'certificate-changes-1-to-9-enrolled-then-forced-renewal.json',
       'certificate-continued-from-carried-state.json',
       'certificate-enrolled-then-automatic-renewal.json',
       'certificate-enrolled-then-forced-renewal.json',

@@ -21,26 +21,30 @@ export interface Changes {
   collectWithOrder: boolean;
   /** The "requested" comment posted by a local activity just before the order (instead of beside it). */
   requestedCommentLocally: boolean;
+  /** The search attributes of an adopted certificate and of its plan written in one upsert. */
+  oneIndexWrite: boolean;
 }
 
 /**
  * Which changes this run follows, decided once before anything else: a run started by older code keeps its
  * old shape to the end (its history has none of these markers), and a patch asked for only after a local
  * activity is sensitive to how that activity's result is replayed. A run started today records one marker
- * for all eight (each marker costs two events, the SDK's TemporalChangeVersion upsert with it); runs from
- * before recorded one for the first five and one for the sixth, or one for each.
+ * for all nine (each marker costs two events, the SDK's TemporalChangeVersion upsert with it); runs from
+ * before recorded one for the first eight, one for the first five and one for the sixth, or one for each.
  */
 export function followedChanges(): Changes {
-  const today = patched('changes-1-to-8');
-  const fromFirstFive = today || patched('changes-1-to-5');
+  const today = patched('changes-1-to-9');
+  const fromFirstEight = today || patched('changes-1-to-8');
+  const fromFirstFive = fromFirstEight || patched('changes-1-to-5');
   return {
     localRequests: fromFirstFive || patched('local-requests'),
     batchedPublish: fromFirstFive || patched('batched-publish'),
     fingerprintAttribute: fromFirstFive || patched('fingerprint-search-attribute'),
     localIssueRead: fromFirstFive || patched('local-issue-read'),
-    orderBesideRequestComment: !today && (fromFirstFive || patched('order-beside-request-comment')),
-    orderWaitingNotice: today || patched('order-waiting-notice'),
-    collectWithOrder: today,
-    requestedCommentLocally: today,
+    orderBesideRequestComment: !fromFirstEight && (fromFirstFive || patched('order-beside-request-comment')),
+    orderWaitingNotice: fromFirstEight || patched('order-waiting-notice'),
+    collectWithOrder: fromFirstEight,
+    requestedCommentLocally: fromFirstEight,
+    oneIndexWrite: today,
   };
 }

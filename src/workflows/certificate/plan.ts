@@ -1,5 +1,5 @@
 /** Planning renewal: the profile read, the plan made and indexed, and a missing profile said once. */
-import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import { log } from '@temporalio/workflow';
 import type { CertificateRecord } from '../../contract/certificate.ts';
 import { DEFAULT_ACCOUNT, searchAttributes } from '../../contract/shared.ts';
 import { comments, lastErrors, said } from '../../messages.ts';
@@ -26,6 +26,7 @@ export async function replan(state: CertificateState, tracker: Tracker, certific
       status.lastError = lastErrors.profileNotConfigured(state.profileId);
       status.profileFingerprint = undefined;
       indexFingerprint(state, null);
+      state.writeIndex();
       state.showDetails();
       await tracker.commentOnce(
         issueKey,
@@ -47,7 +48,9 @@ export async function replan(state: CertificateState, tracker: Tracker, certific
   const settings = read;
   const [profileAccount, ownAccount] = [settings.account ?? DEFAULT_ACCOUNT, state.account ?? DEFAULT_ACCOUNT];
   if (profileAccount !== ownAccount) {
-    // Said once per account the profile moves to; the certificate stays where it was issued.
+    // Said once per account the profile moves to; the certificate stays where it was issued. What the
+    // run has indexed is written first: a comment may wait for Jira.
+    state.writeIndex();
     await tracker.commentOnce(
       issueKey,
       state.eventId(`account-kept-${profileAccount}`),
@@ -61,9 +64,9 @@ export async function replan(state: CertificateState, tracker: Tracker, certific
   status.profileFingerprint = settings.fingerprint;
   status.windowOpensAt = plan.windowOpensAt;
   status.renewAt = settings.autoRenew ? plan.renewAt : undefined;
-  upsertSearchAttributes([
-    { key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null },
-  ]);
+  state.index([{ key: searchAttributes.renewAt, value: settings.autoRenew ? new Date(plan.renewAt) : null }]);
+  // Runs that write the plan's attributes in one upsert show the plan before saying anything about it.
+  if (state.changes.oneIndexWrite) showPlan(state, certificate);
   if (plan.note) {
     log.warn('expiry window adjusted', { issueKey, note: plan.note });
     // Said where people look: the certificate still renews, just not where the profile says.
@@ -79,14 +82,19 @@ export async function replan(state: CertificateState, tracker: Tracker, certific
       ),
     );
   }
-  // Requests are validated against the plan, so the certificate is Active only once there is one.
-  if (!state.live) state.enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
-  else state.showDetails();
+  if (!state.changes.oneIndexWrite) showPlan(state, certificate);
+}
+
+/** Shows the plan made: requests are validated against it, so the certificate is Active only once there is one. */
+function showPlan(state: CertificateState, certificate: CertificateRecord): void {
+  if (!state.live) return state.enter(Date.now() >= certificate.notAfter ? 'Expired' : 'Active');
+  state.writeIndex();
+  state.showDetails();
 }
 
 /** Makes the plan's profile fingerprint searchable: the sweep asks visibility for stale ones. */
 function indexFingerprint(state: CertificateState, fingerprint: string | null): void {
   if (state.changes.fingerprintAttribute) {
-    upsertSearchAttributes([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
+    state.index([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
   }
 }

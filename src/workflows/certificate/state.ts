@@ -11,6 +11,7 @@ import {
   workflowInfo,
   type WorkflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   csrChangedSignal,
   reevaluateSignal,
@@ -84,6 +85,8 @@ export class CertificateState {
   lastReportedFailure: string | undefined;
   readonly #handledRequests: string[];
   readonly #info: WorkflowInfo = workflowInfo();
+  /** Search attributes set and not yet written (`index`). */
+  readonly #unwritten: SearchAttributeUpdatePair[] = [];
 
   constructor(input: CertificateLifecycleInput, changes: Changes) {
     const { carried } = input;
@@ -144,8 +147,23 @@ export class CertificateState {
   /** Moves to `phase`, for the status query, the search attribute and the Web UI. */
   enter(phase: CertificatePhase): void {
     this.status.phase = phase;
-    upsertSearchAttributes([{ key: searchAttributes.status, value: phase }]);
+    this.index([{ key: searchAttributes.status, value: phase }]);
+    this.writeIndex();
     this.showDetails();
+  }
+
+  /**
+   * Sets search attributes. A run that follows `oneIndexWrite` keeps them for the step's one upsert (the
+   * next `writeIndex`, which `enter` makes): each upsert is an event of its own. Older runs wrote at once.
+   */
+  index(pairs: SearchAttributeUpdatePair[]): void {
+    if (this.changes.oneIndexWrite) this.#unwritten.push(...pairs);
+    else upsertSearchAttributes(pairs);
+  }
+
+  /** Writes the search attributes kept since the last write, in one upsert. */
+  writeIndex(): void {
+    if (this.#unwritten.length > 0) upsertSearchAttributes(this.#unwritten.splice(0));
   }
 
   showDetails(): void {

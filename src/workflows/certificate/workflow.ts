@@ -15,7 +15,6 @@ import {
   isCancellation,
   log,
   proxySinks,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type {
   CarriedState,
@@ -107,7 +106,9 @@ function adopt(state: CertificateState, certificate: CertificateRecord): void {
   status.serialNumber = certificate.serialNumber;
   status.notBefore = certificate.notBefore;
   status.notAfter = certificate.notAfter;
-  upsertSearchAttributes([
+  // A run that writes once per step writes these with the plan, which comes next (or with a revocation's
+  // first phase): the profile read between them is a local activity, answered within the workflow task.
+  state.index([
     { key: searchAttributes.certificateId, value: String(certificate.certificateId) },
     { key: searchAttributes.notAfter, value: new Date(certificate.notAfter) },
     // A continued run inherits its predecessor's attributes: an issuer not known is unset, not left standing.
@@ -129,6 +130,7 @@ function adopt(state: CertificateState, certificate: CertificateRecord): void {
 async function reportFailure(state: CertificateState, tracker: Tracker, err: unknown): Promise<void> {
   const { status, issueKey } = state;
   const enrolled = state.current !== undefined;
+  state.writeIndex();
   status.lastError = reasonOf(err);
   state.showDetails();
   metrics.failed(enrolled ? 'renew' : 'enroll', failureType(err));
