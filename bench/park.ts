@@ -5,8 +5,13 @@
  * workflows are CLI-style (no Jira issue), named PARK-<n> (or another prefix).
  */
 import type { Client } from '@temporalio/client';
-import { certificateWorkflowId, type CarriedState } from '../src/contract/certificate.ts';
-import { searchAttributes, TASK_QUEUE } from '../src/contract/shared.ts';
+import {
+  certificateWorkflowId,
+  continuedSearchAttributes,
+  type CarriedState,
+  type ProfileSettings,
+} from '../src/contract/certificate.ts';
+import { TASK_QUEUE } from '../src/contract/shared.ts';
 import type { ScmEmulator } from '../src/sandbox/scm-emulator.ts';
 import type { certificateLifecycle } from '../src/workflows/certificate/workflow.ts';
 
@@ -30,6 +35,11 @@ export interface ParkOptions {
   prefix?: string;
   /** The issuing CA certificate's fingerprint each certificate records (the `CertificateIssuer` attribute). */
   issuer?: string;
+  /**
+   * The profile's settings, carried as a renewal's continue-as-new carries those it planned with (the
+   * workflow then plans without reading the profile); without them, each workflow reads the profile.
+   */
+  settings?: ProfileSettings;
   /** Called now and then with how many are started. */
   progress?: (started: number) => void;
 }
@@ -82,6 +92,7 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
       current,
       history: [{ ...current, reason: 'enrolled' }],
       handledRequests: [],
+      ...(options.settings ? { settings: options.settings } : {}),
     };
     await options.client.workflow.start<typeof certificateLifecycle>('certificateLifecycle', {
       workflowId: certificateWorkflowId(issueKey),
@@ -95,10 +106,8 @@ export async function parkCertificates(options: ParkOptions): Promise<number[]> 
           carried,
         },
       ],
-      typedSearchAttributes: [
-        { key: searchAttributes.issueKey, value: issueKey },
-        { key: searchAttributes.status, value: 'Renewing' },
-      ],
+      // As a renewal's continue-as-new starts the run: indexed as the certificate it carries.
+      typedSearchAttributes: continuedSearchAttributes(issueKey, carried),
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     if (++started % 500 === 0) options.progress?.(started);

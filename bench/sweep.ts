@@ -16,8 +16,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { renewalSettings } from '../src/activities/profiles.ts';
 import { RUNNING_CERTIFICATES, runningWith } from '../src/contract/certificate.ts';
 import { TASK_QUEUE } from '../src/contract/shared.ts';
+import type { Profile } from '../src/profiles.ts';
 import { renewalSweep } from '../src/workflows/renewal-sweep.ts';
 import type { SweepInput } from '../src/contract/sweep.ts';
 import { spawnWorker } from '../test/helpers/environment.ts';
@@ -48,8 +50,10 @@ try {
     client,
     scm: world.sandbox.scmEmulator,
     count,
-    // Each records its issuer, as every certificate the connector publishes does.
+    // Each records its issuer, as every certificate the connector publishes does, and carries the settings
+    // its renewal planned with, as a continue-as-new does.
     issuer: await emulatorIssuer(world.sandbox.scmEmulator),
+    settings: renewalSettings(sandboxProfile('ov-server')),
     // On a server that keeps earlier runs' certificates, keys of this run's own.
     ...(existing ? { prefix: `PARK${Date.now().toString(36).toUpperCase()}` } : {}),
     progress: (n) => {
@@ -220,6 +224,13 @@ function checkpointedBytes(file: string): number {
     db.close();
   }
   return statSync(file).size;
+}
+
+/** A profile of the sandbox's, which the benchmark's fleet belongs to. */
+function sandboxProfile(id: string): Profile {
+  const profile = world.sandbox.profiles.byId(id);
+  if (!profile) throw new Error(`the sandbox has no profile ${id}`);
+  return profile;
 }
 
 /** Waits until the spawned worker serves /readyz (it logs its metrics URL once polling). */

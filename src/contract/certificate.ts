@@ -2,6 +2,7 @@
  * The certificate workflow's contract (`certificateLifecycle`, one per Jira "Certificate" issue): its id,
  * input and carried state, its messages and what its `status` query answers. Sandbox-safe.
  */
+import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate, type Sinks } from '@temporalio/workflow';
 import {
   keywordIs,
@@ -133,10 +134,37 @@ export interface CarriedState {
    * so it crosses continue-as-new and the next run revokes before anything else.
    */
   revocation?: RevokeRequest;
+  /**
+   * The profile's settings, read by the previous run as it handed over (absent: the profile was gone, a
+   * change was signalled after the read, or older code ran it): the next run plans with them instead of
+   * reading the profile. A later change reaches it as any other (the signal, or the daily sweep's check).
+   */
+  settings?: ProfileSettings;
 }
 
 export interface CertificateLifecycleInput extends CertificateRequest {
   carried?: CarriedState;
+}
+
+/**
+ * The search attributes a continued run starts with, which the renewing run passes with continue-as-new:
+ * the renewed certificate's, its issue's and the fingerprint of the settings it carries, in phase
+ * `Renewing` until it has planned. The new run then writes only what its plan changes: the renewal time
+ * and the phase.
+ */
+export function continuedSearchAttributes(issueKey: string, carried: CarriedState): SearchAttributePair[] {
+  const { current, settings } = carried;
+  const pairs: SearchAttributePair[] = [
+    { key: searchAttributes.issueKey, value: issueKey },
+    { key: searchAttributes.domain, value: carried.domain },
+    { key: searchAttributes.profile, value: carried.profileId },
+    { key: searchAttributes.certificateId, value: String(current.certificateId) },
+    { key: searchAttributes.notAfter, value: new Date(current.notAfter) },
+    { key: searchAttributes.status, value: 'Renewing' },
+  ];
+  if (current.issuer) pairs.push({ key: searchAttributes.issuer, value: current.issuer });
+  if (settings) pairs.push({ key: searchAttributes.profileFingerprint, value: settings.fingerprint });
+  return pairs;
 }
 
 /** A renewal asked for by a person (Jira), an operator (CLI) or the profile. */

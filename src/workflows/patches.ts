@@ -120,8 +120,9 @@ export const PATCHES: readonly Patch[] = [
     id: 'changes-1-to-9',
     workflow: 'certificateLifecycle',
     change:
-      "an adopted certificate's search attributes and its plan's (fingerprint, renewal time, phase) written in " +
-      'one upsert instead of four; one marker for this and the eight changes above',
+      "a step's search attributes written in one upsert, only those that changed; a renewal's next run started " +
+      'indexed as its certificate, and planned with the settings the renewal carries instead of reading the ' +
+      'profile; one marker for these and the eight changes above',
     introduced: '2026-12-07',
     stage: 'patched',
     due: '2028-01-07',

@@ -17,13 +17,13 @@ import {
 } from '../../src/contract/certificate.ts';
 import { RENEWAL_OUTSIDE_WINDOW } from '../../src/messages.ts';
 import { DAY } from '../../src/workflows/policy/renewal.ts';
-import { needsTestServer } from '../helpers/environment.ts';
+import { eventually, needsTestServer } from '../helpers/environment.ts';
 import { DecisionHarness } from './decision-harness.ts';
-import { settingsWith } from './fake-site.ts';
+import { settingsWith, type FakeIssue } from './fake-site.ts';
 
 describe('certificate workflow decisions, with time skipping', needsTestServer, () => {
   const harness = DecisionHarness.forEachBlock();
-  const { start, waitFor, status, record, runId, active } = bound(harness);
+  const { start, waitFor, waitForPhase, status, record, runId, active } = bound(harness);
 
   it('plans renewal once enrolled (NoPlanYet → Waiting)', async () => {
     const { issue, handle } = await start();
@@ -58,6 +58,47 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
     await waitFor(handle, 'generation 2', (s) => s.generation === 2 && s.phase === 'Active');
     await record('certificate-enrolled-then-automatic-renewal', handle, enrolledRun);
     await record('certificate-continued-from-carried-state', handle, continuedRun);
+  });
+
+  it('plans the next run with the settings read as the renewal hands over; a change signalled is read', async () => {
+    const { issue, handle } = await start();
+    await active(handle);
+    assert.equal(issue.profileReads, 1);
+    const renewed = await waitFor(handle, 'generation 1', (s) => s.generation === 1 && s.phase === 'Active');
+    assert.equal(issue.profileReads, 2, 'read as the renewal handed over; the continued run planned with it');
+    assert.equal(renewed.profileFingerprint, settingsWith({}).fingerprint);
+    issue.settings = settingsWith({ expiryWindow: { days: 40 } });
+    await handle.signal(reevaluateSignal);
+    const replanned = await waitFor(handle, 'replanned', (s) => s.profileFingerprint === issue.settings?.fingerprint);
+    assert.equal(issue.profileReads, 3);
+    assert.equal(Math.round(((replanned.notAfter ?? 0) - (replanned.windowOpensAt ?? 0)) / DAY), 40, 'the new window');
+  });
+
+  it('hands a profile changed during the renewal on as changed; one that is gone is found gone', async () => {
+    const renewing = async (change: (issue: FakeIssue) => void) => {
+      const { issue, handle } = await start();
+      await active(handle);
+      const gate = Promise.withResolvers<void>();
+      issue.issuance = gate.promise;
+      await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'operator', force: true, requestId: 'f' }] });
+      await waitForPhase(handle, 'Renewing');
+      change(issue);
+      await handle.signal(reevaluateSignal);
+      gate.resolve();
+      return { issue, handle };
+    };
+    const changed = await renewing((i) => (i.settings = settingsWith({ expiryWindow: { days: 40 } })));
+    const renewed = await waitFor(changed.handle, 'gen 1', (s) => s.generation === 1 && s.phase === 'Active');
+    assert.equal(changed.issue.profileReads, 2, 'read as the renewal handed over, not again');
+    assert.equal(renewed.profileFingerprint, changed.issue.settings?.fingerprint);
+    assert.equal(Math.round(((renewed.notAfter ?? 0) - (renewed.windowOpensAt ?? 0)) / DAY), 40, 'the new window');
+
+    const gone = await renewing((i) => (i.settings = null));
+    // Still Renewing while it waits for the profile: the phase-driven `waitFor` does not wait for that.
+    const missing = () => (gone.issue.texts().some((t) => /no longer configured/.test(t)) ? true : undefined);
+    await eventually(missing, 'the profile found missing');
+    assert.equal(gone.issue.profileReads, 3, 'the next run read it, and found it gone');
+    assert.equal((await status(gone.handle)).generation, 1);
   });
 
   it('refuses a renewal outside the window at once, with the exact text (validator)', async () => {

@@ -33,6 +33,8 @@ export class FakeIssue {
   jiraCalls: string[] = [];
   lastStatusChange: StatusChange | undefined = { id: '1', toStatus: statuses.enrolled, userId: 'alice' };
   settings: ProfileSettings | null = settingsWith({});
+  /** How often the workflow read the profile's settings. */
+  profileReads = 0;
   /** Set: renewals fail with this SCM reason. */
   renewalRefusal: string | undefined;
   /** Set: attaching fails with a Jira 4xx (a misconfiguration the requester cannot fix). */
@@ -164,7 +166,11 @@ export class FakeSite {
         keyType: 'EC - P-256',
       },
     }),
-    getProfileSettings: async () => this.#calling().settings,
+    getProfileSettings: async () => {
+      const issue = this.#calling();
+      issue.profileReads++;
+      return issue.settings;
+    },
     profileFingerprints: async () => ({}),
   } satisfies Partial<CsrActivities & ProfileActivities>;
 

@@ -21,8 +21,13 @@ export interface Changes {
   collectWithOrder: boolean;
   /** The "requested" comment posted by a local activity just before the order (instead of beside it). */
   requestedCommentLocally: boolean;
-  /** The search attributes of an adopted certificate and of its plan written in one upsert. */
+  /**
+   * A step's search attributes written in one upsert, only those that changed, and the next run started
+   * indexed as the certificate it carries.
+   */
   oneIndexWrite: boolean;
+  /** A continued run plans with the profile settings it carries (its predecessor's) instead of reading them. */
+  carriedSettings: boolean;
 }
 
 /**
@@ -46,5 +51,6 @@ export function followedChanges(): Changes {
     collectWithOrder: fromFirstEight,
     requestedCommentLocally: fromFirstEight,
     oneIndexWrite: today,
+    carriedSettings: today,
   };
 }

@@ -8,18 +8,26 @@ import { backoffFor, renewalBackoff, renewalPlan } from '../policy/renewal.ts';
 import type { CertificateState } from './state.ts';
 import type { Tracker } from './tracker.ts';
 
-/** Reads the profile and plans renewal; a missing profile is said once and waited out. */
+/**
+ * Reads the profile and plans renewal; a missing profile is said once and waited out. A continued run's
+ * first plan uses the settings it carried instead, unless a change was signalled since.
+ */
 export async function replan(state: CertificateState, tracker: Tracker, certificate: CertificateRecord): Promise<void> {
   const { issueKey, status } = state;
+  const carried = state.takeCarriedSettings();
+  const changed = state.stale;
   state.stale = false;
   if (state.csrChanged) {
     // A new CSR may be the fix: the next attempt need not wait out the backoff.
     state.csrChanged = false;
     state.nextAttemptAt = renewalBackoff(status.renewalFailures, backoffFor(certificate), true);
   }
-  const read = await (state.changes.localRequests
-    ? localRequests.getProfileSettings(state.profileId)
-    : requests.getProfileSettings(state.profileId));
+  const read =
+    carried && !changed
+      ? carried
+      : await (state.changes.localRequests
+          ? localRequests.getProfileSettings(state.profileId)
+          : requests.getProfileSettings(state.profileId));
   if (!read) {
     if (!state.profileMissing) {
       state.profileMissing = true;
@@ -97,4 +105,16 @@ function indexFingerprint(state: CertificateState, fingerprint: string | null): 
   if (state.changes.fingerprintAttribute) {
     state.index([{ key: searchAttributes.profileFingerprint, value: fingerprint }]);
   }
+}
+
+/**
+ * Reads the profile once more as a renewed run hands over (runs that carry settings), for the next run to
+ * plan with: it then starts without reading the profile, and a profile that is gone is found as before,
+ * by the next run. The read takes in every change signalled so far; one signalled after it leaves the
+ * settings behind (`carriedWith`).
+ */
+export async function readForNextRun(state: CertificateState): Promise<void> {
+  if (!state.changes.carriedSettings) return;
+  state.stale = false;
+  state.settingsForNextRun = (await localRequests.getProfileSettings(state.profileId)) ?? undefined;
 }

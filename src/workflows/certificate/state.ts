@@ -69,6 +69,8 @@ export class CertificateState {
   observation: ScmObservation | undefined;
   /** The profile or the CSR may have changed: read the profile and plan again. */
   stale = false;
+  /** The profile's settings as read for the next run, when this one hands over after a renewal. */
+  settingsForNextRun: ProfileSettings | undefined;
   /** The profile was not found when last read. */
   profileMissing = false;
   /** The CSR on the issue changed since the last plan: a waiting retry need not wait out its backoff. */
@@ -87,6 +89,7 @@ export class CertificateState {
   readonly #info: WorkflowInfo = workflowInfo();
   /** Search attributes set and not yet written (`index`). */
   readonly #unwritten: SearchAttributeUpdatePair[] = [];
+  #carriedSettings: ProfileSettings | undefined;
 
   constructor(input: CertificateLifecycleInput, changes: Changes) {
     const { carried } = input;
@@ -106,6 +109,7 @@ export class CertificateState {
     this.current = carried?.current;
     this.revocation = carried?.revocation;
     this.#handledRequests = carried?.handledRequests ?? [];
+    this.#carriedSettings = changes.carriedSettings ? carried?.settings : undefined;
   }
 
   get issueKey(): string {
@@ -161,9 +165,19 @@ export class CertificateState {
     else upsertSearchAttributes(pairs);
   }
 
-  /** Writes the search attributes kept since the last write, in one upsert. */
+  /**
+   * Writes the search attributes kept since the last write, in one upsert: only those whose value the run
+   * does not hold already (a continued run starts with its predecessor's: the same issue, domain, profile).
+   */
   writeIndex(): void {
-    if (this.#unwritten.length > 0) upsertSearchAttributes(this.#unwritten.splice(0));
+    if (this.#unwritten.length === 0) return;
+    const held = workflowInfo().typedSearchAttributes;
+    const changed = new Map<string, SearchAttributeUpdatePair>();
+    for (const pair of this.#unwritten.splice(0)) {
+      if (sameValue(held.get(pair.key), pair.value)) changed.delete(pair.key.name);
+      else changed.set(pair.key.name, pair);
+    }
+    if (changed.size > 0) upsertSearchAttributes([...changed.values()]);
   }
 
   showDetails(): void {
@@ -185,6 +199,26 @@ export class CertificateState {
       domain: this.status.domain,
     });
     return this.current;
+  }
+
+  /**
+   * What crosses continue-as-new with the next generation, read at the last instant: a revocation accepted
+   * at any point of the renewal, and the profile settings read for the next run (`settingsForNextRun`),
+   * unless a change was signalled after they were read.
+   */
+  carriedWith(next: CarriedState): CarriedState {
+    return {
+      ...next,
+      ...(this.revocation ? { revocation: this.revocation } : {}),
+      ...(this.settingsForNextRun && !this.stale ? { settings: this.settingsForNextRun } : {}),
+    };
+  }
+
+  /** The settings this run carried in, for its first plan (then gone: a plan after it reads the profile). */
+  takeCarriedSettings(): ProfileSettings | undefined {
+    const settings = this.#carriedSettings;
+    this.#carriedSettings = undefined;
+    return settings;
   }
 
   /** The state the next run starts from, the renewed certificate its current one. */
@@ -320,4 +354,10 @@ export function record({
   issuer,
 }: IssuedCertificate): CertificateRecord {
   return { certificateId, serialNumber, notBefore, notAfter, obtainedAt: Date.now(), ...(issuer ? { issuer } : {}) };
+}
+
+/** Whether a search attribute's value is `value` already (unset and null are the same; instants by time). */
+function sameValue(held: unknown, value: unknown): boolean {
+  if (held instanceof Date && value instanceof Date) return held.getTime() === value.getTime();
+  return (held ?? null) === (value ?? null);
 }

@@ -11,17 +11,18 @@ import {
   allHandlersFinished,
   condition,
   ContinueAsNew,
-  continueAsNew,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   proxySinks,
 } from '@temporalio/workflow';
-import type {
-  CarriedState,
-  CertificateLifecycleInput,
-  CertificateRecord,
-  CertificateSinks,
-  CertificateStatus,
+import {
+  continuedSearchAttributes,
+  type CarriedState,
+  type CertificateLifecycleInput,
+  type CertificateRecord,
+  type CertificateSinks,
+  type CertificateStatus,
 } from '../../contract/certificate.ts';
 import { searchAttributes } from '../../contract/shared.ts';
 import { comments, said } from '../../messages.ts';
@@ -29,7 +30,7 @@ import { decide, type Decision } from '../policy/lifecycle.ts';
 import { followedChanges } from './changes.ts';
 import { enroll } from './enroll.ts';
 import { failureType, reasonOf } from './failures.ts';
-import { replan } from './plan.ts';
+import { readForNextRun, replan } from './plan.ts';
 import { reconcile } from './reconcile.ts';
 import { renewal } from './renew.ts';
 import { revokeAll } from './revoke.ts';
@@ -56,10 +57,14 @@ export async function certificateLifecycle(input: CertificateLifecycleInput): Pr
       const next = await act(state, tracker, decide(state.view(current), Date.now()), current);
       if (next === 'done') return state.status;
       if (next) {
+        await readForNextRun(state);
         await condition(allHandlersFinished);
-        // Read only now: a revocation accepted at any point of the renewal, up to this instant, goes along.
-        const carried: CarriedState = state.revocation ? { ...next, revocation: state.revocation } : next;
-        return await continueAsNew<typeof certificateLifecycle>({ ...input, carried });
+        const carried = state.carriedWith(next);
+        // The next run starts indexed as the renewed certificate's (older runs let it inherit this run's).
+        const indexed = state.changes.oneIndexWrite
+          ? { typedSearchAttributes: continuedSearchAttributes(input.issueKey, carried) }
+          : {};
+        return await makeContinueAsNewFunc<typeof certificateLifecycle>(indexed)({ ...input, carried });
       }
     }
   } catch (err) {
