@@ -23,7 +23,7 @@ import { settingsWith, type FakeIssue } from './fake-site.ts';
 
 describe('certificate workflow decisions, with time skipping', needsTestServer, () => {
   const harness = DecisionHarness.forEachBlock();
-  const { start, waitFor, waitForPhase, status, record, runId, active } = bound(harness);
+  const { start, waitFor, status, record, runId, active } = bound(harness);
 
   it('plans renewal once enrolled (NoPlanYet → Waiting)', async () => {
     const { issue, handle } = await start();
@@ -76,12 +76,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
 
   it('hands a profile changed during the renewal on as changed; one that is gone is found gone', async () => {
     const renewing = async (change: (issue: FakeIssue) => void) => {
-      const { issue, handle } = await start();
-      await active(handle);
-      const gate = Promise.withResolvers<void>();
-      issue.issuance = gate.promise;
-      await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'operator', force: true, requestId: 'f' }] });
-      await waitForPhase(handle, 'Renewing');
+      const { issue, handle, gate } = await heldInRenewal(harness);
       change(issue);
       await handle.signal(reevaluateSignal);
       gate.resolve();
@@ -240,7 +235,7 @@ describe('certificate workflow decisions, with time skipping', needsTestServer, 
 
 describe('renewal requests while the workflow is busy, with time skipping', needsTestServer, () => {
   const harness = DecisionHarness.forEachBlock();
-  const { start, waitFor, waitForPhase, active, record } = bound(harness);
+  const { start, waitFor, active, record } = bound(harness);
 
   it('takes a request that arrives while enrolling, then refuses it on the issue (OutsideWindow)', async () => {
     const gate = Promise.withResolvers<void>();
@@ -301,12 +296,7 @@ describe('renewal requests while the workflow is busy, with time skipping', need
   });
 
   it('revokes during a renewal: the renewal order once issued, and the current one; publishes nothing', async () => {
-    const { issue, handle } = await start();
-    await active(handle);
-    const gate = Promise.withResolvers<void>();
-    issue.issuance = gate.promise;
-    await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'operator', force: true, requestId: 'f' }] });
-    await waitForPhase(handle, 'Renewing');
+    const { issue, handle, gate } = await heldInRenewal(harness);
     const taken = await handle.executeUpdate(revokeUpdate, {
       args: [{ reasonCode: 1, requestedBy: 'alice', requestId: 'r' }],
     });
@@ -320,6 +310,18 @@ describe('renewal requests while the workflow is busy, with time skipping', need
     await record('certificate-revoked-during-renewal', handle, undefined);
   });
 });
+
+/** An Active certificate renewing on an operator's forced request, its new certificate held back by `gate`. */
+async function heldInRenewal(harness: DecisionHarness) {
+  const { start, active, waitForPhase } = bound(harness);
+  const { issue, handle } = await start();
+  await active(handle);
+  const gate = Promise.withResolvers<void>();
+  issue.issuance = gate.promise;
+  await handle.executeUpdate(renewUpdate, { args: [{ requestedBy: 'operator', force: true, requestId: 'f' }] });
+  await waitForPhase(handle, 'Renewing');
+  return { issue, handle, gate };
+}
 
 /** The harness's methods, to be called unbound in the tests. */
 function bound(harness: DecisionHarness) {
