@@ -36,8 +36,8 @@ export interface ParkOptions {
   /** The issuing CA certificate's fingerprint each certificate records (the `CertificateIssuer` attribute). */
   issuer?: string;
   /**
-   * The profile's settings, carried as a renewal's continue-as-new carries those it planned with (the
-   * workflow then plans without reading the profile); without them, each workflow reads the profile.
+   * The profile's settings, carried as a renewal's continue-as-new carries those it read as it handed over
+   * (the workflow then plans without reading the profile); without them, each workflow reads the profile.
    */
   settings?: ProfileSettings;
   /** Called now and then with how many are started. */

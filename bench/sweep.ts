@@ -50,8 +50,8 @@ try {
     client,
     scm: world.sandbox.scmEmulator,
     count,
-    // Each records its issuer, as every certificate the connector publishes does, and carries the settings
-    // its renewal planned with, as a continue-as-new does.
+    // Each records its issuer, as every certificate the connector publishes does, and carries the profile's
+    // settings, as a renewal's continue-as-new does.
     issuer: await emulatorIssuer(world.sandbox.scmEmulator),
     settings: renewalSettings(sandboxProfile('ov-server')),
     // On a server that keeps earlier runs' certificates, keys of this run's own.
